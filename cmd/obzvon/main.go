@@ -1,0 +1,67 @@
+// Command obzvon is the dialer appliance: one binary that serves SIP, media,
+// the journal and the HTTP API, plus the staff commands that talk to it.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes of the obzvon command.
+const (
+	exitOK       = 0 // success
+	exitFailure  = 1 // the command ran and failed (bad config, failed start)
+	exitUsage    = 2 // the command line itself was wrong
+	exitSignaled = 3 // a second signal forced an immediate exit
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	app := newApp()
+	if err := app.Run(args); err != nil {
+		if ec, ok := err.(cli.ExitCoder); ok {
+			if msg := ec.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, "obzvon:", msg)
+			}
+			return ec.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "obzvon:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "obzvon",
+		Usage:   "dialer appliance for contact centers: inbound ACD, outbound campaigns, in-process media",
+		Version: version,
+		// Commands are listed here; each lives in its own file as a func
+		// returning *cli.Command.
+		Commands: []*cli.Command{
+			versionCommand(),
+		},
+		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
+			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
+		},
+	}
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintln(c.App.Writer, version)
+			return nil
+		},
+	}
+}

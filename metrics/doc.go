@@ -1,0 +1,3 @@
+// Package metrics defines every Prometheus metric of obzvon. Components get
+// their metrics from here, built on an injected prometheus.Registerer.
+package metrics

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that obzvon's tests use as real peers and
+# tools: SIPp (sip-tester), baresip, sox, espeak-ng, tcpdump, promtool
+# (prometheus) and systemd-analyze. Idempotent: does nothing when every
+# tool is already on PATH.
+set -euo pipefail
+
+need=()
+command -v sipp            >/dev/null 2>&1 || need+=(sip-tester)
+command -v baresip         >/dev/null 2>&1 || need+=(baresip-core)
+command -v sox             >/dev/null 2>&1 || need+=(sox)
+command -v espeak-ng       >/dev/null 2>&1 || need+=(espeak-ng)
+command -v tcpdump         >/dev/null 2>&1 || need+=(tcpdump)
+command -v promtool        >/dev/null 2>&1 || need+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+
+if [ ${#need[@]} -eq 0 ]; then
+	exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+echo "install-test-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
