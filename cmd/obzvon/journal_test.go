@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/obzvon/obzvon/journal"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	app.ErrWriter = &out
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	err := app.Run(append([]string{"obzvon"}, args...))
+	return out.String(), err
+}
+
+func TestJournalCalls(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < 3; i++ {
+		c := &journal.CallRecord{Direction: "outbound", Route: "screening", Arrived: base.Add(time.Duration(i) * time.Hour), HangupBy: "callee", SIPCode: 200}
+		if err := j.PutCall(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+
+	out, err := runCLI(t, "journal", "calls", "--dir", dir, "--json", "--from", base.Add(30*time.Minute).Format(time.RFC3339), "--to", base.Add(3*time.Hour).Format(time.RFC3339))
+	if err != nil {
+		t.Fatalf("journal calls --json: %v\n%s", err, out)
+	}
+	var got []journal.CallRecord
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("journal calls --json printed %q: %v", out, err)
+	}
+	if len(got) != 2 || !got[0].Arrived.Equal(base.Add(time.Hour)) || got[1].Route != "screening" {
+		t.Fatalf("journal calls --json = %+v, want the calls at 11:00 and 12:00", got)
+	}
+
+	out, err = runCLI(t, "journal", "calls", "--dir", dir)
+	if err != nil || strings.Count(out, "outbound") != 3 || !strings.HasPrefix(out, "ID") {
+		t.Fatalf("journal calls (table) = %q, %v; want a header and 3 rows", out, err)
+	}
+
+	_, err = runCLI(t, "journal", "calls", "--dir", dir, "--from", "yesterday")
+	if err == nil || !strings.Contains(err.Error(), `--from "yesterday"`) {
+		t.Fatalf("journal calls --from yesterday = %v, want a usage error naming the flag", err)
+	}
+}
+
+func TestJournalCallsWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	_, err = runCLI(t, "journal", "calls", "--dir", dir)
+	if err == nil || !strings.Contains(err.Error(), "is the daemon running?") {
+		t.Fatalf("journal calls on a held journal = %v, want the in-use hint", err)
+	}
+}

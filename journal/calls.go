@@ -1,0 +1,151 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// LegRecord is one leg of a call: the caller's, the callee's or the agent's.
+type LegRecord struct {
+	// Role is "caller", "callee" or "agent".
+	Role string `json:"role"`
+	// CallID is the SIP Call-ID of the leg.
+	CallID    string `json:"call_id,omitempty"`
+	RemoteURI string `json:"remote_uri,omitempty"`
+	Codec     string `json:"codec,omitempty"`
+	// SIPCode is the final response code of the leg (200 when answered).
+	SIPCode  int       `json:"sip_code,omitempty"`
+	Answered time.Time `json:"answered,omitzero"`
+	Ended    time.Time `json:"ended,omitzero"`
+	// RTP statistics of the leg.
+	PacketsIn    uint64  `json:"packets_in,omitempty"`
+	PacketsOut   uint64  `json:"packets_out,omitempty"`
+	PacketsLost  uint64  `json:"packets_lost,omitempty"`
+	JitterMillis float64 `json:"jitter_ms,omitempty"`
+}
+
+// CallRecord is the call detail record of one call.
+type CallRecord struct {
+	V int `json:"v"`
+	// ID is time-ordered (ULID-like); PutCall assigns it when empty.
+	ID string `json:"id"`
+	// Direction is "inbound" or "outbound".
+	Direction string `json:"direction"`
+	// Route is the inbound route, or the campaign of an outbound call.
+	Route    string    `json:"route,omitempty"`
+	From     string    `json:"from,omitempty"`
+	To       string    `json:"to,omitempty"`
+	Arrived  time.Time `json:"arrived"`
+	Answered time.Time `json:"answered,omitzero"`
+	Ended    time.Time `json:"ended,omitzero"`
+	// HangupBy is "caller", "callee" or "system".
+	HangupBy string `json:"hangup_by,omitempty"`
+	SIPCode  int    `json:"sip_code,omitempty"`
+	Codec    string `json:"codec,omitempty"`
+	// Recording is the path of the recording file, if any.
+	Recording string      `json:"recording,omitempty"`
+	Legs      []LegRecord `json:"legs,omitempty"`
+}
+
+const (
+	kindCall       = "call"
+	callVersion    = 1
+	idxCallArrived = "call_arrived"
+)
+
+func init() { registerKind[CallRecord](kindCall) }
+
+func (c *CallRecord) kind() string { return kindCall }
+func (c *CallRecord) id() string   { return c.ID }
+func (c *CallRecord) setVersion()  { c.V = callVersion }
+func (c *CallRecord) indexKeys() [][]byte {
+	return [][]byte{ikey(idxCallArrived, be64(c.Arrived), []byte(c.ID))}
+}
+
+// Validate checks the fields a call record must have.
+func (c *CallRecord) Validate() error {
+	bad := func(field, why string) error {
+		return fmt.Errorf("call %s: %w: %s %s", c.ID, ErrInvalid, field, why)
+	}
+	switch c.Direction {
+	case "inbound", "outbound":
+	default:
+		return bad("direction", fmt.Sprintf("%q is not inbound or outbound", c.Direction))
+	}
+	if c.Arrived.IsZero() {
+		return bad("arrived", "is empty")
+	}
+	switch c.HangupBy {
+	case "", "caller", "callee", "system":
+	default:
+		return bad("hangup_by", fmt.Sprintf("%q is not caller, callee or system", c.HangupBy))
+	}
+	for i, l := range c.Legs {
+		switch l.Role {
+		case "caller", "callee", "agent":
+		default:
+			return bad(fmt.Sprintf("legs[%d].role", i), fmt.Sprintf("%q is not caller, callee or agent", l.Role))
+		}
+	}
+	return nil
+}
+
+// PutCall stores c durably (synced when the journal syncs writes),
+// assigning c.ID when it is empty. Putting a record with an existing ID
+// replaces it and moves its time index.
+func (j *Journal) PutCall(ctx context.Context, c *CallRecord) error {
+	if c.ID == "" {
+		c.ID = j.ids.next(c.Arrived)
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	cp := *c
+	err := j.update(ctx, func(txn *badger.Txn) error { return save(txn, &cp) })
+	if err != nil {
+		return fmt.Errorf("put call %s: %w", c.ID, err)
+	}
+	c.V = cp.V
+	return nil
+}
+
+// Call returns the call record with the given id.
+func (j *Journal) Call(ctx context.Context, id string) (*CallRecord, error) {
+	var c CallRecord
+	err := j.view(ctx, func(txn *badger.Txn) error { return getJSON(txn, recordKey(kindCall, id), &c) })
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// Calls returns the calls that arrived in [from, to), oldest first.
+// A zero from or to leaves that end open.
+func (j *Journal) Calls(ctx context.Context, from, to time.Time) ([]CallRecord, error) {
+	var out []CallRecord
+	prefix := ikey(idxCallArrived)
+	var end []byte
+	if !to.IsZero() {
+		end = ikey(idxCallArrived, be64(to))
+	}
+	err := j.view(ctx, func(txn *badger.Txn) error {
+		return scanIndex(txn, prefix, ikey(idxCallArrived, be64(from)), false, func(k, pk []byte) (bool, error) {
+			if end != nil && string(k) >= string(end) {
+				return false, nil
+			}
+			var c CallRecord
+			if err := getJSON(txn, pk, &c); err != nil {
+				return false, fmt.Errorf("index %q: %w", k, err)
+			}
+			out = append(out, c)
+			return true, ctx.Err()
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("calls: %w", err)
+	}
+	return out, nil
+}
