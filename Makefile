@@ -36,8 +36,29 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
 
-install: build ## install binary, unit, config and prompts under DESTDIR
+# CONFIG_SRC is the default config `make install` puts in /etc/obzvon when
+# it is there and /etc/obzvon/obzvon.toml is not (an operator's config is
+# never overwritten).
+CONFIG_SRC ?= systemd/obzvon.toml
+
+install: build ## install binary, unit, sysusers/tmpfiles, prompts, default config under DESTDIR
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/obzvon
+	install -D -m 0644 systemd/obzvon.service $(DESTDIR)/lib/systemd/system/obzvon.service
+	install -D -m 0644 systemd/obzvon.sysusers $(DESTDIR)/usr/lib/sysusers.d/obzvon.conf
+	install -D -m 0644 systemd/obzvon.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/obzvon.conf
+	install -d -m 0755 $(DESTDIR)/usr/share/obzvon/prompts/ru
+	install -m 0644 prompts/ru/*.wav $(DESTDIR)/usr/share/obzvon/prompts/ru/
+	@if [ -f '$(CONFIG_SRC)' ] && [ ! -e '$(DESTDIR)/etc/obzvon/obzvon.toml' ]; then \
+		echo 'install -D -m 0640 $(CONFIG_SRC) $(DESTDIR)/etc/obzvon/obzvon.toml'; \
+		install -D -m 0640 '$(CONFIG_SRC)' '$(DESTDIR)/etc/obzvon/obzvon.toml'; \
+	fi
+	@# On the live system (no DESTDIR) create the user and the directories
+	@# now, as a package's postinst would; staged installs leave it to the package.
+	@if [ -z '$(DESTDIR)' ] && command -v systemd-sysusers >/dev/null 2>&1; then \
+		systemd-sysusers /usr/lib/sysusers.d/obzvon.conf && \
+		systemd-tmpfiles --create /usr/lib/tmpfiles.d/obzvon.conf && \
+		echo 'obzvon installed: systemctl daemon-reload && systemctl enable --now obzvon'; \
+	fi
 
 clean: ## remove build output
 	rm -rf bin

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Regenerates the default Russian IVR prompts under prompts/ru/ with
+# espeak-ng and sox. OPTIONAL: the WAV files are committed and embedded by
+# the prompts package, so neither the build nor the tests need these tools;
+# run this only to change a prompt's text or the voice.
+#
+# Output format (what the media engine expects): WAV, 16-bit signed PCM,
+# 8000 Hz, mono, leading/trailing silence trimmed, normalized to -3 dBFS,
+# 0.25 s of silence at the end, padded to a whole number of 20 ms frames
+# (160 samples). Recipe: shared/peers/README.md, "Audio assets".
+#
+# Usage: scripts/make-prompts.sh [OUTDIR]    (default: prompts/ru)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+out=${1:-prompts/ru}
+for tool in espeak-ng sox soxi; do
+	command -v "$tool" >/dev/null 2>&1 || {
+		echo "make-prompts: $tool not found (apt-get install espeak-ng sox)" >&2
+		exit 1
+	}
+done
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# name|text — keep in step with the constants in prompts/prompts.go.
+prompts=(
+	"greeting|Здравствуйте! Вы позвонили в контакт-центр обязательного медицинского страхования."
+	"menu|Для записи на диспансеризацию нажмите 1. Для консультации нажмите 2. Для повтора нажмите звёздочку."
+	"busy|Все операторы заняты. Пожалуйста, ожидайте."
+	"goodbye|Спасибо за звонок. До свидания."
+	"echo-intro|Проверка связи. Говорите, вы услышите себя."
+	"invalid|Неверный выбор."
+)
+
+# sox -D everywhere: no dither, so the padding is digital silence and a
+# rerun with the same espeak-ng and sox produces the same bytes.
+frame=160 # samples in 20 ms at 8 kHz
+for p in "${prompts[@]}"; do
+	name=${p%%|*}
+	text=${p#*|}
+	espeak-ng -v ru -s 165 -w "$tmp/$name-22k.wav" "$text"
+	sox "$tmp/$name-22k.wav" "$tmp/$name-trim.wav" \
+		silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse
+	sox -D "$tmp/$name-trim.wav" -r 8000 -c 1 -b 16 -e signed-integer "$tmp/$name-8k.wav" \
+		gain -n -3 pad 0 0.25
+	samples=$(soxi -s "$tmp/$name-8k.wav")
+	pad=$(((frame - samples % frame) % frame))
+	sox -D "$tmp/$name-8k.wav" "$out/$name.wav" pad 0 "${pad}s"
+	echo "make-prompts: $out/$name.wav $(soxi -s "$out/$name.wav") samples ($(soxi -d "$out/$name.wav"))" >&2
+done
