@@ -48,6 +48,7 @@ func newApp() *cli.App {
 		// returning *cli.Command.
 		Commands: []*cli.Command{
 			versionCommand(),
+			planCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
