@@ -43,7 +43,9 @@ CONFIG_SRC ?= systemd/obzvon.toml
 
 install: build ## install binary, unit, sysusers/tmpfiles, prompts, default config under DESTDIR
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/obzvon
-	install -D -m 0644 systemd/obzvon.service $(DESTDIR)/lib/systemd/system/obzvon.service
+	install -d -m 0755 $(DESTDIR)/lib/systemd/system
+	sed 's|^ExecStart=/usr/bin/obzvon |ExecStart=$(PREFIX)/bin/obzvon |' systemd/obzvon.service > $(DESTDIR)/lib/systemd/system/obzvon.service
+	chmod 0644 $(DESTDIR)/lib/systemd/system/obzvon.service
 	install -D -m 0644 systemd/obzvon.sysusers $(DESTDIR)/usr/lib/sysusers.d/obzvon.conf
 	install -D -m 0644 systemd/obzvon.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/obzvon.conf
 	install -d -m 0755 $(DESTDIR)/usr/share/obzvon/prompts/ru
