@@ -247,3 +247,5 @@ func (b badgerLogger) Debugf(f string, a ...any) {
 }
 
 var _ io.Closer = (*Journal)(nil)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
