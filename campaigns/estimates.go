@@ -59,7 +59,23 @@ type dist struct {
 	inc    float64 // weight of the next observation
 	growth float64 // inc multiplier per observation
 	cum    []float64
+	avg    float64 // mean, valid when !dirty
 	dirty  bool
+	// Bin lookup: linear bins of width step from 0, or log bins (edge 0,
+	// then first·ratio^k) when step is 0.
+	step, first, logRatio float64
+}
+
+func newLinearDist(step, max, memory float64) *dist {
+	d := newDist(linearEdges(step, max), memory)
+	d.step = step
+	return d
+}
+
+func newLogDist(first, max float64, perDecade int, memory float64) *dist {
+	d := newDist(logEdges(first, max, perDecade), memory)
+	d.first, d.logRatio = first, math.Log(10)/float64(perDecade)
+	return d
 }
 
 func newDist(edges []float64, memory float64) *dist {
@@ -93,13 +109,35 @@ func logEdges(first, max float64, perDecade int) []float64 {
 }
 
 func (d *dist) bin(x float64) int {
-	// Binary search: edges are few (hundreds) and sorted.
 	lo, hi := 0, len(d.w)-1
 	if x <= d.edges[0] {
 		return 0
 	}
 	if x >= d.edges[len(d.edges)-1] {
 		return hi
+	}
+	// Direct index from the bin layout, then a fix-up step for rounding.
+	var i int
+	switch {
+	case d.step > 0:
+		i = int(x / d.step)
+	case d.logRatio > 0:
+		if x < d.first {
+			return 0
+		}
+		i = 1 + int(math.Log(x/d.first)/d.logRatio)
+	default:
+		i = -1
+	}
+	if i >= 0 {
+		i = min(max(i, 0), hi)
+		for i > 0 && d.edges[i] > x {
+			i--
+		}
+		for i < hi && d.edges[i+1] <= x {
+			i++
+		}
+		return i
 	}
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
@@ -137,8 +175,14 @@ func (d *dist) refresh() {
 		return
 	}
 	d.cum[0] = 0
+	m := 0.0
 	for i, w := range d.w {
 		d.cum[i+1] = d.cum[i] + w
+		m += w * (d.edges[i] + d.edges[i+1]) / 2
+	}
+	d.avg = 0
+	if d.total > 0 {
+		d.avg = m / d.total
 	}
 	d.dirty = false
 }
@@ -179,14 +223,8 @@ func (d *dist) quantile(q float64) float64 {
 
 // mean returns the mean using bin midpoints.
 func (d *dist) mean() float64 {
-	if d.total <= 0 {
-		return 0
-	}
-	s := 0.0
-	for i, w := range d.w {
-		s += w * (d.edges[i] + d.edges[i+1]) / 2
-	}
-	return s / d.total
+	d.refresh()
+	return d.avg
 }
 
 // Priors are the assumptions a campaign starts from before it has seen
@@ -256,10 +294,10 @@ func NewEstimates(p Priors) *Estimates {
 	e := &Estimates{
 		outInc:    1,
 		outGrowth: 1 / (1 - 1.0/outcomeMemory),
-		live:      newDist(linearEdges(0.5, 180), ringMemory),
-		other:     newDist(linearEdges(0.5, 180), ringMemory),
-		talk:      newDist(logEdges(1, 6*3600, 40), talkMemory),
-		wrap:      newDist(linearEdges(0.5, 900), talkMemory),
+		live:      newLinearDist(0.5, 180, ringMemory),
+		other:     newLinearDist(0.5, 180, ringMemory),
+		talk:      newLogDist(1, 6*3600, 40, talkMemory),
+		wrap:      newLinearDist(0.5, 900, talkMemory),
 	}
 	e.liveW = p.LiveProb * priorWeight
 	e.allW = priorWeight

@@ -334,6 +334,7 @@ const (
 	nHorizons = 4 // answer-time quantiles a new call is evaluated at
 	nWrapQ    = 3 // wrap-up quantiles the talk-to-free convolution uses
 	tinyProb  = 1e-6
+	smallProb = 0.002
 )
 
 // NewPacer returns a pacer for cfg, or an error naming the bad setting.
@@ -486,58 +487,88 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 		p.wrapQ[j] = est.wrap.quantile((float64(j) + 0.5) / nWrapQ)
 	}
 	meanWrap := est.wrap.mean()
+	meanTalk := est.talk.mean()
 	reserveInbound := s.Inbound != nil && avail < 0
 
+	// Terms with a small probability are pooled into one Poisson term per
+	// side and horizon (Le Cam: the error is at most the sum of their
+	// squares); near-certain terms move the certain shift.
+	var smallSupply, smallDemand, deadline [nHorizons]float64
 	for m := range p.horizons {
-		h := p.horizons[m]
-		deadline := h + grace
-		pmf := p.resetPMF(m, len(s.Agents)+len(s.Calls)+cfg.MaxPerDecision+4)
-		shift := avail // certain supply minus certain demand
-		for _, a := range s.Agents {
+		p.resetPMF(m, len(s.Agents)+len(s.Calls)+cfg.MaxPerDecision+4)
+		p.shift[m] = avail // certain supply minus certain demand
+		deadline[m] = p.horizons[m] + grace
+	}
+	for _, a := range s.Agents {
+		if a.State != AgentWrap && a.State != AgentTalk {
+			continue
+		}
+		if a.Inbound && reserveInbound {
+			continue // freed inbound agents go back to inbound
+		}
+		e := a.InState.Seconds()
+		d := est.wrap
+		mean := meanWrap
+		if a.State == AgentTalk {
+			d, mean = est.talk, meanTalk
+		}
+		fe := d.cdf(e)
+		surv := 1 - fe
+		// cond returns P(X <= e+t | X > e); past the distribution's support
+		// it assumes an exponential remainder with the distribution's mean.
+		cond := func(t float64) float64 {
+			switch {
+			case t <= 0:
+				return 0
+			case surv < 1e-6:
+				return 1 - math.Exp(-t/mean)
+			}
+			return (d.cdf(e+t) - fe) / surv
+		}
+		for m := range p.horizons {
 			var q float64
-			e := a.InState.Seconds()
-			switch a.State {
-			case AgentWrap:
-				q = condCDF(est.wrap, e, deadline, meanWrap)
-			case AgentTalk:
+			if a.State == AgentWrap {
+				q = cond(deadline[m])
+			} else {
 				for _, w := range p.wrapQ {
-					if deadline > w {
-						q += condCDF(est.talk, e, deadline-w, est.talk.mean())
-					}
+					q += cond(deadline[m] - w)
 				}
 				q /= nWrapQ
-			default:
-				continue
-			}
-			if a.Inbound && reserveInbound {
-				continue // freed inbound agents go back to inbound
 			}
 			switch {
 			case q <= tinyProb:
+			case q < smallProb:
+				smallSupply[m] += q
 			case q >= 1-tinyProb:
-				shift++
+				p.shift[m]++
 			default:
-				pmf = p.convolve(m, pmf, q, +1)
+				p.pmf[m] = p.convolve(m, p.pmf[m], q, +1)
 			}
 		}
-		for _, c := range s.Calls {
-			r := c.Ringing.Seconds()
-			fr := est.live.cdf(r)
-			alive := pl*(1-fr) + (1-pl)*(1-est.other.cdf(r))
-			if alive <= 1e-12 {
-				continue
-			}
+	}
+	for _, c := range s.Calls {
+		r := c.Ringing.Seconds()
+		fr := est.live.cdf(r)
+		alive := pl*(1-fr) + (1-pl)*(1-est.other.cdf(r))
+		if alive <= 1e-12 {
+			continue
+		}
+		for m, h := range p.horizons {
 			q := pl * (est.live.cdf(r+h) - fr) / alive
 			switch {
 			case q <= tinyProb:
+			case q < smallProb:
+				smallDemand[m] += q
 			case q >= 1-tinyProb:
-				shift--
+				p.shift[m]--
 			default:
-				pmf = p.convolve(m, pmf, q, -1)
+				p.pmf[m] = p.convolve(m, p.pmf[m], q, -1)
 			}
 		}
-		p.pmf[m] = pmf
-		p.shift[m] = shift
+	}
+	for m := range p.horizons {
+		p.pmf[m] = p.convolvePoisson(m, p.pmf[m], smallSupply[m], +1)
+		p.pmf[m] = p.convolvePoisson(m, p.pmf[m], smallDemand[m], -1)
 	}
 
 	// Add calls while the next one's risk stays within alpha.
@@ -582,36 +613,17 @@ func (p *Pacer) alpha(s *State) float64 {
 	return math.Min(sp*cfg.Gain*f, 0.5)
 }
 
-// condCDF returns P(X <= e+t | X > e) for the distribution d; past the
-// distribution's support it assumes an exponential remainder with the
-// distribution's mean.
-func condCDF(d *dist, e, t, mean float64) float64 {
-	if t <= 0 {
-		return 0
-	}
-	fe := d.cdf(e)
-	surv := 1 - fe
-	if surv < 1e-6 {
-		if mean <= 0 {
-			return 1
-		}
-		return 1 - math.Exp(-t/mean)
-	}
-	return (d.cdf(e+t) - fe) / surv
-}
-
 // The supply-minus-demand pmf for horizon m lives in p.pmf[m]: index i
 // holds P(X = p.lo[m] + i), where X leaves out the certain part kept in
 // p.shift[m]. Each Bernoulli term extends the array by one.
 
-func (p *Pacer) resetPMF(m, capHint int) []float64 {
-	if cap(p.pmf[m]) < 2*capHint+1 {
-		p.pmf[m] = make([]float64, 0, 2*capHint+1)
+func (p *Pacer) resetPMF(m, capHint int) {
+	if cap(p.pmf[m]) < 2*capHint+64 {
+		p.pmf[m] = make([]float64, 0, 2*capHint+64)
 	}
-	pm := p.pmf[m][:1]
-	pm[0] = 1
+	p.pmf[m] = p.pmf[m][:1]
+	p.pmf[m][0] = 1
 	p.lo[m] = 0
-	return pm
 }
 
 // convolve adds a Bernoulli(q) term with sign +1 (supply) or -1 (demand).
@@ -631,6 +643,56 @@ func (p *Pacer) convolve(m int, pm []float64, q float64, sign int) []float64 {
 	}
 	pm[0] *= q
 	p.lo[m]--
+	return pm
+}
+
+// convolvePoisson adds a Poisson(lambda) term with sign +1 (supply) or -1
+// (demand), truncated where its tail is negligible.
+func (p *Pacer) convolvePoisson(m int, pm []float64, lambda float64, sign int) []float64 {
+	if lambda <= 0 {
+		return pm
+	}
+	k := int(lambda+6*math.Sqrt(lambda)) + 6
+	var w [64]float64
+	if k >= len(w) {
+		k = len(w) - 1
+	}
+	w[0] = math.Exp(-lambda)
+	for i := 1; i <= k; i++ {
+		w[i] = w[i-1] * lambda / float64(i)
+	}
+	n := len(pm)
+	for i := 0; i < k; i++ {
+		pm = append(pm, 0)
+	}
+	if sign < 0 {
+		// Shift the existing mass up by k so that value v keeps index
+		// v - lo with lo lowered by k.
+		copy(pm[k:], pm[:n])
+		for i := 0; i < k; i++ {
+			pm[i] = 0
+		}
+		p.lo[m] -= k
+	}
+	// In place from the top: out[j] = sum_i w[i]·in[j∓i].
+	total := n + k
+	if sign > 0 {
+		for j := total - 1; j >= 0; j-- {
+			s := 0.0
+			for i := 0; i <= k && i <= j; i++ {
+				s += w[i] * pm[j-i]
+			}
+			pm[j] = s
+		}
+		return pm
+	}
+	for j := 0; j < total; j++ {
+		s := 0.0
+		for i := 0; i <= k && j+i < total; i++ {
+			s += w[i] * pm[j+i]
+		}
+		pm[j] = s
+	}
 	return pm
 }
 
