@@ -191,14 +191,14 @@ type PacerConfig struct {
 	// for the day and the rolling 30 days (default 0.03).
 	TargetAbandon float64
 	// Setpoint is the abandonment the predictive mode aims at, below the
-	// target to leave room for chance (default 0.75 of the target).
+	// target to leave room for chance (default 0.85 of the target).
 	Setpoint float64
 	// Gain scales the per-call abandonment risk the predictive mode
-	// accepts relative to the setpoint (default 1.6: the marginal call may
-	// carry more risk than the average since most calls carry little).
+	// accepts relative to the setpoint before feedback (default 1).
 	Gain float64
-	// Feedback is the strength of the correction from the measured rate
-	// (default 4).
+	// Feedback is the strength of the correction from the measured rate:
+	// alpha is multiplied by exp(Feedback·(setpoint-rate)/setpoint), within
+	// [0.02, 3] (default 3).
 	Feedback float64
 	// Grace is how long a live answer may wait for an agent (default 2 s).
 	Grace time.Duration
@@ -246,13 +246,13 @@ func (c PacerConfig) withDefaults() PacerConfig {
 		c.TargetAbandon = 0.03
 	}
 	if c.Setpoint == 0 {
-		c.Setpoint = 0.75 * c.TargetAbandon
+		c.Setpoint = 0.85 * c.TargetAbandon
 	}
 	if c.Gain == 0 {
-		c.Gain = 1.6
+		c.Gain = 1
 	}
 	if c.Feedback == 0 {
-		c.Feedback = 4
+		c.Feedback = 3
 	}
 	if c.Grace == 0 {
 		c.Grace = 2 * time.Second
@@ -331,7 +331,7 @@ type Pacer struct {
 }
 
 const (
-	nHorizons = 4 // answer-time quantiles a new call is evaluated at
+	nHorizons = 6 // answer-time quantiles a new call is evaluated at
 	nWrapQ    = 3 // wrap-up quantiles the talk-to-free convolution uses
 	tinyProb  = 1e-6
 	smallProb = 0.002
@@ -391,7 +391,7 @@ func (p *Pacer) Decide(s *State) Decision {
 		case est == nil || est.Outcomes() < p.cfg.MinOutcomes:
 			d.Mode, d.Reason = ModeProgressive, ReasonColdStart
 			want = avail - inflight
-		case s.Day.Live >= p.cfg.MinLiveForBudget && float64(s.Day.Abandoned) >= p.cfg.TargetAbandon*float64(s.Day.Live):
+		case p.budgetSpent(s.Day):
 			d.Mode, d.Reason = ModeProgressive, ReasonBudgetSpent
 			want = avail - inflight
 		default:
@@ -597,21 +597,39 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	return n, risk
 }
 
+// budgetSpent reports whether the day's abandonment budget is spent: with
+// enough live answers today to judge, one more abandoned call would put the
+// day over the target.
+func (p *Pacer) budgetSpent(day Window) bool {
+	return day.Live >= p.cfg.MinLiveForBudget &&
+		float64(day.Abandoned+1) > p.cfg.TargetAbandon*float64(day.Live)
+}
+
 // alpha returns the per-call abandonment risk the predictive mode accepts:
 // the setpoint times the gain, corrected down (or up) by how far the
-// smoothed day and 30-day rates are above (or below) the setpoint.
+// smoothed day and 30-day rates are above (or below) the setpoint, and
+// down again as the day's remaining budget (in calls) runs low.
 func (p *Pacer) alpha(s *State) float64 {
 	cfg := &p.cfg
 	sp := cfg.Setpoint
 	const pseudo = 150 // live answers of prior at the setpoint
-	f := 1.0
+	f := math.Inf(1)
 	for _, w := range [2]Window{s.Day, s.Month} {
-		rate := (float64(w.Abandoned) + sp*pseudo) / (float64(max(w.Live, 0)) + pseudo)
+		rate := (float64(max(w.Abandoned, 0)) + sp*pseudo) / (float64(max(w.Live, 0)) + pseudo)
 		f = math.Min(f, math.Exp(cfg.Feedback*(sp-rate)/sp))
 	}
-	f = math.Max(0.02, math.Min(f, 4))
+	f = math.Max(0.02, math.Min(f, maxBoost))
+	if s.Day.Live >= cfg.MinLiveForBudget {
+		headroom := cfg.TargetAbandon*float64(s.Day.Live) - float64(s.Day.Abandoned) - 1
+		f *= math.Max(0, math.Min(1, headroom/budgetRamp))
+	}
 	return math.Min(sp*cfg.Gain*f, 0.5)
 }
+
+const (
+	maxBoost   = 3 // largest upward correction of alpha
+	budgetRamp = 4 // calls of day headroom below which alpha ramps to 0
+)
 
 // The supply-minus-demand pmf for horizon m lives in p.pmf[m]: index i
 // holds P(X = p.lo[m] + i), where X leaves out the certain part kept in

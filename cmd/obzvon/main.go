@@ -49,6 +49,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			versionCommand(),
 			planCommand(),
+			simulateCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
