@@ -8,7 +8,7 @@ DESTDIR   ?=
 RACE_PKGS := ./media/... ./dialer/...
 export CGO_ENABLED ?= 1
 
-.PHONY: help build run test test-deps bench lint install clean
+.PHONY: help build run test test-deps bench lint install clean bench-pacing
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test: test-deps ## install test peers if missing, then run every test
 
 bench: build ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-pacing: build ## pacing simulator: full grid (3 modes × 10/25/50/100 agents × p 0.2/0.3/0.4, 5 days of 8 h) and blended
+	./$(BIN) simulate --seeds 5 --hours 8 --parallel 2 --blended
 
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)

@@ -51,6 +51,7 @@ func newApp() *cli.App {
 			journalCommand(),
 			planCommand(),
 			agentCommand(),
+			simulateCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
