@@ -29,9 +29,9 @@ func TestParseCodec(t *testing.T) {
 
 func TestCodecStringAndPayloadType(t *testing.T) {
 	tests := []struct {
-		c    Codec
-		s    string
-		pt   uint8
+		c  Codec
+		s  string
+		pt uint8
 	}{
 		{PCMU, "PCMU", 0},
 		{PCMA, "PCMA", 8},
