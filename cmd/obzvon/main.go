@@ -48,6 +48,8 @@ func newApp() *cli.App {
 		// returning *cli.Command.
 		Commands: []*cli.Command{
 			versionCommand(),
+			serveCommand(),
+			checkConfigCommand(),
 			journalCommand(),
 			planCommand(),
 			agentCommand(),
