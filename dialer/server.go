@@ -70,7 +70,7 @@ type Server struct {
 	handlers sync.WaitGroup
 
 	mu    sync.Mutex
-	calls map[string]*call   // by inbound dialog ID
+	calls map[string]*call        // by inbound dialog ID
 	legs  map[string]*OutboundLeg // by outbound dialog ID
 	seq   atomic.Uint64
 }
