@@ -140,7 +140,8 @@ type Route struct {
 	// Prompt names the prompt for playback and menu (and an optional
 	// greeting before echo).
 	Prompt string `toml:"prompt"`
-	// Target is the SIP URI a dial route calls.
+	// Target is the SIP URI a dial route calls; ${number} in it stands for
+	// the called number (sip:${number}@gateway).
 	Target string `toml:"target"`
 	// Record turns recording of a dial route on (default true).
 	Record *bool `toml:"record"`

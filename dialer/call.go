@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,9 +81,7 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	s.handlers.Add(1)
 	s.calls[c.id] = c
 	s.mu.Unlock()
-	if s.metrics != nil {
-		s.metrics.CallStarted("inbound")
-	}
+	s.metrics.CallStarted(metrics.DirectionInbound)
 	defer func() {
 		s.mu.Lock()
 		delete(s.calls, c.id)
@@ -287,35 +286,53 @@ func (c *call) playAndCollect(p *media.Prompt, digits <-chan rune, wait time.Dur
 // only when the far end answers (or sends early media), and gets the far
 // end's failure code otherwise.
 func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction) string {
-	var earlyOnce sync.Once
+	// The recording starts with the first media, early or answered, so
+	// a failed attempt leaves no empty file behind.
+	var rec *media.Recorder
 	var bridge *media.Bridge
+	connect := func(other *media.Leg) error {
+		rec = c.newRecorder(r)
+		var err error
+		bridge, err = c.s.engine.Connect(c.leg, other, rec)
+		return err
+	}
+	defer func() {
+		if bridge != nil {
+			bridge.Disconnect()
+		}
+		if rec != nil {
+			rec.Close()
+		}
+	}()
 	var earlyErr error
 	opt := DialOptions{
 		From: c.rec.From,
-		OnProgress: func(code int, early *Offer) {
+		OnProgress: func(code int, early *media.Leg) {
 			switch {
 			case early != nil:
-				earlyOnce.Do(func() {
-					if err := c.leg.Start(p); err != nil {
-						earlyErr = err
-						return
-					}
-					hdr := sip.NewHeader("Content-Type", "application/sdp")
-					if err := c.in.Respond(183, "Session Progress", sdp, hdr); err != nil {
-						earlyErr = err
-						return
-					}
-					c.mu.Lock()
-					c.answered = true // media is up; 200 comes later
-					c.mu.Unlock()
-				})
+				// Early media: connect now, answer the caller with 183.
+				if err := c.leg.Start(p); err != nil {
+					earlyErr = err
+					return
+				}
+				if earlyErr = connect(early); earlyErr != nil {
+					return
+				}
+				hdr := sip.NewHeader("Content-Type", "application/sdp")
+				if err := c.in.Respond(183, "Session Progress", sdp, hdr); err != nil {
+					earlyErr = err
+					return
+				}
+				c.mu.Lock()
+				c.answered = true // media is up; 200 comes later
+				c.mu.Unlock()
 			case code == 180:
 				_ = c.in.Ringing()
 			}
 		},
 	}
 	// While ringing, the caller's CANCEL ends c.ctx, and with it the dial.
-	out, err := c.s.Dial(c.ctx, r.Target, opt)
+	out, err := c.s.Dial(c.ctx, c.target(r), opt)
 	if earlyErr != nil {
 		c.log.Info("early media to caller failed", "error", earlyErr)
 	}
@@ -325,7 +342,7 @@ func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction
 		reason := "Server Internal Error"
 		if errors.As(err, &de) {
 			code, reason = de.Code, de.Reason
-			c.outRec = &journal.LegRecord{Role: "callee", RemoteURI: r.Target, SIPCode: de.Code}
+			c.outRec = &journal.LegRecord{Role: "callee", RemoteURI: c.target(r), SIPCode: de.Code}
 		}
 		c.log.Info("dial failed", slog.Int(attrCode, code))
 		if c.ctx.Err() != nil {
@@ -353,19 +370,12 @@ func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction
 	c.mu.Unlock()
 	defer out.Hangup(context.Background())
 
-	rec := c.newRecorder(r)
-	bridge, err = c.s.engine.Connect(c.leg, out.Leg(), rec)
-	if err != nil {
-		c.log.Warn("bridge failed", "error", err)
-		if rec != nil {
-			rec.Close()
+	if bridge == nil {
+		if err := connect(out.Leg()); err != nil {
+			c.log.Warn("bridge failed", "error", err)
+			c.reject(sip.StatusInternalServerError, "Server Internal Error")
+			return metrics.ResultFailed
 		}
-		c.reject(sip.StatusInternalServerError, "Server Internal Error")
-		return metrics.ResultFailed
-	}
-	defer bridge.Disconnect()
-	if rec != nil {
-		defer rec.Close()
 	}
 	if err := c.answer(p, sdp, dir); err != nil {
 		return metrics.ResultCancelled
@@ -374,9 +384,15 @@ func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction
 	return metrics.ResultAnswered
 }
 
+// target is the route's dial target with ${number} replaced by the
+// called number.
+func (c *call) target(r config.Route) string {
+	return strings.ReplaceAll(r.Target, "${number}", c.rec.To)
+}
+
 // dialAnswered is a dial route entered from a menu after answer.
 func (c *call) dialAnswered(r config.Route) {
-	out, err := c.s.Dial(c.ctx, r.Target, DialOptions{From: c.rec.From})
+	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.rec.From})
 	if err != nil {
 		var de *DialError
 		if errors.As(err, &de) {
@@ -469,9 +485,7 @@ func (c *call) finish(result string) {
 		c.rec.Legs = append(c.rec.Legs, *c.outRec)
 	}
 	c.mu.Unlock()
-	if c.s.metrics != nil {
-		c.s.metrics.CallEnded("inbound", result)
-	}
+	c.s.metrics.CallEnded(metrics.DirectionInbound, result)
 	if c.s.store != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

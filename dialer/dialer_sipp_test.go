@@ -28,7 +28,7 @@ type testAppliance struct {
 	port    int
 }
 
-func startAppliance(t *testing.T, routes []config.Route) *testAppliance {
+func startAppliance(t *testing.T, routes []config.Route, tweaks ...func(*config.Config)) *testAppliance {
 	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.Port = peertest.FreePort(t)
@@ -38,6 +38,9 @@ func startAppliance(t *testing.T, routes []config.Route) *testAppliance {
 	base := 30000 + (os.Getpid()%500)*40
 	cfg.RTP.PortMin, cfg.RTP.PortMax = base, base+39
 	cfg.Routes = routes
+	for _, tw := range tweaks {
+		tw(cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)
 	}
@@ -109,7 +112,7 @@ func callThrough(t *testing.T, callerScenario, trunkScenario string, trunkArgs .
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
 		Name: "trunk", Match: "88*", Action: config.ActionDial,
-		Target: fmt.Sprintf("sip:8800@127.0.0.1:%d", trunkPort),
+		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, trunkScenario, append([]string{"-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "1"}, trunkArgs...)...)
 	caller := peertest.StartSIPp(t, callerScenario, a.target(), "-s", "8800", "-d", "3000", "-m", "1",
@@ -186,7 +189,7 @@ func TestDialRouteBusyTrunkKeepsCode(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
 		Name: "trunk", Match: "88*", Action: config.ActionDial,
-		Target: fmt.Sprintf("sip:8800@127.0.0.1:%d", trunkPort),
+		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, "uas_trunk_busy.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
 	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "8800", "-m", "1",
@@ -354,5 +357,98 @@ func TestDrainHangsUpAfterTimeout(t *testing.T) {
 	// New calls are refused while draining.
 	if got := rawSIP(t, a.target(), inviteWithBody("after-drain", "v=0\n")); !strings.Contains(got, " 503 ") {
 		t.Errorf("INVITE while draining answered %q, want 503", got)
+	}
+}
+
+func TestHoldAndUnholdByReInvite(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}})
+	caller := peertest.StartSIPp(t, "uac_hold.xml", a.target(), "-s", "600", "-d", "1000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	// The scenario checks a=recvonly in the answer to its sendonly offer and
+	// a=sendrecv after unhold; a mismatch fails the call.
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller exit %d; output:\n%s\n%s", code, caller.Output(), caller.Logs())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 200 || rec.HangupBy != "caller" {
+		t.Errorf("record code %d hangup_by %q, want 200 caller", rec.SIPCode, rec.HangupBy)
+	}
+	// While held (1 s of 3 s) the echo is not sent back: fewer packets out than in.
+	if l := rec.Legs[0]; l.PacketsOut+30 > l.PacketsIn {
+		t.Errorf("caller leg in %d out %d: want about 50 fewer out (1 s on hold)", l.PacketsIn, l.PacketsOut)
+	}
+}
+
+func TestEarlyMediaReachesCallerBeforeAnswer(t *testing.T) {
+	trunkPort := peertest.FreePort(t)
+	a := startAppliance(t, []config.Route{{
+		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
+	}})
+	trunk := peertest.StartSIPp(t, "uas_trunk_early.xml", "-p", strconv.Itoa(trunkPort),
+		"-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "1", "-d", "2000")
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "8800", "-d", "2000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller exit %d; output:\n%s\n%s", code, caller.Output(), caller.Logs())
+	}
+	if code := trunk.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("trunk exit %d; output:\n%s\n%s", code, trunk.Output(), trunk.Logs())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	wav := peertest.ReadStereoWAV(t, rec.Recording)
+	// 2 s of early media + 2 s of talk: the trunk's prompt fills the right
+	// channel from before the answer, so about 4 s are not silent.
+	if callee, caller := rec.Legs[1], rec.Legs[0]; callee.PacketsIn < 180 || caller.PacketsOut < 180 {
+		t.Errorf("trunk sent %d packets, caller got %d; want >= 180 of the 200 in 2 s early + 2 s answered", callee.PacketsIn, caller.PacketsOut)
+	}
+	if _, n := peertest.ToneShare(wav.Right, wav.Rate, 1000); n < 120 {
+		t.Errorf("right channel has %d non-silent 20 ms blocks, want >= 120 (the prompt from before the answer)", n)
+	}
+	if d := rec.Answered.Sub(rec.Arrived); d < 1500*time.Millisecond {
+		t.Errorf("answered %v after arrival, want after the trunk's 2 s of early media", d)
+	}
+}
+
+func TestCallerCancelWhileTrunkRings(t *testing.T) {
+	trunkPort := peertest.FreePort(t)
+	a := startAppliance(t, []config.Route{{
+		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
+	}})
+	trunk := peertest.StartSIPp(t, "uas_trunk_noanswer.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
+	caller := peertest.StartSIPp(t, "uac_cancel.xml", a.target(), "-s", "8800", "-d", "1500", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)))
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller exit %d; output:\n%s\n%s", code, caller.Output(), caller.Logs())
+	}
+	// The trunk's scenario ends successfully only after our CANCEL.
+	if code := trunk.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("trunk exit %d (no CANCEL?); output:\n%s\n%s", code, trunk.Output(), trunk.Logs())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 487 || rec.HangupBy != "caller" || !rec.Answered.IsZero() {
+		t.Errorf("record code %d hangup_by %q answered %v, want 487 caller never", rec.SIPCode, rec.HangupBy, rec.Answered)
+	}
+}
+
+func TestRingTimeoutCancelsTrunk(t *testing.T) {
+	trunkPort := peertest.FreePort(t)
+	a := startAppliance(t, []config.Route{{
+		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
+	}}, func(c *config.Config) { c.Calls.RingTimeout = config.Duration{Duration: 2 * time.Second} })
+	trunk := peertest.StartSIPp(t, "uas_trunk_noanswer.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "8800", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := caller.Wait(30 * time.Second); code != 1 {
+		t.Errorf("caller exit %d, want 1 (480 after the ring timeout)", code)
+	}
+	if code := trunk.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("trunk exit %d (no CANCEL?); output:\n%s", code, trunk.Output())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 480 || len(rec.Legs) < 2 || rec.Legs[1].SIPCode != 408 {
+		t.Errorf("record code %d legs %+v, want 480 to the caller and 408 on the trunk leg", rec.SIPCode, rec.Legs)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/media"
+	"github.com/obzvon/obzvon/metrics"
 )
 
 // DialOptions tune one outbound leg.
@@ -24,9 +25,10 @@ type DialOptions struct {
 	// RingTimeout overrides calls.ring_timeout; on expiry we CANCEL.
 	RingTimeout time.Duration
 	// OnProgress sees every provisional response's code. early is the
-	// far end's early-media answer (183 with SDP) once the leg's media has
-	// started on it, nil otherwise.
-	OnProgress func(code int, early *Offer)
+	// leg's media, given once, with the first 183 whose SDP started it
+	// (early media: ringback, announcements); nil otherwise. It runs in
+	// the dialing goroutine: don't block.
+	OnProgress func(code int, early *media.Leg)
 }
 
 // Dial failure codes that never came from the far end.
@@ -93,6 +95,22 @@ func (o *OutboundLeg) Hangup(ctx context.Context) {
 	o.s.unregisterLeg(o.d.ID)
 	o.d.Close()
 	o.leg.Close()
+	o.s.metrics.CallEnded(metrics.DirectionOutbound, metrics.ResultAnswered)
+}
+
+// dialResult is the metrics result of a failed outbound attempt.
+func dialResult(code int) string {
+	switch code {
+	case 486, 600:
+		return metrics.ResultBusy
+	case codeRingTimeout, 480:
+		return metrics.ResultNoAnswer
+	case codeCancelled:
+		return metrics.ResultCancelled
+	case 403, 404, 488, 603:
+		return metrics.ResultRejected
+	}
+	return metrics.ResultFailed
 }
 
 // HungUpByUs reports whether our side ended the leg.
@@ -158,10 +176,12 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		return nil, &DialError{Target: target, Code: 503, Reason: "no media port", Err: err}
 	}
 	o := &OutboundLeg{s: s, d: d, leg: leg, sess: s.newSession(), target: target, invited: time.Now()}
+	s.metrics.CallStarted(metrics.DirectionOutbound)
 	fail := func(code int, reason string, err error) (*OutboundLeg, error) {
 		o.code = code
 		leg.Close()
 		d.Close()
+		s.metrics.CallEnded(metrics.DirectionOutbound, dialResult(code))
 		return nil, &DialError{Target: target, Code: code, Reason: reason, Err: err}
 	}
 
@@ -202,7 +222,7 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		if !r.IsProvisional() {
 			return nil
 		}
-		var early *Offer
+		var early *media.Leg
 		if r.StatusCode == 183 && len(r.Body()) > 0 {
 			if off, err := ParseSDP(r.Body()); err == nil {
 				if c, err := off.Choose(); err == nil {
@@ -213,9 +233,11 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 						err = leg.Update(p)
 					}
 					if err == nil {
+						if !started {
+							early = leg
+						}
 						started = true
 						o.codec, o.eventPT = c, off.EventPT
-						early = off
 					}
 				}
 			}

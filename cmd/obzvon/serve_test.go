@@ -223,3 +223,10 @@ drain_timeout = "1s"
 		t.Errorf("call record = hangup_by %q code %d route %q; want system 200 echo", c.HangupBy, c.SIPCode, c.Route)
 	}
 }
+
+func TestShippedConfigIsValid(t *testing.T) {
+	out, errs, code := runCmd("check-config", "../../systemd/obzvon.toml")
+	if code != 0 || !strings.Contains(out, "OK (4 routes)") {
+		t.Errorf("check-config systemd/obzvon.toml = exit %d, %q %q; want OK with 4 routes", code, out, errs)
+	}
+}
