@@ -59,6 +59,11 @@ type Counters struct {
 	PacketsOut     uint64 // RTP packets sent
 	PacketsLost    uint64 // packets lost on the way in (RFC 3550 A.3, never decreasing)
 	RecordingBytes uint64 // sample bytes written to recordings
+	// PacketsDropped counts received packets rejected (malformed, unknown
+	// source, payload type not negotiated) and packets the switch failed
+	// to send. Packets not sent on purpose (hold, a prompt playing, no
+	// telephone-event on the other side) are not counted.
+	PacketsDropped uint64
 }
 
 // Engine owns the RTP port range and the legs on it.
@@ -76,6 +81,7 @@ type Engine struct {
 	pktOut   atomic.Uint64
 	lost     atomic.Uint64
 	recBytes atomic.Uint64
+	dropped  atomic.Uint64
 	delay    delayHistogram
 }
 
@@ -103,6 +109,7 @@ func (e *Engine) Counters() Counters {
 		PacketsOut:     e.pktOut.Load(),
 		PacketsLost:    e.lost.Load(),
 		RecordingBytes: e.recBytes.Load(),
+		PacketsDropped: e.dropped.Load(),
 	}
 }
 

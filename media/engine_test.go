@@ -442,14 +442,18 @@ func TestInBandDTMF(t *testing.T) {
 	}
 }
 
-// waitIn waits until l has received n packets (a ready signal, not a timing
-// assertion).
+// waitIn waits until l has counted n packets, received or rejected (a
+// ready signal, not a timing assertion).
 func waitIn(t *testing.T, l *Leg, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for l.Stats().PacketsIn+l.Stats().Rejected < n {
+	for {
+		s := l.Stats()
+		if s.PacketsIn+s.Rejected >= n {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("leg received %d packets, want %d", l.Stats().PacketsIn, n)
+			t.Fatalf("leg counted %d+%d packets, want %d", s.PacketsIn, s.Rejected, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -461,24 +465,40 @@ func TestSymmetricRTPLearning(t *testing.T) {
 	// SDP said 127.0.0.1:9 (a private address behind NAT, say); packets
 	// come from natted's socket.
 	l := startLeg(t, e, LegParams{Remote: netip.MustParseAddrPort("127.0.0.1:9"), Codec: PCMU})
-	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 20)
-	waitIn(t, l, 20)
+	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 2)
+	waitIn(t, l, 2)
 	if got := l.Remote(); got != natted.addr() {
 		t.Errorf("Remote() after the first packets = %v, want the learned %v", got, natted.addr())
 	}
+	// Within the window, but the remote was latched already: rejected.
 	stranger.sendTone(l.LocalAddr(), PCMU, 0, 1000, 3)
-	waitIn(t, l, 23)
-	if s := l.Stats(); s.Rejected != 3 || s.PacketsIn != 20 || l.Remote() != natted.addr() {
+	waitIn(t, l, 5)
+	if s := l.Stats(); s.Rejected != 3 || s.PacketsIn != 2 || l.Remote() != natted.addr() {
 		t.Errorf("after a stranger's packets: Stats() = %+v, Remote() = %v; want 3 rejected and the remote kept", s, l.Remote())
 	}
+	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 20)
+	waitIn(t, l, 25)
+	// After the window the socket is connected to the remote: a
+	// stranger's packets do not even reach the leg.
+	stranger.sendTone(l.LocalAddr(), PCMU, 0, 1000, 3)
 	natted.seq += 2 // two lost
 	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 5)
-	waitIn(t, l, 28)
-	if s := l.Stats(); s.Lost != 2 {
-		t.Errorf("Stats().Lost after a gap of 2 = %d, want 2", s.Lost)
+	waitIn(t, l, 30)
+	if s := l.Stats(); s.PacketsIn != 27 || s.Lost != 2 || l.Remote() != natted.addr() {
+		t.Errorf("Stats() = %+v, Remote() = %v; want 27 packets in, 2 lost, remote %v", s, l.Remote(), natted.addr())
 	}
 	if c := e.Counters(); c.PacketsLost != 2 {
 		t.Errorf("Counters().PacketsLost = %d, want 2", c.PacketsLost)
+	}
+	// A re-INVITE to a new remote opens the window again.
+	other := newPeer(t)
+	if err := l.Update(LegParams{Remote: other.addr(), Codec: PCMU}); err != nil {
+		t.Fatal(err)
+	}
+	other.sendTone(l.LocalAddr(), PCMU, 0, 1000, 12)
+	waitIn(t, l, 42)
+	if s := l.Stats(); s.PacketsIn != 39 || l.Remote() != other.addr() {
+		t.Errorf("after Update: Stats() = %+v, Remote() = %v; want 39 packets in from %v", s, l.Remote(), other.addr())
 	}
 }
 

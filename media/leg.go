@@ -113,6 +113,11 @@ type Leg struct {
 	closed   atomic.Bool
 	wantDTMF atomic.Bool
 
+	// connMu serialises connect/disconnect of the RTP socket; connected is
+	// the configuration whose remote the socket is connected to, or nil.
+	connMu    sync.Mutex
+	connected atomic.Pointer[legConfig]
+
 	closeOnce sync.Once
 	closing   chan struct{} // closed when Close starts
 	done      chan struct{} // closed when the reader exits
@@ -187,9 +192,37 @@ func (l *Leg) Update(p LegParams) error {
 		}
 		c.gen = old.gen + 1
 		if l.cfg.CompareAndSwap(old, c) {
-			return nil
+			break
 		}
 	}
+	l.connMu.Lock()
+	defer l.connMu.Unlock()
+	if cur := l.connected.Load(); cur != nil {
+		if cur.remote == c.remote {
+			l.connected.Store(c)
+		} else {
+			l.connected.Store(nil)
+			if err := disconnectUDP(l.conn); err != nil {
+				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// settle connects the socket to cfg's remote once the learning window is
+// over, if cfg is still the leg's configuration. It runs in the reader.
+func (l *Leg) settle(cfg *legConfig) {
+	l.connMu.Lock()
+	defer l.connMu.Unlock()
+	if l.cfg.Load() != cfg || l.connected.Load() != nil || l.closed.Load() {
+		return
+	}
+	if err := connectUDP(l.conn, cfg.remote); err != nil {
+		l.e.log.Debug("media: connect RTP socket", logPort, l.port, "error", err)
+		return
+	}
+	l.connected.Store(cfg)
 }
 
 // SetHold stops (true) or resumes (false) sending to the peer. Receiving,
@@ -314,6 +347,9 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	}
 	if l.learnLeft > 0 {
 		l.learnLeft--
+		if l.learnLeft == 0 {
+			l.settle(cfg)
+		}
 	}
 	payload := pkt[h.payloadOff:h.payloadEnd]
 	arrival := uint32(now.Sub(l.created) * 8000 / time.Second)
@@ -379,6 +415,7 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 }
 
 func (l *Leg) reject() {
+	l.e.dropped.Add(1)
 	l.statsMu.Lock()
 	l.in.rejected++
 	l.statsMu.Unlock()
@@ -442,7 +479,15 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 	t.bytes += uint64(len(b))
 	putRTPHeader(b, marker, pt, oseq, ots, t.ssrc)
 	t.mu.Unlock()
-	if _, err := l.conn.WriteToUDPAddrPort(b, cfg.remote); err != nil {
+	var err error
+	if l.connected.Load() == cfg {
+		_, err = l.conn.Write(b)
+	}
+	if err != nil || l.connected.Load() != cfg {
+		_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+	}
+	if err != nil {
+		l.e.dropped.Add(1)
 		return false
 	}
 	l.e.pktOut.Add(1)
