@@ -171,6 +171,10 @@ func (e *Engine) NewLeg() (*Leg, error) {
 			c1.Close()
 			return err
 		}
+		// Nobody reads RTCP: a minimal receive buffer keeps the kernel
+		// from queueing up to rmem_default per leg (hundreds of MB over
+		// a thousand long calls) before it starts dropping.
+		c2.SetReadBuffer(1)
 		rtpConn, rtcpConn = c1, c2
 		return nil
 	})

@@ -546,3 +546,26 @@ func TestEngineConfigErrors(t *testing.T) {
 		t.Errorf("NewLeg after Close = %v, want ErrEngineClosed", err)
 	}
 }
+
+// TestUpdateChangesTranscoding checks a re-INVITE that moves the agent from
+// PCMU to PCMA: the switch starts converting at the next packet.
+func TestUpdateChangesTranscoding(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	if _, err := e.Connect(a, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 5)
+	if pcm := checkStream(t, agent.recv(5), 0, PCMU); !hasTone(pcm, 1000) {
+		t.Fatalf("before Update: no tone")
+	}
+	if err := b.Update(LegParams{Remote: agent.addr(), Codec: PCMA, PayloadType: 8}); err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 10)
+	if pcm := checkStream(t, agent.recv(10), 8, PCMA); !hasTone(pcm, 1000) {
+		t.Errorf("after Update to PCMA: the agent does not hear the tone in A-law")
+	}
+}

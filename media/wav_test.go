@@ -278,3 +278,24 @@ func BenchmarkRecorderWrite(b *testing.B) {
 		i++
 	}
 }
+
+// FuzzParsePromptWAV checks that no file makes the prompt parser panic and
+// that what it accepts is whole frames of audio.
+func FuzzParsePromptWAV(f *testing.F) {
+	for _, name := range []string{"tone_alaw_short.wav", "bad_truncated.wav", "bad_stereo.wav"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 400)])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parsePromptWAV("fuzz.wav", b)
+		if err != nil {
+			return
+		}
+		if len(p.pcmu) != len(p.pcma) || len(p.pcmu)%FrameSamples != 0 {
+			t.Fatalf("accepted prompt with %d/%d bytes of frames", len(p.pcmu), len(p.pcma))
+		}
+	})
+}
