@@ -352,7 +352,7 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 		}
 	}
 	payload := pkt[h.payloadOff:h.payloadEnd]
-	arrival := uint32(now.Sub(l.created) * 8000 / time.Second)
+	arrival := uint32(int64(now.Sub(l.created)) / nsPerSample)
 
 	l.statsMu.Lock()
 	l.in.packets++
@@ -456,7 +456,7 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 		// the start of the new talkspurt.
 		nextTS := t.ts
 		if t.started {
-			gap := uint32(now.Sub(t.lastSend) * 8000 / time.Second)
+			gap := uint32(max(int64(now.Sub(t.lastSend))/nsPerSample, 0))
 			nextTS += max(gap, t.lastSamples)
 		}
 		t.seqOff = t.seq + 1 - seq

@@ -299,3 +299,29 @@ func FuzzParsePromptWAV(f *testing.F) {
 		}
 	})
 }
+
+// TestRecorderLongSilence checks a two-minute pause (both sides on hold):
+// the audio after it lands two minutes in, with silence before it, and the
+// RTP timestamps that ignored the pause do not pull it back.
+func TestRecorderLongSilence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hold.wav")
+	r, err := NewRecorder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	tone := Encode(nil, toneSamples(1000, 8000, 0, 1600), PCMU)
+	r.write(0, PCMU, tone, 5, 0, t0)
+	r.write(0, PCMU, tone, 5, 1600, t0.Add(2*time.Minute)) // timestamps resume where they stopped
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	left, right := readStereoWAV(t, path)
+	const at = 2 * 60 * 8000
+	if len(left) != at+1600 {
+		t.Fatalf("recording has %d frames, want %d", len(left), at+1600)
+	}
+	if !hasTone(left[:1600], 1000) || !hasTone(left[at:], 1000) || !isSilent(left[1600:at]) || !isSilent(right) {
+		t.Errorf("want tone, two minutes of silence, tone on the left and silence on the right")
+	}
+}
