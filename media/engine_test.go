@@ -569,3 +569,38 @@ func TestUpdateChangesTranscoding(t *testing.T) {
 		t.Errorf("after Update to PCMA: the agent does not hear the tone in A-law")
 	}
 }
+
+func TestDelayHistogram(t *testing.T) {
+	var h delayHistogram
+	for i := range 1000 {
+		h.record(time.Duration(i+1) * time.Microsecond) // 1..1000 µs
+	}
+	h.record(50 * time.Millisecond)
+	s := h.snapshot()
+	if s.Count() != 1001 {
+		t.Fatalf("Count() = %d, want 1001", s.Count())
+	}
+	tests := []struct {
+		q    float64
+		want time.Duration
+	}{
+		{0.5, 500 * time.Microsecond},
+		{0.99, 990 * time.Microsecond},
+		{1, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		got := s.Quantile(tt.q)
+		if got < tt.want || float64(got) > float64(tt.want)*1.13 {
+			t.Errorf("Quantile(%v) = %v, want %v within +12.5%%", tt.q, got, tt.want)
+		}
+	}
+	if got := s.Sub(s).Count(); got != 0 {
+		t.Errorf("Sub(self).Count() = %d, want 0", got)
+	}
+	for ns := int64(1); ns < 1<<40; ns = ns*3 + 1 {
+		i := delayBucket(ns)
+		if lo, hi := delayBucketLow(i), delayBucketLow(i+1); ns < lo || ns >= hi {
+			t.Errorf("delayBucket(%d) = %d covering [%d, %d)", ns, i, lo, hi)
+		}
+	}
+}

@@ -252,6 +252,17 @@ func (l *Leg) Remote() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
+// packetCounts returns the packets received and sent.
+func (l *Leg) packetCounts() (in, out uint64) {
+	l.statsMu.Lock()
+	in = l.in.packets
+	l.statsMu.Unlock()
+	l.tx.mu.Lock()
+	out = l.tx.packets
+	l.tx.mu.Unlock()
+	return in, out
+}
+
 // Stats returns a snapshot of the leg's statistics.
 func (l *Leg) Stats() Stats {
 	var s Stats
@@ -292,8 +303,11 @@ func (l *Leg) Close() error {
 		<-l.done
 		close(l.dtmf)
 		l.e.ports.release(l.port)
+		in, out := l.packetCounts()
 		l.e.mu.Lock()
 		delete(l.e.legs, l)
+		l.e.closedIn += in
+		l.e.closedOut += out
 		l.e.mu.Unlock()
 	})
 	return nil
@@ -360,7 +374,6 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	l.rx.packet(h.ssrc, h.seq, h.ts, arrival, audio)
 	lost := l.rx.lost()
 	l.statsMu.Unlock()
-	l.e.pktIn.Add(1)
 	if lost > l.reportedLost {
 		l.e.lost.Add(uint64(lost - l.reportedLost))
 		l.reportedLost = lost
@@ -482,14 +495,19 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 	var err error
 	if l.connected.Load() == cfg {
 		_, err = l.conn.Write(b)
-	}
-	if err != nil || l.connected.Load() != cfg {
+		if err != nil { // disconnected under us by Update: say where
+			_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+		}
+	} else {
 		_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
 	}
 	if err != nil {
 		l.e.dropped.Add(1)
+		t.mu.Lock()
+		t.packets--
+		t.bytes -= uint64(len(b))
+		t.mu.Unlock()
 		return false
 	}
-	l.e.pktOut.Add(1)
 	return true
 }
