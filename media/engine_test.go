@@ -200,7 +200,7 @@ func TestBridgePCMUtoPCMAWithRecording(t *testing.T) {
 	if c := e.Counters(); c.RecordingBytes != uint64(len(left)*4) || c.PacketsIn < 2*n+5 || c.PacketsOut < 2*n+5 {
 		t.Errorf("Counters() = %+v: want RecordingBytes %d and at least %d packets each way", c, len(left)*4, 2*n+5)
 	}
-	if s := b.Stats(); s.PacketsIn != n || s.PacketsOut != n+5 || s.Lost != 0 || s.PayloadType != 8 {
+	if s := b.Stats(); s.PacketsIn != n || s.PacketsOut != n+5 || s.Lost != 0 || s.PayloadType != 8 || s.LastReceived.IsZero() {
 		t.Errorf("agent leg Stats() = %+v; want %d in, %d out, no loss, PT 8", s, n, n+5)
 	}
 }
@@ -602,5 +602,51 @@ func TestDelayHistogram(t *testing.T) {
 		if lo, hi := delayBucketLow(i), delayBucketLow(i+1); ns < lo || ns >= hi {
 			t.Errorf("delayBucket(%d) = %d covering [%d, %d)", ns, i, lo, hi)
 		}
+	}
+}
+
+func TestSendDTMF(t *testing.T) {
+	e := newTestEngine(t)
+	caller := newPeer(t)
+	l := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU, EventPT: 101})
+	if err := e.SendDTMF(context.Background(), l, '#', 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	got := caller.recv(5 + 2) // 5 packets of 20 ms, the end sent twice more
+	for i, pk := range got {
+		ev, err := ParseEvent(pk.Payload)
+		wantEnd := i >= 4
+		wantDur := uint16(min(i+1, 5) * FrameSamples)
+		if err != nil || pk.PayloadType != 101 || ev.Code != 11 || ev.End != wantEnd || ev.Duration != wantDur || pk.Timestamp != got[0].Timestamp {
+			t.Errorf("packet %d: PT %d ts %d %+v %v; want PT 101 ts %d event 11 end=%v duration %d",
+				i, pk.PayloadType, pk.Timestamp, ev, err, got[0].Timestamp, wantEnd, wantDur)
+		}
+		if i > 0 && pk.SequenceNumber != got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d: sequence %d after %d", i, pk.SequenceNumber, got[i-1].SequenceNumber)
+		}
+	}
+	if !got[0].Marker {
+		t.Errorf("first event packet has no marker bit")
+	}
+	// The events parsed by another leg fire the digit once.
+	var d eventDeduper
+	n := 0
+	for _, pk := range got {
+		if d.packet(pk.SSRC, pk.Timestamp) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("one SendDTMF made %d digits at a receiver, want 1", n)
+	}
+	noEv := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	if err := e.SendDTMF(context.Background(), noEv, '1', 0); err == nil {
+		t.Errorf("SendDTMF on a leg without telephone-event: error = nil")
+	}
+	if err := e.SendDTMF(context.Background(), l, 'x', 0); err == nil {
+		t.Errorf("SendDTMF('x'): error = nil")
+	}
+	if s := l.Stats(); !s.LastReceived.IsZero() {
+		t.Errorf("Stats().LastReceived = %v before any packet, want zero", s.LastReceived)
 	}
 }

@@ -81,6 +81,9 @@ type Stats struct {
 	Jitter time.Duration
 	// PayloadType is the audio payload type in use.
 	PayloadType uint8
+	// LastReceived is when the last packet from the remote arrived (zero
+	// if none): the signal for an RTP inactivity timeout.
+	LastReceived time.Time
 	// Rejected counts packets dropped as malformed, from an unknown
 	// address, or of a payload type not negotiated.
 	Rejected uint64
@@ -134,6 +137,7 @@ type Leg struct {
 	statsMu sync.Mutex
 	rx      rxStats
 	in      struct{ packets, bytes, rejected uint64 }
+	lastIn  time.Time
 
 	tx txStream
 }
@@ -268,6 +272,7 @@ func (l *Leg) Stats() Stats {
 	var s Stats
 	l.statsMu.Lock()
 	s.PacketsIn, s.BytesIn, s.Rejected = l.in.packets, l.in.bytes, l.in.rejected
+	s.LastReceived = l.lastIn
 	s.Lost = l.rx.lost()
 	s.Jitter = l.rx.src.jitterDuration(8000)
 	l.statsMu.Unlock()
@@ -371,6 +376,7 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	l.statsMu.Lock()
 	l.in.packets++
 	l.in.bytes += uint64(len(pkt))
+	l.lastIn = now
 	l.rx.packet(h.ssrc, h.seq, h.ts, arrival, audio)
 	lost := l.rx.lost()
 	l.statsMu.Unlock()
