@@ -50,6 +50,6 @@
 // LoadPrompt decodes a WAV once into 20 ms frames for both codecs;
 // Engine.Play paces them by the clock. Digits arrive on Leg.DTMF: from RFC
 // 4733 events when telephone-event was negotiated, else from a Goertzel
-// detector on the decoded audio (about 3 µs per 20 ms frame, so it runs
+// detector on the decoded audio (about 1 µs per 20 ms frame, so it runs
 // only once DTMF has been called).
 package media
