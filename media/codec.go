@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/zaf/g711"
 )
@@ -23,6 +24,9 @@ const (
 // FrameSamples is the number of samples (and G.711 bytes) in one 20 ms frame
 // at 8 kHz, the packetization the engine sends.
 const FrameSamples = 160
+
+// nsPerSample is the duration of one sample at 8 kHz in nanoseconds.
+const nsPerSample = int64(time.Second) / 8000
 
 // String returns the SDP encoding name ("PCMU", "PCMA") or "unknown".
 func (c Codec) String() string {

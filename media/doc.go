@@ -1,4 +1,55 @@
 // Package media is the in-process media engine: RTP legs, the switch that
 // connects them, G.711 transcoding, prompt playback, DTMF, recording and
 // RTP statistics. It imports no other package of obzvon.
+//
+// # Legs and threads
+//
+// An Engine owns a port range. Engine.NewLeg takes the next even port from
+// its own allocator (a cursor that wraps round the range, skipping pairs
+// that fail to bind), binds RTP on it and reserves port+1 for RTCP (bound,
+// never read, with a minimal receive buffer). Each leg has one goroutine
+// that reads its socket and does everything a packet needs right there:
+// parse, statistics (RFC 3550 A.1, A.3, A.8), DTMF, recording and the
+// forward through the switch. There are no queues and no re-pacing on the
+// forwarding path; the added delay is one read-to-write pass, measured in a
+// histogram (Engine.ForwardDelay).
+//
+// # The switch
+//
+// Engine.Connect bridges two legs: audio payloads pass untouched when the
+// codecs match and through a 256-entry table when one side is PCMU and the
+// other PCMA; RFC 4733 events pass as events with the receiving leg's
+// payload type (and are dropped when it negotiated none). Other payload
+// types (comfort noise, say) are dropped. Every leg sends one RTP stream
+// with its own SSRC whose sequence numbers and timestamps stay continuous
+// when the source changes — a new SSRC from the peer, a prompt, a new
+// bridge — with the marker bit set on the first packet of a new source.
+// The 12-byte header is written in place in the receive buffer, so a
+// forwarded packet is not copied.
+//
+// # Remote address (symmetric RTP)
+//
+// A leg sends to the address negotiated in SDP. Within the first 10
+// packets after Start or Update, the first packet from another address
+// moves the remote there, once (a peer behind NAT whose SDP shows a private
+// address). After that window the socket is connect(2)ed to the remote:
+// the kernel then drops packets from anyone else and sends skip the
+// per-packet route lookup. Update disconnects it when the remote changes.
+//
+// # Recording
+//
+// A Recorder writes one stereo WAV (8 kHz, 16-bit): left the first leg's
+// received audio, right the other's. Each channel's RTP timestamps are
+// anchored at its first packet's arrival, so the channels line up and lost
+// packets become silence. Audio collects in a one-second ring and goes to
+// the file in half-second writes, each followed by a header patch, so the
+// file always parses and a crash loses at most the last second.
+//
+// # Prompts and DTMF
+//
+// LoadPrompt decodes a WAV once into 20 ms frames for both codecs;
+// Engine.Play paces them by the clock. Digits arrive on Leg.DTMF: from RFC
+// 4733 events when telephone-event was negotiated, else from a Goertzel
+// detector on the decoded audio (about 1 µs per 20 ms frame, so it runs
+// only once DTMF has been called).
 package media

@@ -141,6 +141,29 @@ func goertzel(x []int16, coeff float64) float64 {
 	return 2 * p / (n * n)
 }
 
+// goertzel8 runs the eight DTMF filters in one pass over x; the eight
+// independent recurrences keep the FPU busy where one alone would wait on
+// its own latency. Powers are normalised as in goertzel.
+func goertzel8(x []int16) (row, col [4]float64) {
+	var r1, r2, c1, c2 [4]float64
+	cr, cc := goertzelRow, goertzelCol
+	for _, v := range x {
+		f := float64(v)
+		for i := range 4 {
+			rs := f + cr[i]*r1[i] - r2[i]
+			r2[i], r1[i] = r1[i], rs
+			cs := f + cc[i]*c1[i] - c2[i]
+			c2[i], c1[i] = c1[i], cs
+		}
+	}
+	n := float64(len(x))
+	for i := range 4 {
+		row[i] = 2 * (r1[i]*r1[i] + r2[i]*r2[i] - cr[i]*r1[i]*r2[i]) / (n * n)
+		col[i] = 2 * (c1[i]*c1[i] + c2[i]*c2[i] - cc[i]*c1[i]*c2[i]) / (n * n)
+	}
+	return row, col
+}
+
 // dtmfBlock classifies one block: the digit present, or 0.
 func dtmfBlock(x []int16) rune {
 	if len(x) == 0 {
@@ -155,11 +178,9 @@ func dtmfBlock(x []int16) rune {
 	if energy < 2*dtmfMinTonePower {
 		return 0
 	}
-	var row, col [4]float64
+	row, col := goertzel8(x)
 	r, c := 0, 0
 	for i := range 4 {
-		row[i] = goertzel(x, goertzelRow[i])
-		col[i] = goertzel(x, goertzelCol[i])
 		if row[i] > row[r] {
 			r = i
 		}

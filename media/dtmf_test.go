@@ -168,6 +168,15 @@ func TestToneDetectorNoFalseDigits(t *testing.T) {
 		{"speech-like harmonics", speech},
 		{"silence", make([]int16, n)},
 	}
+	// Real speech: the Russian prompt, decoded from its PCMU frames.
+	p, err := LoadPrompt("testdata/prompt_ru_8k_s16.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct {
+		name string
+		x    []int16
+	}{"Russian prompt", Decode(nil, p.frames(PCMU), PCMU)})
 	for _, tt := range tests {
 		if got := detect(Decode(nil, Encode(nil, tt.x, PCMA), PCMA), 160); got != "" {
 			t.Errorf("%s: detected %q, want no digits", tt.name, got)
@@ -181,5 +190,18 @@ func BenchmarkToneDetector(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		d.Feed(s, func(rune) {})
+	}
+}
+
+func TestGoertzel8MatchesGoertzel(t *testing.T) {
+	x := dtmfSignal("7", 20, 0, 5000, 0)[:FrameSamples]
+	row, col := goertzel8(x)
+	for i := range 4 {
+		if r := goertzel(x, goertzelRow[i]); math.Abs(r-row[i]) > 1e-6*max(r, 1) {
+			t.Errorf("row %d: goertzel8 = %v, goertzel = %v", i, row[i], r)
+		}
+		if c := goertzel(x, goertzelCol[i]); math.Abs(c-col[i]) > 1e-6*max(c, 1) {
+			t.Errorf("col %d: goertzel8 = %v, goertzel = %v", i, col[i], c)
+		}
 	}
 }

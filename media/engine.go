@@ -59,6 +59,11 @@ type Counters struct {
 	PacketsOut     uint64 // RTP packets sent
 	PacketsLost    uint64 // packets lost on the way in (RFC 3550 A.3, never decreasing)
 	RecordingBytes uint64 // sample bytes written to recordings
+	// PacketsDropped counts received packets rejected (malformed, unknown
+	// source, payload type not negotiated) and packets the switch failed
+	// to send. Packets not sent on purpose (hold, a prompt playing, no
+	// telephone-event on the other side) are not counted.
+	PacketsDropped uint64
 }
 
 // Engine owns the RTP port range and the legs on it.
@@ -71,12 +76,16 @@ type Engine struct {
 	legs   map[*Leg]struct{}
 	closed bool
 
-	nextID   atomic.Uint64
-	pktIn    atomic.Uint64
-	pktOut   atomic.Uint64
-	lost     atomic.Uint64
-	recBytes atomic.Uint64
-	delay    delayHistogram
+	nextID atomic.Uint64
+	// Packets of closed legs; live legs count their own (under locks the
+	// hot path takes anyway) so that cores do not share a counter's
+	// cache line per packet.
+	closedIn  uint64 // under mu
+	closedOut uint64 // under mu
+	lost      atomic.Uint64
+	recBytes  atomic.Uint64
+	dropped   atomic.Uint64
+	delay     delayHistogram
 }
 
 // NewEngine validates cfg and returns an engine. It binds nothing until
@@ -96,13 +105,23 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	return &Engine{cfg: cfg, log: log, ports: ports, legs: make(map[*Leg]struct{})}, nil
 }
 
-// Counters returns a snapshot of the engine-wide counters.
+// Counters returns a snapshot of the engine-wide counters. It visits every
+// live leg: call it for a metrics scrape, not per packet.
 func (e *Engine) Counters() Counters {
+	e.mu.Lock()
+	in, out := e.closedIn, e.closedOut
+	for l := range e.legs {
+		li, lo := l.packetCounts()
+		in += li
+		out += lo
+	}
+	e.mu.Unlock()
 	return Counters{
-		PacketsIn:      e.pktIn.Load(),
-		PacketsOut:     e.pktOut.Load(),
+		PacketsIn:      in,
+		PacketsOut:     out,
 		PacketsLost:    e.lost.Load(),
 		RecordingBytes: e.recBytes.Load(),
+		PacketsDropped: e.dropped.Load(),
 	}
 }
 
@@ -164,6 +183,10 @@ func (e *Engine) NewLeg() (*Leg, error) {
 			c1.Close()
 			return err
 		}
+		// Nobody reads RTCP: a minimal receive buffer keeps the kernel
+		// from queueing up to rmem_default per leg (hundreds of MB over
+		// a thousand long calls) before it starts dropping.
+		c2.SetReadBuffer(1)
 		rtpConn, rtcpConn = c1, c2
 		return nil
 	})

@@ -200,7 +200,7 @@ func TestBridgePCMUtoPCMAWithRecording(t *testing.T) {
 	if c := e.Counters(); c.RecordingBytes != uint64(len(left)*4) || c.PacketsIn < 2*n+5 || c.PacketsOut < 2*n+5 {
 		t.Errorf("Counters() = %+v: want RecordingBytes %d and at least %d packets each way", c, len(left)*4, 2*n+5)
 	}
-	if s := b.Stats(); s.PacketsIn != n || s.PacketsOut != n+5 || s.Lost != 0 || s.PayloadType != 8 {
+	if s := b.Stats(); s.PacketsIn != n || s.PacketsOut != n+5 || s.Lost != 0 || s.PayloadType != 8 || s.LastReceived.IsZero() {
 		t.Errorf("agent leg Stats() = %+v; want %d in, %d out, no loss, PT 8", s, n, n+5)
 	}
 }
@@ -442,14 +442,18 @@ func TestInBandDTMF(t *testing.T) {
 	}
 }
 
-// waitIn waits until l has received n packets (a ready signal, not a timing
-// assertion).
+// waitIn waits until l has counted n packets, received or rejected (a
+// ready signal, not a timing assertion).
 func waitIn(t *testing.T, l *Leg, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for l.Stats().PacketsIn+l.Stats().Rejected < n {
+	for {
+		s := l.Stats()
+		if s.PacketsIn+s.Rejected >= n {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("leg received %d packets, want %d", l.Stats().PacketsIn, n)
+			t.Fatalf("leg counted %d+%d packets, want %d", s.PacketsIn, s.Rejected, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -461,24 +465,40 @@ func TestSymmetricRTPLearning(t *testing.T) {
 	// SDP said 127.0.0.1:9 (a private address behind NAT, say); packets
 	// come from natted's socket.
 	l := startLeg(t, e, LegParams{Remote: netip.MustParseAddrPort("127.0.0.1:9"), Codec: PCMU})
-	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 20)
-	waitIn(t, l, 20)
+	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 2)
+	waitIn(t, l, 2)
 	if got := l.Remote(); got != natted.addr() {
 		t.Errorf("Remote() after the first packets = %v, want the learned %v", got, natted.addr())
 	}
+	// Within the window, but the remote was latched already: rejected.
 	stranger.sendTone(l.LocalAddr(), PCMU, 0, 1000, 3)
-	waitIn(t, l, 23)
-	if s := l.Stats(); s.Rejected != 3 || s.PacketsIn != 20 || l.Remote() != natted.addr() {
+	waitIn(t, l, 5)
+	if s := l.Stats(); s.Rejected != 3 || s.PacketsIn != 2 || l.Remote() != natted.addr() {
 		t.Errorf("after a stranger's packets: Stats() = %+v, Remote() = %v; want 3 rejected and the remote kept", s, l.Remote())
 	}
+	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 20)
+	waitIn(t, l, 25)
+	// After the window the socket is connected to the remote: a
+	// stranger's packets do not even reach the leg.
+	stranger.sendTone(l.LocalAddr(), PCMU, 0, 1000, 3)
 	natted.seq += 2 // two lost
 	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 5)
-	waitIn(t, l, 28)
-	if s := l.Stats(); s.Lost != 2 {
-		t.Errorf("Stats().Lost after a gap of 2 = %d, want 2", s.Lost)
+	waitIn(t, l, 30)
+	if s := l.Stats(); s.PacketsIn != 27 || s.Lost != 2 || l.Remote() != natted.addr() {
+		t.Errorf("Stats() = %+v, Remote() = %v; want 27 packets in, 2 lost, remote %v", s, l.Remote(), natted.addr())
 	}
 	if c := e.Counters(); c.PacketsLost != 2 {
 		t.Errorf("Counters().PacketsLost = %d, want 2", c.PacketsLost)
+	}
+	// A re-INVITE to a new remote opens the window again.
+	other := newPeer(t)
+	if err := l.Update(LegParams{Remote: other.addr(), Codec: PCMU}); err != nil {
+		t.Fatal(err)
+	}
+	other.sendTone(l.LocalAddr(), PCMU, 0, 1000, 12)
+	waitIn(t, l, 42)
+	if s := l.Stats(); s.PacketsIn != 39 || l.Remote() != other.addr() {
+		t.Errorf("after Update: Stats() = %+v, Remote() = %v; want 39 packets in from %v", s, l.Remote(), other.addr())
 	}
 }
 
@@ -524,5 +544,109 @@ func TestEngineConfigErrors(t *testing.T) {
 	e.Close()
 	if _, err := e.NewLeg(); !errors.Is(err, ErrEngineClosed) {
 		t.Errorf("NewLeg after Close = %v, want ErrEngineClosed", err)
+	}
+}
+
+// TestUpdateChangesTranscoding checks a re-INVITE that moves the agent from
+// PCMU to PCMA: the switch starts converting at the next packet.
+func TestUpdateChangesTranscoding(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	if _, err := e.Connect(a, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 5)
+	if pcm := checkStream(t, agent.recv(5), 0, PCMU); !hasTone(pcm, 1000) {
+		t.Fatalf("before Update: no tone")
+	}
+	if err := b.Update(LegParams{Remote: agent.addr(), Codec: PCMA, PayloadType: 8}); err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 10)
+	if pcm := checkStream(t, agent.recv(10), 8, PCMA); !hasTone(pcm, 1000) {
+		t.Errorf("after Update to PCMA: the agent does not hear the tone in A-law")
+	}
+}
+
+func TestDelayHistogram(t *testing.T) {
+	var h delayHistogram
+	for i := range 1000 {
+		h.record(time.Duration(i+1) * time.Microsecond) // 1..1000 µs
+	}
+	h.record(50 * time.Millisecond)
+	s := h.snapshot()
+	if s.Count() != 1001 {
+		t.Fatalf("Count() = %d, want 1001", s.Count())
+	}
+	tests := []struct {
+		q    float64
+		want time.Duration
+	}{
+		{0.5, 500 * time.Microsecond},
+		{0.99, 990 * time.Microsecond},
+		{1, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		got := s.Quantile(tt.q)
+		if got < tt.want || float64(got) > float64(tt.want)*1.13 {
+			t.Errorf("Quantile(%v) = %v, want %v within +12.5%%", tt.q, got, tt.want)
+		}
+	}
+	if got := s.Sub(s).Count(); got != 0 {
+		t.Errorf("Sub(self).Count() = %d, want 0", got)
+	}
+	for ns := int64(1); ns < 1<<40; ns = ns*3 + 1 {
+		i := delayBucket(ns)
+		if lo, hi := delayBucketLow(i), delayBucketLow(i+1); ns < lo || ns >= hi {
+			t.Errorf("delayBucket(%d) = %d covering [%d, %d)", ns, i, lo, hi)
+		}
+	}
+}
+
+func TestSendDTMF(t *testing.T) {
+	e := newTestEngine(t)
+	caller := newPeer(t)
+	l := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU, EventPT: 101})
+	if err := e.SendDTMF(context.Background(), l, '#', 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	got := caller.recv(5 + 2) // 5 packets of 20 ms, the end sent twice more
+	for i, pk := range got {
+		ev, err := ParseEvent(pk.Payload)
+		wantEnd := i >= 4
+		wantDur := uint16(min(i+1, 5) * FrameSamples)
+		if err != nil || pk.PayloadType != 101 || ev.Code != 11 || ev.End != wantEnd || ev.Duration != wantDur || pk.Timestamp != got[0].Timestamp {
+			t.Errorf("packet %d: PT %d ts %d %+v %v; want PT 101 ts %d event 11 end=%v duration %d",
+				i, pk.PayloadType, pk.Timestamp, ev, err, got[0].Timestamp, wantEnd, wantDur)
+		}
+		if i > 0 && pk.SequenceNumber != got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d: sequence %d after %d", i, pk.SequenceNumber, got[i-1].SequenceNumber)
+		}
+	}
+	if !got[0].Marker {
+		t.Errorf("first event packet has no marker bit")
+	}
+	// The events parsed by another leg fire the digit once.
+	var d eventDeduper
+	n := 0
+	for _, pk := range got {
+		if d.packet(pk.SSRC, pk.Timestamp) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("one SendDTMF made %d digits at a receiver, want 1", n)
+	}
+	noEv := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	if err := e.SendDTMF(context.Background(), noEv, '1', 0); err == nil {
+		t.Errorf("SendDTMF on a leg without telephone-event: error = nil")
+	}
+	if err := e.SendDTMF(context.Background(), l, 'x', 0); err == nil {
+		t.Errorf("SendDTMF('x'): error = nil")
+	}
+	if s := l.Stats(); !s.LastReceived.IsZero() {
+		t.Errorf("Stats().LastReceived = %v before any packet, want zero", s.LastReceived)
 	}
 }

@@ -81,6 +81,9 @@ type Stats struct {
 	Jitter time.Duration
 	// PayloadType is the audio payload type in use.
 	PayloadType uint8
+	// LastReceived is when the last packet from the remote arrived (zero
+	// if none): the signal for an RTP inactivity timeout.
+	LastReceived time.Time
 	// Rejected counts packets dropped as malformed, from an unknown
 	// address, or of a payload type not negotiated.
 	Rejected uint64
@@ -113,6 +116,11 @@ type Leg struct {
 	closed   atomic.Bool
 	wantDTMF atomic.Bool
 
+	// connMu serialises connect/disconnect of the RTP socket; connected is
+	// the configuration whose remote the socket is connected to, or nil.
+	connMu    sync.Mutex
+	connected atomic.Pointer[legConfig]
+
 	closeOnce sync.Once
 	closing   chan struct{} // closed when Close starts
 	done      chan struct{} // closed when the reader exits
@@ -129,6 +137,7 @@ type Leg struct {
 	statsMu sync.Mutex
 	rx      rxStats
 	in      struct{ packets, bytes, rejected uint64 }
+	lastIn  time.Time
 
 	tx txStream
 }
@@ -187,9 +196,37 @@ func (l *Leg) Update(p LegParams) error {
 		}
 		c.gen = old.gen + 1
 		if l.cfg.CompareAndSwap(old, c) {
-			return nil
+			break
 		}
 	}
+	l.connMu.Lock()
+	defer l.connMu.Unlock()
+	if cur := l.connected.Load(); cur != nil {
+		if cur.remote == c.remote {
+			l.connected.Store(c)
+		} else {
+			l.connected.Store(nil)
+			if err := disconnectUDP(l.conn); err != nil {
+				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// settle connects the socket to cfg's remote once the learning window is
+// over, if cfg is still the leg's configuration. It runs in the reader.
+func (l *Leg) settle(cfg *legConfig) {
+	l.connMu.Lock()
+	defer l.connMu.Unlock()
+	if l.cfg.Load() != cfg || l.connected.Load() != nil || l.closed.Load() {
+		return
+	}
+	if err := connectUDP(l.conn, cfg.remote); err != nil {
+		l.e.log.Debug("media: connect RTP socket", logPort, l.port, "error", err)
+		return
+	}
+	l.connected.Store(cfg)
 }
 
 // SetHold stops (true) or resumes (false) sending to the peer. Receiving,
@@ -219,11 +256,23 @@ func (l *Leg) Remote() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
+// packetCounts returns the packets received and sent.
+func (l *Leg) packetCounts() (in, out uint64) {
+	l.statsMu.Lock()
+	in = l.in.packets
+	l.statsMu.Unlock()
+	l.tx.mu.Lock()
+	out = l.tx.packets
+	l.tx.mu.Unlock()
+	return in, out
+}
+
 // Stats returns a snapshot of the leg's statistics.
 func (l *Leg) Stats() Stats {
 	var s Stats
 	l.statsMu.Lock()
 	s.PacketsIn, s.BytesIn, s.Rejected = l.in.packets, l.in.bytes, l.in.rejected
+	s.LastReceived = l.lastIn
 	s.Lost = l.rx.lost()
 	s.Jitter = l.rx.src.jitterDuration(8000)
 	l.statsMu.Unlock()
@@ -259,8 +308,11 @@ func (l *Leg) Close() error {
 		<-l.done
 		close(l.dtmf)
 		l.e.ports.release(l.port)
+		in, out := l.packetCounts()
 		l.e.mu.Lock()
 		delete(l.e.legs, l)
+		l.e.closedIn += in
+		l.e.closedOut += out
 		l.e.mu.Unlock()
 	})
 	return nil
@@ -314,17 +366,20 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	}
 	if l.learnLeft > 0 {
 		l.learnLeft--
+		if l.learnLeft == 0 {
+			l.settle(cfg)
+		}
 	}
 	payload := pkt[h.payloadOff:h.payloadEnd]
-	arrival := uint32(now.Sub(l.created) * 8000 / time.Second)
+	arrival := uint32(int64(now.Sub(l.created)) / nsPerSample)
 
 	l.statsMu.Lock()
 	l.in.packets++
 	l.in.bytes += uint64(len(pkt))
+	l.lastIn = now
 	l.rx.packet(h.ssrc, h.seq, h.ts, arrival, audio)
 	lost := l.rx.lost()
 	l.statsMu.Unlock()
-	l.e.pktIn.Add(1)
 	if lost > l.reportedLost {
 		l.e.lost.Add(uint64(lost - l.reportedLost))
 		l.reportedLost = lost
@@ -379,6 +434,7 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 }
 
 func (l *Leg) reject() {
+	l.e.dropped.Add(1)
 	l.statsMu.Lock()
 	l.in.rejected++
 	l.statsMu.Unlock()
@@ -419,7 +475,7 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 		// the start of the new talkspurt.
 		nextTS := t.ts
 		if t.started {
-			gap := uint32(now.Sub(t.lastSend) * 8000 / time.Second)
+			gap := uint32(max(int64(now.Sub(t.lastSend))/nsPerSample, 0))
 			nextTS += max(gap, t.lastSamples)
 		}
 		t.seqOff = t.seq + 1 - seq
@@ -442,9 +498,22 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 	t.bytes += uint64(len(b))
 	putRTPHeader(b, marker, pt, oseq, ots, t.ssrc)
 	t.mu.Unlock()
-	if _, err := l.conn.WriteToUDPAddrPort(b, cfg.remote); err != nil {
+	var err error
+	if l.connected.Load() == cfg {
+		_, err = l.conn.Write(b)
+		if err != nil { // disconnected under us by Update: say where
+			_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+		}
+	} else {
+		_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+	}
+	if err != nil {
+		l.e.dropped.Add(1)
+		t.mu.Lock()
+		t.packets--
+		t.bytes -= uint64(len(b))
+		t.mu.Unlock()
 		return false
 	}
-	l.e.pktOut.Add(1)
 	return true
 }

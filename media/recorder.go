@@ -98,7 +98,7 @@ func (r *Recorder) write(ch int, c Codec, payload []byte, ssrc, ts uint32, now t
 	if !r.started {
 		r.started, r.start = true, now
 	}
-	arrival := int64(now.Sub(r.start)) * recRate / int64(time.Second)
+	arrival := int64(now.Sub(r.start)) / nsPerSample
 	rc := &r.ch[ch]
 	pos := rc.basePos + int64(int32(ts-rc.baseTS))
 	if !rc.have || rc.ssrc != ssrc || pos > arrival+recReanchor || pos < arrival-recReanchor {
@@ -128,34 +128,44 @@ func (r *Recorder) write(ch int, c Codec, payload []byte, ssrc, ts uint32, now t
 }
 
 // commit writes frames [r.written, upTo) to the file — audio from the ring,
-// silence for what no packet filled — and patches the header sizes.
+// silence for what no packet filled — and patches the header sizes. A
+// stretch of silence past the last audio (both sides on hold, say) is not
+// written but made by extending the file: a hole reads as zeros, which is
+// silence in PCM, and costs neither a write nor disk space.
 func (r *Recorder) commit(upTo int64) error {
-	for r.written < upTo {
+	for audioTo := min(upTo, r.end); r.written < audioTo; {
 		i := int(r.written % recFrames)
-		k := int(min(upTo-r.written, int64(recFrames-i)))
+		k := int(min(audioTo-r.written, int64(recFrames-i)))
 		seg := r.ring[i*recFrameSz : (i+k)*recFrameSz]
 		if _, err := r.f.WriteAt(seg, wavHeaderSize+int64(r.dataLen)); err != nil {
 			return fmt.Errorf("write recording %q: %w", r.path, err)
 		}
 		clear(seg)
-		r.written += int64(k)
-		r.dataLen += uint32(len(seg))
-		if r.counter != nil {
-			r.counter.Add(uint64(len(seg)))
+		r.advance(k)
+	}
+	if gap := upTo - r.written; gap > 0 {
+		if err := r.f.Truncate(wavHeaderSize + int64(r.dataLen) + gap*recFrameSz); err != nil {
+			return fmt.Errorf("extend recording %q: %w", r.path, err)
 		}
+		r.advance(int(gap))
 	}
 	return r.patchHeader()
 }
 
-// patchHeader writes the RIFF and data sizes for what is in the file.
-func (r *Recorder) patchHeader() error {
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], 36+r.dataLen)
-	if _, err := r.f.WriteAt(b[:], 4); err != nil {
-		return fmt.Errorf("write recording header %q: %w", r.path, err)
+// advance accounts k frames as written.
+func (r *Recorder) advance(k int) {
+	r.written += int64(k)
+	r.dataLen += uint32(k * recFrameSz)
+	if r.counter != nil {
+		r.counter.Add(uint64(k * recFrameSz))
 	}
-	binary.LittleEndian.PutUint32(b[:], r.dataLen)
-	if _, err := r.f.WriteAt(b[:], 40); err != nil {
+}
+
+// patchHeader rewrites the header with the sizes of what is in the file.
+func (r *Recorder) patchHeader() error {
+	var h [wavHeaderSize]byte
+	putWAVHeader(h[:], 2, recRate, r.dataLen)
+	if _, err := r.f.WriteAt(h[:], 0); err != nil {
 		return fmt.Errorf("write recording header %q: %w", r.path, err)
 	}
 	return nil

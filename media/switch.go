@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -111,6 +112,65 @@ func (e *Engine) Play(ctx context.Context, l *Leg, p *Prompt) error {
 		cfg := l.cfg.Load()
 		copy(buf[12:], p.frames(cfg.codec)[i*FrameSamples:])
 		l.send(buf[:], cfg, src, uint16(i), uint32(i*FrameSamples), i == 0, cfg.pt, FrameSamples, time.Now())
+	}
+	return nil
+}
+
+// dtmfEndPackets is how many times the end of an event is sent (RFC 4733
+// §2.5.1.4: the final packet is retransmitted, typically three times).
+const dtmfEndPackets = 3
+
+// SendDTMF sends digit on l as RFC 4733 events: one packet every 20 ms for
+// dur (at least 40 ms), the last of them marked as the end and sent three
+// times (RFC 4733 §2.5.1.4). It returns an error if the
+// leg negotiated no telephone-event, the digit is not a DTMF digit, ctx is
+// done (ctx.Err()) or the leg is closed (ErrLegClosed). While it runs,
+// a bridge's packets towards l are dropped, as during Play.
+func (e *Engine) SendDTMF(ctx context.Context, l *Leg, digit rune, dur time.Duration) error {
+	code, err := EventCode(digit)
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	if l.closed.Load() {
+		return ErrLegClosed
+	}
+	cfg := l.cfg.Load()
+	if cfg == nil {
+		return ErrLegNotStarted
+	}
+	if cfg.eventPT == 0 {
+		return errors.New("media: the leg negotiated no telephone-event")
+	}
+	l.playing.Add(1)
+	defer l.playing.Add(-1)
+	src := 1<<63 | e.nextID.Add(1)
+	steps := max(int(dur/(20*time.Millisecond)), 2)
+	var buf [12 + 4]byte
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for i := range steps + dtmfEndPackets - 1 {
+		if i > 0 {
+			timer.Reset(time.Until(start.Add(time.Duration(min(i, steps-1)) * 20 * time.Millisecond)))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-l.closing:
+				return ErrLegClosed
+			case <-timer.C:
+			}
+		}
+		n := min(i+1, steps)
+		ev := Event{Code: code, End: i >= steps-1, Volume: 10, Duration: uint16(n * FrameSamples)}
+		AppendEvent(buf[12:12], ev)
+		cfg := l.cfg.Load()
+		if cfg.eventPT == 0 {
+			return errors.New("media: the leg negotiated no telephone-event")
+		}
+		// All packets of one event carry its start timestamp (§2.5.1.2);
+		// the sequence number advances per packet.
+		l.send(buf[:], cfg, src, uint16(i), 0, i == 0, cfg.eventPT, uint32(n*FrameSamples), time.Now())
 	}
 	return nil
 }

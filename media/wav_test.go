@@ -278,3 +278,50 @@ func BenchmarkRecorderWrite(b *testing.B) {
 		i++
 	}
 }
+
+// FuzzParsePromptWAV checks that no file makes the prompt parser panic and
+// that what it accepts is whole frames of audio.
+func FuzzParsePromptWAV(f *testing.F) {
+	for _, name := range []string{"tone_alaw_short.wav", "bad_truncated.wav", "bad_stereo.wav"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 400)])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parsePromptWAV("fuzz.wav", b)
+		if err != nil {
+			return
+		}
+		if len(p.pcmu) != len(p.pcma) || len(p.pcmu)%FrameSamples != 0 {
+			t.Fatalf("accepted prompt with %d/%d bytes of frames", len(p.pcmu), len(p.pcma))
+		}
+	})
+}
+
+// TestRecorderLongSilence checks a two-minute pause (both sides on hold):
+// the audio after it lands two minutes in, with silence before it, and the
+// RTP timestamps that ignored the pause do not pull it back.
+func TestRecorderLongSilence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hold.wav")
+	r, err := NewRecorder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	tone := Encode(nil, toneSamples(1000, 8000, 0, 1600), PCMU)
+	r.write(0, PCMU, tone, 5, 0, t0)
+	r.write(0, PCMU, tone, 5, 1600, t0.Add(2*time.Minute)) // timestamps resume where they stopped
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	left, right := readStereoWAV(t, path)
+	const at = 2 * 60 * 8000
+	if len(left) != at+1600 {
+		t.Fatalf("recording has %d frames, want %d", len(left), at+1600)
+	}
+	if !hasTone(left[:1600], 1000) || !hasTone(left[at:], 1000) || !isSilent(left[1600:at]) || !isSilent(right) {
+		t.Errorf("want tone, two minutes of silence, tone on the left and silence on the right")
+	}
+}

@@ -1,0 +1,73 @@
+package media
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// BenchmarkForward measures the switch's per-packet path in process: parse,
+// statistics, recording, transcoding, header rewrite and the sendto on
+// loopback (the far peer does not read; the kernel drops what overflows).
+func BenchmarkForward(b *testing.B) {
+	tests := []struct {
+		name   string
+		to     Codec
+		record bool
+	}{
+		{"same codec", PCMU, false},
+		{"transcode", PCMA, false},
+		{"transcode+record", PCMA, true},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			e := newTestEngine(b)
+			caller, agent := newPeer(b), newPeer(b)
+			agent.conn.SetReadBuffer(4096)
+			la, err := e.NewLeg()
+			if err != nil {
+				b.Fatal(err)
+			}
+			lb, err := e.NewLeg()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := la.Start(LegParams{Remote: caller.addr(), Codec: PCMU, EventPT: 101}); err != nil {
+				b.Fatal(err)
+			}
+			if err := lb.Start(LegParams{Remote: agent.addr(), Codec: tt.to, EventPT: 101}); err != nil {
+				b.Fatal(err)
+			}
+			// Let b's learning window pass so its socket gets connected,
+			// as in a running call.
+			agent.sendTone(lb.LocalAddr(), tt.to, tt.to.PayloadType(), 400, learnPackets)
+			for lb.connected.Load() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			var rec *Recorder
+			if tt.record {
+				if rec, err = NewRecorder(filepath.Join(b.TempDir(), "f.wav")); err != nil {
+					b.Fatal(err)
+				}
+				defer rec.Close()
+			}
+			br, err := e.Connect(la, lb, rec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer br.Disconnect()
+			pkt := make([]byte, 12+FrameSamples)
+			tone := Encode(nil, toneSamples(1000, 8000, 0, FrameSamples), PCMU)
+			from := caller.addr()
+			t0 := time.Now()
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				putRTPHeader(pkt, false, 0, uint16(i), uint32(i*FrameSamples), 42)
+				copy(pkt[12:], tone)
+				la.handle(pkt, from, t0.Add(time.Duration(i)*20*time.Millisecond))
+				i++
+			}
+		})
+	}
+}
