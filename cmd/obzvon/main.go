@@ -50,6 +50,7 @@ func newApp() *cli.App {
 			versionCommand(),
 			journalCommand(),
 			agentCommand(),
+			registryCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
