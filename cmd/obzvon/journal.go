@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,6 +32,9 @@ func journalCommand() *cli.Command {
 		Usage: "inspect, export, back up and restore the journal",
 		Subcommands: []*cli.Command{
 			journalCallsCommand(),
+			journalBackupCommand(),
+			journalRestoreCommand(),
+			journalRotateKeyCommand(),
 		},
 	}
 }
@@ -134,4 +138,98 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func journalBackupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "write a consistent full backup of the journal to FILE (- for stdout)",
+		ArgsUsage: "FILE",
+		Flags:     []cli.Flag{journalDirFlag, journalKeyFlag},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup /var/backups/obzvon-journal.bak", exitUsage)
+			}
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			name := c.Args().First()
+			if name == "-" {
+				return j.Backup(context.Background(), cliActor(), c.App.Writer)
+			}
+			// Write next to the target and rename, so a failed backup never
+			// leaves a truncated file under the final name.
+			tmp := name + ".partial"
+			f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			err = j.Backup(context.Background(), cliActor(), f)
+			if err == nil {
+				err = f.Sync()
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = os.Rename(tmp, name)
+			}
+			if err != nil {
+				os.Remove(tmp)
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "backup written to", name, "(not encrypted: keep it as safe as the journal)")
+			return nil
+		},
+	}
+}
+
+func journalRestoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "restore a backup FILE into DIR, which must be empty or not exist",
+		ArgsUsage: "FILE DIR",
+		Flags:     []cli.Flag{journalKeyFlag},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak /var/lib/obzvon/journal.new", exitUsage)
+			}
+			f, err := os.Open(c.Args().Get(0))
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			defer f.Close()
+			o := journal.DefaultOptions("")
+			o.EncryptionKeyFile = c.String("key-file")
+			if err := journal.Restore(context.Background(), f, c.Args().Get(1), o); err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "restored into", c.Args().Get(1))
+			return nil
+		},
+	}
+}
+
+func journalRotateKeyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "rotate-key",
+		Usage: "re-encrypt the journal's key registry from --old-key-file to --new-key-file (stop the daemon first)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "old-key-file", Usage: "the key in use (empty: the journal is not encrypted yet)"},
+			&cli.StringFlag{Name: "new-key-file", Usage: "the new key (empty: stop encrypting)"},
+			journalDirFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("old-key-file") == "" && c.String("new-key-file") == "" {
+				return cli.Exit("give --old-key-file, --new-key-file or both\nTry: obzvon journal rotate-key --old-key-file /etc/obzvon/journal.key --new-key-file /etc/obzvon/journal.key.new", exitUsage)
+			}
+			if err := journal.RotateKey(c.String("dir"), c.String("old-key-file"), c.String("new-key-file")); err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "key rotated; start the daemon with the new key file")
+			return nil
+		},
+	}
 }

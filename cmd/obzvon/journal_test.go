@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,33 @@ func TestJournalCallsWhileOpen(t *testing.T) {
 	_, err = runCLI(t, "journal", "calls", "--dir", dir)
 	if err == nil || !strings.Contains(err.Error(), "is the daemon running?") {
 		t.Fatalf("journal calls on a held journal = %v, want the in-use hint", err)
+	}
+}
+
+func TestJournalBackupRestore(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &journal.CallRecord{Direction: "inbound", Arrived: time.Now()}
+	if err := j.PutCall(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	file := filepath.Join(t.TempDir(), "j.bak")
+	if out, err := runCLI(t, "journal", "backup", "--dir", dir, file); err != nil {
+		t.Fatalf("journal backup: %v\n%s", err, out)
+	}
+	target := filepath.Join(t.TempDir(), "restored")
+	if out, err := runCLI(t, "journal", "restore", file, target); err != nil {
+		t.Fatalf("journal restore: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "journal", "calls", "--dir", target, "--json")
+	if err != nil || !strings.Contains(out, c.ID) {
+		t.Fatalf("calls in restored journal = %q, %v; want %s", out, err, c.ID)
+	}
+	if _, err := runCLI(t, "journal", "restore", file, target); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("restore into a non-empty dir = %v", err)
 	}
 }
