@@ -51,6 +51,7 @@ func newApp() *cli.App {
 			journalCommand(),
 			agentCommand(),
 			registryCommand(),
+			catalogCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
