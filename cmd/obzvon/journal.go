@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -32,6 +34,8 @@ func journalCommand() *cli.Command {
 		Usage: "inspect, export, back up and restore the journal",
 		Subcommands: []*cli.Command{
 			journalCallsCommand(),
+			journalSearchCommand(),
+			journalExportCommand(),
 			journalBackupCommand(),
 			journalRestoreCommand(),
 			journalRotateKeyCommand(),
@@ -232,4 +236,125 @@ func journalRotateKeyCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+func journalSearchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "search",
+		Usage: "find appeals by number, phone or policy number (ЕНП), newest first",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "number", Usage: "appeal number, 2026-000123"},
+			&cli.StringFlag{Name: "phone", Usage: "caller phone in any Russian format"},
+			&cli.StringFlag{Name: "enp", Usage: "policy number (16 digits)"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("number") == "" && c.String("phone") == "" && c.String("enp") == "" {
+				return cli.Exit("give --number, --phone or --enp\nTry: obzvon journal search --phone 89123456789", exitUsage)
+			}
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			ctx := context.Background()
+			var refs []journal.AppealRef
+			if n := c.String("number"); n != "" {
+				a, err := j.Appeal(ctx, cliActor(), n)
+				if err != nil {
+					return cli.Exit(err.Error(), exitFailure)
+				}
+				refs = append(refs, journal.AppealRef{ID: a.ID, Number: a.Number, Created: a.Created, Kind: a.Kind, Topic: a.Topic, Status: a.Status, Assignee: a.Assignee})
+			} else {
+				refs, err = j.History(ctx, cliActor(), journal.HistoryQuery{Phone: c.String("phone"), Person: journal.PersonData{ENP: c.String("enp")}})
+				if err != nil {
+					return cli.Exit(err.Error(), exitFailure)
+				}
+			}
+			if c.Bool("json") {
+				if refs == nil {
+					refs = []journal.AppealRef{}
+				}
+				return json.NewEncoder(c.App.Writer).Encode(refs)
+			}
+			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NUMBER\tCREATED\tKIND\tTOPIC\tSTATUS\tASSIGNEE")
+			for _, r := range refs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Created.Local().Format("2006-01-02 15:04"), r.Kind.Russian(), r.Topic, r.Status.Russian(), r.Assignee)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func journalExportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "export appeals created in [--from, --to) as CSV (for Excel: UTF-8 with BOM, ';') or JSON",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "from", Usage: "start of the period (2026-03-01, RFC 3339)"},
+			&cli.StringFlag{Name: "to", Usage: "end of the period, exclusive"},
+			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv or json"},
+			journalDirFlag, journalKeyFlag,
+		},
+		Action: func(c *cli.Context) error {
+			from, to, err := fromTo(c)
+			if err != nil {
+				return err
+			}
+			format := c.String("format")
+			if format != "csv" && format != "json" {
+				return cli.Exit(fmt.Sprintf("--format %q: want csv or json\nTry: obzvon journal export --from 2026-03-01 --format csv", format), exitUsage)
+			}
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			as, err := j.AppealsCreated(context.Background(), cliActor(), from, to)
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			if format == "json" {
+				if as == nil {
+					as = []journal.Appeal{}
+				}
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(as)
+			}
+			return writeAppealsCSV(c.App.Writer, as)
+		},
+	}
+}
+
+// writeAppealsCSV writes appeals the way Russian Excel opens them: UTF-8
+// with a BOM, semicolons, Russian headers and names.
+func writeAppealsCSV(w io.Writer, as []journal.Appeal) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	_ = cw.Write([]string{"Номер", "Дата регистрации", "Канал", "Телефон", "Фамилия", "Имя", "Отчество", "Дата рождения", "ЕНП",
+		"Тип", "Тематика", "Текст", "Статус", "Результат", "Комментарий", "Исполнитель", "Автор", "Срок", "Закрыто"})
+	for _, a := range as {
+		closed := ""
+		if !a.ClosedAt.IsZero() {
+			closed = a.ClosedAt.Local().Format("02.01.2006 15:04")
+		}
+		res := ""
+		if a.Resolution != journal.ResolutionUnknown {
+			res = a.Resolution.Russian()
+		}
+		birth := a.Person.Birth
+		if t, err := time.Parse(time.DateOnly, birth); err == nil {
+			birth = t.Format("02.01.2006")
+		}
+		_ = cw.Write([]string{a.Number, a.Created.Local().Format("02.01.2006 15:04"), a.Channel.Russian(), a.Phone,
+			a.Person.Surname, a.Person.Name, a.Person.Patronymic, birth, a.Person.ENP, a.Kind.Russian(), a.Topic, a.Text,
+			a.Status.Russian(), res, a.Comment, a.Assignee, a.CreatedBy, a.Due.Local().Format("02.01.2006"), closed})
+	}
+	cw.Flush()
+	return cw.Error()
 }
