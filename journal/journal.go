@@ -78,6 +78,7 @@ type Journal struct {
 	ids    *idSource
 	seqMu  sync.Mutex
 	seqs   map[string]*badger.Sequence
+	loadMu sync.Mutex
 	closed chan struct{}
 	once   sync.Once
 	gcDone chan struct{}
@@ -249,3 +250,5 @@ func (b badgerLogger) Debugf(f string, a ...any) {
 var _ io.Closer = (*Journal)(nil)
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,6 +34,11 @@ func journalCommand() *cli.Command {
 		Usage: "inspect, export, back up and restore the journal",
 		Subcommands: []*cli.Command{
 			journalCallsCommand(),
+			journalSearchCommand(),
+			journalExportCommand(),
+			journalBackupCommand(),
+			journalRestoreCommand(),
+			journalRotateKeyCommand(),
 		},
 	}
 }
@@ -134,4 +142,219 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func journalBackupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "write a consistent full backup of the journal to FILE (- for stdout)",
+		ArgsUsage: "FILE",
+		Flags:     []cli.Flag{journalDirFlag, journalKeyFlag},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup /var/backups/obzvon-journal.bak", exitUsage)
+			}
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			name := c.Args().First()
+			if name == "-" {
+				return j.Backup(context.Background(), cliActor(), c.App.Writer)
+			}
+			// Write next to the target and rename, so a failed backup never
+			// leaves a truncated file under the final name.
+			tmp := name + ".partial"
+			f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			err = j.Backup(context.Background(), cliActor(), f)
+			if err == nil {
+				err = f.Sync()
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = os.Rename(tmp, name)
+			}
+			if err != nil {
+				os.Remove(tmp)
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "backup written to", name, "(not encrypted: keep it as safe as the journal)")
+			return nil
+		},
+	}
+}
+
+func journalRestoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "restore a backup FILE into DIR, which must be empty or not exist",
+		ArgsUsage: "FILE DIR",
+		Flags:     []cli.Flag{journalKeyFlag},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak /var/lib/obzvon/journal.new", exitUsage)
+			}
+			f, err := os.Open(c.Args().Get(0))
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			defer f.Close()
+			o := journal.DefaultOptions("")
+			o.EncryptionKeyFile = c.String("key-file")
+			if err := journal.Restore(context.Background(), f, c.Args().Get(1), o); err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "restored into", c.Args().Get(1))
+			return nil
+		},
+	}
+}
+
+func journalRotateKeyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "rotate-key",
+		Usage: "re-encrypt the journal's key registry from --old-key-file to --new-key-file (stop the daemon first)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "old-key-file", Usage: "the key in use (empty: the journal is not encrypted yet)"},
+			&cli.StringFlag{Name: "new-key-file", Usage: "the new key (empty: stop encrypting)"},
+			journalDirFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("old-key-file") == "" && c.String("new-key-file") == "" {
+				return cli.Exit("give --old-key-file, --new-key-file or both\nTry: obzvon journal rotate-key --old-key-file /etc/obzvon/journal.key --new-key-file /etc/obzvon/journal.key.new", exitUsage)
+			}
+			if err := journal.RotateKey(c.String("dir"), c.String("old-key-file"), c.String("new-key-file")); err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "key rotated; start the daemon with the new key file")
+			return nil
+		},
+	}
+}
+
+func journalSearchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "search",
+		Usage: "find appeals by number, phone or policy number (ЕНП), newest first",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "number", Usage: "appeal number, 2026-000123"},
+			&cli.StringFlag{Name: "phone", Usage: "caller phone in any Russian format"},
+			&cli.StringFlag{Name: "enp", Usage: "policy number (16 digits)"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("number") == "" && c.String("phone") == "" && c.String("enp") == "" {
+				return cli.Exit("give --number, --phone or --enp\nTry: obzvon journal search --phone 89123456789", exitUsage)
+			}
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			ctx := context.Background()
+			var refs []journal.AppealRef
+			if n := c.String("number"); n != "" {
+				a, err := j.Appeal(ctx, cliActor(), n)
+				if err != nil {
+					return cli.Exit(err.Error(), exitFailure)
+				}
+				refs = append(refs, journal.AppealRef{ID: a.ID, Number: a.Number, Created: a.Created, Kind: a.Kind, Topic: a.Topic, Status: a.Status, Assignee: a.Assignee})
+			} else {
+				refs, err = j.History(ctx, cliActor(), journal.HistoryQuery{Phone: c.String("phone"), Person: journal.PersonData{ENP: c.String("enp")}})
+				if err != nil {
+					return cli.Exit(err.Error(), exitFailure)
+				}
+			}
+			if c.Bool("json") {
+				if refs == nil {
+					refs = []journal.AppealRef{}
+				}
+				return json.NewEncoder(c.App.Writer).Encode(refs)
+			}
+			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NUMBER\tCREATED\tKIND\tTOPIC\tSTATUS\tASSIGNEE")
+			for _, r := range refs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Created.Local().Format("2006-01-02 15:04"), r.Kind.Russian(), r.Topic, r.Status.Russian(), r.Assignee)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func journalExportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "export appeals created in [--from, --to) as CSV (for Excel: UTF-8 with BOM, ';') or JSON",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "from", Usage: "start of the period (2026-03-01, RFC 3339)"},
+			&cli.StringFlag{Name: "to", Usage: "end of the period, exclusive"},
+			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv or json"},
+			journalDirFlag, journalKeyFlag,
+		},
+		Action: func(c *cli.Context) error {
+			from, to, err := fromTo(c)
+			if err != nil {
+				return err
+			}
+			format := c.String("format")
+			if format != "csv" && format != "json" {
+				return cli.Exit(fmt.Sprintf("--format %q: want csv or json\nTry: obzvon journal export --from 2026-03-01 --format csv", format), exitUsage)
+			}
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			as, err := j.AppealsCreated(context.Background(), cliActor(), from, to)
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			if format == "json" {
+				if as == nil {
+					as = []journal.Appeal{}
+				}
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(as)
+			}
+			return writeAppealsCSV(c.App.Writer, as)
+		},
+	}
+}
+
+// writeAppealsCSV writes appeals the way Russian Excel opens them: UTF-8
+// with a BOM, semicolons, Russian headers and names.
+func writeAppealsCSV(w io.Writer, as []journal.Appeal) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	_ = cw.Write([]string{"Номер", "Дата регистрации", "Канал", "Телефон", "Фамилия", "Имя", "Отчество", "Дата рождения", "ЕНП",
+		"Тип", "Тематика", "Текст", "Статус", "Результат", "Комментарий", "Исполнитель", "Автор", "Срок", "Закрыто"})
+	for _, a := range as {
+		closed := ""
+		if !a.ClosedAt.IsZero() {
+			closed = a.ClosedAt.Local().Format("02.01.2006 15:04")
+		}
+		res := ""
+		if a.Resolution != journal.ResolutionUnknown {
+			res = a.Resolution.Russian()
+		}
+		birth := a.Person.Birth
+		if t, err := time.Parse(time.DateOnly, birth); err == nil {
+			birth = t.Format("02.01.2006")
+		}
+		_ = cw.Write([]string{a.Number, a.Created.Local().Format("02.01.2006 15:04"), a.Channel.Russian(), a.Phone,
+			a.Person.Surname, a.Person.Name, a.Person.Patronymic, birth, a.Person.ENP, a.Kind.Russian(), a.Topic, a.Text,
+			a.Status.Russian(), res, a.Comment, a.Assignee, a.CreatedBy, a.Due.Local().Format("02.01.2006"), closed})
+	}
+	cw.Flush()
+	return cw.Error()
 }

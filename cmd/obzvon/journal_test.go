@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,71 @@ func TestJournalCallsWhileOpen(t *testing.T) {
 	_, err = runCLI(t, "journal", "calls", "--dir", dir)
 	if err == nil || !strings.Contains(err.Error(), "is the daemon running?") {
 		t.Fatalf("journal calls on a held journal = %v, want the in-use hint", err)
+	}
+}
+
+func TestJournalBackupRestore(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &journal.CallRecord{Direction: "inbound", Arrived: time.Now()}
+	if err := j.PutCall(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	file := filepath.Join(t.TempDir(), "j.bak")
+	if out, err := runCLI(t, "journal", "backup", "--dir", dir, file); err != nil {
+		t.Fatalf("journal backup: %v\n%s", err, out)
+	}
+	target := filepath.Join(t.TempDir(), "restored")
+	if out, err := runCLI(t, "journal", "restore", file, target); err != nil {
+		t.Fatalf("journal restore: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "journal", "calls", "--dir", target, "--json")
+	if err != nil || !strings.Contains(out, c.ID) {
+		t.Fatalf("calls in restored journal = %q, %v; want %s", out, err, c.ID)
+	}
+	if _, err := runCLI(t, "journal", "restore", file, target); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("restore into a non-empty dir = %v", err)
+	}
+}
+
+func TestJournalExportAndSearch(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := journal.Actor{Login: "op1", Role: journal.RoleOperatorL1}
+	for _, text := range []string{"Первое; с точкой с запятой", "Второе\nв две строки"} {
+		a := &journal.Appeal{Channel: journal.ChannelPhone, Phone: "89123456789", Kind: journal.KindConsultation, Topic: "x", Text: text,
+			Person: journal.PersonData{Surname: "Иванова", Birth: "1980-05-17"}}
+		if err := j.CreateAppeal(context.Background(), op, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+	out, err := runCLI(t, "journal", "export", "--dir", dir, "--format", "csv")
+	if err != nil {
+		t.Fatalf("journal export: %v", err)
+	}
+	if !strings.HasPrefix(out, "\ufeffНомер;Дата регистрации;") {
+		t.Fatalf("export does not start with a BOM and Russian header: %q", out[:40])
+	}
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\ufeff")))
+	r.Comma = ';'
+	rows, err := r.ReadAll()
+	if err != nil || len(rows) != 3 || rows[1][11] != "Первое; с точкой с запятой" || rows[2][11] != "Второе\nв две строки" || rows[1][7] != "17.05.1980" || rows[1][12] != "В работе" {
+		t.Fatalf("export rows = %q, %v", rows, err)
+	}
+	out, err = runCLI(t, "journal", "search", "--dir", dir, "--phone", "+7 912 345-67-89", "--json")
+	var refs []journal.AppealRef
+	if err != nil || json.Unmarshal([]byte(out), &refs) != nil || len(refs) != 2 || !strings.HasSuffix(refs[0].Number, "-000002") {
+		t.Fatalf("journal search --phone = %q, %v", out, err)
+	}
+	if _, err := runCLI(t, "journal", "export", "--dir", dir, "--format", "xml"); err == nil || !strings.Contains(err.Error(), `--format "xml"`) {
+		t.Fatalf("export --format xml = %v", err)
 	}
 }

@@ -54,6 +54,8 @@ func newApp() *cli.App {
 			planCommand(),
 			agentCommand(),
 			simulateCommand(),
+			registryCommand(),
+			catalogCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)

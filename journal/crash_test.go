@@ -1,0 +1,169 @@
+package journal
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const crashDirEnv = "OBZVON_CRASH_CHILD_DIR"
+
+// TestCrashChild is the writer the SIGKILL test runs in a child process.
+// It does nothing in a normal test run.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashDirEnv)
+	if dir == "" {
+		return
+	}
+	j, err := Open(DefaultOptions(dir))
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	var mu sync.Mutex
+	ack := func(format string, a ...any) {
+		mu.Lock()
+		fmt.Fprintf(os.Stdout, format+"\n", a...) // unbuffered: one write per line
+		mu.Unlock()
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100000; i++ {
+				a := card(fmt.Sprintf("+7900%07d", i%1000), fmt.Sprintf("%016d", w*100000+i))
+				if err := j.CreateAppeal(ctx, op1, a); err != nil {
+					ack("ERR %v", err)
+					return
+				}
+				ack("A %s %s", a.ID, a.Number)
+				if i%2 == 0 {
+					if _, err := j.Move(ctx, op1, a.ID, Step{Move: MoveClose, Resolution: ResolutionExplained, Comment: "ok"}); err != nil {
+						ack("ERR %v", err)
+						return
+					}
+					ack("M %s", a.ID)
+				}
+				c := &CallRecord{Direction: "inbound", Arrived: time.Now(), From: a.Phone}
+				if err := j.PutCall(ctx, c); err != nil {
+					ack("ERR %v", err)
+					return
+				}
+				ack("C %s", c.ID)
+			}
+		}()
+	}
+	wg.Wait()
+	os.Exit(0)
+}
+
+// TestSIGKILLDurability runs a synced write load in a child process,
+// kills it with SIGKILL after a random number of acknowledged writes,
+// reopens the journal and checks that every acknowledged write is there
+// and every index agrees with its records.
+func TestSIGKILLDurability(t *testing.T) {
+	for round := 0; round < 3; round++ {
+		t.Run(fmt.Sprint("round", round), func(t *testing.T) {
+			dir := t.TempDir()
+			killAfter := 100 + rand.IntN(900)
+			t.Logf("killing after %d acknowledged writes", killAfter)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.timeout=120s")
+			cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill() // if the test fails before the planned kill
+			sc := bufio.NewScanner(out)
+			var acks []string
+			killed := false
+			for sc.Scan() {
+				line := sc.Text()
+				if strings.HasPrefix(line, "ERR") {
+					t.Fatalf("child: %s", line)
+				}
+				acks = append(acks, line)
+				if !killed && len(acks) >= killAfter {
+					if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+						t.Fatal(err)
+					}
+					killed = true
+					// Lines already in the pipe were acknowledged before
+					// the kill: keep reading them. A cut last line has no
+					// newline and is dropped below.
+				}
+			}
+			_ = cmd.Wait()
+			if !killed {
+				t.Fatalf("child exited after %d acks before the kill", len(acks))
+			}
+			if len(acks) > 0 && !validAck(acks[len(acks)-1]) {
+				acks = acks[:len(acks)-1]
+			}
+
+			j, err := Open(DefaultOptions(dir))
+			if err != nil {
+				t.Fatalf("reopen after SIGKILL: %v", err)
+			}
+			defer j.Close()
+			ctx := context.Background()
+			numbers := map[string]bool{}
+			for _, a := range acks {
+				f := strings.Fields(a)
+				switch f[0] {
+				case "A":
+					got, err := j.Appeal(ctx, adm, f[1])
+					if err != nil {
+						t.Fatalf("acknowledged appeal %s lost: %v", f[1], err)
+					}
+					if got.Number != f[2] {
+						t.Errorf("appeal %s number = %s, want %s", f[1], got.Number, f[2])
+					}
+					if numbers[got.Number] {
+						t.Errorf("number %s used twice", got.Number)
+					}
+					numbers[got.Number] = true
+				case "M":
+					got, err := j.Appeal(ctx, adm, f[1])
+					if err != nil || got.Status != StatusUnderReview {
+						t.Fatalf("acknowledged close of %s lost: %v, %v", f[1], got, err)
+					}
+				case "C":
+					if _, err := j.Call(ctx, f[1]); err != nil {
+						t.Fatalf("acknowledged call %s lost: %v", f[1], err)
+					}
+				}
+			}
+			mustHealthy(t, j)
+			t.Logf("%d acknowledged writes verified", len(acks))
+		})
+	}
+}
+
+func validAck(s string) bool {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return false
+	}
+	switch f[0] {
+	case "A":
+		return len(f) == 3 && len(f[1]) == 26 && len(f[2]) == 11
+	case "M", "C":
+		return len(f) == 2 && len(f[1]) == 26
+	}
+	return false
+}

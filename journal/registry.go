@@ -1,0 +1,411 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/obzvon/obzvon/lists"
+)
+
+// Person is an insured person of the registry (реестр застрахованных
+// лиц), keyed by the unified policy number.
+type Person struct {
+	V int `json:"v"`
+	// ENP is the 16-digit unified policy number, the record's id.
+	ENP        string `json:"enp"`
+	Surname    string `json:"surname"`
+	Name       string `json:"name"`
+	Patronymic string `json:"patronymic,omitempty"`
+	// Birth is the date of birth, YYYY-MM-DD.
+	Birth   string `json:"birth"`
+	Phone   string `json:"phone,omitempty"`
+	Address string `json:"address,omitempty"`
+	// MOCode and MOName are the medical organization the person is
+	// attached to.
+	MOCode string `json:"mo_code,omitempty"`
+	MOName string `json:"mo_name,omitempty"`
+	// Source is the file the person was last loaded from.
+	Source  string    `json:"source,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+const (
+	kindPerson    = "person"
+	personVersion = 1
+	idxPSurname   = "p_s"
+	idxPName      = "p_n"
+	idxPPatr      = "p_p"
+	idxPBirth     = "p_b"
+	idxPPhone     = "p_phone"
+)
+
+func init() { registerKind[Person](kindPerson) }
+
+func (p *Person) kind() string { return kindPerson }
+func (p *Person) id() string   { return p.ENP }
+func (p *Person) setVersion()  { p.V = personVersion }
+func (p *Person) indexKeys() [][]byte {
+	s, n, pa := []byte(lists.Fold(p.Surname)), []byte(lists.Fold(p.Name)), []byte(lists.Fold(p.Patronymic))
+	b, e := []byte(p.Birth), []byte(p.ENP)
+	keys := [][]byte{
+		ikey(idxPSurname, s, n, pa, b, e),
+		ikey(idxPName, n, pa, s, b, e),
+		ikey(idxPBirth, b, s, n, pa, e),
+	}
+	if len(pa) > 0 {
+		keys = append(keys, ikey(idxPPatr, pa, s, n, b, e))
+	}
+	if p.Phone != "" {
+		keys = append(keys, ikey(idxPPhone, []byte(p.Phone), e))
+	}
+	return keys
+}
+
+// same reports whether two persons have the same registry data.
+func (p *Person) same(o *Person) bool {
+	return p.ENP == o.ENP && p.Surname == o.Surname && p.Name == o.Name && p.Patronymic == o.Patronymic &&
+		p.Birth == o.Birth && p.Phone == o.Phone && p.Address == o.Address && p.MOCode == o.MOCode && p.MOName == o.MOName
+}
+
+// LoadStats counts what a registry load did.
+type LoadStats struct {
+	Rows      int           `json:"rows"` // valid rows read
+	Inserted  int           `json:"inserted"`
+	Updated   int           `json:"updated"`
+	Unchanged int           `json:"unchanged"`
+	Rejected  int           `json:"rejected"` // rows with errors (see the error list)
+	Encoding  string        `json:"encoding,omitempty"`
+	Took      time.Duration `json:"took"`
+}
+
+// loadBatch is how many rows a registry load writes per batch.
+const loadBatch = 2000
+
+// LoadRegistry loads a list of insured persons (CSV or XLSX, see package
+// lists) into the registry: new policy numbers are inserted, known ones
+// updated in place, so reloading a file creates no duplicates. Bad rows
+// are returned as row errors and skipped; a broken header loads nothing.
+// Only administrators may load; the load is audited (not its rows).
+// Loads are serialized; searches go on meanwhile.
+func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f lists.Format, source string) (LoadStats, []*lists.RowError, error) {
+	var st LoadStats
+	if !Allowed(who.Role, ActionCreate, ResourceRegistry) {
+		return st, nil, fmt.Errorf("load registry: %w: role %s", ErrDenied, who.Role)
+	}
+	if err := j.check(ctx, true); err != nil {
+		return st, nil, err
+	}
+	start := time.Now()
+	j.loadMu.Lock()
+	defer j.loadMu.Unlock()
+	lr, err := lists.NewReader(r, f, nil)
+	if err != nil {
+		return st, nil, fmt.Errorf("load registry %s: %w", source, err)
+	}
+	defer lr.Close()
+	st.Encoding = lr.Encoding
+	var rowErrs []*lists.RowError
+	now := j.now()
+	batch := make([]*Person, 0, loadBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := j.writePersons(batch, &st)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		row, err := lr.Next()
+		var re *lists.RowError
+		if errors.As(err, &re) {
+			rowErrs = append(rowErrs, re)
+			st.Rejected++
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, rowErrs, fmt.Errorf("load registry %s: %w", source, err)
+		}
+		st.Rows++
+		batch = append(batch, &Person{ENP: row.ENP, Surname: row.Surname, Name: row.Name, Patronymic: row.Patronymic,
+			Birth: row.Birth, Phone: row.Phone, Address: row.Address, MOCode: row.MOCode, MOName: row.MOName, Source: source, Updated: now})
+		if len(batch) == loadBatch {
+			if err := flush(); err != nil {
+				return st, rowErrs, fmt.Errorf("load registry %s: %w", source, err)
+			}
+			if err := ctx.Err(); err != nil {
+				return st, rowErrs, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return st, rowErrs, fmt.Errorf("load registry %s: %w", source, err)
+	}
+	st.Took = time.Since(start)
+	detail := fmt.Sprintf("rows %d inserted %d updated %d unchanged %d rejected %d", st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected)
+	if err := j.update(ctx, func(txn *badger.Txn) error { return j.audit(txn, who, "load", "registry:"+source, "", detail) }); err != nil {
+		return st, rowErrs, err
+	}
+	j.log.Info("registry loaded", "source", source, "rows", st.Rows, "inserted", st.Inserted, "updated", st.Updated,
+		"rejected", st.Rejected, "took", st.Took)
+	return st, rowErrs, nil
+}
+
+// writePersons writes one batch: it reads the stored versions to find
+// their index keys, then writes records and keys with a WriteBatch.
+func (j *Journal) writePersons(batch []*Person, st *LoadStats) error {
+	old := make([]*Person, len(batch))
+	err := j.db.View(func(txn *badger.Txn) error {
+		for i, p := range batch {
+			var o Person
+			err := getJSON(txn, recordKey(kindPerson, p.ENP), &o)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			old[i] = &o
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	wb := j.db.NewWriteBatch()
+	defer wb.Cancel()
+	for i, p := range batch {
+		o := old[i]
+		if o != nil && o.same(p) {
+			st.Unchanged++
+			continue
+		}
+		p.setVersion()
+		val, err := jsonMarshal(p)
+		if err != nil {
+			return err
+		}
+		pk := recordKey(kindPerson, p.ENP)
+		if err := wb.Set(pk, val); err != nil {
+			return err
+		}
+		nk := p.indexKeys()
+		if o != nil {
+			st.Updated++
+			for _, k := range o.indexKeys() {
+				if !containsKey(nk, k) {
+					if err := wb.Delete(k); err != nil {
+						return err
+					}
+				}
+			}
+		} else {
+			st.Inserted++
+		}
+		for _, k := range nk {
+			if err := wb.Set(k, pk); err != nil {
+				return err
+			}
+		}
+	}
+	return wb.Flush()
+}
+
+// PersonQuery is a registry search: any of surname, name, patronymic (each
+// a prefix, case-insensitive, ё = е) and the date of birth (YYYY-MM-DD or
+// DD.MM.YYYY, exact). At least one must be given.
+type PersonQuery struct {
+	Surname, Name, Patronymic, Birth string
+}
+
+// SearchLimit is the most persons a search returns (manual 5.1.3).
+const SearchLimit = 10
+
+// searchScan caps the index keys one search pass looks at, so a query
+// like "и" stays fast; narrower queries find the rest.
+const searchScan = 4000
+
+type candidate struct {
+	s, n, p, b, enp string
+	score           int // query fields matched exactly
+	extra           int // bytes of the queried fields beyond the query
+}
+
+// SearchPersons finds at most 10 persons matching q, best first: more
+// name parts matched exactly rank higher, then names that extend the typed
+// prefixes least, then alphabetical order.
+// The search is audited (the query's shape, not its values).
+func (j *Journal) SearchPersons(ctx context.Context, who Actor, q PersonQuery) ([]Person, error) {
+	if !Allowed(who.Role, ActionRead, ResourcePerson) {
+		return nil, fmt.Errorf("search persons: %w: role %s", ErrDenied, who.Role)
+	}
+	s, n, p := lists.Fold(q.Surname), lists.Fold(q.Name), lists.Fold(q.Patronymic)
+	b := ""
+	if strings.TrimSpace(q.Birth) != "" {
+		d, err := lists.ParseDate(q.Birth)
+		if err != nil {
+			return nil, fmt.Errorf("search persons: %w", &FieldError{"birth", err.Error()})
+		}
+		b = d.Format(time.DateOnly)
+	}
+	if s == "" && n == "" && p == "" && b == "" {
+		return nil, fmt.Errorf("search persons: %w: fill at least one of surname, name, patronymic, date of birth", ErrInvalid)
+	}
+	// Passes, most specific first: each is an index prefix whose keys are
+	// then filtered on all fields.
+	type pass struct {
+		idx    string
+		prefix [][]byte
+		open   bool // last part is a prefix, not a whole value
+	}
+	var passes []pass
+	switch {
+	case b != "" && s != "":
+		passes = []pass{{idxPBirth, [][]byte{[]byte(b), []byte(s), nil}, false}, {idxPBirth, [][]byte{[]byte(b), []byte(s)}, true}}
+	case b != "":
+		passes = []pass{{idxPBirth, [][]byte{[]byte(b), nil}, false}}
+	case s != "" && n != "":
+		passes = []pass{{idxPSurname, [][]byte{[]byte(s), []byte(n)}, true}, {idxPSurname, [][]byte{[]byte(s)}, true}}
+	case s != "":
+		passes = []pass{{idxPSurname, [][]byte{[]byte(s), nil}, false}, {idxPSurname, [][]byte{[]byte(s)}, true}}
+	case n != "" && p != "":
+		passes = []pass{{idxPName, [][]byte{[]byte(n), []byte(p)}, true}, {idxPName, [][]byte{[]byte(n)}, true}}
+	case n != "":
+		passes = []pass{{idxPName, [][]byte{[]byte(n), nil}, false}, {idxPName, [][]byte{[]byte(n)}, true}}
+	default:
+		passes = []pass{{idxPPatr, [][]byte{[]byte(p), nil}, false}, {idxPPatr, [][]byte{[]byte(p)}, true}}
+	}
+	found := map[string]*candidate{}
+	var out []Person
+	err := j.view(ctx, func(txn *badger.Txn) error {
+		for _, ps := range passes {
+			prefix := ikey(ps.idx, ps.prefix...)
+			scanned := 0
+			err := scanIndex(txn, prefix, nil, false, func(k, _ []byte) (bool, error) {
+				scanned++
+				parts := bytes.Split(k[len(ikey(ps.idx)):], []byte{0})
+				if len(parts) != 5 {
+					return true, nil
+				}
+				var c candidate
+				switch ps.idx {
+				case idxPSurname:
+					c = candidate{s: string(parts[0]), n: string(parts[1]), p: string(parts[2]), b: string(parts[3])}
+				case idxPName:
+					c = candidate{n: string(parts[0]), p: string(parts[1]), s: string(parts[2]), b: string(parts[3])}
+				case idxPPatr:
+					c = candidate{p: string(parts[0]), s: string(parts[1]), n: string(parts[2]), b: string(parts[3])}
+				case idxPBirth:
+					c = candidate{b: string(parts[0]), s: string(parts[1]), n: string(parts[2]), p: string(parts[3])}
+				}
+				c.enp = string(parts[4])
+				if found[c.enp] == nil && strings.HasPrefix(c.s, s) && strings.HasPrefix(c.n, n) && strings.HasPrefix(c.p, p) && (b == "" || c.b == b) {
+					for _, x := range [][2]string{{c.s, s}, {c.n, n}, {c.p, p}} {
+						if x[1] != "" {
+							if x[0] == x[1] {
+								c.score++
+							}
+							c.extra += len(x[0]) - len(x[1])
+						}
+					}
+					found[c.enp] = &c
+				}
+				return scanned < searchScan && len(found) < 200, nil
+			})
+			if err != nil {
+				return err
+			}
+			if len(found) >= SearchLimit {
+				break
+			}
+		}
+		cands := make([]*candidate, 0, len(found))
+		for _, c := range found {
+			cands = append(cands, c)
+		}
+		slices.SortFunc(cands, func(x, y *candidate) int {
+			if x.score != y.score {
+				return y.score - x.score
+			}
+			if d := x.extra - y.extra; d != 0 {
+				return d
+			}
+			return strings.Compare(x.s+"\x00"+x.n+"\x00"+x.p+"\x00"+x.b+x.enp, y.s+"\x00"+y.n+"\x00"+y.p+"\x00"+y.b+y.enp)
+		})
+		if len(cands) > SearchLimit {
+			cands = cands[:SearchLimit]
+		}
+		for _, c := range cands {
+			var per Person
+			if err := getJSON(txn, recordKey(kindPerson, c.enp), &per); err != nil {
+				return fmt.Errorf("person %s: %w", c.enp, err)
+			}
+			out = append(out, per)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search persons: %w", err)
+	}
+	detail := fmt.Sprintf("by surname=%v name=%v patronymic=%v birth=%v, %d found", s != "", n != "", p != "", b != "", len(out))
+	if err := j.auditRead(ctx, who, "search", "registry:", "", detail); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Person returns the registry card of a person by ENP; the read is audited.
+func (j *Journal) Person(ctx context.Context, who Actor, enp string) (*Person, error) {
+	if !Allowed(who.Role, ActionRead, ResourcePerson) {
+		return nil, fmt.Errorf("person: %w: role %s", ErrDenied, who.Role)
+	}
+	var p Person
+	if err := j.view(ctx, func(txn *badger.Txn) error { return getJSON(txn, recordKey(kindPerson, enp), &p) }); err != nil {
+		return nil, fmt.Errorf("person %s: %w", enp, err)
+	}
+	if err := j.auditRead(ctx, who, "read", "person:"+enp, enp, ""); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// PersonsByPhone returns the registry persons with the given phone (the
+// caller's number), at most 10; the read is audited.
+func (j *Journal) PersonsByPhone(ctx context.Context, who Actor, phone string) ([]Person, error) {
+	if !Allowed(who.Role, ActionRead, ResourcePerson) {
+		return nil, fmt.Errorf("persons by phone: %w: role %s", ErrDenied, who.Role)
+	}
+	ph, err := lists.NormalizePhone(phone)
+	if err != nil {
+		return nil, fmt.Errorf("persons by phone: %w", &FieldError{"phone", err.Error()})
+	}
+	var out []Person
+	err = j.view(ctx, func(txn *badger.Txn) error {
+		return scanIndex(txn, ikey(idxPPhone, []byte(ph), nil), nil, false, func(_, pk []byte) (bool, error) {
+			var p Person
+			if err := getJSON(txn, pk, &p); err != nil {
+				return false, err
+			}
+			out = append(out, p)
+			return len(out) < SearchLimit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("persons by phone: %w", err)
+	}
+	if err := j.auditRead(ctx, who, "search", "registry:", "", fmt.Sprintf("by phone, %d found", len(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
