@@ -327,7 +327,8 @@ type Pacer struct {
 	lo       [nHorizons]int
 
 	inKey  [3]float64 // blending cache key: rate, aht, target
-	inNeed int
+	inNeed int        // agents inbound needs (Erlang C)
+	inBusy int        // agents on inbound calls now
 }
 
 const (
@@ -440,6 +441,7 @@ func (p *Pacer) inboundReserve(s *State) int {
 			busy++
 		}
 	}
+	p.inBusy = busy
 	need := 0
 	if in.CallsPerHour > 0 && in.HandleTime > 0 {
 		key := [3]float64{in.CallsPerHour, in.HandleTime.Seconds(), in.Target.Fraction*1e6 + in.Target.AnswerTime}
@@ -455,6 +457,8 @@ func (p *Pacer) inboundReserve(s *State) int {
 			p.inKey, p.inNeed = key, r.Agents
 		}
 		need = p.inNeed
+	} else {
+		p.inBusy = math.MaxInt32 // no inbound traffic: freed agents are free
 	}
 	return max(need-busy, 0) + max(in.Waiting, 0)
 }
@@ -488,7 +492,9 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	}
 	meanWrap := est.wrap.mean()
 	meanTalk := est.talk.mean()
-	reserveInbound := s.Inbound != nil && avail < 0
+	// While inbound has no more agents than it needs, an agent finishing
+	// an inbound call stays with inbound (the reserve grows by one).
+	reserveInbound := s.Inbound != nil && p.inBusy <= p.inNeed
 
 	// Terms with a small probability are pooled into one Poisson term per
 	// side and horizon (Le Cam: the error is at most the sum of their
