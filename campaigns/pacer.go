@@ -154,6 +154,9 @@ type Inbound struct {
 	HandleTime time.Duration
 	// Target is the service-level objective, e.g. 80 % within 20 s.
 	Target acd.Target
+	// Patience is the callers' mean patience; when set, the staffing comes
+	// from Erlang A instead of Erlang C.
+	Patience time.Duration
 }
 
 // State is everything the pacer decides from. The dialer builds it several
@@ -326,7 +329,7 @@ type Pacer struct {
 	shift    [nHorizons]int
 	lo       [nHorizons]int
 
-	inKey  [3]float64 // blending cache key: rate, aht, target
+	inKey  [4]float64 // blending cache key: rate, aht, target, patience
 	inNeed int        // agents inbound needs (Erlang C)
 	inBusy int        // agents on inbound calls now
 }
@@ -431,8 +434,9 @@ func (p *Pacer) Decide(s *State) Decision {
 }
 
 // inboundReserve returns how many ready agents blending keeps for inbound:
-// the Erlang C staffing for the inbound traffic, less the agents already on
-// inbound calls, plus the callers waiting now.
+// the Erlang C (or, with a patience, Erlang A) staffing for the inbound
+// traffic, less the agents already on inbound calls, plus the callers
+// waiting now.
 func (p *Pacer) inboundReserve(s *State) int {
 	in := s.Inbound
 	busy := 0
@@ -444,13 +448,21 @@ func (p *Pacer) inboundReserve(s *State) int {
 	p.inBusy = busy
 	need := 0
 	if in.CallsPerHour > 0 && in.HandleTime > 0 {
-		key := [3]float64{in.CallsPerHour, in.HandleTime.Seconds(), in.Target.Fraction*1e6 + in.Target.AnswerTime}
+		key := [4]float64{in.CallsPerHour, in.HandleTime.Seconds(), in.Target.Fraction*1e6 + in.Target.AnswerTime, in.Patience.Seconds()}
 		if key != p.inKey {
 			t := in.Target
 			if !(t.Fraction > 0 && t.Fraction < 1) {
 				t = acd.Target{Fraction: 0.8, AnswerTime: 20}
 			}
-			r, err := acd.AgentsForTarget(acd.Queue{CallsPerHour: in.CallsPerHour, HandleTime: in.HandleTime.Seconds()}, t)
+			q := acd.Queue{CallsPerHour: in.CallsPerHour, HandleTime: in.HandleTime.Seconds()}
+			var r acd.Result
+			var err error
+			if in.Patience > 0 {
+				q.Patience = in.Patience.Seconds()
+				r, err = acd.AgentsForTargetA(q, t)
+			} else {
+				r, err = acd.AgentsForTarget(q, t)
+			}
 			if err != nil {
 				r.Agents = len(s.Agents) // cannot be met: keep everyone
 			}
