@@ -123,7 +123,9 @@ type Trunk struct {
 	// InUse is the number of those channels busy now (calls in flight and
 	// connected calls).
 	InUse int
-	// CPS is the calls-per-second limit (0: no limit).
+	// CPS is the calls-per-second limit (0: no limit). A fractional limit
+	// below 1 allows one call whenever the last second had none, so it is
+	// enforced at 1 per second; the dialer should space such calls itself.
 	CPS float64
 	// StartedLastSecond is the number of calls started in the last second.
 	StartedLastSecond int

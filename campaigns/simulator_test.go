@@ -149,3 +149,27 @@ func BenchmarkSimulateHour25(b *testing.B) {
 		}
 	}
 }
+
+// SimulateSeeds runs the days concurrently and summarises them: the pooled
+// rate lies between the days' rates and the worst day is the highest.
+func TestSimulateSeeds(t *testing.T) {
+	c := simDay(ModePredictive, 10, 0.3, 1, 1)
+	sum, err := SimulateSeeds(c, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Days) != 3 {
+		t.Fatalf("SimulateSeeds: %d days, want 3", len(sum.Days))
+	}
+	lo, hi := 1.0, 0.0
+	for i, d := range sum.Days {
+		one, _ := Simulate(simDay(ModePredictive, 10, 0.3, 1, uint64(1+i)))
+		if one != d {
+			t.Errorf("day %d differs from a lone run with seed %d", i, 1+i)
+		}
+		lo, hi = min(lo, d.Abandon), max(hi, d.Abandon)
+	}
+	if sum.WorstDayAbandon != hi || sum.Abandon < lo || sum.Abandon > hi {
+		t.Errorf("summary abandon %v worst %v, days between %v and %v", sum.Abandon, sum.WorstDayAbandon, lo, hi)
+	}
+}
