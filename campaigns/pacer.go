@@ -449,7 +449,14 @@ func (p *Pacer) inboundReserve(s *State) int {
 	}
 	p.inBusy = busy
 	need := 0
-	if in.CallsPerHour > 0 && in.HandleTime > 0 {
+	load := in.CallsPerHour * in.HandleTime.Seconds() / 3600
+	switch {
+	case load >= float64(len(s.Agents)):
+		// Inbound alone saturates every agent: keep them all, and skip
+		// the staffing search on loads that large.
+		need = len(s.Agents)
+		p.inKey, p.inNeed = [4]float64{}, need
+	case in.CallsPerHour > 0 && in.HandleTime > 0:
 		key := [4]float64{in.CallsPerHour, in.HandleTime.Seconds(), in.Target.Fraction*1e6 + in.Target.AnswerTime, in.Patience.Seconds()}
 		if key != p.inKey {
 			t := in.Target
@@ -471,7 +478,7 @@ func (p *Pacer) inboundReserve(s *State) int {
 			p.inKey, p.inNeed = key, r.Agents
 		}
 		need = p.inNeed
-	} else {
+	default:
 		p.inBusy = math.MaxInt32 // no inbound traffic: freed agents are free
 	}
 	return max(need-busy, 0) + max(in.Waiting, 0)

@@ -153,7 +153,7 @@ func TestDecideTable(t *testing.T) {
 			8, ModeProgressive, ReasonPaced, false, 12},
 		{"blending inbound takes everyone", PacerConfig{Mode: ModePredictive},
 			State{Estimates: warm, Agents: agents(10, 0, 0, 0, 0), Inbound: &Inbound{CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
-			0, ModePredictive, ReasonInboundNeeds, false, 14},
+			0, ModePredictive, ReasonInboundNeeds, false, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
