@@ -40,6 +40,11 @@ type SimConfig struct {
 	// 0 means no change.
 	HandleScale   float64
 	HandleScaleAt time.Duration
+	// LiveProbAfter, when set, replaces LiveProb for dials from
+	// LiveProbAt on (measured from the start of the day, after warm-up):
+	// the list's answer rate changes mid-day.
+	LiveProbAfter float64
+	LiveProbAt    time.Duration
 	// Logouts are bursts of agents leaving for a while.
 	Logouts []SimLogout
 	// Inbound, when set, adds blended inbound traffic on the same agents.
@@ -421,7 +426,11 @@ func (s *simulator) uniform(a, b float64) float64 { return a + (b-a)*s.rng.Float
 func (s *simulator) dial() {
 	var o Outcome
 	var dur float64
-	if s.rng.Float64() < s.cfg.LiveProb {
+	p := s.cfg.LiveProb
+	if s.cfg.LiveProbAfter > 0 && s.now >= s.start+s.cfg.LiveProbAt.Seconds() {
+		p = s.cfg.LiveProbAfter
+	}
+	if s.rng.Float64() < p {
 		o, dur = OutcomeLive, s.uniform(3, 15)
 	} else {
 		switch u := s.rng.Float64(); {

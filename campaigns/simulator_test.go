@@ -35,6 +35,7 @@ func TestPredictiveAbandonmentAcrossSeeds(t *testing.T) {
 		}},
 		{"handle time doubles mid-day", 0.3, func(c *SimConfig) { c.HandleScale, c.HandleScaleAt = 2, 2*time.Hour }},
 		{"handle time halves mid-day", 0.3, func(c *SimConfig) { c.HandleScale, c.HandleScaleAt = 0.5, 2*time.Hour }},
+		{"answer rate doubles mid-day", 0.2, func(c *SimConfig) { c.LiveProbAfter, c.LiveProbAt = 0.4, 2*time.Hour }},
 	}
 	for _, sc := range scenarios {
 		for _, n := range []int{10, 25} {
