@@ -332,8 +332,10 @@ type Pacer struct {
 	lo       [nHorizons]int
 
 	inKey  [4]float64 // blending cache key: rate, aht, target, patience
-	inNeed int        // agents inbound needs (Erlang C)
-	inBusy int        // agents on inbound calls now
+	inNeed int        // agents inbound needs on its own (Erlang C/A)
+	// inArrivals is the inbound arrival rate per second that the
+	// predictive model counts as demand (0 without blending).
+	inArrivals float64
 }
 
 const (
@@ -364,6 +366,7 @@ func (p *Pacer) Decide(s *State) Decision {
 		}
 	}
 	avail := ready - max(s.WaitingLive, 0)
+	p.inArrivals = 0
 	if s.Inbound != nil {
 		d.Reserved = p.inboundReserve(s)
 		avail -= d.Reserved
@@ -435,34 +438,45 @@ func (p *Pacer) Decide(s *State) Decision {
 	return d
 }
 
-// inboundReserve returns how many ready agents blending keeps for inbound:
-// the Erlang C (or, with a patience, Erlang A) staffing for the inbound
-// traffic, less the agents already on inbound calls, plus the callers
-// waiting now.
+// inboundReserve returns how many ready agents blending keeps for inbound,
+// callers waiting now included.
+//
+// The bound is the staffing inbound would need on its own: Erlang C (or,
+// with a patience, Erlang A) agents for the inbound traffic, less the agents
+// on inbound calls now. Within that bound it keeps only as many idle agents
+// as the shared pool needs: every agent who finishes a call goes to a
+// waiting inbound caller first, then back to the reserve, then to outbound.
+// With a reserve of r, the callers queued plus the reserve agents in use
+// form an M/M/1 queue fed by inbound arrivals (rate lambda) and served by
+// the pool's call completions (rate nu), so a caller waits past the target
+// time with probability (lambda/nu)^r · exp(-(nu-lambda)·T); r is the
+// smallest reserve that keeps this within half the allowed shortfall.
 func (p *Pacer) inboundReserve(s *State) int {
 	in := s.Inbound
-	busy := 0
+	p.inArrivals = 0
+	if !(in.CallsPerHour > 0) || !(in.HandleTime > 0) {
+		return max(in.Waiting, 0)
+	}
+	busyIn, busyOut := 0, 0
 	for _, a := range s.Agents {
-		if a.Inbound && (a.State == AgentTalk || a.State == AgentWrap) {
-			busy++
+		if a.State == AgentTalk || a.State == AgentWrap {
+			if a.Inbound {
+				busyIn++
+			} else {
+				busyOut++
+			}
 		}
 	}
-	p.inBusy = busy
-	need := 0
-	load := in.CallsPerHour * in.HandleTime.Seconds() / 3600
-	switch {
-	case load >= float64(len(s.Agents)):
-		// Inbound alone saturates every agent: keep them all, and skip
-		// the staffing search on loads that large.
-		need = len(s.Agents)
-		p.inKey, p.inNeed = [4]float64{}, need
-	case in.CallsPerHour > 0 && in.HandleTime > 0:
-		key := [4]float64{in.CallsPerHour, in.HandleTime.Seconds(), in.Target.Fraction*1e6 + in.Target.AnswerTime, in.Patience.Seconds()}
+	t := in.Target
+	if !(t.Fraction > 0 && t.Fraction < 1) || !(t.AnswerTime >= 0) {
+		t = acd.Target{Fraction: 0.8, AnswerTime: 20}
+	}
+	need := len(s.Agents)
+	if load := in.CallsPerHour * in.HandleTime.Seconds() / 3600; load < float64(len(s.Agents)) {
+		// Inbound alone does not saturate every agent: size it (cached,
+		// the inputs change rarely).
+		key := [4]float64{in.CallsPerHour, in.HandleTime.Seconds(), t.Fraction*1e6 + t.AnswerTime, in.Patience.Seconds()}
 		if key != p.inKey {
-			t := in.Target
-			if !(t.Fraction > 0 && t.Fraction < 1) {
-				t = acd.Target{Fraction: 0.8, AnswerTime: 20}
-			}
 			q := acd.Queue{CallsPerHour: in.CallsPerHour, HandleTime: in.HandleTime.Seconds()}
 			var r acd.Result
 			var err error
@@ -478,10 +492,33 @@ func (p *Pacer) inboundReserve(s *State) int {
 			p.inKey, p.inNeed = key, r.Agents
 		}
 		need = p.inNeed
-	default:
-		p.inBusy = math.MaxInt32 // no inbound traffic: freed agents are free
 	}
-	return max(need-busy, 0) + max(in.Waiting, 0)
+	bound := max(need-busyIn, 0)
+
+	lambda := in.CallsPerHour / 3600
+	outHandle := in.HandleTime.Seconds()
+	if s.Estimates != nil {
+		outHandle = s.Estimates.MeanHandle().Seconds()
+	}
+	nu := float64(busyIn) / in.HandleTime.Seconds()
+	if outHandle > 0 {
+		nu += float64(busyOut) / outHandle
+	}
+	r := bound
+	if nu > lambda {
+		rho := lambda / nu
+		allowed := (1 - t.Fraction) / 2
+		tail := math.Exp(-(nu - lambda) * t.AnswerTime)
+		r = 0
+		for r < bound && tail > allowed {
+			tail *= rho
+			r++
+		}
+	}
+	// Inbound callers who arrive while a new call rings take agents
+	// first: the predictive model counts them as demand.
+	p.inArrivals = lambda
+	return r + max(in.Waiting, 0)
 }
 
 // predict is the predictive mode: it adds calls one by one while the next
@@ -513,9 +550,6 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	}
 	meanWrap := est.wrap.mean()
 	meanTalk := est.talk.mean()
-	// While inbound has no more agents than it needs, an agent finishing
-	// an inbound call stays with inbound (the reserve grows by one).
-	reserveInbound := s.Inbound != nil && p.inBusy <= p.inNeed
 
 	// Terms with a small probability are pooled into one Poisson term per
 	// side and horizon (Le Cam: the error is at most the sum of their
@@ -529,9 +563,6 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	for _, a := range s.Agents {
 		if a.State != AgentWrap && a.State != AgentTalk {
 			continue
-		}
-		if a.Inbound && reserveInbound {
-			continue // freed inbound agents go back to inbound
 		}
 		e := a.InState.Seconds()
 		d := est.wrap
@@ -595,6 +626,8 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	}
 	for m := range p.horizons {
 		p.pmf[m] = p.convolvePoisson(m, p.pmf[m], smallSupply[m], +1)
+		// Inbound arrivals before the answer take freed agents first.
+		smallDemand[m] += p.inArrivals * deadline[m]
 		p.pmf[m] = p.convolvePoisson(m, p.pmf[m], smallDemand[m], -1)
 	}
 

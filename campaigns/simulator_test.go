@@ -108,15 +108,22 @@ func TestSimulatorProgressiveReference(t *testing.T) {
 // Blending: inbound keeps its 80/20 beside a predictive campaign, which
 // still gets outbound work done.
 func TestSimulatorBlended(t *testing.T) {
-	c := simDay(ModePredictive, 30, 0.3, 4, 1)
-	c.Inbound = &SimInbound{CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}
-	r, err := Simulate(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.InboundOffered < 500 || r.InboundSL < 0.8 || r.OutboundOccupancy < 0.2 || r.Abandon > 0.03 {
-		t.Errorf("blended = SL %.1f %% of %d, outbound occupancy %.1f %%, abandon %.2f %%; want SL >= 80 %%, outbound work, abandon <= 3 %%",
-			100*r.InboundSL, r.InboundOffered, 100*r.OutboundOccupancy, 100*r.Abandon)
+	for _, tc := range []struct {
+		agents int
+		cph    float64
+	}{{30, 200}, {10, 60}, {50, 600}} {
+		for seed := uint64(1); seed <= 2; seed++ {
+			c := simDay(ModePredictive, tc.agents, 0.3, 4, seed)
+			c.Inbound = &SimInbound{CallsPerHour: tc.cph, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}
+			r, err := Simulate(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.InboundOffered < int(tc.cph) || r.InboundSL < 0.8 || r.OutboundOccupancy < 0.2 || r.Abandon > 0.03 {
+				t.Errorf("blended %d agents, %v calls/h, seed %d: SL %.1f %% of %d, outbound occupancy %.1f %%, abandon %.2f %%; want SL >= 80 %%, outbound work, abandon <= 3 %%",
+					tc.agents, tc.cph, seed, 100*r.InboundSL, r.InboundOffered, 100*r.OutboundOccupancy, 100*r.Abandon)
+			}
+		}
 	}
 }
 
