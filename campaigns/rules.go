@@ -197,8 +197,9 @@ type Callback struct {
 	Deadline time.Time
 }
 
-// Contact is what the rules need to know about one contact.
-type Contact struct {
+// ContactState is what the rules need to know about one contact: its zone,
+// its dial history, a scheduled callback and its own DNC flag.
+type ContactState struct {
 	// Zone is the contact's local time zone (nil: UTC).
 	Zone     *time.Location
 	Attempts []Attempt
@@ -333,7 +334,7 @@ type Verdict struct {
 // (empty: the pacer, for any agent). A "no" carries the binding reason and
 // the next time the contact becomes eligible, which is always inside the
 // calling window.
-func (r *Rules) Check(now time.Time, c *Contact, phone, agent string) Verdict {
+func (r *Rules) Check(now time.Time, c *ContactState, phone, agent string) Verdict {
 	loc := c.Zone
 	if loc == nil {
 		loc = time.UTC

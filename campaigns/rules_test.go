@@ -113,7 +113,7 @@ func TestCheck(t *testing.T) {
 		name   string
 		rules  *Rules
 		now    time.Time
-		c      Contact
+		c      ContactState
 		phone  string
 		agent  string
 		ok     bool
@@ -121,46 +121,46 @@ func TestCheck(t *testing.T) {
 		next   time.Time
 		cbAgnt string
 	}{
-		{"open in Moscow", &rules, wed(msk, 10, 0), Contact{Zone: msk}, phone, "", true, BlockNone, time.Time{}, ""},
-		{"same instant, evening in Kamchatka", &rules, wed(msk, 10, 0), Contact{Zone: kam}, phone, "", true, BlockNone, time.Time{}, ""},
-		{"late in Moscow: next morning", &rules, wed(msk, 22, 0), Contact{Zone: msk}, phone, "", false, BlockOutsideWindow, at(msk, time.November, 26, 9, 0), ""},
-		{"early in Kaliningrad", &rules, wed(time.UTC, 6, 30), Contact{Zone: kgd}, phone, "", false, BlockOutsideWindow, wed(kgd, 9, 0), ""},
-		{"night in Kamchatka while Moscow works", &rules, wed(msk, 13, 0), Contact{Zone: kam}, phone, "", false, BlockOutsideWindow, at(kam, time.November, 26, 9, 0), ""},
-		{"Yekaterinburg two hours ahead", &rules, wed(msk, 19, 30), Contact{Zone: ekb}, phone, "", false, BlockOutsideWindow, at(ekb, time.November, 26, 9, 0), ""},
-		{"no zone means UTC", &rules, wed(time.UTC, 8, 0), Contact{}, phone, "", false, BlockOutsideWindow, wed(time.UTC, 9, 0), ""},
-		{"Saturday opens at 10", &rules, at(msk, time.November, 28, 9, 30), Contact{Zone: msk}, phone, "", false, BlockOutsideWindow, at(msk, time.November, 28, 10, 0), ""},
-		{"Friday night to Saturday", &rules, at(msk, time.November, 27, 21, 30), Contact{Zone: msk}, phone, "", false, BlockOutsideWindow, at(msk, time.November, 28, 10, 0), ""},
-		{"New Year's Eve past the holidays", &rules, at(msk, time.December, 31, 22, 0), Contact{Zone: msk}, phone, "", false, BlockOutsideWindow, time.Date(2027, 1, 9, 10, 0, 0, 0, msk), ""},
-		{"on a holiday", &rules, time.Date(2027, 1, 3, 12, 0, 0, 0, msk), Contact{Zone: msk}, phone, "", false, BlockHoliday, time.Date(2027, 1, 9, 10, 0, 0, 0, msk), ""},
-		{"New York on the DST change keeps wall-clock hours", &rules, at(time.UTC, time.March, 8, 13, 0), Contact{Zone: nyc}, phone, "", false, BlockOutsideWindow, at(time.UTC, time.March, 8, 14, 0), ""},
-		{"New York in winter", &rules, wed(time.UTC, 14, 0), Contact{Zone: nyc}, phone, "", true, BlockNone, time.Time{}, ""},
-		{"busy: retry in 15 min", &rules, wed(msk, 10, 5), Contact{Zone: msk, Attempts: attempts(OutcomeBusy, wed(msk, 10, 0))}, phone, "", false, BlockRetryDelay, wed(msk, 10, 15), ""},
-		{"busy: retry delay over", &rules, wed(msk, 10, 16), Contact{Zone: msk, Attempts: attempts(OutcomeBusy, wed(msk, 10, 0))}, phone, "", true, BlockNone, time.Time{}, ""},
-		{"no answer: retry in 1 h", &rules, wed(msk, 10, 5), Contact{Zone: msk, Attempts: attempts(OutcomeNoAnswer, wed(msk, 10, 0))}, phone, "", false, BlockRetryDelay, wed(msk, 11, 0), ""},
-		{"machine late: retry lands after closing, next morning", &rules, wed(msk, 20, 0), Contact{Zone: msk, Attempts: attempts(OutcomeMachine, wed(msk, 19, 30))}, phone, "", false, BlockRetryDelay, at(msk, time.November, 26, 9, 0), ""},
-		{"abandoned: 72 h no redial", &rules, wed(msk, 12, 0), Contact{Zone: msk, Attempts: attempts(OutcomeAbandoned, wed(msk, 10, 0))}, phone, "", false, BlockAbandoned, at(msk, time.November, 28, 10, 0), ""},
+		{"open in Moscow", &rules, wed(msk, 10, 0), ContactState{Zone: msk}, phone, "", true, BlockNone, time.Time{}, ""},
+		{"same instant, evening in Kamchatka", &rules, wed(msk, 10, 0), ContactState{Zone: kam}, phone, "", true, BlockNone, time.Time{}, ""},
+		{"late in Moscow: next morning", &rules, wed(msk, 22, 0), ContactState{Zone: msk}, phone, "", false, BlockOutsideWindow, at(msk, time.November, 26, 9, 0), ""},
+		{"early in Kaliningrad", &rules, wed(time.UTC, 6, 30), ContactState{Zone: kgd}, phone, "", false, BlockOutsideWindow, wed(kgd, 9, 0), ""},
+		{"night in Kamchatka while Moscow works", &rules, wed(msk, 13, 0), ContactState{Zone: kam}, phone, "", false, BlockOutsideWindow, at(kam, time.November, 26, 9, 0), ""},
+		{"Yekaterinburg two hours ahead", &rules, wed(msk, 19, 30), ContactState{Zone: ekb}, phone, "", false, BlockOutsideWindow, at(ekb, time.November, 26, 9, 0), ""},
+		{"no zone means UTC", &rules, wed(time.UTC, 8, 0), ContactState{}, phone, "", false, BlockOutsideWindow, wed(time.UTC, 9, 0), ""},
+		{"Saturday opens at 10", &rules, at(msk, time.November, 28, 9, 30), ContactState{Zone: msk}, phone, "", false, BlockOutsideWindow, at(msk, time.November, 28, 10, 0), ""},
+		{"Friday night to Saturday", &rules, at(msk, time.November, 27, 21, 30), ContactState{Zone: msk}, phone, "", false, BlockOutsideWindow, at(msk, time.November, 28, 10, 0), ""},
+		{"New Year's Eve past the holidays", &rules, at(msk, time.December, 31, 22, 0), ContactState{Zone: msk}, phone, "", false, BlockOutsideWindow, time.Date(2027, 1, 9, 10, 0, 0, 0, msk), ""},
+		{"on a holiday", &rules, time.Date(2027, 1, 3, 12, 0, 0, 0, msk), ContactState{Zone: msk}, phone, "", false, BlockHoliday, time.Date(2027, 1, 9, 10, 0, 0, 0, msk), ""},
+		{"New York on the DST change keeps wall-clock hours", &rules, at(time.UTC, time.March, 8, 13, 0), ContactState{Zone: nyc}, phone, "", false, BlockOutsideWindow, at(time.UTC, time.March, 8, 14, 0), ""},
+		{"New York in winter", &rules, wed(time.UTC, 14, 0), ContactState{Zone: nyc}, phone, "", true, BlockNone, time.Time{}, ""},
+		{"busy: retry in 15 min", &rules, wed(msk, 10, 5), ContactState{Zone: msk, Attempts: attempts(OutcomeBusy, wed(msk, 10, 0))}, phone, "", false, BlockRetryDelay, wed(msk, 10, 15), ""},
+		{"busy: retry delay over", &rules, wed(msk, 10, 16), ContactState{Zone: msk, Attempts: attempts(OutcomeBusy, wed(msk, 10, 0))}, phone, "", true, BlockNone, time.Time{}, ""},
+		{"no answer: retry in 1 h", &rules, wed(msk, 10, 5), ContactState{Zone: msk, Attempts: attempts(OutcomeNoAnswer, wed(msk, 10, 0))}, phone, "", false, BlockRetryDelay, wed(msk, 11, 0), ""},
+		{"machine late: retry lands after closing, next morning", &rules, wed(msk, 20, 0), ContactState{Zone: msk, Attempts: attempts(OutcomeMachine, wed(msk, 19, 30))}, phone, "", false, BlockRetryDelay, at(msk, time.November, 26, 9, 0), ""},
+		{"abandoned: 72 h no redial", &rules, wed(msk, 12, 0), ContactState{Zone: msk, Attempts: attempts(OutcomeAbandoned, wed(msk, 10, 0))}, phone, "", false, BlockAbandoned, at(msk, time.November, 28, 10, 0), ""},
 		{"abandoned holds despite a later attempt", &rules, at(msk, time.November, 27, 12, 0),
-			Contact{Zone: msk, Attempts: append(attempts(OutcomeAbandoned, wed(msk, 10, 0)), Attempt{At: at(msk, time.November, 26, 10, 0), Phone: other, Result: OutcomeBusy})},
+			ContactState{Zone: msk, Attempts: append(attempts(OutcomeAbandoned, wed(msk, 10, 0)), Attempt{At: at(msk, time.November, 26, 10, 0), Phone: other, Result: OutcomeBusy})},
 			phone, "", false, BlockAbandoned, at(msk, time.November, 28, 10, 0), ""},
-		{"attempts used up", &rules, wed(msk, 12, 0), Contact{Zone: msk, Attempts: noAnswers(5)}, phone, "", false, BlockMaxAttempts, time.Time{}, ""},
-		{"phone day cap", &rules, wed(msk, 13, 0), Contact{Zone: msk, Attempts: attempts(OutcomeNoAnswer, wed(msk, 9, 0), wed(msk, 10, 0), wed(msk, 11, 0))}, phone, "", false, BlockPhoneDay, at(msk, time.November, 26, 9, 0), ""},
-		{"phone day cap is per phone", &rules, wed(msk, 13, 0), Contact{Zone: msk, Attempts: attempts(OutcomeNoAnswer, wed(msk, 9, 0), wed(msk, 10, 0), wed(msk, 11, 0))}, other, "", true, BlockNone, time.Time{}, ""},
-		{"phone day cap counts the local day", &rules, wed(kam, 9, 30), Contact{Zone: kam, Attempts: attempts(OutcomeNoAnswer, at(kam, time.November, 24, 18, 0), at(kam, time.November, 24, 19, 0), at(kam, time.November, 24, 20, 0))}, phone, "", true, BlockNone, time.Time{}, ""},
-		{"phone week cap", &weekRules, wed(msk, 13, 0), Contact{Zone: msk, Attempts: noAnswers(10)}, phone, "", false, BlockPhoneWeek, at(msk, time.November, 30, 9, 0), ""},
-		{"callback later today", &rules, wed(msk, 10, 0), Contact{Zone: msk, Callback: &Callback{At: wed(msk, 15, 0)}}, phone, "", false, BlockCallbackPending, wed(msk, 15, 0), ""},
-		{"callback at night waits for the window", &rules, wed(msk, 10, 0), Contact{Zone: msk, Callback: &Callback{At: wed(msk, 23, 0)}}, phone, "", false, BlockCallbackPending, at(msk, time.November, 26, 9, 0), ""},
-		{"callback due, any agent", &rules, wed(msk, 15, 1), Contact{Zone: msk, Callback: &Callback{At: wed(msk, 15, 0)}}, phone, "", true, BlockNone, time.Time{}, ""},
-		{"owned callback: owner may dial", &rules, wed(msk, 10, 30), Contact{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova", Deadline: wed(msk, 12, 0)}}, phone, "ivanova", true, BlockNone, time.Time{}, "ivanova"},
-		{"owned callback: others wait for the deadline", &rules, wed(msk, 10, 30), Contact{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova", Deadline: wed(msk, 12, 0)}}, phone, "", false, BlockCallbackOwned, wed(msk, 12, 0), ""},
-		{"owned callback past its deadline goes to anyone", &rules, wed(msk, 12, 30), Contact{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova", Deadline: wed(msk, 12, 0)}}, phone, "petrov", true, BlockNone, time.Time{}, ""},
-		{"owned callback without deadline stays owned", &rules, wed(msk, 12, 30), Contact{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova"}}, phone, "", false, BlockCallbackOwned, time.Time{}, "ivanova"},
+		{"attempts used up", &rules, wed(msk, 12, 0), ContactState{Zone: msk, Attempts: noAnswers(5)}, phone, "", false, BlockMaxAttempts, time.Time{}, ""},
+		{"phone day cap", &rules, wed(msk, 13, 0), ContactState{Zone: msk, Attempts: attempts(OutcomeNoAnswer, wed(msk, 9, 0), wed(msk, 10, 0), wed(msk, 11, 0))}, phone, "", false, BlockPhoneDay, at(msk, time.November, 26, 9, 0), ""},
+		{"phone day cap is per phone", &rules, wed(msk, 13, 0), ContactState{Zone: msk, Attempts: attempts(OutcomeNoAnswer, wed(msk, 9, 0), wed(msk, 10, 0), wed(msk, 11, 0))}, other, "", true, BlockNone, time.Time{}, ""},
+		{"phone day cap counts the local day", &rules, wed(kam, 9, 30), ContactState{Zone: kam, Attempts: attempts(OutcomeNoAnswer, at(kam, time.November, 24, 18, 0), at(kam, time.November, 24, 19, 0), at(kam, time.November, 24, 20, 0))}, phone, "", true, BlockNone, time.Time{}, ""},
+		{"phone week cap", &weekRules, wed(msk, 13, 0), ContactState{Zone: msk, Attempts: noAnswers(10)}, phone, "", false, BlockPhoneWeek, at(msk, time.November, 30, 9, 0), ""},
+		{"callback later today", &rules, wed(msk, 10, 0), ContactState{Zone: msk, Callback: &Callback{At: wed(msk, 15, 0)}}, phone, "", false, BlockCallbackPending, wed(msk, 15, 0), ""},
+		{"callback at night waits for the window", &rules, wed(msk, 10, 0), ContactState{Zone: msk, Callback: &Callback{At: wed(msk, 23, 0)}}, phone, "", false, BlockCallbackPending, at(msk, time.November, 26, 9, 0), ""},
+		{"callback due, any agent", &rules, wed(msk, 15, 1), ContactState{Zone: msk, Callback: &Callback{At: wed(msk, 15, 0)}}, phone, "", true, BlockNone, time.Time{}, ""},
+		{"owned callback: owner may dial", &rules, wed(msk, 10, 30), ContactState{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova", Deadline: wed(msk, 12, 0)}}, phone, "ivanova", true, BlockNone, time.Time{}, "ivanova"},
+		{"owned callback: others wait for the deadline", &rules, wed(msk, 10, 30), ContactState{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova", Deadline: wed(msk, 12, 0)}}, phone, "", false, BlockCallbackOwned, wed(msk, 12, 0), ""},
+		{"owned callback past its deadline goes to anyone", &rules, wed(msk, 12, 30), ContactState{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova", Deadline: wed(msk, 12, 0)}}, phone, "petrov", true, BlockNone, time.Time{}, ""},
+		{"owned callback without deadline stays owned", &rules, wed(msk, 12, 30), ContactState{Zone: msk, Callback: &Callback{At: wed(msk, 10, 0), Agent: "ivanova"}}, phone, "", false, BlockCallbackOwned, time.Time{}, "ivanova"},
 		{"callback agreed after a busy attempt replaces the retry delay", &rules, wed(msk, 10, 2),
-			Contact{Zone: msk, Attempts: attempts(OutcomeBusy, wed(msk, 10, 0)), Callback: &Callback{At: wed(msk, 10, 1)}}, phone, "", true, BlockNone, time.Time{}, ""},
+			ContactState{Zone: msk, Attempts: attempts(OutcomeBusy, wed(msk, 10, 0)), Callback: &Callback{At: wed(msk, 10, 1)}}, phone, "", true, BlockNone, time.Time{}, ""},
 		{"callback does not lift the abandon period", &rules, wed(msk, 12, 0),
-			Contact{Zone: msk, Attempts: attempts(OutcomeAbandoned, wed(msk, 10, 0)), Callback: &Callback{At: wed(msk, 11, 0)}}, phone, "", false, BlockAbandoned, at(msk, time.November, 28, 10, 0), ""},
-		{"DNC phone", &rules, wed(msk, 10, 0), Contact{Zone: msk}, "+79990000000", "", false, BlockDNC, time.Time{}, ""},
-		{"DNC contact", &rules, wed(msk, 10, 0), Contact{Zone: msk, DNC: true}, phone, "", false, BlockDNC, time.Time{}, ""},
-		{"DNC beats a due callback", &rules, wed(msk, 16, 0), Contact{Zone: msk, DNC: true, Callback: &Callback{At: wed(msk, 15, 0)}}, phone, "", false, BlockDNC, time.Time{}, ""},
+			ContactState{Zone: msk, Attempts: attempts(OutcomeAbandoned, wed(msk, 10, 0)), Callback: &Callback{At: wed(msk, 11, 0)}}, phone, "", false, BlockAbandoned, at(msk, time.November, 28, 10, 0), ""},
+		{"DNC phone", &rules, wed(msk, 10, 0), ContactState{Zone: msk}, "+79990000000", "", false, BlockDNC, time.Time{}, ""},
+		{"DNC contact", &rules, wed(msk, 10, 0), ContactState{Zone: msk, DNC: true}, phone, "", false, BlockDNC, time.Time{}, ""},
+		{"DNC beats a due callback", &rules, wed(msk, 16, 0), ContactState{Zone: msk, DNC: true, Callback: &Callback{At: wed(msk, 15, 0)}}, phone, "", false, BlockDNC, time.Time{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +186,7 @@ func TestCheckNextIsEligible(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		loc, _ := RussianZone(2 + rng.IntN(11))
 		now := base.Add(time.Duration(rng.Int64N(int64(20 * 24 * time.Hour))))
-		c := Contact{Zone: loc}
+		c := ContactState{Zone: loc}
 		for j := rng.IntN(5); j > 0; j-- {
 			c.Attempts = append(c.Attempts, Attempt{At: now.Add(-time.Duration(rng.Int64N(int64(96 * time.Hour)))),
 				Phone: "+7916000000" + string(rune('0'+rng.IntN(2))), Result: results[rng.IntN(len(results))]})
@@ -248,7 +248,7 @@ func TestRulesValidate(t *testing.T) {
 func TestCheckNoWindow(t *testing.T) {
 	r := DefaultRules()
 	r.Window = CallingWindow{}
-	v := r.Check(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), &Contact{}, "+79160000000", "")
+	v := r.Check(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), &ContactState{}, "+79160000000", "")
 	if v.OK || v.Reason != BlockNoWindow || !v.Next.IsZero() {
 		t.Errorf("Check(empty window) = %+v, want final no_window", v)
 	}
