@@ -321,8 +321,9 @@ type Verdict struct {
 	OK bool
 	// Reason is why not (BlockNone when OK).
 	Reason Block
-	// Next is when the contact becomes eligible; zero when it never will
-	// (DNC, attempts used up, no window) or when OK.
+	// Next is when the contact becomes eligible; zero when OK, when it
+	// never will (DNC, attempts used up, no window), and for a callback
+	// owned by another agent without a deadline (only Agent may dial it).
 	Next time.Time
 	// Callback is true when the dial would be a scheduled callback, and
 	// Agent names its owner (empty: any agent).
