@@ -32,6 +32,9 @@ var (
 	ErrUnreachable = errors.New("erlang: target not reachable within the agent limit")
 )
 
+// maxQueue bounds the queue lengths Erlang A sums over.
+const maxQueue = 1 << 20
+
 // MaxAgents bounds the searches of AgentsForTarget and AgentsForTargetA.
 const MaxAgents = 100000
 
@@ -242,7 +245,9 @@ func EvaluateA(q Queue, n int, answerTime float64) (Result, error) {
 	tail = append(tail, 1)
 	sumTail, sumQ := 1.0, 0.0
 	t := 1.0
-	for j := 1; j < 10_000_000; j++ {
+	// The cap only binds for a load far above N with patience far longer
+	// than the handle time, where the figures are all but 100 % waiting.
+	for j := 1; j < maxQueue; j++ {
 		t *= lambda / (nf*mu + float64(j)*theta)
 		tail = append(tail, t)
 		sumTail += t
@@ -384,17 +389,39 @@ func AgentsForTargetA(q Queue, t Target) (Result, error) {
 	if q.Load() == 0 {
 		return EvaluateA(q, 0, t.AnswerTime)
 	}
-	// Erlang A never needs more agents than Erlang C for the same target
-	// (patience only shortens the queue), so start a little below the load.
-	start := int(math.Floor(q.Load()*0.5)) + 1
-	for n := start; n <= MaxAgents; n++ {
+	// The service level grows with the number of agents: double until the
+	// target is met, then bisect, so large groups cost O(log N)
+	// evaluations.
+	meets := func(n int) (Result, bool, error) {
 		r, err := EvaluateA(q, n, t.AnswerTime)
+		return r, err == nil && r.ServiceLevel >= t.Fraction, err
+	}
+	lo, hi := 0, max(1, int(q.Load()))
+	for {
+		_, ok, err := meets(hi)
 		if err != nil {
 			return Result{}, err
 		}
-		if r.ServiceLevel >= t.Fraction {
-			return r, nil
+		if ok {
+			break
+		}
+		if hi >= MaxAgents {
+			return Result{}, fmt.Errorf("load %.1f Erlangs: %w", q.Load(), ErrUnreachable)
+		}
+		lo, hi = hi, min(2*hi, MaxAgents)
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		_, ok, err := meets(mid)
+		if err != nil {
+			return Result{}, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid
 		}
 	}
-	return Result{}, fmt.Errorf("load %.1f Erlangs: %w", q.Load(), ErrUnreachable)
+	r, _, err := meets(hi)
+	return r, err
 }

@@ -172,6 +172,26 @@ func TestEvaluateAAgainstSimulation(t *testing.T) {
 	}
 }
 
+// Published Erlang A example (pyworkforce's ErlangA guide): 100 calls per
+// 30 min, AHT 3 min, patience 5 min, 13 agents → service level 0.858,
+// occupancy 0.750, abandonment 0.025, waiting probability 0.226 and a mean
+// wait over all callers of 0.125 min. Our ASA counts answered callers only;
+// the mean wait over all callers is Abandon × patience (Little's law on the
+// queue: abandonment rate = theta · E[queue]).
+func TestEvaluateAPublished(t *testing.T) {
+	q := Queue{CallsPerHour: 200, HandleTime: 180, Patience: 300}
+	r, err := EvaluateA(q, 13, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allWait := r.Abandon * q.Patience
+	if !near(r.ServiceLevel, 0.858, 5e-4) || !near(r.Occupancy, 0.750, 5e-4) || !near(r.Abandon, 0.025, 5e-4) ||
+		!near(r.PWait, 0.226, 5e-4) || !near(allWait/60, 0.125, 5e-4) || r.ASA >= allWait {
+		t.Errorf("EvaluateA(200/h, 180 s, patience 300 s, 13) = %+v (mean wait of all %.2f s), want SL 0.858, occ 0.750, abandon 0.025, P(wait) 0.226, wait 7.5 s",
+			r, allWait)
+	}
+}
+
 func TestAgentsForTargetA(t *testing.T) {
 	q := Queue{CallsPerHour: 200, HandleTime: 180, Patience: 120}
 	r, err := AgentsForTargetA(q, Target{0.8, 20})

@@ -123,7 +123,9 @@ type Trunk struct {
 	// InUse is the number of those channels busy now (calls in flight and
 	// connected calls).
 	InUse int
-	// CPS is the calls-per-second limit (0: no limit).
+	// CPS is the calls-per-second limit (0: no limit). A fractional limit
+	// below 1 allows one call whenever the last second had none, so it is
+	// enforced at 1 per second; the dialer should space such calls itself.
 	CPS float64
 	// StartedLastSecond is the number of calls started in the last second.
 	StartedLastSecond int
@@ -154,6 +156,9 @@ type Inbound struct {
 	HandleTime time.Duration
 	// Target is the service-level objective, e.g. 80 % within 20 s.
 	Target acd.Target
+	// Patience is the callers' mean patience; when set, the staffing comes
+	// from Erlang A instead of Erlang C.
+	Patience time.Duration
 }
 
 // State is everything the pacer decides from. The dialer builds it several
@@ -326,8 +331,11 @@ type Pacer struct {
 	shift    [nHorizons]int
 	lo       [nHorizons]int
 
-	inKey  [3]float64 // blending cache key: rate, aht, target
-	inNeed int
+	inKey  [4]float64 // blending cache key: rate, aht, target, patience
+	inNeed int        // agents inbound needs on its own (Erlang C/A)
+	// inArrivals is the inbound arrival rate per second that the
+	// predictive model counts as demand (0 without blending).
+	inArrivals float64
 }
 
 const (
@@ -358,6 +366,7 @@ func (p *Pacer) Decide(s *State) Decision {
 		}
 	}
 	avail := ready - max(s.WaitingLive, 0)
+	p.inArrivals = 0
 	if s.Inbound != nil {
 		d.Reserved = p.inboundReserve(s)
 		avail -= d.Reserved
@@ -429,26 +438,54 @@ func (p *Pacer) Decide(s *State) Decision {
 	return d
 }
 
-// inboundReserve returns how many ready agents blending keeps for inbound:
-// the Erlang C staffing for the inbound traffic, less the agents already on
-// inbound calls, plus the callers waiting now.
+// inboundReserve returns how many ready agents blending keeps for inbound,
+// callers waiting now included.
+//
+// The bound is the staffing inbound would need on its own: Erlang C (or,
+// with a patience, Erlang A) agents for the inbound traffic, less the agents
+// on inbound calls now. Within that bound it keeps only as many idle agents
+// as the shared pool needs: every agent who finishes a call goes to a
+// waiting inbound caller first, then back to the reserve, then to outbound.
+// With a reserve of r, the callers queued plus the reserve agents in use
+// form an M/M/1 queue fed by inbound arrivals (rate lambda) and served by
+// the pool's call completions (rate nu), so a caller waits past the target
+// time with probability (lambda/nu)^r · exp(-(nu-lambda)·T); r is the
+// smallest reserve that keeps this within half the allowed shortfall.
 func (p *Pacer) inboundReserve(s *State) int {
 	in := s.Inbound
-	busy := 0
+	p.inArrivals = 0
+	if !(in.CallsPerHour > 0) || !(in.HandleTime > 0) {
+		return max(in.Waiting, 0)
+	}
+	busyIn, busyOut := 0, 0
 	for _, a := range s.Agents {
-		if a.Inbound && (a.State == AgentTalk || a.State == AgentWrap) {
-			busy++
+		if a.State == AgentTalk || a.State == AgentWrap {
+			if a.Inbound {
+				busyIn++
+			} else {
+				busyOut++
+			}
 		}
 	}
-	need := 0
-	if in.CallsPerHour > 0 && in.HandleTime > 0 {
-		key := [3]float64{in.CallsPerHour, in.HandleTime.Seconds(), in.Target.Fraction*1e6 + in.Target.AnswerTime}
+	t := in.Target
+	if !(t.Fraction > 0 && t.Fraction < 1) || !(t.AnswerTime >= 0) {
+		t = acd.Target{Fraction: 0.8, AnswerTime: 20}
+	}
+	need := len(s.Agents)
+	if load := in.CallsPerHour * in.HandleTime.Seconds() / 3600; load < float64(len(s.Agents)) {
+		// Inbound alone does not saturate every agent: size it (cached,
+		// the inputs change rarely).
+		key := [4]float64{in.CallsPerHour, in.HandleTime.Seconds(), t.Fraction*1e6 + t.AnswerTime, in.Patience.Seconds()}
 		if key != p.inKey {
-			t := in.Target
-			if !(t.Fraction > 0 && t.Fraction < 1) {
-				t = acd.Target{Fraction: 0.8, AnswerTime: 20}
+			q := acd.Queue{CallsPerHour: in.CallsPerHour, HandleTime: in.HandleTime.Seconds()}
+			var r acd.Result
+			var err error
+			if in.Patience > 0 {
+				q.Patience = in.Patience.Seconds()
+				r, err = acd.AgentsForTargetA(q, t)
+			} else {
+				r, err = acd.AgentsForTarget(q, t)
 			}
-			r, err := acd.AgentsForTarget(acd.Queue{CallsPerHour: in.CallsPerHour, HandleTime: in.HandleTime.Seconds()}, t)
 			if err != nil {
 				r.Agents = len(s.Agents) // cannot be met: keep everyone
 			}
@@ -456,7 +493,32 @@ func (p *Pacer) inboundReserve(s *State) int {
 		}
 		need = p.inNeed
 	}
-	return max(need-busy, 0) + max(in.Waiting, 0)
+	bound := max(need-busyIn, 0)
+
+	lambda := in.CallsPerHour / 3600
+	outHandle := in.HandleTime.Seconds()
+	if s.Estimates != nil {
+		outHandle = s.Estimates.MeanHandle().Seconds()
+	}
+	nu := float64(busyIn) / in.HandleTime.Seconds()
+	if outHandle > 0 {
+		nu += float64(busyOut) / outHandle
+	}
+	r := bound
+	if nu > lambda {
+		rho := lambda / nu
+		allowed := (1 - t.Fraction) / 2
+		tail := math.Exp(-(nu - lambda) * t.AnswerTime)
+		r = 0
+		for r < bound && tail > allowed {
+			tail *= rho
+			r++
+		}
+	}
+	// Inbound callers who arrive while a new call rings take agents
+	// first: the predictive model counts them as demand.
+	p.inArrivals = lambda
+	return r + max(in.Waiting, 0)
 }
 
 // predict is the predictive mode: it adds calls one by one while the next
@@ -488,7 +550,6 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	}
 	meanWrap := est.wrap.mean()
 	meanTalk := est.talk.mean()
-	reserveInbound := s.Inbound != nil && avail < 0
 
 	// Terms with a small probability are pooled into one Poisson term per
 	// side and horizon (Le Cam: the error is at most the sum of their
@@ -502,9 +563,6 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	for _, a := range s.Agents {
 		if a.State != AgentWrap && a.State != AgentTalk {
 			continue
-		}
-		if a.Inbound && reserveInbound {
-			continue // freed inbound agents go back to inbound
 		}
 		e := a.InState.Seconds()
 		d := est.wrap
@@ -568,6 +626,8 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	}
 	for m := range p.horizons {
 		p.pmf[m] = p.convolvePoisson(m, p.pmf[m], smallSupply[m], +1)
+		// Inbound arrivals before the answer take freed agents first.
+		smallDemand[m] += p.inArrivals * deadline[m]
 		p.pmf[m] = p.convolvePoisson(m, p.pmf[m], smallDemand[m], -1)
 	}
 

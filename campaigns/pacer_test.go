@@ -148,9 +148,18 @@ func TestDecideTable(t *testing.T) {
 			State{Agents: append(agents(20, 0, 0, 0, 0), Agent{State: AgentTalk, Inbound: true}, Agent{State: AgentWrap, Inbound: true}),
 				Inbound: &Inbound{Waiting: 1, CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
 			7, ModeProgressive, ReasonPaced, false, 13},
+		{"blending with patience uses Erlang A", PacerConfig{Mode: ModeProgressive},
+			State{Agents: agents(20, 0, 0, 0, 0), Inbound: &Inbound{CallsPerHour: 200, HandleTime: 180 * time.Second, Patience: 120 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
+			8, ModeProgressive, ReasonPaced, false, 12},
+		{"blending: a busy pool answers inbound without idle agents", PacerConfig{Mode: ModeProgressive},
+			State{Agents: agents(5, 40, 0, time.Minute, 0), Inbound: &Inbound{CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
+			5, ModeProgressive, ReasonPaced, false, 0},
+		{"blending: a small pool keeps two idle", PacerConfig{Mode: ModeProgressive},
+			State{Agents: agents(4, 8, 0, time.Minute, 0), Inbound: &Inbound{CallsPerHour: 60, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
+			2, ModeProgressive, ReasonPaced, false, 2},
 		{"blending inbound takes everyone", PacerConfig{Mode: ModePredictive},
 			State{Estimates: warm, Agents: agents(10, 0, 0, 0, 0), Inbound: &Inbound{CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
-			0, ModePredictive, ReasonInboundNeeds, false, 14},
+			0, ModePredictive, ReasonInboundNeeds, false, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,11 +355,11 @@ func TestConvolutionExact(t *testing.T) {
 }
 
 func FuzzDecide(f *testing.F) {
-	f.Add(uint64(1), uint8(4), uint16(10), uint16(5), int32(3), int32(0), float32(5))
-	f.Add(uint64(2), uint8(2), uint16(0), uint16(0), int32(0), int32(0), float32(0))
-	f.Add(uint64(3), uint8(3), uint16(500), uint16(900), int32(-5), int32(-1), float32(-1))
+	f.Add(uint64(1), uint8(4), uint16(10), uint16(5), int32(3), int32(0), float32(5), float32(0), uint16(0), uint16(0))
+	f.Add(uint64(2), uint8(2), uint16(0), uint16(0), int32(0), int32(0), float32(0), float32(100), uint16(180), uint16(0))
+	f.Add(uint64(3), uint8(3), uint16(500), uint16(900), int32(-5), int32(-1), float32(-1), float32(1e9), uint16(65535), uint16(1))
 	est := trainedEstimates(rand.New(rand.NewPCG(9, 9)), 0.3, 2000)
-	f.Fuzz(func(t *testing.T, seed uint64, mode uint8, nAgents, nCalls uint16, channels, inUse int32, cps float32) {
+	f.Fuzz(func(t *testing.T, seed uint64, mode uint8, nAgents, nCalls uint16, channels, inUse int32, cps, inCPH float32, inAHT, patience uint16) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		cfg := PacerConfig{Mode: Mode(1 + int(mode)%5), IVRCapacity: int(nAgents % 64)}
 		p, err := NewPacer(cfg)
@@ -367,6 +376,10 @@ func FuzzDecide(f *testing.F) {
 		}
 		for i := 0; i < int(nCalls%600); i++ {
 			s.Calls = append(s.Calls, Call{Ringing: time.Duration(rng.Int64() - rng.Int64())})
+		}
+		if inCPH != 0 {
+			s.Inbound = &Inbound{Waiting: rng.IntN(5) - 1, CallsPerHour: float64(inCPH), HandleTime: time.Duration(inAHT) * time.Second,
+				Patience: time.Duration(patience) * time.Second, Target: acd.Target{Fraction: rng.Float64() * 1.2, AnswerTime: 20}}
 		}
 		s.WaitingLive = rng.IntN(5) - 2
 		s.Day = Window{Live: rng.IntN(100) - 10, Abandoned: rng.IntN(100) - 10}

@@ -40,6 +40,11 @@ type SimConfig struct {
 	// 0 means no change.
 	HandleScale   float64
 	HandleScaleAt time.Duration
+	// LiveProbAfter, when set, replaces LiveProb for dials from
+	// LiveProbAt on (measured from the start of the day, after warm-up):
+	// the list's answer rate changes mid-day.
+	LiveProbAfter float64
+	LiveProbAt    time.Duration
 	// Logouts are bursts of agents leaving for a while.
 	Logouts []SimLogout
 	// Inbound, when set, adds blended inbound traffic on the same agents.
@@ -212,9 +217,13 @@ type simulator struct {
 	starts   []float64   // recent call start times (CPS)
 	inUse    int
 
-	day, month Window
-	state      State
-	inb        Inbound
+	// ledger is the production abandonment ledger on the virtual clock,
+	// whose wall time starts so that the measured day begins at midnight:
+	// the warm-up is the end of the day before.
+	ledger *AbandonLedger
+	epoch  time.Time
+	state  State
+	inb    Inbound
 
 	talkMu, talkSigma float64
 
@@ -259,6 +268,8 @@ func Simulate(cfg SimConfig) (SimResult, error) {
 		start: cfg.Warmup.Seconds(),
 		end:   (cfg.Warmup + cfg.Duration).Seconds(),
 	}
+	s.ledger = NewAbandonLedger(time.UTC)
+	s.epoch = simDayStart.Add(-cfg.Warmup)
 	sig2 := math.Log(1 + cfg.TalkCV*cfg.TalkCV)
 	s.talkSigma = math.Sqrt(sig2)
 	s.talkMu = math.Log(cfg.TalkMean.Seconds()) - sig2/2
@@ -296,7 +307,6 @@ func (s *simulator) run() {
 		if !warm && e.t >= s.start {
 			s.account(s.start)
 			warm = true
-			s.day = Window{} // a new day starts after warm-up
 		}
 		s.account(e.t)
 		s.now = e.t
@@ -351,6 +361,12 @@ func (s *simulator) account(t float64) {
 	s.now = t
 }
 
+// simDayStart is the virtual wall-clock midnight at which measuring starts.
+var simDayStart = time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
+
+// wall returns the virtual wall-clock time of the simulation clock.
+func (s *simulator) wall() time.Time { return s.epoch.Add(secs(s.now)) }
+
 func (s *simulator) measuring() bool { return s.now >= s.start }
 
 func (s *simulator) tick() {
@@ -390,8 +406,7 @@ func (s *simulator) tick() {
 	}
 	s.starts = s.starts[:k]
 	st.Trunk = Trunk{Channels: s.cfg.Channels, InUse: s.inUse, CPS: s.cfg.CPS, StartedLastSecond: len(s.starts)}
-	st.Day = s.day
-	st.Month = s.month
+	st.Day, st.Month = s.ledger.Windows(s.wall())
 
 	d := s.pacer.Decide(st)
 	for i := 0; i < d.Dial; i++ {
@@ -411,7 +426,11 @@ func (s *simulator) uniform(a, b float64) float64 { return a + (b-a)*s.rng.Float
 func (s *simulator) dial() {
 	var o Outcome
 	var dur float64
-	if s.rng.Float64() < s.cfg.LiveProb {
+	p := s.cfg.LiveProb
+	if s.cfg.LiveProbAfter > 0 && s.now >= s.start+s.cfg.LiveProbAt.Seconds() {
+		p = s.cfg.LiveProbAfter
+	}
+	if s.rng.Float64() < p {
 		o, dur = OutcomeLive, s.uniform(3, 15)
 	} else {
 		switch u := s.rng.Float64(); {
@@ -452,12 +471,11 @@ func (s *simulator) callEnd(id int) {
 		s.inUse--
 		return
 	}
-	s.day.Live++
-	s.month.Live++
 	if s.measuring() {
 		s.res.Live++
 	}
 	if i := s.readyAgent(); i >= 0 {
+		s.ledger.Record(s.wall(), false)
 		s.connect(i, false)
 		return
 	}
@@ -534,6 +552,7 @@ func (s *simulator) agentFree(i int) {
 		if !s.waiting[k].done {
 			s.waiting[k].done = true
 			s.compactWaiting()
+			s.ledger.Record(s.wall(), false)
 			s.connect(i, false)
 			return
 		}
@@ -556,8 +575,7 @@ func (s *simulator) abandonCheck(id int) {
 		if s.waiting[k].id == id && !s.waiting[k].done {
 			s.waiting[k].done = true
 			s.compactWaiting()
-			s.day.Abandoned++
-			s.month.Abandoned++
+			s.ledger.Record(s.wall(), true)
 			s.inUse--
 			if s.measuring() {
 				s.res.Abandoned++

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,6 +35,53 @@ func TestPlanCommand(t *testing.T) {
 	for _, want := range []string{"Erlang A", "Операторов нужно:       12", "Потерянные вызовы"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("obzvon plan --patience 120 printed %q, want it to contain %q", out.String(), want)
+		}
+	}
+}
+
+// The -update flag rewrites golden files. It is defined in init, after
+// every package-level flag, so that another test file of this package may
+// define it too without a "flag redefined" panic.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// The --json output is a stable interface for scripts: compare it with the
+// golden file (go test -update rewrites it).
+func TestPlanJSONGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"plan-erlang-c", []string{"--calls-per-hour", "200", "--aht", "180", "--target", "80/20"}},
+		{"plan-erlang-a", []string{"--calls-per-hour", "200", "--aht", "180", "--target", "80/20", "--patience", "300"}},
+		{"plan-large", []string{"--calls-per-hour", "20000", "--aht", "180", "--target", "90/15"}},
+	} {
+		app := newApp()
+		var out bytes.Buffer
+		app.Writer = &out
+		if err := app.Run(append(append([]string{"obzvon", "plan"}, tc.args...), "--json")); err != nil {
+			t.Fatalf("obzvon plan %v: %v", tc.args, err)
+		}
+		golden := filepath.Join("testdata", tc.name+".golden")
+		if updateGolden() {
+			if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("read golden (run go test -update): %v", err)
+		}
+		if got := out.String(); got != string(want) {
+			t.Errorf("obzvon plan %v --json = %s, want %s", tc.args, got, want)
 		}
 	}
 }
