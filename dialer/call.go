@@ -95,7 +95,25 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	}
 
 	result := c.run()
+	c.bye()
 	c.finish(result)
+}
+
+// bye hangs up an answered call that the caller has not hung up, before
+// the handler returns: Drain and Close wait for handlers, so the BYE must
+// be out (and answered, or timed out) by then.
+func (c *call) bye() {
+	c.mu.Lock()
+	answered := c.answered
+	c.mu.Unlock()
+	if !answered || c.in.Context().Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.in.Hangup(ctx); err != nil {
+		c.log.Debug("bye failed", "error", err)
+	}
 }
 
 // run answers (or refuses) the call and carries out its route. It returns
