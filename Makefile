@@ -5,7 +5,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PREFIX    ?= /usr
 DESTDIR   ?=
-RACE_PKGS := ./media/... ./dialer/...
+RACE_PKGS := ./media/... ./dialer/... ./metrics/... ./internal/... ./journal/... ./api/...
 export CGO_ENABLED ?= 1
 
 .PHONY: help build run test test-deps bench lint install clean bench-pacing
@@ -37,7 +37,7 @@ bench-pacing: build ## pacing simulator: full grid (3 modes × 10/25/50/100 agen
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...
 
 # CONFIG_SRC is the default config `make install` puts in /etc/obzvon when
 # it is there and /etc/obzvon/obzvon.toml is not (an operator's config is

@@ -98,21 +98,29 @@ func journalCallsCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "start of the period (2026-03-01, 2026-03-01 14:30, RFC 3339)"},
 			&cli.StringFlag{Name: "to", Usage: "end of the period, exclusive"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"},
-			journalDirFlag, journalKeyFlag,
+			journalDirFlag, journalKeyFlag, socketFlag,
 		},
 		Action: func(c *cli.Context) error {
 			from, to, err := fromTo(c)
 			if err != nil {
 				return err
 			}
-			j, err := openJournal(c, true)
-			if err != nil {
-				return err
-			}
-			defer j.Close()
-			calls, err := j.Calls(context.Background(), from, to)
+			// A running daemon holds the journal: ask it over its admin
+			// socket; otherwise read the directory.
+			calls, viaDaemon, err := callsFromDaemon(c, from, to)
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
+			}
+			if !viaDaemon {
+				j, err := openJournal(c, true)
+				if err != nil {
+					return err
+				}
+				defer j.Close()
+				calls, err = j.Calls(context.Background(), from, to)
+				if err != nil {
+					return cli.Exit(err.Error(), exitFailure)
+				}
 			}
 			if c.Bool("json") {
 				if calls == nil {

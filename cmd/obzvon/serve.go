@@ -153,6 +153,9 @@ func loadPrompts(cfg *config.Config) (map[string]*media.Prompt, error) {
 	return out, errors.Join(errs...)
 }
 
+// adminSocketPath is where the daemon listens for the local CLI.
+func adminSocketPath(dataDir string) string { return filepath.Join(dataDir, "obzvon.sock") }
+
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir()
@@ -242,6 +245,26 @@ func serve(parent context.Context, cfg *config.Config) error {
 			log.Error("http server", "error", err)
 			cancel()
 		}
+	}()
+
+	// The admin socket serves the local CLI (journal calls) while the
+	// daemon holds the journal's lock.
+	sockPath := adminSocketPath(cfg.Data.Dir)
+	_ = os.Remove(sockPath)
+	sl, err := net.Listen("unix", sockPath)
+	if err != nil {
+		hs.Close()
+		return cli.Exit(fmt.Sprintf("admin socket %s: %v", sockPath, err), exitFailure)
+	}
+	_ = os.Chmod(sockPath, 0o660)
+	as := &http.Server{
+		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = as.Serve(sl) }()
+	defer func() {
+		as.Close()
+		os.Remove(sockPath)
 	}()
 
 	srv, err := dialer.New(dialer.Options{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -174,6 +175,32 @@ drain_timeout = "1s"
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A short call first; its record is read through the daemon's admin
+	// socket while the daemon holds the journal.
+	short := peertest.StartSIPp(t, "uac_inbound.xml", "127.0.0.1:"+strconv.Itoa(sipPort), "-s", "600", "-d", "500", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := short.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("short call: sipp exit %d\n%s", code, short.Output())
+	}
+	var listed []journal.CallRecord
+	for {
+		out, err := exec.Command(bin, "journal", "calls", "--dir", filepath.Join(dir, "journal"), "--json",
+			"--from", time.Now().Add(-time.Hour).Format(time.RFC3339), "--to", time.Now().Add(time.Hour).Format(time.RFC3339)).Output()
+		if err != nil {
+			t.Fatalf("obzvon journal calls while the daemon runs: %v\n%s", err, out)
+		}
+		if err := json.Unmarshal(out, &listed); err != nil {
+			t.Fatalf("journal calls --json: %v\n%s", err, out)
+		}
+		if len(listed) == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(listed) != 1 || listed[0].Route != "echo" || listed[0].HangupBy != "caller" {
+		t.Fatalf("journal calls via the daemon = %+v, want the short echo call", listed)
+	}
+
 	caller := peertest.StartSIPp(t, "uac_inbound.xml", "127.0.0.1:"+strconv.Itoa(sipPort), "-s", "600", "-d", "30000", "-m", "1",
 		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
 	for {
@@ -216,10 +243,10 @@ drain_timeout = "1s"
 	}
 	defer jr.Close()
 	calls, err := jr.Calls(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	if err != nil || len(calls) != 1 {
-		t.Fatalf("journal calls = %d, %v; want 1", len(calls), err)
+	if err != nil || len(calls) != 2 {
+		t.Fatalf("journal calls = %d, %v; want 2", len(calls), err)
 	}
-	if c := calls[0]; c.HangupBy != "system" || c.SIPCode != 200 || c.Route != "echo" {
+	if c := calls[1]; c.HangupBy != "system" || c.SIPCode != 200 || c.Route != "echo" {
 		t.Errorf("call record = hangup_by %q code %d route %q; want system 200 echo", c.HangupBy, c.SIPCode, c.Route)
 	}
 }
