@@ -65,15 +65,59 @@ func (j *Journal) audit(txn *badger.Txn, who Actor, op, subject, person, detail 
 	return save(txn, e)
 }
 
-// auditRead records a read in its own transaction. A read whose audit
-// entry cannot be written fails: nobody reads personal data unrecorded.
+// auditRead records a read. The entry is handed to Badger's write
+// pipeline before the data is returned, but the caller does not wait for
+// its fsync: the entry becomes durable with the next group commit, within
+// milliseconds. This keeps the operator's search off the disk's latency;
+// the price is that a power cut in those milliseconds can lose the record
+// of a read (never of a change: changes are audited in their own synced
+// transaction). A failure to queue the entry fails the read.
 func (j *Journal) auditRead(ctx context.Context, who Actor, op, subject, person, detail string) error {
 	if j.opts.ReadOnly {
 		// The read-only CLI is used by an operating-system administrator
 		// on the server itself; there is nowhere to write.
 		return nil
 	}
-	return j.update(ctx, func(txn *badger.Txn) error { return j.audit(txn, who, op, subject, person, detail) })
+	// Count the entry as pending before checking for Close, so Close
+	// (which marks the journal closed, then waits for pending entries)
+	// never closes Badger under a commit.
+	j.auditMu.Lock()
+	j.auditPending++
+	j.auditMu.Unlock()
+	done := func() {
+		j.auditMu.Lock()
+		j.auditPending--
+		if j.auditPending == 0 {
+			j.auditCond.Broadcast()
+		}
+		j.auditMu.Unlock()
+	}
+	if err := j.check(ctx, true); err != nil {
+		done()
+		return err
+	}
+	txn := j.db.NewTransaction(true)
+	if err := j.audit(txn, who, op, subject, person, detail); err != nil {
+		txn.Discard()
+		done()
+		return fmt.Errorf("audit: %w", err)
+	}
+	txn.CommitWith(func(err error) {
+		if err != nil {
+			j.log.Error("audit entry lost", "op", op, "err", err)
+		}
+		done()
+	})
+	return nil
+}
+
+// waitAudit waits until every queued read-audit entry is committed.
+func (j *Journal) waitAudit() {
+	j.auditMu.Lock()
+	for j.auditPending > 0 {
+		j.auditCond.Wait()
+	}
+	j.auditMu.Unlock()
 }
 
 // AuditQuery selects audit entries; exactly one of Account, Person,
@@ -115,6 +159,7 @@ func (j *Journal) Audit(ctx context.Context, who Actor, q AuditQuery) ([]AuditEn
 	if limit <= 0 {
 		limit = 1000
 	}
+	j.waitAudit()
 	var out []AuditEntry
 	from := append(append([]byte{}, prefix...), be64(q.From)...)
 	var to []byte

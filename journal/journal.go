@@ -79,9 +79,17 @@ type Journal struct {
 	seqMu  sync.Mutex
 	seqs   map[string]*badger.Sequence
 	loadMu sync.Mutex
-	closed chan struct{}
-	once   sync.Once
-	gcDone chan struct{}
+
+	commitCh      chan *commitReq
+	committerDone chan struct{}
+	sendMu        sync.RWMutex
+
+	auditMu      sync.Mutex
+	auditCond    *sync.Cond
+	auditPending int
+	closed       chan struct{}
+	once         sync.Once
+	gcDone       chan struct{}
 }
 
 // Open opens (creating if needed) the journal described by opts and runs
@@ -128,9 +136,13 @@ func Open(opts Options) (*Journal, error) {
 		seqs:   map[string]*badger.Sequence{},
 		closed: make(chan struct{}),
 	}
+	j.auditCond = sync.NewCond(&j.auditMu)
 	if err := j.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if !opts.ReadOnly {
+		j.startCommitter()
 	}
 	return j, nil
 }
@@ -160,7 +172,11 @@ func ReadKeyFile(path string) ([]byte, error) {
 func (j *Journal) Close() error {
 	var err error
 	j.once.Do(func() {
+		j.sendMu.Lock()
 		close(j.closed)
+		j.sendMu.Unlock()
+		j.stopCommitter()
+		j.waitAudit()
 		if j.gcDone != nil {
 			<-j.gcDone
 		}
@@ -189,27 +205,6 @@ func (j *Journal) check(ctx context.Context, write bool) error {
 		return ErrReadOnly
 	}
 	return ctx.Err()
-}
-
-// update runs fn in a read-write transaction, retrying on Badger's
-// transaction conflict a few times.
-func (j *Journal) update(ctx context.Context, fn func(txn *badger.Txn) error) error {
-	if err := j.check(ctx, true); err != nil {
-		return err
-	}
-	for attempt := 0; ; attempt++ {
-		err := j.db.Update(fn)
-		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			continue
-		}
-		if errors.Is(err, badger.ErrConflict) {
-			return fmt.Errorf("%w: %v", ErrConflict, err)
-		}
-		return err
-	}
 }
 
 func (j *Journal) view(ctx context.Context, fn func(txn *badger.Txn) error) error {

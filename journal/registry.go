@@ -112,45 +112,85 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	}
 	defer lr.Close()
 	st.Encoding = lr.Encoding
+	// A reader goroutine parses and validates rows into batches while
+	// this one writes them: parsing and Badger's inserts overlap. One
+	// WriteBatch spans the whole load (Badger commits it in large
+	// transactions); stored versions are read per batch to find the index
+	// keys to replace, which is safe because a file never holds one ENP
+	// twice (the reader rejects duplicates) and loads are serialized.
 	var rowErrs []*lists.RowError
 	now := j.now()
-	batch := make([]*Person, 0, loadBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	batches := make(chan []*Person, 4)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	var rejected int
+	go func() {
+		defer close(batches)
+		batch := make([]*Person, 0, loadBatch)
+		for {
+			row, err := lr.Next()
+			var re *lists.RowError
+			if errors.As(err, &re) {
+				rowErrs = append(rowErrs, re)
+				rejected++
+				continue
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+			batch = append(batch, &Person{ENP: row.ENP, Surname: row.Surname, Name: row.Name, Patronymic: row.Patronymic,
+				Birth: row.Birth, Phone: row.Phone, Address: row.Address, MOCode: row.MOCode, MOName: row.MOName, Source: source, Updated: now})
+			if len(batch) == loadBatch {
+				select {
+				case batches <- batch:
+				case <-stop:
+					return
+				}
+				batch = make([]*Person, 0, loadBatch)
+			}
 		}
-		err := j.writePersons(batch, &st)
-		batch = batch[:0]
-		return err
-	}
-	for {
-		row, err := lr.Next()
-		var re *lists.RowError
-		if errors.As(err, &re) {
-			rowErrs = append(rowErrs, re)
-			st.Rejected++
-			continue
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-stop:
+			}
 		}
-		if err == io.EOF {
+		readErr <- nil
+	}()
+	wb := j.db.NewWriteBatch()
+	defer wb.Cancel()
+	var werr error
+	for batch := range batches {
+		if werr == nil {
+			werr = ctx.Err()
+		}
+		if werr == nil {
+			st.Rows += len(batch)
+			werr = j.writePersons(wb, batch, &st)
+		}
+		if werr != nil {
+			close(stop)
+			for range batches {
+			}
 			break
 		}
-		if err != nil {
-			return st, rowErrs, fmt.Errorf("load registry %s: %w", source, err)
-		}
-		st.Rows++
-		batch = append(batch, &Person{ENP: row.ENP, Surname: row.Surname, Name: row.Name, Patronymic: row.Patronymic,
-			Birth: row.Birth, Phone: row.Phone, Address: row.Address, MOCode: row.MOCode, MOName: row.MOName, Source: source, Updated: now})
-		if len(batch) == loadBatch {
-			if err := flush(); err != nil {
-				return st, rowErrs, fmt.Errorf("load registry %s: %w", source, err)
-			}
-			if err := ctx.Err(); err != nil {
-				return st, rowErrs, err
-			}
-		}
 	}
-	if err := flush(); err != nil {
-		return st, rowErrs, fmt.Errorf("load registry %s: %w", source, err)
+	if werr == nil {
+		werr = <-readErr
+	}
+	if werr == nil {
+		werr = wb.Flush()
+	}
+	if werr == nil && j.opts.SyncWrites {
+		werr = j.db.Sync()
+	}
+	st.Rejected = rejected
+	if werr != nil {
+		return st, rowErrs, fmt.Errorf("load registry %s: %w", source, werr)
 	}
 	st.Took = time.Since(start)
 	detail := fmt.Sprintf("rows %d inserted %d updated %d unchanged %d rejected %d", st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected)
@@ -162,9 +202,9 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	return st, rowErrs, nil
 }
 
-// writePersons writes one batch: it reads the stored versions to find
-// their index keys, then writes records and keys with a WriteBatch.
-func (j *Journal) writePersons(batch []*Person, st *LoadStats) error {
+// writePersons adds one batch to wb: it reads the stored versions to find
+// their index keys, then sets records and keys.
+func (j *Journal) writePersons(wb *badger.WriteBatch, batch []*Person, st *LoadStats) error {
 	old := make([]*Person, len(batch))
 	err := j.db.View(func(txn *badger.Txn) error {
 		for i, p := range batch {
@@ -183,8 +223,6 @@ func (j *Journal) writePersons(batch []*Person, st *LoadStats) error {
 	if err != nil {
 		return err
 	}
-	wb := j.db.NewWriteBatch()
-	defer wb.Cancel()
 	for i, p := range batch {
 		o := old[i]
 		if o != nil && o.same(p) {
@@ -219,7 +257,7 @@ func (j *Journal) writePersons(batch []*Person, st *LoadStats) error {
 			}
 		}
 	}
-	return wb.Flush()
+	return nil
 }
 
 // PersonQuery is a registry search: any of surname, name, patronymic (each
@@ -235,6 +273,11 @@ const SearchLimit = 10
 // searchScan caps the index keys one search pass looks at, so a query
 // like "и" stays fast; narrower queries find the rest.
 const searchScan = 4000
+
+// searchFound caps the candidates collected before ranking. The first
+// pass reads exact surnames (or names) first, so the best matches are
+// among the first found.
+const searchFound = 100
 
 type candidate struct {
 	s, n, p, b, enp string
@@ -286,42 +329,55 @@ func (j *Journal) SearchPersons(ctx context.Context, who Actor, q PersonQuery) (
 	default:
 		passes = []pass{{idxPPatr, [][]byte{[]byte(p), nil}, false}, {idxPPatr, [][]byte{[]byte(p)}, true}}
 	}
+	sb, nb, pb := []byte(s), []byte(n), []byte(p)
 	found := map[string]*candidate{}
 	var out []Person
 	err := j.view(ctx, func(txn *badger.Txn) error {
 		for _, ps := range passes {
 			prefix := ikey(ps.idx, ps.prefix...)
 			scanned := 0
+			base := len(ikey(ps.idx))
 			err := scanIndex(txn, prefix, nil, false, func(k, _ []byte) (bool, error) {
 				scanned++
-				parts := bytes.Split(k[len(ikey(ps.idx)):], []byte{0})
-				if len(parts) != 5 {
-					return true, nil
+				var parts [5][]byte
+				rest := k[base:]
+				for i := 0; i < 4; i++ {
+					n := bytes.IndexByte(rest, 0)
+					if n < 0 {
+						return true, nil
+					}
+					parts[i], rest = rest[:n], rest[n+1:]
 				}
-				var c candidate
+				parts[4] = rest
+				// Order the parts as surname, name, patronymic, birth.
+				var ks, kn, kp, kb []byte
 				switch ps.idx {
 				case idxPSurname:
-					c = candidate{s: string(parts[0]), n: string(parts[1]), p: string(parts[2]), b: string(parts[3])}
+					ks, kn, kp, kb = parts[0], parts[1], parts[2], parts[3]
 				case idxPName:
-					c = candidate{n: string(parts[0]), p: string(parts[1]), s: string(parts[2]), b: string(parts[3])}
+					kn, kp, ks, kb = parts[0], parts[1], parts[2], parts[3]
 				case idxPPatr:
-					c = candidate{p: string(parts[0]), s: string(parts[1]), n: string(parts[2]), b: string(parts[3])}
+					kp, ks, kn, kb = parts[0], parts[1], parts[2], parts[3]
 				case idxPBirth:
-					c = candidate{b: string(parts[0]), s: string(parts[1]), n: string(parts[2]), p: string(parts[3])}
+					kb, ks, kn, kp = parts[0], parts[1], parts[2], parts[3]
 				}
-				c.enp = string(parts[4])
-				if found[c.enp] == nil && strings.HasPrefix(c.s, s) && strings.HasPrefix(c.n, n) && strings.HasPrefix(c.p, p) && (b == "" || c.b == b) {
-					for _, x := range [][2]string{{c.s, s}, {c.n, n}, {c.p, p}} {
-						if x[1] != "" {
-							if x[0] == x[1] {
-								c.score++
-							}
-							c.extra += len(x[0]) - len(x[1])
+				if !bytes.HasPrefix(ks, sb) || !bytes.HasPrefix(kn, nb) || !bytes.HasPrefix(kp, pb) || (b != "" && string(kb) != b) {
+					return scanned < searchScan, nil
+				}
+				if found[string(parts[4])] != nil {
+					return scanned < searchScan, nil
+				}
+				c := candidate{s: string(ks), n: string(kn), p: string(kp), b: string(kb), enp: string(parts[4])}
+				for _, x := range [][2]string{{c.s, s}, {c.n, n}, {c.p, p}} {
+					if x[1] != "" {
+						if x[0] == x[1] {
+							c.score++
 						}
+						c.extra += len(x[0]) - len(x[1])
 					}
-					found[c.enp] = &c
 				}
-				return scanned < searchScan && len(found) < 200, nil
+				found[c.enp] = &c
+				return scanned < searchScan && len(found) < searchFound, nil
 			})
 			if err != nil {
 				return err

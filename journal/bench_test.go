@@ -1,0 +1,180 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/obzvon/obzvon/lists"
+)
+
+// benchRows is the registry size for the registry benchmarks:
+// OBZVON_BENCH_ROWS, default 100000 (the figure is 3000000).
+func benchRows(b *testing.B) int {
+	if s := os.Getenv("OBZVON_BENCH_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("OBZVON_BENCH_ROWS=%q: want a positive number", s)
+		}
+		return n
+	}
+	return 100_000
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+// BenchmarkRegistryLoad loads a synthetic registry into a fresh on-disk
+// journal per iteration and reports rows/s and the directory size.
+func BenchmarkRegistryLoad(b *testing.B) {
+	rows := benchRows(b)
+	var csv bytes.Buffer
+	if err := lists.WriteSyntheticRegistry(&csv, rows, 1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(csv.Len()))
+	var total time.Duration
+	var size int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		j, err := Open(DefaultOptions(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		st, errs, err := j.LoadRegistry(context.Background(), adm, bytes.NewReader(csv.Bytes()), lists.FormatCSV, "synthetic.csv")
+		total += time.Since(start)
+		if err != nil || st.Inserted != rows || len(errs) != 0 {
+			b.Fatalf("LoadRegistry = %+v, %d row errors, %v", st, len(errs), err)
+		}
+		b.StopTimer()
+		j.Close()
+		size = dirSize(dir)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/total.Seconds(), "rows/s")
+	b.ReportMetric(float64(size)/(1<<20), "MiB-on-disk")
+}
+
+var (
+	searchOnce sync.Once
+	searchJ    *Journal
+	searchErr  error
+)
+
+// BenchmarkPersonSearch searches a loaded synthetic registry with the
+// queries operators type (surname prefix, surname + name, name + birth
+// date, birth date alone) and reports p50 and p99 latency.
+func BenchmarkPersonSearch(b *testing.B) {
+	rows := benchRows(b)
+	searchOnce.Do(func() {
+		var csv bytes.Buffer
+		if searchErr = lists.WriteSyntheticRegistry(&csv, rows, 1); searchErr != nil {
+			return
+		}
+		dir, err := os.MkdirTemp("", "obzvon-bench-search-")
+		if err != nil {
+			searchErr = err
+			return
+		}
+		if searchJ, searchErr = Open(DefaultOptions(dir)); searchErr != nil {
+			return
+		}
+		_, _, searchErr = searchJ.LoadRegistry(context.Background(), adm, &csv, lists.FormatCSV, "synthetic.csv")
+	})
+	if searchErr != nil {
+		b.Fatal(searchErr)
+	}
+	// Queries are taken from the registry itself so most find someone.
+	var sample bytes.Buffer
+	lists.WriteSyntheticRegistry(&sample, 2000, 1)
+	res, _ := lists.ReadAll(&sample, lists.FormatCSV, nil)
+	rng := rand.New(rand.NewPCG(7, 7))
+	queries := make([]PersonQuery, 0, 1000)
+	for i := 0; i < cap(queries); i++ {
+		r := res.Rows[rng.IntN(len(res.Rows))]
+		sur := []rune(r.Surname)
+		switch i % 4 {
+		case 0:
+			queries = append(queries, PersonQuery{Surname: string(sur[:min(len(sur), 3+rng.IntN(3))])})
+		case 1:
+			queries = append(queries, PersonQuery{Surname: r.Surname, Name: string([]rune(r.Name)[:2])})
+		case 2:
+			queries = append(queries, PersonQuery{Name: r.Name, Birth: r.Birth})
+		default:
+			queries = append(queries, PersonQuery{Birth: r.Birth})
+		}
+	}
+	ctx := context.Background()
+	// Searches are audited; measure the lookup the operator waits for
+	// with the journal's own audit write included, as in production.
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if _, err := searchJ.SearchPersons(ctx, op1, queries[i%len(queries)]); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkAppealCreateSynced64 creates appeals from 64 concurrent writers
+// on a synced on-disk journal and reports creates/s.
+func BenchmarkAppealCreateSynced64(b *testing.B) {
+	j, err := Open(DefaultOptions(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				a := card(fmt.Sprintf("+7900%07d", i%10_000_000), "")
+				if err := j.CreateAppeal(ctx, op1, a); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
+}

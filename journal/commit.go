@@ -1,0 +1,130 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Group commit.
+//
+// Badger with SyncWrites syncs its write-ahead log once per transaction,
+// even when it writes several transactions together, so concurrent
+// writers pay one fsync each. The journal instead funnels its
+// read-write transactions through one committer goroutine that runs every
+// transaction waiting at that moment inside a single Badger transaction:
+// one commit, one fsync, for all of them. Each caller still gets its own
+// result and returns only after the shared commit is durable.
+//
+// If the shared transaction fails (one caller's function returned an
+// error, a conflict with a concurrent transaction, or it grew too big), it
+// is discarded as a whole and every function in it is run again in a
+// transaction of its own, so one caller's bad input never fails another's
+// write. Functions passed to update must therefore be safe to run twice:
+// they only read and write through the transaction and set their results
+// afresh on each run.
+
+// maxGroup caps how many callers share one commit.
+const maxGroup = 128
+
+type commitReq struct {
+	fn   func(*badger.Txn) error
+	done chan error
+}
+
+// startCommitter starts the committer goroutine (read-write journals).
+func (j *Journal) startCommitter() {
+	j.commitCh = make(chan *commitReq)
+	j.committerDone = make(chan struct{})
+	go func() {
+		defer close(j.committerDone)
+		for req := range j.commitCh {
+			group := []*commitReq{req}
+		more:
+			for len(group) < maxGroup {
+				select {
+				case r, ok := <-j.commitCh:
+					if !ok {
+						break more
+					}
+					group = append(group, r)
+				default:
+					break more
+				}
+			}
+			j.commitGroup(group)
+		}
+	}()
+}
+
+// stopCommitter waits for callers already sending, lets the committer
+// finish what it has and stops it.
+func (j *Journal) stopCommitter() {
+	if j.commitCh == nil {
+		return
+	}
+	j.sendMu.Lock() // no sender is between its closed check and its send
+	close(j.commitCh)
+	j.sendMu.Unlock()
+	<-j.committerDone
+}
+
+func (j *Journal) commitGroup(group []*commitReq) {
+	if len(group) > 1 {
+		err := j.db.Update(func(txn *badger.Txn) error {
+			for _, r := range group {
+				if err := r.fn(txn); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for _, r := range group {
+				r.done <- nil
+			}
+			return
+		}
+	}
+	for _, r := range group {
+		r.done <- j.updateAlone(r.fn)
+	}
+}
+
+// updateAlone runs fn in its own transaction, retrying conflicts.
+func (j *Journal) updateAlone(fn func(*badger.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		err := j.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
+			continue
+		}
+		if errors.Is(err, badger.ErrConflict) {
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+		return err
+	}
+}
+
+// update runs fn in a read-write transaction that is durable (synced,
+// unless the journal was opened without SyncWrites) when update returns
+// nil. Concurrent updates share commits (see Group commit above). Once
+// fn is handed to the committer, update waits for the outcome even if ctx
+// ends, so a nil error always means written and an error means not.
+func (j *Journal) update(ctx context.Context, fn func(txn *badger.Txn) error) error {
+	if err := j.check(ctx, true); err != nil {
+		return err
+	}
+	req := &commitReq{fn: fn, done: make(chan error, 1)}
+	j.sendMu.RLock()
+	select {
+	case <-j.closed:
+		j.sendMu.RUnlock()
+		return ErrClosed
+	default:
+	}
+	j.commitCh <- req
+	j.sendMu.RUnlock()
+	return <-req.done
+}

@@ -1,0 +1,58 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+)
+
+// TestGroupCommitIsolation creates appeals from many goroutines, a
+// quarter of them with a link to a missing appeal: those must fail alone,
+// every other must be stored, whatever groups the committer formed.
+func TestGroupCommitIsolation(t *testing.T) {
+	j, err := Open(DefaultOptions(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	const n = 200
+	errs := make([]error, n)
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := card("", "")
+			if i%4 == 0 {
+				a.Links = []string{"missing"}
+			}
+			errs[i] = j.CreateAppeal(ctx, op1, a)
+			ids[i] = a.ID
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		switch {
+		case i%4 == 0 && !errors.Is(errs[i], ErrInvalid):
+			t.Errorf("create %d with a bad link = %v, want ErrInvalid", i, errs[i])
+		case i%4 != 0 && errs[i] != nil:
+			t.Errorf("create %d = %v, want success", i, errs[i])
+		case i%4 != 0:
+			if _, err := j.Appeal(ctx, adm, ids[i]); err != nil {
+				t.Errorf("appeal %d not stored: %v", i, err)
+			}
+		}
+	}
+	l, _ := j.Appeals(ctx, adm, nil, AppealFilter{Limit: 1000})
+	if len(l) != n-n/4 {
+		t.Errorf("%d appeals stored, want %d", len(l), n-n/4)
+	}
+	mustHealthy(t, j)
+	j.Close()
+	if err := j.CreateAppeal(ctx, op1, card("", "")); !errors.Is(err, ErrClosed) {
+		t.Errorf("CreateAppeal after Close = %v, want ErrClosed", err)
+	}
+}
