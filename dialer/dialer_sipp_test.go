@@ -311,6 +311,19 @@ func TestBadInputIsRefusedAndNextCallWorks(t *testing.T) {
 	if got := rawSIP(t, a.target(), inviteWithBody("no-codec-1", g722)); !strings.Contains(got, " 488 ") {
 		t.Errorf("INVITE offering only G722 answered %q, want 488", got)
 	}
+	options := `OPTIONS sip:127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP LOCAL;branch=z9hG4bK-opt1
+From: <sip:tester@127.0.0.1>;tag=o1
+To: <sip:127.0.0.1>
+Call-ID: options-1
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Content-Length: 0
+
+`
+	if got := rawSIP(t, a.target(), options); !strings.Contains(got, " 200 ") {
+		t.Errorf("OPTIONS answered %q, want 200", got)
+	}
 	// A malformed message is dropped without an answer or a crash.
 	if got := rawSIP(t, a.target(), "INVITE nonsense\nVia: ???\n\n"); got != "" {
 		t.Errorf("malformed message answered %q, want silence", got)

@@ -213,6 +213,20 @@ drain_timeout = "1s"
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The live exposition, with a call up, passes Prometheus's own lint.
+	promtool := peertest.RequirePeer(t, "promtool")
+	_, exposition := httpGet(base_ + "/metrics")
+	lint := exec.Command(promtool, "check", "metrics")
+	lint.Stdin = strings.NewReader(exposition)
+	if out, err := lint.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics on the daemon's /metrics: %v\n%s", err, out)
+	}
+	for _, want := range []string{`obzvon_sip_requests_total{method="INVITE"} 2`, `obzvon_calls_total{direction="inbound",result="answered"} 1`,
+		"obzvon_rtp_packets_total", "process_resident_memory_bytes", "go_goroutines"} {
+		if !strings.Contains(exposition, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	time.Sleep(500 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
