@@ -48,6 +48,17 @@ type SIP struct {
 	ExternalHost string `toml:"external_host"`
 	// UserAgent is sent in User-Agent and Server headers.
 	UserAgent string `toml:"user_agent"`
+	// Realm is the digest realm agents' softphones register in; account
+	// SIP secrets are hashed with it.
+	Realm string `toml:"realm"`
+	// RegisterMinExpires and RegisterMaxExpires bound how long a
+	// softphone's registration lasts between refreshes.
+	RegisterMinExpires Duration `toml:"register_min_expires"`
+	RegisterMaxExpires Duration `toml:"register_max_expires"`
+	// DigestAlgorithms are offered to registering phones in this order:
+	// MD5, SHA-256. Some phones fail when offered an algorithm they lack,
+	// so the default is MD5 alone.
+	DigestAlgorithms []string `toml:"digest_algorithms"`
 }
 
 // RTP configures media ports.
@@ -140,8 +151,9 @@ type Route struct {
 	// Prompt names the prompt for playback and menu (and an optional
 	// greeting before echo).
 	Prompt string `toml:"prompt"`
-	// Target is the SIP URI a dial route calls; ${number} in it stands for
-	// the called number (sip:${number}@gateway).
+	// Target is the SIP URI a dial route calls, or reg:USER for the
+	// softphone registered as USER; ${number} in it stands for the called
+	// number (sip:${number}@gateway, reg:${number}).
 	Target string `toml:"target"`
 	// Record turns recording of a dial route on (default true).
 	Record *bool `toml:"record"`
@@ -177,8 +189,10 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.Strin
 // HTTP on loopback, data under ./var, a demo route table.
 func Default() *Config {
 	return &Config{
-		Log:  Log{Level: "info", Format: "text"},
-		SIP:  SIP{Host: "127.0.0.1", Port: 5060, Transports: []string{"udp", "tcp"}, UserAgent: "obzvon"},
+		Log: Log{Level: "info", Format: "text"},
+		SIP: SIP{Host: "127.0.0.1", Port: 5060, Transports: []string{"udp", "tcp"}, UserAgent: "obzvon",
+			Realm: "obzvon", RegisterMinExpires: Duration{60 * time.Second}, RegisterMaxExpires: Duration{time.Hour},
+			DigestAlgorithms: []string{"MD5"}},
 		RTP:  RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999},
 		HTTP: HTTP{Listen: "127.0.0.1:8080"},
 		Data: Data{Dir: "./var"},
@@ -323,6 +337,20 @@ func (c *Config) Validate() error {
 		seen[t] = true
 	}
 
+	if c.SIP.Realm == "" || strings.ContainsAny(c.SIP.Realm, "\"\\") {
+		bad("sip.realm", c.SIP.Realm, "must be non-empty, without quotes or backslashes")
+	}
+	if c.SIP.RegisterMinExpires.Duration < 10*time.Second || c.SIP.RegisterMinExpires.Duration > c.SIP.RegisterMaxExpires.Duration {
+		bad("sip.register_min_expires", c.SIP.RegisterMinExpires.String(), "must be at least 10s and at most sip.register_max_expires (%s)", c.SIP.RegisterMaxExpires)
+	}
+	if len(c.SIP.DigestAlgorithms) == 0 {
+		bad("sip.digest_algorithms", c.SIP.DigestAlgorithms, "at least one of MD5, SHA-256")
+	}
+	for i, a := range c.SIP.DigestAlgorithms {
+		if a != "MD5" && a != "SHA-256" {
+			bad(fmt.Sprintf("sip.digest_algorithms[%d]", i), a, "must be MD5 or SHA-256")
+		}
+	}
 	if _, err := netip.ParseAddr(c.RTP.IP); err != nil {
 		bad("rtp.ip", c.RTP.IP, "not an IP address")
 	}
@@ -382,8 +410,10 @@ func (c *Config) Validate() error {
 				bad(key+".prompt", r.Prompt, "a %s route needs a prompt", r.Action)
 			}
 		case ActionDial:
-			if !strings.HasPrefix(r.Target, "sip:") || len(r.Target) < 6 {
-				bad(key+".target", r.Target, "a dial route needs a SIP URI, e.g. sip:8800@127.0.0.1:5080")
+			sipURI := strings.HasPrefix(r.Target, "sip:") && len(r.Target) >= 6
+			registered := strings.HasPrefix(r.Target, "reg:") && len(r.Target) > 4
+			if !sipURI && !registered {
+				bad(key+".target", r.Target, "a dial route needs a SIP URI (sip:8800@127.0.0.1:5080) or reg:USER for a registered softphone (reg:${number})")
 			}
 		default:
 			bad(key+".action", string(r.Action), "must be one of %s", actionList())

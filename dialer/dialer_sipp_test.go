@@ -30,6 +30,12 @@ type testAppliance struct {
 
 func startAppliance(t *testing.T, routes []config.Route, tweaks ...func(*config.Config)) *testAppliance {
 	t.Helper()
+	return startApplianceWith(t, routes, nil, tweaks...)
+}
+
+// startApplianceWith also runs the registrar over creds.
+func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, tweaks ...func(*config.Config)) *testAppliance {
+	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.Port = peertest.FreePort(t)
 	cfg.Data.Dir = t.TempDir()
@@ -66,7 +72,7 @@ func startAppliance(t *testing.T, routes []config.Route, tweaks ...func(*config.
 		}
 		prompts[name] = p
 	}
-	srv, err := New(Options{Config: cfg, Engine: engine, Prompts: prompts, Calls: jr, Logger: log})
+	srv, err := New(Options{Config: cfg, Engine: engine, Prompts: prompts, Calls: jr, Credentials: creds, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,5 +469,50 @@ func TestRingTimeoutCancelsTrunk(t *testing.T) {
 	rec := a.waitCalls(t, 1)[0]
 	if rec.SIPCode != 480 || len(rec.Legs) < 2 || rec.Legs[1].SIPCode != 408 {
 		t.Errorf("record code %d legs %+v, want 480 to the caller and 408 on the trunk leg", rec.SIPCode, rec.Legs)
+	}
+}
+
+// A real softphone (baresip) registers with digest auth and takes a call
+// routed to its extension: the caller's tone reaches it, its microphone
+// (the Russian prompt) reaches the caller, both sides are recorded.
+func TestSoftphoneRegistersAndTakesCall(t *testing.T) {
+	a := startApplianceWith(t, []config.Route{{
+		Name: "agent", Match: "1XXX", Action: config.ActionDial, Target: "reg:${number}",
+	}}, fakeCreds{"1001": "secret-1001"})
+	phone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1001", Password: "secret-1001", Registrar: a.target()})
+	deadline := time.Now().Add(15 * time.Second)
+	for len(a.srv.Registrar().Lookup("1001")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip never registered; its log:\n%s", phone.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b := a.srv.Registrar().Lookup("1001")[0]; !strings.Contains(b.UserAgent, "baresip") {
+		t.Errorf("binding user agent %q, want baresip", b.UserAgent)
+	}
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "1001", "-d", "4000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller exit %d; output:\n%s\n%s\nbaresip:\n%s", code, caller.Output(), caller.Logs(), phone.Output())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 200 || len(rec.Legs) != 2 || rec.Legs[1].SIPCode != 200 {
+		t.Fatalf("record code %d legs %+v, want 200 on both legs", rec.SIPCode, rec.Legs)
+	}
+	wav := peertest.ReadStereoWAV(t, rec.Recording)
+	if share, n := peertest.ToneShare(wav.Left, wav.Rate, 1000); share < 0.9 || n < 150 {
+		t.Errorf("left (caller): 1 kHz share %.2f over %d blocks, want the tone", share, n)
+	}
+	if share, n := peertest.ToneShare(wav.Right, wav.Rate, 1000); share > 0.3 || n < 100 {
+		t.Errorf("right (softphone microphone): 1 kHz share %.2f over %d blocks, want speech", share, n)
+	}
+	phone.Stop()
+	heard, _ := phone.Recordings()
+	if len(heard) != 1 {
+		t.Fatalf("baresip recordings of what it heard: %v, want 1", heard)
+	}
+	x, rate := peertest.ReadMonoWAV(t, heard[0])
+	if share, n := peertest.ToneShare(x, rate, 1000); share < 0.9 || n < 150 {
+		t.Errorf("baresip heard: 1 kHz share %.2f over %d blocks, want the caller's tone", share, n)
 	}
 }

@@ -158,9 +158,26 @@ func (o *OutboundLeg) handleReInvite(req *sip.Request, tx sip.ServerTransaction)
 // Dial places an outbound call to target (a SIP URI) and returns once it
 // is answered and acknowledged. A failed attempt returns a *DialError
 // with the final SIP code; cancelling ctx while ringing sends CANCEL.
+//
+// A target "reg:USER" calls the newest registered contact of USER (an
+// agent's softphone), sent to the address the registration came from so
+// that phones behind NAT are reached.
 func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*OutboundLeg, error) {
+	uriText, dest := target, ""
+	if user, ok := strings.CutPrefix(target, "reg:"); ok {
+		var b []Binding
+		if s.reg != nil {
+			b = s.reg.Lookup(user)
+		}
+		if len(b) == 0 {
+			s.metrics.CallStarted(metrics.DirectionOutbound)
+			s.metrics.CallEnded(metrics.DirectionOutbound, metrics.ResultFailed)
+			return nil, &DialError{Target: target, Code: sip.StatusTemporarilyUnavailable, Reason: "not registered"}
+		}
+		uriText, dest = b[0].Contact, b[0].Source
+	}
 	var uri sip.Uri
-	if err := sip.ParseUri(target, &uri); err != nil {
+	if err := sip.ParseUri(uriText, &uri); err != nil {
 		return nil, &DialError{Target: target, Code: codeLocalError, Reason: "bad target URI", Err: err}
 	}
 	transport := "udp"
@@ -170,6 +187,9 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	d, err := s.dg.NewDialog(uri, diago.NewDialogOptions{Transport: transport})
 	if err != nil {
 		return nil, &DialError{Target: target, Code: codeLocalError, Reason: "no transport " + transport, Err: err}
+	}
+	if dest != "" {
+		d.InviteRequest.SetDestination(dest)
 	}
 	leg, err := s.engine.NewLeg()
 	if err != nil {

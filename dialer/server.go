@@ -45,6 +45,9 @@ type Options struct {
 	Prompts map[string]*media.Prompt
 	// Calls receives a record of every call when it ends; nil keeps none.
 	Calls CallStore
+	// Credentials authenticates softphones that REGISTER; nil refuses
+	// REGISTER with 405 (no registrar).
+	Credentials Credentials
 	// Metrics counts calls and SIP traffic; nil counts nothing.
 	Metrics *metrics.Metrics
 	// Logger; nil discards.
@@ -61,8 +64,9 @@ type Server struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
-	ua *sipgo.UserAgent
-	dg *diago.Diago
+	ua  *sipgo.UserAgent
+	dg  *diago.Diago
+	reg *Registrar
 
 	draining atomic.Bool
 	closed   atomic.Bool
@@ -89,7 +93,18 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var reg *Registrar
+	if opts.Credentials != nil {
+		reg = NewRegistrar(opts.Credentials, RegistrarOptions{
+			Realm:      opts.Config.SIP.Realm,
+			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
+			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
+			Algorithms: opts.Config.SIP.DigestAlgorithms,
+			Logger:     log,
+		})
+	}
 	return &Server{
+		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
 		prompts: opts.Prompts,
@@ -110,7 +125,19 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip user agent: %w", err)
 	}
 	s.ua = ua
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		ua.Close()
+		return fmt.Errorf("sip server: %w", err)
+	}
+	if s.reg != nil {
+		srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) {
+			s.metrics.SIPRequest(req.Method.String())
+			s.reg.Handle(req, &countingTx{ServerTransaction: tx, m: s.metrics})
+		})
+	}
 	opts := []diago.DiagoOption{
+		diago.WithServer(srv),
 		diago.WithLogger(s.log),
 		diago.WithServerRequestMiddleware(s.middleware),
 	}
@@ -136,8 +163,26 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
+	if s.reg != nil {
+		go func() {
+			t := time.NewTicker(30 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-sctx.Done():
+					return
+				case <-t.C:
+					s.reg.Reap()
+				}
+			}
+		}()
+	}
 	return nil
 }
+
+// Registrar is the softphone registrar, nil when Options.Credentials
+// was nil.
+func (s *Server) Registrar() *Registrar { return s.reg }
 
 // Active returns the number of calls in progress.
 func (s *Server) Active() int {
@@ -209,10 +254,8 @@ func (s *Server) Close() error {
 // own media legs (diago can only renegotiate media it created itself).
 func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		if s.metrics != nil {
-			s.metrics.SIPRequest(req.Method.String())
-			tx = &countingTx{ServerTransaction: tx, m: s.metrics}
-		}
+		s.metrics.SIPRequest(req.Method.String())
+		tx = &countingTx{ServerTransaction: tx, m: s.metrics}
 		if req.IsInvite() {
 			if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
 				s.reInvite(req, tx)

@@ -268,7 +268,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}()
 
 	srv, err := dialer.New(dialer.Options{
-		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Metrics: m, Logger: log,
+		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
 	})
 	if err != nil {
 		return cli.Exit(err.Error(), exitFailure)

@@ -1,0 +1,411 @@
+package dialer
+
+// The registrar for agent softphones: REGISTER with digest authentication
+// (RFC 3261 §10, §22; RFC 7616 for SHA-256 and qop; RFC 8760 for SIP) and
+// an in-memory location service of bindings with expiry.
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// Credentials looks up a user's digest HA1s (hex of H(user:realm:secret)
+// for MD5 and SHA-256). *journal.Journal implements it. An error means
+// the user may not register (unknown, disabled, or no secret).
+type Credentials interface {
+	SIPCredentials(ctx context.Context, user string) (realm, ha1md5, ha1sha256 string, err error)
+}
+
+// Binding is one registered contact of a user.
+type Binding struct {
+	// User is the address-of-record's user part (the account login).
+	User string
+	// Contact is the URI the phone wants requests sent to.
+	Contact string
+	// Source is where the REGISTER came from ("ip:port"): requests go
+	// there when the Contact is behind NAT.
+	Source string
+	// Transport is the transport the REGISTER came over (UDP, TCP).
+	Transport string
+	// Expires is when the binding lapses unless refreshed.
+	Expires time.Time
+	// CallID and CSeq order refreshes (RFC 3261 §10.3 step 7).
+	CallID string
+	CSeq   uint32
+	// UserAgent is the phone's User-Agent header.
+	UserAgent string
+}
+
+// RegistrarOptions tune a Registrar.
+type RegistrarOptions struct {
+	// Realm is offered in challenges; it must be the realm the accounts'
+	// HA1s were made with.
+	Realm string
+	// MinExpires, MaxExpires and DefaultExpires bound binding lifetimes
+	// (defaults 60 s, 3600 s, 600 s).
+	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// NonceTTL is how long a challenge's nonce stays valid (default 5 min);
+	// an older one is answered with a fresh challenge and stale=true.
+	NonceTTL time.Duration
+	// Algorithms are the digest algorithms offered, in order of
+	// preference: "MD5", "SHA-256" (default MD5 only; see challenge).
+	Algorithms []string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Registrar authenticates REGISTER requests and keeps bindings.
+type Registrar struct {
+	opt    RegistrarOptions
+	creds  Credentials
+	secret []byte
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	bindings map[string]map[string]*Binding // user → contact → binding
+	seen     map[string]nonceUse            // nonce → highest nc seen
+}
+
+type nonceUse struct {
+	nc      int
+	expires time.Time
+}
+
+// NewRegistrar returns a registrar that checks credentials with creds.
+func NewRegistrar(creds Credentials, opt RegistrarOptions) *Registrar {
+	if opt.Realm == "" {
+		opt.Realm = "obzvon"
+	}
+	if opt.MinExpires <= 0 {
+		opt.MinExpires = 60 * time.Second
+	}
+	if opt.MaxExpires <= 0 {
+		opt.MaxExpires = time.Hour
+	}
+	if opt.DefaultExpires <= 0 {
+		opt.DefaultExpires = 10 * time.Minute
+	}
+	if opt.NonceTTL <= 0 {
+		opt.NonceTTL = 5 * time.Minute
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if len(opt.Algorithms) == 0 {
+		opt.Algorithms = []string{"MD5"}
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	return &Registrar{opt: opt, creds: creds, secret: secret, log: log,
+		bindings: map[string]map[string]*Binding{}, seen: map[string]nonceUse{}}
+}
+
+// Lookup returns the live bindings of user, newest first.
+func (r *Registrar) Lookup(user string) []Binding {
+	now := r.opt.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Binding
+	for c, b := range r.bindings[user] {
+		if !b.Expires.After(now) {
+			delete(r.bindings[user], c)
+			continue
+		}
+		out = append(out, *b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Expires.After(out[j].Expires) })
+	return out
+}
+
+// Reap drops expired bindings and nonces; the server calls it now and then.
+func (r *Registrar) Reap() {
+	now := r.opt.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for u, m := range r.bindings {
+		for c, b := range m {
+			if !b.Expires.After(now) {
+				delete(m, c)
+			}
+		}
+		if len(m) == 0 {
+			delete(r.bindings, u)
+		}
+	}
+	for n, u := range r.seen {
+		if !u.expires.After(now) {
+			delete(r.seen, n)
+		}
+	}
+}
+
+// Handle answers one REGISTER.
+func (r *Registrar) Handle(req *sip.Request, tx sip.ServerTransaction) {
+	res := r.respond(req)
+	_ = tx.Respond(res)
+}
+
+// errAuth is a failed authentication; the response says why.
+var errAuth = errors.New("authentication failed")
+
+func (r *Registrar) respond(req *sip.Request) *sip.Response {
+	to := req.To()
+	if to == nil || to.Address.User == "" {
+		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (no user in To)", nil)
+	}
+	user := to.Address.User
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	h := req.GetHeader("Authorization")
+	if h == nil {
+		return r.challenge(req, false)
+	}
+	cred, err := digest.ParseCredentials(h.Value())
+	if err != nil {
+		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (malformed Authorization)", nil)
+	}
+	stale, err := r.verify(ctx, req, user, cred)
+	switch {
+	case stale:
+		return r.challenge(req, true)
+	case err != nil:
+		r.log.Info("register refused", "user_agent", userAgent(req), "error", err)
+		return sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
+	}
+	return r.update(req, user)
+}
+
+// challenge answers 401 with one challenge per configured algorithm, in
+// order (RFC 8760 §2.4: the phone takes the first it supports). Some
+// phones fail on a challenge whose algorithm they lack instead of skipping
+// it (baresip 1.0: "Register: Function not implemented" as soon as a
+// SHA-256 challenge is present), hence MD5 alone by default.
+func (r *Registrar) challenge(req *sip.Request, stale bool) *sip.Response {
+	res := sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
+	nonce := r.newNonce()
+	for _, alg := range r.opt.Algorithms {
+		c := digest.Challenge{Realm: r.opt.Realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", c.String()))
+	}
+	return res
+}
+
+// newNonce is time, 8 random bytes and an HMAC of both: checkable
+// without state, unforgeable, and unique per challenge.
+func (r *Registrar) newNonce() string {
+	var b [16 + 16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(r.opt.Now().UnixNano()))
+	_, _ = rand.Read(b[8:16])
+	m := hmac.New(sha256.New, r.secret)
+	m.Write(b[:16])
+	copy(b[16:], m.Sum(nil))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// nonceAge checks a nonce's MAC and returns its age.
+func (r *Registrar) nonceAge(n string) (time.Duration, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(n)
+	if err != nil || len(b) != 32 {
+		return 0, false
+	}
+	m := hmac.New(sha256.New, r.secret)
+	m.Write(b[:16])
+	if !hmac.Equal(m.Sum(nil)[:16], b[16:]) {
+		return 0, false
+	}
+	return r.opt.Now().Sub(time.Unix(0, int64(binary.BigEndian.Uint64(b[:8])))), true
+}
+
+// verify checks the digest response. stale means right credentials on an
+// expired nonce: the phone retries with a fresh one without asking the
+// user (RFC 7616 §3.3).
+func (r *Registrar) verify(ctx context.Context, req *sip.Request, user string, c *digest.Credentials) (stale bool, err error) {
+	if c.Username != user {
+		return false, fmt.Errorf("%w: username %q does not match the To user", errAuth, c.Username)
+	}
+	if c.Realm != r.opt.Realm {
+		return false, fmt.Errorf("%w: realm %q", errAuth, c.Realm)
+	}
+	realm, ha1md5, ha1sha, err := r.creds.SIPCredentials(ctx, user)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", errAuth, err)
+	}
+	if realm != "" && realm != r.opt.Realm {
+		return false, fmt.Errorf("%w: account's secret was made for realm %q", errAuth, realm)
+	}
+	alg := strings.ToUpper(c.Algorithm)
+	if alg == "" {
+		alg = "MD5"
+	}
+	offered := false
+	for _, a := range r.opt.Algorithms {
+		offered = offered || a == alg
+	}
+	if !offered {
+		return false, fmt.Errorf("%w: algorithm %q not offered", errAuth, c.Algorithm)
+	}
+	var hf func() hash.Hash
+	var ha1 string
+	switch alg {
+	case "MD5":
+		hf, ha1 = md5.New, ha1md5
+	case "SHA-256":
+		hf, ha1 = sha256.New, ha1sha
+	default:
+		return false, fmt.Errorf("%w: algorithm %q", errAuth, c.Algorithm)
+	}
+	if ha1 == "" {
+		return false, fmt.Errorf("%w: no %s credentials", errAuth, c.Algorithm)
+	}
+	ha2 := hexHash(hf, req.Method.String()+":"+c.URI)
+	var want string
+	switch c.QOP {
+	case "auth":
+		want = hexHash(hf, ha1+":"+c.Nonce+":"+fmt.Sprintf("%08x", c.Nc)+":"+c.Cnonce+":auth:"+ha2)
+	case "":
+		want = hexHash(hf, ha1+":"+c.Nonce+":"+ha2)
+	default:
+		return false, fmt.Errorf("%w: qop %q", errAuth, c.QOP)
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) != 1 {
+		return false, fmt.Errorf("%w: wrong response (bad password?)", errAuth)
+	}
+	age, ok := r.nonceAge(c.Nonce)
+	if !ok {
+		return false, fmt.Errorf("%w: nonce not ours", errAuth)
+	}
+	if age > r.opt.NonceTTL {
+		return true, nil
+	}
+	// Replay: with qop the nonce count must grow; without it a nonce
+	// serves once.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u := r.seen[c.Nonce]
+	if (c.QOP == "" && u.expires != (time.Time{})) || (c.QOP != "" && c.Nc <= u.nc) {
+		return true, nil // replayed or reordered: ask again
+	}
+	r.seen[c.Nonce] = nonceUse{nc: c.Nc, expires: r.opt.Now().Add(r.opt.NonceTTL)}
+	return false, nil
+}
+
+func hexHash(h func() hash.Hash, s string) string {
+	x := h()
+	x.Write([]byte(s))
+	return hex.EncodeToString(x.Sum(nil))
+}
+
+// update applies an authenticated REGISTER (RFC 3261 §10.3 steps 6–8).
+func (r *Registrar) update(req *sip.Request, user string) *sip.Response {
+	now := r.opt.Now()
+	defExp := r.opt.DefaultExpires
+	if h := req.GetHeader("Expires"); h != nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && v >= 0 {
+			defExp = time.Duration(v) * time.Second
+		}
+	}
+	callID := ""
+	if h := req.CallID(); h != nil {
+		callID = h.Value()
+	}
+	var cseq uint32
+	if h := req.CSeq(); h != nil {
+		cseq = h.SeqNo
+	}
+	contacts := req.GetHeaders("Contact")
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mine := r.bindings[user]
+	if mine == nil {
+		mine = map[string]*Binding{}
+		r.bindings[user] = mine
+	}
+	for _, h := range contacts {
+		ch, ok := h.(*sip.ContactHeader)
+		if !ok {
+			continue
+		}
+		if ch.Address.Wildcard {
+			// "Contact: *" with Expires: 0 removes every binding (§10.2.2).
+			if len(contacts) != 1 || defExp != 0 {
+				return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (* needs Expires: 0 and no other Contact)", nil)
+			}
+			for c, b := range mine {
+				if b.CallID == callID && b.CSeq >= cseq {
+					continue
+				}
+				delete(mine, c)
+			}
+			continue
+		}
+		exp := defExp
+		if v, ok := ch.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				exp = time.Duration(n) * time.Second
+			}
+		}
+		key := ch.Address.String()
+		if b, ok := mine[key]; ok && b.CallID == callID && b.CSeq >= cseq {
+			continue // an old or repeated request (§10.3 step 7)
+		}
+		if exp == 0 {
+			delete(mine, key)
+			continue
+		}
+		if exp < r.opt.MinExpires {
+			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
+			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(r.opt.MinExpires/time.Second))))
+			return res
+		}
+		if exp > r.opt.MaxExpires {
+			exp = r.opt.MaxExpires
+		}
+		mine[key] = &Binding{User: user, Contact: key, Source: req.Source(), Transport: req.Transport(),
+			Expires: now.Add(exp), CallID: callID, CSeq: cseq, UserAgent: userAgent(req)}
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	for _, b := range mine {
+		if !b.Expires.After(now) {
+			continue
+		}
+		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
+		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	r.log.Debug("registered", "bindings", len(mine))
+	return res
+}
+
+func userAgent(req *sip.Request) string {
+	if h := req.GetHeader("User-Agent"); h != nil {
+		return h.Value()
+	}
+	return ""
+}

@@ -1,0 +1,201 @@
+package peertest
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BaresipOptions describe one operator softphone.
+type BaresipOptions struct {
+	User, Password string
+	// Registrar is host:port of the appliance.
+	Registrar string
+	// MicSeconds is how long the microphone plays the Russian prompt
+	// (repeated); baresip hangs up when it ends. Default 30.
+	MicSeconds int
+}
+
+// Baresip is a running baresip softphone.
+type Baresip struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	Dir    string
+	RecDir string
+	out    syncBuffer
+	done   chan error
+}
+
+// StartBaresip renders a profile from this package's templates (auto
+// answer, G.711, microphone = prompt WAV, recordings by sndfile) and runs
+// baresip. It registers with digest auth at o.Registrar. It is stopped at
+// test end (SIGINT, then a second SIGINT, by PID).
+func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
+	t.Helper()
+	bin := RequirePeer(t, "baresip")
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "rec")
+	if err := os.MkdirAll(rec, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if o.MicSeconds == 0 {
+		o.MicSeconds = 30
+	}
+	mic := filepath.Join(dir, "mic.wav")
+	writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
+	rtp := FreeMediaPort(t)
+	vars := map[string]string{
+		"{{SIP_LISTEN}}":  "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{RTP_PORTS}}":   fmt.Sprintf("%d-%d", rtp, rtp+3),
+		"{{CTRL_LISTEN}}": "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{MIC_WAV}}":     mic,
+		"{{REC_DIR}}":     rec,
+		"{{MAX_CALLS}}":   "1",
+		"{{USER}}":        o.User,
+		"{{PASSWORD}}":    o.Password,
+		"{{REGISTRAR}}":   o.Registrar,
+		"{{REGINT}}":      "60",
+	}
+	tdir := filepath.Join(filepath.Dir(ScenarioDir()), "baresip")
+	for _, name := range []string{"config", "accounts"} {
+		b, err := os.ReadFile(filepath.Join(tdir, name+".template"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, k, v)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1)}
+	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
+	if err := b.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start baresip: %v", err)
+	}
+	go func() { b.done <- b.cmd.Wait(); cancel() }()
+	t.Cleanup(b.Stop)
+	return b
+}
+
+// Stop ends baresip: SIGINT (it un-registers), then a second one.
+func (b *Baresip) Stop() {
+	select {
+	case err := <-b.done:
+		b.done <- err
+		return
+	default:
+	}
+	_ = b.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-b.done:
+		b.done <- err
+		return
+	case <-time.After(3 * time.Second):
+	}
+	_ = b.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-b.done:
+		b.done <- err
+	case <-time.After(3 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-b.done
+	}
+}
+
+// Output is what baresip logged so far.
+func (b *Baresip) Output() string { return b.out.String() }
+
+// Recordings returns sndfile's files: what baresip heard (…-dec.wav) and
+// sent (…-enc.wav).
+func (b *Baresip) Recordings() (heard, sent []string) {
+	heard, _ = filepath.Glob(filepath.Join(b.RecDir, "*-dec.wav"))
+	sent, _ = filepath.Glob(filepath.Join(b.RecDir, "*-enc.wav"))
+	return heard, sent
+}
+
+// ReadMonoWAV returns the samples of a 16-bit mono WAV in [-1, 1).
+func ReadMonoWAV(t *testing.T, path string) ([]float64, int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, rate, ch := wavData(t, b)
+	if ch != 1 {
+		t.Fatalf("%s: %d channels, want 1", path, ch)
+	}
+	x := make([]float64, len(data)/2)
+	for i := range x {
+		x[i] = float64(int16(binary.LittleEndian.Uint16(data[2*i:]))) / 32768
+	}
+	return x, rate
+}
+
+// wavData finds the data chunk, rate and channels of a PCM16 WAV.
+func wavData(t *testing.T, b []byte) (data []byte, rate, channels int) {
+	t.Helper()
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		t.Fatalf("not a WAV file")
+	}
+	for off := 12; off+8 <= len(b); {
+		id, size := string(b[off:off+4]), int(binary.LittleEndian.Uint32(b[off+4:]))
+		body := b[off+8:]
+		if size > len(body) {
+			size = len(body)
+		}
+		switch id {
+		case "fmt ":
+			channels = int(binary.LittleEndian.Uint16(body[2:]))
+			rate = int(binary.LittleEndian.Uint32(body[4:]))
+		case "data":
+			data = body[:size]
+		}
+		off += 8 + size + size&1
+	}
+	return data, rate, channels
+}
+
+// writeRepeatedWAV writes src's samples repeated to fill seconds.
+func writeRepeatedWAV(t *testing.T, src, dst string, seconds int) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, rate, _ := wavData(t, b)
+	want := rate * 2 * seconds
+	out := make([]byte, 0, 44+want)
+	out = append(out, "RIFF"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(36+want))
+	out = append(out, "WAVEfmt "...)
+	out = binary.LittleEndian.AppendUint32(out, 16)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint32(out, uint32(rate))
+	out = binary.LittleEndian.AppendUint32(out, uint32(rate*2))
+	out = binary.LittleEndian.AppendUint16(out, 2)
+	out = binary.LittleEndian.AppendUint16(out, 16)
+	out = append(out, "data"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(want))
+	for len(out) < 44+want {
+		n := min(len(pcm), 44+want-len(out))
+		out = append(out, pcm[:n]...)
+	}
+	if err := os.WriteFile(dst, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
