@@ -51,6 +51,11 @@ type EngineConfig struct {
 	RecordDir string
 	// Logger receives debug and warning messages; nil discards them.
 	Logger *slog.Logger
+	// Workers selects how received packets are read. 0: one goroutine
+	// per leg on the runtime's network poller (portable). n > 0: n
+	// goroutines, each waiting on an epoll set of raw non-blocking
+	// sockets (Linux only).
+	Workers int
 }
 
 // Counters are engine-wide monotonic counters, for metrics.
@@ -75,6 +80,8 @@ type Engine struct {
 	mu     sync.Mutex
 	legs   map[*Leg]struct{}
 	closed bool
+
+	workers []*worker // epoll workers, or nil for a reader per leg
 
 	nextID atomic.Uint64
 	// Packets of closed legs; live legs count their own (under locks the
@@ -102,7 +109,25 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Engine{cfg: cfg, log: log, ports: ports, legs: make(map[*Leg]struct{})}, nil
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("media: Workers %d: want 0 (a reader per leg) or more", cfg.Workers)
+	}
+	e := &Engine{cfg: cfg, log: log, ports: ports, legs: make(map[*Leg]struct{})}
+	for range cfg.Workers {
+		w, err := newWorker()
+		if err != nil {
+			e.stopWorkers()
+			return nil, fmt.Errorf("media: %w", err)
+		}
+		e.workers = append(e.workers, w)
+	}
+	return e, nil
+}
+
+func (e *Engine) stopWorkers() {
+	for _, w := range e.workers {
+		w.stop()
+	}
 }
 
 // Counters returns a snapshot of the engine-wide counters. It visits every
@@ -159,6 +184,7 @@ func (e *Engine) Close() error {
 	for _, l := range legs {
 		errs = append(errs, l.Close())
 	}
+	e.stopWorkers()
 	return errors.Join(errs...)
 }
 
@@ -172,22 +198,39 @@ func (e *Engine) NewLeg() (*Leg, error) {
 	if closed {
 		return nil, ErrEngineClosed
 	}
-	var rtpConn, rtcpConn *net.UDPConn
+	var (
+		sock     rtpSocket
+		goConn   *net.UDPConn
+		raw      *rawSocket
+		rtcpConn *net.UDPConn
+	)
 	port, err := e.ports.alloc(func(p int) error {
-		c1, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(p))))
-		if err != nil {
-			return err
+		var err error
+		if e.workers != nil {
+			if raw, err = listenRaw(e.cfg.IP, p); err != nil {
+				return err
+			}
+			sock = raw
+		} else {
+			goConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(p))))
+			if err != nil {
+				return err
+			}
+			if sock, err = newGoSocket(goConn); err != nil {
+				goConn.Close()
+				return err
+			}
 		}
 		c2, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(p+1))))
 		if err != nil {
-			c1.Close()
+			sock.close()
 			return err
 		}
 		// Nobody reads RTCP: a minimal receive buffer keeps the kernel
 		// from queueing up to rmem_default per leg (hundreds of MB over
 		// a thousand long calls) before it starts dropping.
 		c2.SetReadBuffer(1)
-		rtpConn, rtcpConn = c1, c2
+		rtcpConn = c2
 		return nil
 	})
 	if err != nil {
@@ -198,7 +241,8 @@ func (e *Engine) NewLeg() (*Leg, error) {
 		id:      e.nextID.Add(1),
 		port:    port,
 		local:   netip.AddrPortFrom(e.cfg.IP, uint16(port)),
-		conn:    rtpConn,
+		sock:    sock,
+		goConn:  goConn,
 		rtcp:    rtcpConn,
 		dtmf:    make(chan rune, 32),
 		closing: make(chan struct{}),
@@ -211,14 +255,24 @@ func (e *Engine) NewLeg() (*Leg, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		rtpConn.Close()
+		sock.close()
 		rtcpConn.Close()
 		e.ports.release(port)
 		return nil, ErrEngineClosed
 	}
 	e.legs[l] = struct{}{}
 	e.mu.Unlock()
-	go l.readLoop()
+	if raw == nil {
+		go l.readLoop()
+		return l, nil
+	}
+	close(l.done) // no reader goroutine: a worker reads
+	w := e.workers[l.id%uint64(len(e.workers))]
+	if err := w.add(l, raw); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("media: new leg: %w", err)
+	}
+	l.worker = w
 	return l, nil
 }
 

@@ -19,12 +19,41 @@ import (
 func newTestEngine(t testing.TB) *Engine {
 	t.Helper()
 	base := 20000 + 2*rand.IntN(4800)
-	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: base, PortMax: base + 199, RecordDir: t.TempDir()})
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: base, PortMax: base + 199, RecordDir: t.TempDir(), Workers: testWorkers})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
+}
+
+// testWorkers is EngineConfig.Workers for newTestEngine; TestEpollWorkers
+// runs the loopback tests again with workers.
+var testWorkers = 0
+
+// TestEpollWorkers runs the loopback tests with the epoll-worker reader.
+func TestEpollWorkers(t *testing.T) {
+	testWorkers = 2
+	defer func() { testWorkers = 0 }()
+	for _, tt := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"Bridge", TestBridgePCMUtoPCMAWithRecording},
+		{"EventsDropped", TestBridgeDropsEventsWithoutEventPT},
+		{"SourceChange", TestBridgeSourceChange},
+		{"ConnectErrors", TestConnectErrors},
+		{"LegParams", TestLegParamsErrors},
+		{"Echo", TestEchoReturnsTone},
+		{"Play", TestPlayDeliversPromptFrames},
+		{"InBandDTMF", TestInBandDTMF},
+		{"SymmetricRTP", TestSymmetricRTPLearning},
+		{"Hold", TestHold},
+		{"Update", TestUpdateChangesTranscoding},
+		{"SendDTMF", TestSendDTMF},
+	} {
+		t.Run(tt.name, tt.f)
+	}
 }
 
 type peer struct {

@@ -105,7 +105,9 @@ type Leg struct {
 	id      uint64
 	port    int
 	local   netip.AddrPort
-	conn    *net.UDPConn
+	sock    rtpSocket
+	goConn  *net.UDPConn // read by readLoop; nil when a worker reads
+	worker  *worker      // the epoll worker reading sock, or nil
 	rtcp    *net.UDPConn
 	created time.Time
 
@@ -158,6 +160,7 @@ type txStream struct {
 	tsOff       uint32
 	packets     uint64
 	bytes       uint64
+	closed      bool // the socket is closed: send nothing
 }
 
 // LocalAddr returns the RTP address to put in SDP.
@@ -201,12 +204,15 @@ func (l *Leg) Update(p LegParams) error {
 	}
 	l.connMu.Lock()
 	defer l.connMu.Unlock()
+	if l.closed.Load() {
+		return nil
+	}
 	if cur := l.connected.Load(); cur != nil {
 		if cur.remote == c.remote {
 			l.connected.Store(c)
 		} else {
 			l.connected.Store(nil)
-			if err := disconnectUDP(l.conn); err != nil {
+			if err := l.sock.disconnect(); err != nil {
 				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err)
 			}
 		}
@@ -222,7 +228,7 @@ func (l *Leg) settle(cfg *legConfig) {
 	if l.cfg.Load() != cfg || l.connected.Load() != nil || l.closed.Load() {
 		return
 	}
-	if err := connectUDP(l.conn, cfg.remote); err != nil {
+	if err := l.sock.connect(cfg.remote); err != nil {
 		l.e.log.Debug("media: connect RTP socket", logPort, l.port, "error", err)
 		return
 	}
@@ -303,7 +309,16 @@ func (l *Leg) Close() error {
 		l.closed.Store(true)
 		close(l.closing)
 		l.sink.Store(nil)
-		l.conn.Close()
+		if l.worker != nil {
+			l.worker.remove(l) // returns once the worker is done with l
+		}
+		// Wait out a connect or send in progress; later ones see closed.
+		l.connMu.Lock()
+		l.tx.mu.Lock()
+		l.tx.closed = true
+		l.tx.mu.Unlock()
+		l.connMu.Unlock()
+		l.sock.close()
 		l.rtcp.Close()
 		<-l.done
 		close(l.dtmf)
@@ -323,7 +338,7 @@ func (l *Leg) readLoop() {
 	defer close(l.done)
 	buf := make([]byte, 1500)
 	for {
-		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := l.goConn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
@@ -494,25 +509,29 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 		t.ts, t.lastSamples = ots, samples
 	}
 	t.lastSend = now
-	t.packets++
-	t.bytes += uint64(len(b))
 	putRTPHeader(b, marker, pt, oseq, ots, t.ssrc)
-	t.mu.Unlock()
+	if t.closed {
+		t.mu.Unlock()
+		return false
+	}
+	// The send runs under t.mu: Close takes it before closing the
+	// socket, so the descriptor is never used after it is closed.
 	var err error
 	if l.connected.Load() == cfg {
-		_, err = l.conn.Write(b)
+		err = l.sock.write(b)
 		if err != nil { // disconnected under us by Update: say where
-			_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+			err = l.sock.writeTo(b, cfg.remote)
 		}
 	} else {
-		_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+		err = l.sock.writeTo(b, cfg.remote)
 	}
+	if err == nil {
+		t.packets++
+		t.bytes += uint64(len(b))
+	}
+	t.mu.Unlock()
 	if err != nil {
 		l.e.dropped.Add(1)
-		t.mu.Lock()
-		t.packets--
-		t.bytes -= uint64(len(b))
-		t.mu.Unlock()
 		return false
 	}
 	return true

@@ -30,17 +30,19 @@ var loadTime = flag.Duration("media.loadtime", 3*time.Second, "measuring time of
 
 func BenchmarkBridgedCalls(b *testing.B) {
 	for _, n := range []int{250, 500, 1000} {
-		b.Run(fmt.Sprintf("calls=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			benchBridgedCalls(b, n, *loadTime)
-		})
+		for _, w := range []int{0, 2} {
+			b.Run(fmt.Sprintf("calls=%d/workers=%d", n, w), func(b *testing.B) {
+				b.ReportAllocs()
+				benchBridgedCalls(b, n, w, *loadTime)
+			})
+		}
 	}
 }
 
-func benchBridgedCalls(b *testing.B, calls int, d time.Duration) {
+func benchBridgedCalls(b *testing.B, calls, workers int, d time.Duration) {
 	rssBefore := rssBytes()
 	dir := b.TempDir()
-	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 20000, PortMax: 29999, RecordDir: b.TempDir()})
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 20000, PortMax: 29999, RecordDir: b.TempDir(), Workers: workers})
 	if err != nil {
 		b.Fatal(err)
 	}
