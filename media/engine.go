@@ -252,27 +252,29 @@ func (e *Engine) NewLeg() (*Leg, error) {
 	l.tx.ssrc = rand.Uint32()
 	l.tx.seq = uint16(rand.Uint32())
 	l.tx.ts = rand.Uint32()
+	if raw != nil {
+		// Hand the socket to its worker before the engine lists the leg,
+		// so that a concurrent Engine.Close finds it there to remove.
+		close(l.done) // no reader goroutine: the worker reads
+		w := e.workers[l.id%uint64(len(e.workers))]
+		if err := w.add(l, raw); err != nil {
+			sock.close()
+			rtcpConn.Close()
+			e.ports.release(port)
+			return nil, fmt.Errorf("media: new leg: %w", err)
+		}
+		l.worker = w
+	} else {
+		go l.readLoop()
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		sock.close()
-		rtcpConn.Close()
-		e.ports.release(port)
+		l.Close()
 		return nil, ErrEngineClosed
 	}
 	e.legs[l] = struct{}{}
 	e.mu.Unlock()
-	if raw == nil {
-		go l.readLoop()
-		return l, nil
-	}
-	close(l.done) // no reader goroutine: a worker reads
-	w := e.workers[l.id%uint64(len(e.workers))]
-	if err := w.add(l, raw); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("media: new leg: %w", err)
-	}
-	l.worker = w
 	return l, nil
 }
 

@@ -51,6 +51,7 @@ func TestEpollWorkers(t *testing.T) {
 		{"Hold", TestHold},
 		{"Update", TestUpdateChangesTranscoding},
 		{"SendDTMF", TestSendDTMF},
+		{"CloseRace", TestEngineCloseWhileCreatingLegs},
 	} {
 		t.Run(tt.name, tt.f)
 	}
@@ -677,5 +678,31 @@ func TestSendDTMF(t *testing.T) {
 	}
 	if s := l.Stats(); !s.LastReceived.IsZero() {
 		t.Errorf("Stats().LastReceived = %v before any packet, want zero", s.LastReceived)
+	}
+}
+
+// TestEngineCloseWhileCreatingLegs checks that Close racing NewLeg leaves
+// no leg open: every NewLeg either fails with ErrEngineClosed or returns a
+// leg that Close closed.
+func TestEngineCloseWhileCreatingLegs(t *testing.T) {
+	e := newTestEngine(t)
+	res := make(chan *Leg, 40)
+	for range 4 {
+		go func() {
+			for range 10 {
+				l, err := e.NewLeg()
+				if err != nil && !errors.Is(err, ErrEngineClosed) {
+					t.Errorf("NewLeg() = %v", err)
+				}
+				res <- l
+			}
+		}()
+	}
+	e.Close()
+	for range 40 {
+		if l := <-res; l != nil && !l.closed.Load() {
+			t.Errorf("leg %v still open after Engine.Close", l.LocalAddr())
+			l.Close()
+		}
 	}
 }
