@@ -14,8 +14,9 @@ import (
 // remote address (symmetric RTP, for peers behind NAT whose SDP shows a
 // private address). The first packet from another address within them is
 // latched as the new remote, once; later packets from other addresses are
-// dropped and counted in Stats.Rejected, so a stranger cannot hijack an
-// established stream.
+// dropped and counted in Stats.Rejected. When the window is over the
+// socket is connected to the remote and the kernel drops strangers'
+// packets itself, so nobody can hijack an established stream.
 const learnPackets = 10
 
 // LegParams is what the SDP offer/answer negotiated for a leg.
@@ -85,7 +86,8 @@ type Stats struct {
 	// if none): the signal for an RTP inactivity timeout.
 	LastReceived time.Time
 	// Rejected counts packets dropped as malformed, from an unknown
-	// address, or of a payload type not negotiated.
+	// address (while the socket is not yet connected), or of a payload
+	// type not negotiated.
 	Rejected uint64
 }
 
@@ -98,8 +100,9 @@ type sink struct {
 }
 
 // Leg is one RTP stream endpoint: a local port pair and a remote peer.
-// Received packets are read by one goroutine per leg and handed to the
-// leg's sink, if any, in that goroutine (no queue, no re-pacing).
+// Received packets are read by the leg's reader (its own goroutine, or an
+// epoll worker) and handed to the leg's sink, if any, right there (no
+// queue, no re-pacing). A Leg is safe for concurrent use.
 type Leg struct {
 	e       *Engine
 	id      uint64
@@ -128,7 +131,7 @@ type Leg struct {
 	done      chan struct{} // closed when the reader exits
 	dtmf      chan rune
 
-	// Reader state: touched only by the read goroutine.
+	// Reader state: touched only by the leg's reader.
 	seenGen      uint64
 	learnLeft    int
 	dedupe       eventDeduper
