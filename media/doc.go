@@ -14,15 +14,16 @@
 // delay is one read-to-write pass, measured in a histogram
 // (Engine.ForwardDelay).
 //
-// Two readers exist (EngineConfig.Workers). By default each leg has one
-// goroutine reading its socket through the runtime's network poller. With
-// Workers > 0 (Linux), legs' raw non-blocking sockets are spread over that
-// many epoll sets, each drained by one goroutine that the runtime's poller
-// wakes when any of its sockets has data: one wake-up per batch instead of
-// one per packet, and sockets that are not armed for EPOLLOUT, so sends do
-// not wake the poller either. Either way, sends go to sendto(2) directly
-// (raw syscall on the non-blocking socket), serialised with Close by the
-// leg's send lock.
+// Two readers exist (EngineConfig.Workers). By default on Linux, legs' raw
+// non-blocking sockets are spread over GOMAXPROCS epoll sets, each drained
+// by one goroutine that the runtime's poller wakes when any of its sockets
+// has data: one wake-up per batch instead of one per packet, and sockets
+// not armed for EPOLLOUT, so a send does not wake the poller either. With
+// Workers = -1 (and off Linux) each leg has its own goroutine reading
+// through the runtime's network poller. Either way sends go straight to
+// sendto(2) (a raw syscall on the non-blocking socket), serialised with
+// Close by the leg's send lock, and recordings are written by a goroutine
+// per recorder, so no reader ever waits for the disk.
 //
 // # The switch
 //

@@ -27,13 +27,14 @@ func newTestEngine(t testing.TB) *Engine {
 	return e
 }
 
-// testWorkers is EngineConfig.Workers for newTestEngine; TestEpollWorkers
-// runs the loopback tests again with workers.
+// testWorkers is EngineConfig.Workers for newTestEngine: the default
+// (epoll workers on Linux); TestPerLegReaders runs the loopback tests
+// again with a goroutine per leg.
 var testWorkers = 0
 
-// TestEpollWorkers runs the loopback tests with the epoll-worker reader.
-func TestEpollWorkers(t *testing.T) {
-	testWorkers = 2
+// TestPerLegReaders runs the loopback tests with a reader goroutine per leg.
+func TestPerLegReaders(t *testing.T) {
+	testWorkers = -1
 	defer func() { testWorkers = 0 }()
 	for _, tt := range []struct {
 		name string
@@ -561,6 +562,7 @@ func TestEngineConfigErrors(t *testing.T) {
 		{"no IP", EngineConfig{PortMin: 10000, PortMax: 10100}},
 		{"unspecified IP", EngineConfig{IP: netip.MustParseAddr("0.0.0.0"), PortMin: 10000, PortMax: 10100}},
 		{"reversed range", EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 10100, PortMax: 10000}},
+		{"negative workers", EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 10000, PortMax: 10100, Workers: -2}},
 	}
 	for _, tt := range tests {
 		if _, err := NewEngine(tt.cfg); err == nil {

@@ -21,8 +21,8 @@ func BenchmarkForward(b *testing.B) {
 		{"transcode+record", PCMA, true},
 	}
 	for _, tt := range tests {
-		for _, workers := range []int{0, 2} {
-			b.Run(fmt.Sprintf("%s/workers=%d", tt.name, workers), func(b *testing.B) {
+		for _, workers := range []int{-1, 0} {
+			b.Run(fmt.Sprintf("%s/readers=%s", tt.name, readerName(workers)), func(b *testing.B) {
 				testWorkers = workers
 				defer func() { testWorkers = 0 }()
 				e := newTestEngine(b)

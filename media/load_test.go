@@ -30,8 +30,8 @@ var loadTime = flag.Duration("media.loadtime", 3*time.Second, "measuring time of
 
 func BenchmarkBridgedCalls(b *testing.B) {
 	for _, n := range []int{250, 500, 1000} {
-		for _, w := range []int{0, 2} {
-			b.Run(fmt.Sprintf("calls=%d/workers=%d", n, w), func(b *testing.B) {
+		for _, w := range []int{-1, 0} {
+			b.Run(fmt.Sprintf("calls=%d/readers=%s", n, readerName(w)), func(b *testing.B) {
 				b.ReportAllocs()
 				benchBridgedCalls(b, n, w, *loadTime)
 			})
@@ -312,4 +312,12 @@ func setBufferForce(c *net.UDPConn, n int) {
 			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, n)
 		})
 	}
+}
+
+// readerName names an EngineConfig.Workers value in benchmark names.
+func readerName(workers int) string {
+	if workers == -1 {
+		return "leg"
+	}
+	return "epoll"
 }
