@@ -79,3 +79,11 @@ func BenchmarkForward(b *testing.B) {
 		}
 	}
 }
+
+// readerName names an EngineConfig.Workers value in benchmark names.
+func readerName(workers int) string {
+	if workers == -1 {
+		return "leg"
+	}
+	return "epoll"
+}

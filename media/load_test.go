@@ -1,3 +1,5 @@
+//go:build linux
+
 package media
 
 import (
@@ -312,12 +314,4 @@ func setBufferForce(c *net.UDPConn, n int) {
 			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, n)
 		})
 	}
-}
-
-// readerName names an EngineConfig.Workers value in benchmark names.
-func readerName(workers int) string {
-	if workers == -1 {
-		return "leg"
-	}
-	return "epoll"
 }
