@@ -28,7 +28,7 @@ import (
 
 const loadGenEnv = "OBZVON_MEDIA_LOADGEN"
 
-var loadTime = flag.Duration("media.loadtime", 3*time.Second, "measuring time of each BenchmarkBridgedCalls case")
+var loadTime = flag.Duration("media.loadtime", 2*time.Second, "measuring time of each BenchmarkBridgedCalls case")
 
 func BenchmarkBridgedCalls(b *testing.B) {
 	for _, n := range []int{250, 500, 1000} {
