@@ -7,12 +7,23 @@
 // An Engine owns a port range. Engine.NewLeg takes the next even port from
 // its own allocator (a cursor that wraps round the range, skipping pairs
 // that fail to bind), binds RTP on it and reserves port+1 for RTCP (bound,
-// never read, with a minimal receive buffer). Each leg has one goroutine
-// that reads its socket and does everything a packet needs right there:
-// parse, statistics (RFC 3550 A.1, A.3, A.8), DTMF, recording and the
-// forward through the switch. There are no queues and no re-pacing on the
-// forwarding path; the added delay is one read-to-write pass, measured in a
-// histogram (Engine.ForwardDelay).
+// never read, with a minimal receive buffer). Whoever reads a leg's socket
+// does everything a packet needs right there: parse, statistics (RFC 3550
+// A.1, A.3, A.8), DTMF, recording and the forward through the switch.
+// There are no queues and no re-pacing on the forwarding path; the added
+// delay is one read-to-write pass, measured in a histogram
+// (Engine.ForwardDelay).
+//
+// Two readers exist (EngineConfig.Workers). By default on Linux, legs' raw
+// non-blocking sockets are spread over GOMAXPROCS epoll sets, each drained
+// by one goroutine that the runtime's poller wakes when any of its sockets
+// has data: one wake-up per batch instead of one per packet, and sockets
+// not armed for EPOLLOUT, so a send does not wake the poller either. With
+// Workers = -1 (and off Linux) each leg has its own goroutine reading
+// through the runtime's network poller. Either way sends go straight to
+// sendto(2) (a raw syscall on the non-blocking socket), serialised with
+// Close by the leg's send lock, and recordings are written by a goroutine
+// per recorder, so no reader ever waits for the disk.
 //
 // # The switch
 //

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,12 @@ type EngineConfig struct {
 	RecordDir string
 	// Logger receives debug and warning messages; nil discards them.
 	Logger *slog.Logger
+	// Workers selects how received packets are read. 0 (the default):
+	// runtime.GOMAXPROCS epoll workers on Linux, a goroutine per leg
+	// elsewhere. -1: a goroutine per leg on the runtime's network poller.
+	// n > 0: n epoll workers, each draining the raw sockets of its legs
+	// (Linux only). The workers cost less CPU per packet (see doc.go).
+	Workers int
 }
 
 // Counters are engine-wide monotonic counters, for metrics.
@@ -75,6 +82,8 @@ type Engine struct {
 	mu     sync.Mutex
 	legs   map[*Leg]struct{}
 	closed bool
+
+	workers []*worker // epoll workers, or nil for a reader per leg
 
 	nextID atomic.Uint64
 	// Packets of closed legs; live legs count their own (under locks the
@@ -102,7 +111,31 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Engine{cfg: cfg, log: log, ports: ports, legs: make(map[*Leg]struct{})}, nil
+	workers := cfg.Workers
+	switch {
+	case workers < -1:
+		return nil, fmt.Errorf("media: Workers %d: want -1 (a reader per leg), 0 (default) or more", workers)
+	case workers == -1:
+		workers = 0
+	case workers == 0 && runtime.GOOS == "linux":
+		workers = runtime.GOMAXPROCS(0)
+	}
+	e := &Engine{cfg: cfg, log: log, ports: ports, legs: make(map[*Leg]struct{})}
+	for range workers {
+		w, err := newWorker()
+		if err != nil {
+			e.stopWorkers()
+			return nil, fmt.Errorf("media: %w", err)
+		}
+		e.workers = append(e.workers, w)
+	}
+	return e, nil
+}
+
+func (e *Engine) stopWorkers() {
+	for _, w := range e.workers {
+		w.stop()
+	}
 }
 
 // Counters returns a snapshot of the engine-wide counters. It visits every
@@ -159,6 +192,7 @@ func (e *Engine) Close() error {
 	for _, l := range legs {
 		errs = append(errs, l.Close())
 	}
+	e.stopWorkers()
 	return errors.Join(errs...)
 }
 
@@ -172,22 +206,39 @@ func (e *Engine) NewLeg() (*Leg, error) {
 	if closed {
 		return nil, ErrEngineClosed
 	}
-	var rtpConn, rtcpConn *net.UDPConn
+	var (
+		sock     rtpSocket
+		goConn   *net.UDPConn
+		raw      *rawSocket
+		rtcpConn *net.UDPConn
+	)
 	port, err := e.ports.alloc(func(p int) error {
-		c1, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(p))))
-		if err != nil {
-			return err
+		var err error
+		if e.workers != nil {
+			if raw, err = listenRaw(e.cfg.IP, p); err != nil {
+				return err
+			}
+			sock = raw
+		} else {
+			goConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(p))))
+			if err != nil {
+				return err
+			}
+			if sock, err = newGoSocket(goConn); err != nil {
+				goConn.Close()
+				return err
+			}
 		}
 		c2, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(p+1))))
 		if err != nil {
-			c1.Close()
+			sock.close()
 			return err
 		}
 		// Nobody reads RTCP: a minimal receive buffer keeps the kernel
 		// from queueing up to rmem_default per leg (hundreds of MB over
 		// a thousand long calls) before it starts dropping.
 		c2.SetReadBuffer(1)
-		rtpConn, rtcpConn = c1, c2
+		rtcpConn = c2
 		return nil
 	})
 	if err != nil {
@@ -198,7 +249,8 @@ func (e *Engine) NewLeg() (*Leg, error) {
 		id:      e.nextID.Add(1),
 		port:    port,
 		local:   netip.AddrPortFrom(e.cfg.IP, uint16(port)),
-		conn:    rtpConn,
+		sock:    sock,
+		goConn:  goConn,
 		rtcp:    rtcpConn,
 		dtmf:    make(chan rune, 32),
 		closing: make(chan struct{}),
@@ -208,17 +260,29 @@ func (e *Engine) NewLeg() (*Leg, error) {
 	l.tx.ssrc = rand.Uint32()
 	l.tx.seq = uint16(rand.Uint32())
 	l.tx.ts = rand.Uint32()
+	if raw != nil {
+		// Hand the socket to its worker before the engine lists the leg,
+		// so that a concurrent Engine.Close finds it there to remove.
+		close(l.done) // no reader goroutine: the worker reads
+		w := e.workers[l.id%uint64(len(e.workers))]
+		if err := w.add(l, raw); err != nil {
+			sock.close()
+			rtcpConn.Close()
+			e.ports.release(port)
+			return nil, fmt.Errorf("media: new leg: %w", err)
+		}
+		l.worker = w
+	} else {
+		go l.readLoop()
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		rtpConn.Close()
-		rtcpConn.Close()
-		e.ports.release(port)
+		l.Close()
 		return nil, ErrEngineClosed
 	}
 	e.legs[l] = struct{}{}
 	e.mu.Unlock()
-	go l.readLoop()
 	return l, nil
 }
 

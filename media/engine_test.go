@@ -19,12 +19,43 @@ import (
 func newTestEngine(t testing.TB) *Engine {
 	t.Helper()
 	base := 20000 + 2*rand.IntN(4800)
-	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: base, PortMax: base + 199, RecordDir: t.TempDir()})
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: base, PortMax: base + 199, RecordDir: t.TempDir(), Workers: testWorkers})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
+}
+
+// testWorkers is EngineConfig.Workers for newTestEngine: the default
+// (epoll workers on Linux); TestPerLegReaders runs the loopback tests
+// again with a goroutine per leg.
+var testWorkers = 0
+
+// TestPerLegReaders runs the loopback tests with a reader goroutine per leg.
+func TestPerLegReaders(t *testing.T) {
+	testWorkers = -1
+	defer func() { testWorkers = 0 }()
+	for _, tt := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"Bridge", TestBridgePCMUtoPCMAWithRecording},
+		{"EventsDropped", TestBridgeDropsEventsWithoutEventPT},
+		{"SourceChange", TestBridgeSourceChange},
+		{"ConnectErrors", TestConnectErrors},
+		{"LegParams", TestLegParamsErrors},
+		{"Echo", TestEchoReturnsTone},
+		{"Play", TestPlayDeliversPromptFrames},
+		{"InBandDTMF", TestInBandDTMF},
+		{"SymmetricRTP", TestSymmetricRTPLearning},
+		{"Hold", TestHold},
+		{"Update", TestUpdateChangesTranscoding},
+		{"SendDTMF", TestSendDTMF},
+		{"CloseRace", TestEngineCloseWhileCreatingLegs},
+	} {
+		t.Run(tt.name, tt.f)
+	}
 }
 
 type peer struct {
@@ -531,6 +562,7 @@ func TestEngineConfigErrors(t *testing.T) {
 		{"no IP", EngineConfig{PortMin: 10000, PortMax: 10100}},
 		{"unspecified IP", EngineConfig{IP: netip.MustParseAddr("0.0.0.0"), PortMin: 10000, PortMax: 10100}},
 		{"reversed range", EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 10100, PortMax: 10000}},
+		{"negative workers", EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 10000, PortMax: 10100, Workers: -2}},
 	}
 	for _, tt := range tests {
 		if _, err := NewEngine(tt.cfg); err == nil {
@@ -648,5 +680,31 @@ func TestSendDTMF(t *testing.T) {
 	}
 	if s := l.Stats(); !s.LastReceived.IsZero() {
 		t.Errorf("Stats().LastReceived = %v before any packet, want zero", s.LastReceived)
+	}
+}
+
+// TestEngineCloseWhileCreatingLegs checks that Close racing NewLeg leaves
+// no leg open: every NewLeg either fails with ErrEngineClosed or returns a
+// leg that Close closed.
+func TestEngineCloseWhileCreatingLegs(t *testing.T) {
+	e := newTestEngine(t)
+	res := make(chan *Leg, 40)
+	for range 4 {
+		go func() {
+			for range 10 {
+				l, err := e.NewLeg()
+				if err != nil && !errors.Is(err, ErrEngineClosed) {
+					t.Errorf("NewLeg() = %v", err)
+				}
+				res <- l
+			}
+		}()
+	}
+	e.Close()
+	for range 40 {
+		if l := <-res; l != nil && !l.closed.Load() {
+			t.Errorf("leg %v still open after Engine.Close", l.LocalAddr())
+			l.Close()
+		}
 	}
 }

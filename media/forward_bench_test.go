@@ -1,6 +1,7 @@
 package media
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,54 +21,69 @@ func BenchmarkForward(b *testing.B) {
 		{"transcode+record", PCMA, true},
 	}
 	for _, tt := range tests {
-		b.Run(tt.name, func(b *testing.B) {
-			e := newTestEngine(b)
-			caller, agent := newPeer(b), newPeer(b)
-			agent.conn.SetReadBuffer(4096)
-			la, err := e.NewLeg()
-			if err != nil {
-				b.Fatal(err)
-			}
-			lb, err := e.NewLeg()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := la.Start(LegParams{Remote: caller.addr(), Codec: PCMU, EventPT: 101}); err != nil {
-				b.Fatal(err)
-			}
-			if err := lb.Start(LegParams{Remote: agent.addr(), Codec: tt.to, EventPT: 101}); err != nil {
-				b.Fatal(err)
-			}
-			// Let b's learning window pass so its socket gets connected,
-			// as in a running call.
-			agent.sendTone(lb.LocalAddr(), tt.to, tt.to.PayloadType(), 400, learnPackets)
-			for lb.connected.Load() == nil {
-				time.Sleep(time.Millisecond)
-			}
-			var rec *Recorder
-			if tt.record {
-				if rec, err = NewRecorder(filepath.Join(b.TempDir(), "f.wav")); err != nil {
+		for _, workers := range []int{-1, 0} {
+			b.Run(fmt.Sprintf("%s/readers=%s", tt.name, readerName(workers)), func(b *testing.B) {
+				testWorkers = workers
+				defer func() { testWorkers = 0 }()
+				e := newTestEngine(b)
+				caller, agent := newPeer(b), newPeer(b)
+				agent.conn.SetReadBuffer(4096)
+				la, err := e.NewLeg()
+				if err != nil {
 					b.Fatal(err)
 				}
-				defer rec.Close()
-			}
-			br, err := e.Connect(la, lb, rec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer br.Disconnect()
-			pkt := make([]byte, 12+FrameSamples)
-			tone := Encode(nil, toneSamples(1000, 8000, 0, FrameSamples), PCMU)
-			from := caller.addr()
-			t0 := time.Now()
-			i := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				putRTPHeader(pkt, false, 0, uint16(i), uint32(i*FrameSamples), 42)
-				copy(pkt[12:], tone)
-				la.handle(pkt, from, t0.Add(time.Duration(i)*20*time.Millisecond))
-				i++
-			}
-		})
+				lb, err := e.NewLeg()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := la.Start(LegParams{Remote: caller.addr(), Codec: PCMU, EventPT: 101}); err != nil {
+					b.Fatal(err)
+				}
+				if err := lb.Start(LegParams{Remote: agent.addr(), Codec: tt.to, EventPT: 101}); err != nil {
+					b.Fatal(err)
+				}
+				// Let b's learning window pass so its socket gets connected,
+				// as in a running call.
+				agent.sendTone(lb.LocalAddr(), tt.to, tt.to.PayloadType(), 400, learnPackets)
+				for lb.connected.Load() == nil {
+					time.Sleep(time.Millisecond)
+				}
+				var rec *Recorder
+				if tt.record {
+					if rec, err = NewRecorder(filepath.Join(b.TempDir(), "f.wav")); err != nil {
+						b.Fatal(err)
+					}
+					defer rec.Close()
+				}
+				br, err := e.Connect(la, lb, rec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer br.Disconnect()
+				pkt := make([]byte, 12+FrameSamples)
+				tone := Encode(nil, toneSamples(1000, 8000, 0, FrameSamples), PCMU)
+				from := caller.addr()
+				t0 := time.Now()
+				i := 0
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					putRTPHeader(pkt, false, 0, uint16(i), uint32(i*FrameSamples), 42)
+					copy(pkt[12:], tone)
+					la.handle(pkt, from, t0.Add(time.Duration(i)*20*time.Millisecond))
+					i++
+				}
+				// CPU time as well as wall time: the machine is shared.
+				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu_ns/op")
+			})
+		}
 	}
+}
+
+// readerName names an EngineConfig.Workers value in benchmark names.
+func readerName(workers int) string {
+	if workers == -1 {
+		return "leg"
+	}
+	return "epoll"
 }

@@ -14,8 +14,9 @@ import (
 // remote address (symmetric RTP, for peers behind NAT whose SDP shows a
 // private address). The first packet from another address within them is
 // latched as the new remote, once; later packets from other addresses are
-// dropped and counted in Stats.Rejected, so a stranger cannot hijack an
-// established stream.
+// dropped and counted in Stats.Rejected. When the window is over the
+// socket is connected to the remote and the kernel drops strangers'
+// packets itself, so nobody can hijack an established stream.
 const learnPackets = 10
 
 // LegParams is what the SDP offer/answer negotiated for a leg.
@@ -85,7 +86,8 @@ type Stats struct {
 	// if none): the signal for an RTP inactivity timeout.
 	LastReceived time.Time
 	// Rejected counts packets dropped as malformed, from an unknown
-	// address, or of a payload type not negotiated.
+	// address (while the socket is not yet connected), or of a payload
+	// type not negotiated.
 	Rejected uint64
 }
 
@@ -98,14 +100,17 @@ type sink struct {
 }
 
 // Leg is one RTP stream endpoint: a local port pair and a remote peer.
-// Received packets are read by one goroutine per leg and handed to the
-// leg's sink, if any, in that goroutine (no queue, no re-pacing).
+// Received packets are read by the leg's reader (its own goroutine, or an
+// epoll worker) and handed to the leg's sink, if any, right there (no
+// queue, no re-pacing). A Leg is safe for concurrent use.
 type Leg struct {
 	e       *Engine
 	id      uint64
 	port    int
 	local   netip.AddrPort
-	conn    *net.UDPConn
+	sock    rtpSocket
+	goConn  *net.UDPConn // read by readLoop; nil when a worker reads
+	worker  *worker      // the epoll worker reading sock, or nil
 	rtcp    *net.UDPConn
 	created time.Time
 
@@ -126,7 +131,7 @@ type Leg struct {
 	done      chan struct{} // closed when the reader exits
 	dtmf      chan rune
 
-	// Reader state: touched only by the read goroutine.
+	// Reader state: touched only by the leg's reader.
 	seenGen      uint64
 	learnLeft    int
 	dedupe       eventDeduper
@@ -158,6 +163,7 @@ type txStream struct {
 	tsOff       uint32
 	packets     uint64
 	bytes       uint64
+	closed      bool // the socket is closed: send nothing
 }
 
 // LocalAddr returns the RTP address to put in SDP.
@@ -201,12 +207,15 @@ func (l *Leg) Update(p LegParams) error {
 	}
 	l.connMu.Lock()
 	defer l.connMu.Unlock()
+	if l.closed.Load() {
+		return nil
+	}
 	if cur := l.connected.Load(); cur != nil {
 		if cur.remote == c.remote {
 			l.connected.Store(c)
 		} else {
 			l.connected.Store(nil)
-			if err := disconnectUDP(l.conn); err != nil {
+			if err := l.sock.disconnect(); err != nil {
 				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err)
 			}
 		}
@@ -222,7 +231,7 @@ func (l *Leg) settle(cfg *legConfig) {
 	if l.cfg.Load() != cfg || l.connected.Load() != nil || l.closed.Load() {
 		return
 	}
-	if err := connectUDP(l.conn, cfg.remote); err != nil {
+	if err := l.sock.connect(cfg.remote); err != nil {
 		l.e.log.Debug("media: connect RTP socket", logPort, l.port, "error", err)
 		return
 	}
@@ -303,7 +312,16 @@ func (l *Leg) Close() error {
 		l.closed.Store(true)
 		close(l.closing)
 		l.sink.Store(nil)
-		l.conn.Close()
+		if l.worker != nil {
+			l.worker.remove(l) // returns once the worker is done with l
+		}
+		// Wait out a connect or send in progress; later ones see closed.
+		l.connMu.Lock()
+		l.tx.mu.Lock()
+		l.tx.closed = true
+		l.tx.mu.Unlock()
+		l.connMu.Unlock()
+		l.sock.close()
 		l.rtcp.Close()
 		<-l.done
 		close(l.dtmf)
@@ -323,7 +341,7 @@ func (l *Leg) readLoop() {
 	defer close(l.done)
 	buf := make([]byte, 1500)
 	for {
-		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := l.goConn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
@@ -494,25 +512,29 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 		t.ts, t.lastSamples = ots, samples
 	}
 	t.lastSend = now
-	t.packets++
-	t.bytes += uint64(len(b))
 	putRTPHeader(b, marker, pt, oseq, ots, t.ssrc)
-	t.mu.Unlock()
+	if t.closed {
+		t.mu.Unlock()
+		return false
+	}
+	// The send runs under t.mu: Close takes it before closing the
+	// socket, so the descriptor is never used after it is closed.
 	var err error
 	if l.connected.Load() == cfg {
-		_, err = l.conn.Write(b)
+		err = l.sock.write(b)
 		if err != nil { // disconnected under us by Update: say where
-			_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+			err = l.sock.writeTo(b, cfg.remote)
 		}
 	} else {
-		_, err = l.conn.WriteToUDPAddrPort(b, cfg.remote)
+		err = l.sock.writeTo(b, cfg.remote)
 	}
+	if err == nil {
+		t.packets++
+		t.bytes += uint64(len(b))
+	}
+	t.mu.Unlock()
 	if err != nil {
 		l.e.dropped.Add(1)
-		t.mu.Lock()
-		t.packets--
-		t.bytes -= uint64(len(b))
-		t.mu.Unlock()
 		return false
 	}
 	return true

@@ -1,3 +1,5 @@
+//go:build linux
+
 package media
 
 import (
@@ -26,21 +28,23 @@ import (
 
 const loadGenEnv = "OBZVON_MEDIA_LOADGEN"
 
-var loadTime = flag.Duration("media.loadtime", 3*time.Second, "measuring time of each BenchmarkBridgedCalls case")
+var loadTime = flag.Duration("media.loadtime", 2*time.Second, "measuring time of each BenchmarkBridgedCalls case")
 
 func BenchmarkBridgedCalls(b *testing.B) {
 	for _, n := range []int{250, 500, 1000} {
-		b.Run(fmt.Sprintf("calls=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			benchBridgedCalls(b, n, *loadTime)
-		})
+		for _, w := range []int{-1, 0} {
+			b.Run(fmt.Sprintf("calls=%d/readers=%s", n, readerName(w)), func(b *testing.B) {
+				b.ReportAllocs()
+				benchBridgedCalls(b, n, w, *loadTime)
+			})
+		}
 	}
 }
 
-func benchBridgedCalls(b *testing.B, calls int, d time.Duration) {
+func benchBridgedCalls(b *testing.B, calls, workers int, d time.Duration) {
 	rssBefore := rssBytes()
 	dir := b.TempDir()
-	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 20000, PortMax: 29999, RecordDir: b.TempDir()})
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 20000, PortMax: 29999, RecordDir: b.TempDir(), Workers: workers})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +100,11 @@ func benchBridgedCalls(b *testing.B, calls int, d time.Duration) {
 			b.Fatal(err)
 		}
 		recs, bridges = append(recs, rec), append(bridges, br)
-		targets = append(targets, fmt.Sprintf("%s %d", la.LocalAddr(), codecA.PayloadType()), fmt.Sprintf("%s %d", lb.LocalAddr(), codecB.PayloadType()))
+		same := 0
+		if codecA == codecB {
+			same = 1 // payload passes untouched: the generator's send stamp survives
+		}
+		targets = append(targets, fmt.Sprintf("%s %d %d", la.LocalAddr(), codecA.PayloadType(), same), fmt.Sprintf("%s %d %d", lb.LocalAddr(), codecB.PayloadType(), same))
 	}
 	fmt.Fprintf(stdin, "%d\n%s\n", warm+d+200*time.Millisecond, strings.Join(targets, "\n"))
 	stdin.Close()
@@ -109,9 +117,9 @@ func benchBridgedCalls(b *testing.B, calls int, d time.Duration) {
 	b.StopTimer()
 	rss := rssBytes()
 
-	var sent, recv uint64
+	var sent, recv, e2e50, e2e99 uint64
 	if out.Scan() {
-		fmt.Sscanf(out.Text(), "sent %d recv %d", &sent, &recv)
+		fmt.Sscanf(out.Text(), "sent %d recv %d e2e_p50_ns %d e2e_p99_ns %d", &sent, &recv, &e2e50, &e2e99)
 	}
 	for _, br := range bridges {
 		br.Disconnect()
@@ -137,6 +145,8 @@ func benchBridgedCalls(b *testing.B, calls int, d time.Duration) {
 	b.ReportMetric(float64(k1-k0), "kernel_rcvbuf_drops")
 	if sent > 0 {
 		b.ReportMetric(100*float64(int64(sent)-int64(recv))/float64(sent), "e2e_loss_%")
+		b.ReportMetric(float64(e2e50)/1e3, "e2e_p50_us")
+		b.ReportMetric(float64(e2e99)/1e3, "e2e_p99_us")
 	}
 	b.ReportMetric(float64(rss-rssBefore)/float64(calls)/(1<<20), "rss_MB/call")
 }
@@ -182,9 +192,12 @@ func udpRcvbufErrors() uint64 {
 }
 
 // runLoadGenerator is the generator process: it prints its address, reads
-// the run time and the targets ("addr pt" lines) from stdin, sends one
+// the run time and the targets ("addr pt same" lines) from stdin, sends one
 // 160-byte packet per target every 20 ms (spread over the 20 ms), counts
-// what comes back, and prints "sent N recv M".
+// what comes back, and prints "sent N recv M e2e_p50_ns X e2e_p99_ns Y".
+// Every payload starts with its send time; packets coming back from a leg
+// of a same-codec call (payload untouched) give the one-way delay through
+// kernel and engine — on one clock, since both ends are this process.
 func runLoadGenerator() int {
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -202,15 +215,19 @@ func runLoadGenerator() int {
 		pt   byte
 	}
 	var targets []target
+	stamped := make(map[netip.AddrPort]bool)
 	for in.Scan() {
 		f := strings.Fields(in.Text())
-		if len(f) != 2 {
+		if len(f) != 3 {
 			continue
 		}
 		ap := netip.MustParseAddrPort(f[0])
 		pt, _ := strconv.Atoi(f[1])
 		targets = append(targets, target{net.UDPAddrFromAddrPort(ap), byte(pt)})
+		stamped[ap] = f[2] == "1"
 	}
+	epoch := time.Now()
+	var e2e delayHistogram
 	pc := ipv4.NewPacketConn(conn)
 	var recv uint64
 	done := make(chan struct{})
@@ -225,7 +242,16 @@ func runLoadGenerator() int {
 			if err != nil {
 				return
 			}
+			now := time.Since(epoch)
 			recv += uint64(n)
+			for _, m := range msgs[:n] {
+				ua, ok := m.Addr.(*net.UDPAddr)
+				if !ok || m.N < 20 || !stamped[ua.AddrPort()] {
+					continue
+				}
+				sentAt := time.Duration(binary.BigEndian.Uint64(m.Buffers[0][12:20]))
+				e2e.record(now - sentAt)
+			}
 		}
 	}()
 	const slots = 10 // spread each 20 ms round over 10 sends of batches
@@ -248,10 +274,12 @@ func runLoadGenerator() int {
 			time.Sleep(time.Until(at))
 			lo, hi := min(s*per, len(msgs)), min((s+1)*per, len(msgs))
 			batch := msgs[lo:hi]
+			stamp := uint64(time.Since(epoch))
 			for i := range batch {
 				b := batch[i].Buffers[0]
 				binary.BigEndian.PutUint16(b[2:], uint16(round))
 				binary.BigEndian.PutUint32(b[4:], uint32(round*FrameSamples))
+				binary.BigEndian.PutUint64(b[12:], stamp)
 			}
 			for len(batch) > 0 {
 				n, err := pc.WriteBatch(batch, 0)
@@ -270,7 +298,8 @@ func runLoadGenerator() int {
 	time.Sleep(300 * time.Millisecond) // let the last packets come back
 	conn.Close()
 	<-done
-	fmt.Printf("sent %d recv %d\n", sent, recv)
+	h := e2e.snapshot()
+	fmt.Printf("sent %d recv %d e2e_p50_ns %d e2e_p99_ns %d\n", sent, recv, h.Quantile(0.5).Nanoseconds(), h.Quantile(0.99).Nanoseconds())
 	return 0
 }
 

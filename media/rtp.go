@@ -32,13 +32,18 @@ type rtpHeader struct {
 
 // parseRTP parses the fixed header of b, skipping CSRCs and the header
 // extension, and strips padding.
-func parseRTP(b []byte) (rtpHeader, error) {
-	var h rtpHeader
+func parseRTP(b []byte) (h rtpHeader, err error) {
+	err = h.parse(b)
+	return h, err
+}
+
+// parse is parseRTP into h.
+func (h *rtpHeader) parse(b []byte) error {
 	if len(b) < 12 {
-		return h, errRTPShort
+		return errRTPShort
 	}
 	if b[0]>>6 != 2 {
-		return h, errRTPVersion
+		return errRTPVersion
 	}
 	cc := int(b[0] & 0x0F)
 	h.marker = b[1]&0x80 != 0
@@ -48,27 +53,27 @@ func parseRTP(b []byte) (rtpHeader, error) {
 	h.ssrc = binary.BigEndian.Uint32(b[8:12])
 	off := 12 + 4*cc
 	if len(b) < off {
-		return h, errRTPShort
+		return errRTPShort
 	}
 	if b[0]&0x10 != 0 { // extension: 16-bit profile, 16-bit length in words
 		if len(b) < off+4 {
-			return h, errRTPShort
+			return errRTPShort
 		}
 		off += 4 + 4*int(binary.BigEndian.Uint16(b[off+2:off+4]))
 		if len(b) < off {
-			return h, errRTPShort
+			return errRTPShort
 		}
 	}
 	end := len(b)
 	if b[0]&0x20 != 0 { // padding: the last byte counts the padding bytes
 		pad := int(b[end-1])
 		if pad == 0 || end-pad < off {
-			return h, errRTPShort
+			return errRTPShort
 		}
 		end -= pad
 	}
 	h.payloadOff, h.payloadEnd = off, end
-	return h, nil
+	return nil
 }
 
 // putRTPHeader writes a 12-byte RTP header (no CSRC, no extension, no

@@ -197,3 +197,17 @@ func BenchmarkParseRTP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseRTPPion is the reference for BenchmarkParseRTP: pion/rtp's
+// Header.Unmarshal on the same packet.
+func BenchmarkParseRTPPion(b *testing.B) {
+	pk := make([]byte, 172)
+	putRTPHeader(pk, false, 0, 1, 160, 42)
+	var h rtp.Header
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Unmarshal(pk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

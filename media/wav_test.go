@@ -217,6 +217,7 @@ func TestRecorderOnDiskWhileRecording(t *testing.T) {
 		p := Encode(nil, toneSamples(1000, 8000, i*160, 160), PCMU)
 		r.write(0, PCMU, p, 1, uint32(i*160), t0.Add(time.Duration(i)*20*time.Millisecond))
 	}
+	r.drain() // the writer is asynchronous
 	left, _ := readStereoWAV(t, path)
 	if lag := packets*160 - len(left); lag < 0 || lag > 8000 {
 		t.Errorf("file holds %d frames of %d recorded: lag %d, want 0..8000 (1 s)", len(left), packets*160, lag)
@@ -323,5 +324,38 @@ func TestRecorderLongSilence(t *testing.T) {
 	}
 	if !hasTone(left[:1600], 1000) || !hasTone(left[at:], 1000) || !isSilent(left[1600:at]) || !isSilent(right) {
 		t.Errorf("want tone, two minutes of silence, tone on the left and silence on the right")
+	}
+}
+
+// TestRecorderSlowDisk checks that a disk that stops keeping up costs
+// audio, not the packet path: writes never block, the audio that did not
+// fit is dropped as silence, and Close says so and leaves a valid file.
+func TestRecorderSlowDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slow.wav")
+	r, err := NewRecorder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stall = make(chan struct{})
+	t0 := time.Now()
+	const packets = 10 * 50 // 10 s, more than the queue holds
+	for i := range packets {
+		p := Encode(nil, toneSamples(1000, 8000, i*160, 160), PCMU)
+		r.write(0, PCMU, p, 1, uint32(i*160), t0.Add(time.Duration(i)*20*time.Millisecond))
+	}
+	close(r.stall) // the disk comes back
+	err = r.Close()
+	if !errors.Is(err, ErrRecordingIncomplete) {
+		t.Fatalf("Close() = %v, want ErrRecordingIncomplete", err)
+	}
+	left, _ := readStereoWAV(t, path)
+	if len(left) != packets*160 {
+		t.Fatalf("recording has %d frames, want %d (dropped audio kept as silence)", len(left), packets*160)
+	}
+	if !hasTone(left[:4000], 1000) || !hasTone(left[len(left)-4000:], 1000) {
+		t.Errorf("the queued start and the final second should hold the tone")
+	}
+	if !isSilent(left[6*8000 : 7*8000]) {
+		t.Errorf("dropped audio is not silence")
 	}
 }
