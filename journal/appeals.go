@@ -206,9 +206,11 @@ func validateCard(a *Appeal) error {
 		return &FieldError{"person.enp", fmt.Sprintf("%q is not 16 digits", p.ENP)}
 	}
 	if p.Birth != "" {
-		if _, err := time.Parse(time.DateOnly, p.Birth); err != nil {
-			return &FieldError{"person.birth", fmt.Sprintf("%q is not a date YYYY-MM-DD", p.Birth)}
+		d, err := lists.ParseDate(p.Birth)
+		if err != nil {
+			return &FieldError{"person.birth", err.Error()}
 		}
+		p.Birth = d.Format(time.DateOnly) // 17.05.1980 is stored as 1980-05-17
 	}
 	return nil
 }
@@ -616,6 +618,13 @@ func (j *Journal) History(ctx context.Context, who Actor, q HistoryQuery) ([]App
 			return nil, fmt.Errorf("history: %w", &FieldError{"phone", err.Error()})
 		}
 		prefixes = append(prefixes, ikey(idxAppealPhone, []byte(p), nil))
+	}
+	if q.Person.Birth != "" {
+		d, err := lists.ParseDate(q.Person.Birth)
+		if err != nil {
+			return nil, fmt.Errorf("history: %w", &FieldError{"person.birth", err.Error()})
+		}
+		q.Person.Birth = d.Format(time.DateOnly)
 	}
 	if k := q.Person.key(); k != "" {
 		prefixes = append(prefixes, ikey(idxAppealPerson, []byte(k), nil))

@@ -38,9 +38,12 @@ func TestAppealLifecycle(t *testing.T) {
 				t.Errorf("due = %s, want created + 30 days", a.Due)
 			}
 			b := card("+79123456789", "")
-			b.Person = PersonData{Surname: "Петров", Birth: "1950-01-02"}
+			b.Person = PersonData{Surname: "Петров", Birth: "02.01.1950"}
 			if err := j.CreateAppeal(ctx, op1, b); err != nil {
 				t.Fatal(err)
+			}
+			if b.Person.Birth != "1950-01-02" {
+				t.Errorf("birth typed 02.01.1950 stored as %q, want 1950-01-02", b.Person.Birth)
 			}
 			if b.Number != "2026-000002" {
 				t.Fatalf("second number = %s, want 2026-000002", b.Number)
@@ -98,7 +101,7 @@ func TestAppealLifecycle(t *testing.T) {
 			if err != nil || len(h) != 2 || h[0].Number != "2026-000002" || h[1].Status != StatusClosed {
 				t.Fatalf("History(phone) = %+v, %v; want 2 appeals newest first", h, err)
 			}
-			h, _ = j.History(ctx, op1, HistoryQuery{Person: PersonData{Surname: "ПЕТРОВ", Birth: "1950-01-02"}})
+			h, _ = j.History(ctx, op1, HistoryQuery{Person: PersonData{Surname: "ПЕТРОВ", Birth: "02.01.1950"}})
 			if len(h) != 1 || h[0].ID != b.ID {
 				t.Fatalf("History(person by name) = %+v, want appeal 2", h)
 			}
