@@ -206,9 +206,11 @@ func validateCard(a *Appeal) error {
 		return &FieldError{"person.enp", fmt.Sprintf("%q is not 16 digits", p.ENP)}
 	}
 	if p.Birth != "" {
-		if _, err := time.Parse(time.DateOnly, p.Birth); err != nil {
-			return &FieldError{"person.birth", fmt.Sprintf("%q is not a date YYYY-MM-DD", p.Birth)}
+		d, err := lists.ParseDate(p.Birth)
+		if err != nil {
+			return &FieldError{"person.birth", err.Error()}
 		}
+		p.Birth = d.Format(time.DateOnly) // 17.05.1980 is stored as 1980-05-17
 	}
 	return nil
 }
@@ -617,6 +619,13 @@ func (j *Journal) History(ctx context.Context, who Actor, q HistoryQuery) ([]App
 		}
 		prefixes = append(prefixes, ikey(idxAppealPhone, []byte(p), nil))
 	}
+	if q.Person.Birth != "" {
+		d, err := lists.ParseDate(q.Person.Birth)
+		if err != nil {
+			return nil, fmt.Errorf("history: %w", &FieldError{"person.birth", err.Error()})
+		}
+		q.Person.Birth = d.Format(time.DateOnly)
+	}
 	if k := q.Person.key(); k != "" {
 		prefixes = append(prefixes, ikey(idxAppealPerson, []byte(k), nil))
 	}
@@ -664,48 +673,74 @@ type AppealFilter struct {
 	Limit int
 }
 
-// Appeals lists appeals matching f, in id (creation) order, keeping only
-// those the actor may see (CanSeeAppeal with queues).
+// Appeals lists appeals matching f, in creation order, keeping only those
+// the actor may see (CanSeeAppeal with the account's queues). With no
+// filter an operator gets their own: assigned, and for level 1 also
+// authored and of their queues.
 func (j *Journal) Appeals(ctx context.Context, who Actor, queues []string, f AppealFilter) ([]AppealRef, error) {
 	if !Allowed(who.Role, ActionRead, ResourceAppeal) {
 		return nil, fmt.Errorf("appeals: %w: role %s", ErrDenied, who.Role)
 	}
-	var prefix []byte
+	// Pick the indexes to read: the filter's, or, with no filter, the
+	// ones that can hold what the actor may see (administrators and
+	// supervisors: all, by creation time).
+	var prefixes [][]byte
 	switch {
 	case f.Assignee != "":
-		prefix = ikey(idxAppealAssign, []byte(f.Assignee), nil)
+		prefixes = [][]byte{ikey(idxAppealAssign, []byte(f.Assignee), nil)}
 	case f.Author != "":
-		prefix = ikey(idxAppealAuthor, []byte(f.Author), nil)
+		prefixes = [][]byte{ikey(idxAppealAuthor, []byte(f.Author), nil)}
 	case f.Queue != "":
-		prefix = ikey(idxAppealQueue, []byte(f.Queue), nil)
+		prefixes = [][]byte{ikey(idxAppealQueue, []byte(f.Queue), nil)}
 	case f.Status != StatusUnknown:
-		prefix = ikey(idxAppealStatus, []byte(f.Status.String()), nil)
+		prefixes = [][]byte{ikey(idxAppealStatus, []byte(f.Status.String()), nil)}
+	case who.Role == RoleAdmin || who.Role == RoleSupervisor:
+		prefixes = [][]byte{ikey(idxAppealCreated)}
 	default:
-		prefix = ikey(idxAppealCreated)
+		prefixes = [][]byte{ikey(idxAppealAssign, []byte(who.Login), nil)}
+		if who.Role == RoleOperatorL1 {
+			prefixes = append(prefixes, ikey(idxAppealAuthor, []byte(who.Login), nil))
+			for _, q := range queues {
+				prefixes = append(prefixes, ikey(idxAppealQueue, []byte(q), nil))
+			}
+		}
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 500
 	}
 	var out []AppealRef
+	seen := map[string]bool{}
 	err := j.view(ctx, func(txn *badger.Txn) error {
-		return scanIndex(txn, prefix, nil, false, func(_, pk []byte) (bool, error) {
-			var a Appeal
-			if err := getJSON(txn, pk, &a); err != nil {
-				return false, err
+		for _, prefix := range prefixes {
+			err := scanIndex(txn, prefix, nil, false, func(_, pk []byte) (bool, error) {
+				if seen[string(pk)] {
+					return true, nil
+				}
+				seen[string(pk)] = true
+				var a Appeal
+				if err := getJSON(txn, pk, &a); err != nil {
+					return false, err
+				}
+				if f.Status != StatusUnknown && a.Status != f.Status {
+					return true, nil
+				}
+				if CanSeeAppeal(who.Login, who.Role, queues, &a) {
+					out = append(out, a.ref())
+				}
+				return len(out) < limit, ctx.Err()
+			})
+			if err != nil {
+				return err
 			}
-			if f.Status != StatusUnknown && a.Status != f.Status {
-				return true, nil
-			}
-			if CanSeeAppeal(who.Login, who.Role, queues, &a) {
-				out = append(out, a.ref())
-			}
-			return len(out) < limit, ctx.Err()
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("appeals: %w", err)
 	}
+	// Ids are time-ordered: this is creation order across the indexes.
+	slices.SortFunc(out, func(a, b AppealRef) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 

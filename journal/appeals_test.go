@@ -38,9 +38,12 @@ func TestAppealLifecycle(t *testing.T) {
 				t.Errorf("due = %s, want created + 30 days", a.Due)
 			}
 			b := card("+79123456789", "")
-			b.Person = PersonData{Surname: "Петров", Birth: "1950-01-02"}
+			b.Person = PersonData{Surname: "Петров", Birth: "02.01.1950"}
 			if err := j.CreateAppeal(ctx, op1, b); err != nil {
 				t.Fatal(err)
+			}
+			if b.Person.Birth != "1950-01-02" {
+				t.Errorf("birth typed 02.01.1950 stored as %q, want 1950-01-02", b.Person.Birth)
 			}
 			if b.Number != "2026-000002" {
 				t.Fatalf("second number = %s, want 2026-000002", b.Number)
@@ -98,7 +101,7 @@ func TestAppealLifecycle(t *testing.T) {
 			if err != nil || len(h) != 2 || h[0].Number != "2026-000002" || h[1].Status != StatusClosed {
 				t.Fatalf("History(phone) = %+v, %v; want 2 appeals newest first", h, err)
 			}
-			h, _ = j.History(ctx, op1, HistoryQuery{Person: PersonData{Surname: "ПЕТРОВ", Birth: "1950-01-02"}})
+			h, _ = j.History(ctx, op1, HistoryQuery{Person: PersonData{Surname: "ПЕТРОВ", Birth: "02.01.1950"}})
 			if len(h) != 1 || h[0].ID != b.ID {
 				t.Fatalf("History(person by name) = %+v, want appeal 2", h)
 			}
@@ -211,3 +214,43 @@ func TestAppealNumbersSurviveReopen(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestAppealsVisibleByRole(t *testing.T) {
+	j, _ := Open(Options{InMemory: true})
+	defer j.Close()
+	ctx := context.Background()
+	mk := func(author Actor, queue, assignee string) string {
+		a := card("", "")
+		a.Queue, a.Assignee = queue, assignee
+		if err := j.CreateAppeal(ctx, author, a); err != nil {
+			t.Fatal(err)
+		}
+		return a.Number
+	}
+	n1 := mk(op1, "oms", "")       // op1's own, queue oms
+	n2 := mk(op1, "", "op2")       // op1 authored, assigned to op2
+	n3 := mk(adm, "oms", "rep9")   // queue oms, another's
+	n4 := mk(adm, "screening", "") // admin's own
+	tests := []struct {
+		who    Actor
+		queues []string
+		want   []string
+	}{
+		{op1, nil, []string{n1, n2}},
+		{op1, []string{"oms"}, []string{n1, n2, n3}},
+		{op2, []string{"oms"}, []string{n2}},
+		{Actor{"rep9", RoleRepL1}, []string{"oms"}, []string{n3}},
+		{adm, nil, []string{n1, n2, n3, n4}},
+		{Actor{"sup", RoleSupervisor}, nil, []string{n1, n2, n3, n4}},
+	}
+	for _, tt := range tests {
+		l, err := j.Appeals(ctx, tt.who, tt.queues, AppealFilter{})
+		var got []string
+		for _, r := range l {
+			got = append(got, r.Number)
+		}
+		if err != nil || strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("Appeals(%s %s, %v) = %v, %v; want %v", tt.who.Login, tt.who.Role, tt.queues, got, err, tt.want)
+		}
+	}
+}

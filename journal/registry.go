@@ -161,6 +161,17 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		}
 		readErr <- nil
 	}()
+	// A first load into an empty registry has no stored versions to
+	// read; loads are serialized, so the registry stays ours meanwhile.
+	fresh := true
+	if err := j.db.View(func(txn *badger.Txn) error {
+		return scanIndex(txn, []byte(spaceRecord+kindPerson+"/"), nil, false, func(_, _ []byte) (bool, error) {
+			fresh = false
+			return false, nil
+		})
+	}); err != nil {
+		return st, nil, fmt.Errorf("load registry %s: %w", source, err)
+	}
 	wb := j.db.NewWriteBatch()
 	defer wb.Cancel()
 	var werr error
@@ -170,7 +181,7 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		}
 		if werr == nil {
 			st.Rows += len(batch)
-			werr = j.writePersons(wb, batch, &st)
+			werr = j.writePersons(wb, batch, fresh, &st)
 		}
 		if werr != nil {
 			close(stop)
@@ -204,9 +215,12 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 
 // writePersons adds one batch to wb: it reads the stored versions to find
 // their index keys, then sets records and keys.
-func (j *Journal) writePersons(wb *badger.WriteBatch, batch []*Person, st *LoadStats) error {
+func (j *Journal) writePersons(wb *badger.WriteBatch, batch []*Person, fresh bool, st *LoadStats) error {
 	old := make([]*Person, len(batch))
 	err := j.db.View(func(txn *badger.Txn) error {
+		if fresh {
+			return nil // the registry was empty when the load began
+		}
 		for i, p := range batch {
 			var o Person
 			err := getJSON(txn, recordKey(kindPerson, p.ENP), &o)

@@ -19,7 +19,7 @@ func registryCommand() *cli.Command {
 		Name:  "registry",
 		Usage: "load and search the insured registry",
 		Subcommands: []*cli.Command{
-			registryLoadCommand(), registrySearchCommand(),
+			registryLoadCommand(), registrySearchCommand(), registryGenerateCommand(),
 		},
 	}
 }
@@ -105,6 +105,35 @@ func registrySearchCommand() *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ENP, p.Surname, p.Name, dash(p.Patronymic), p.Birth, dash(p.Phone), dash(p.MOCode))
 			}
 			return tw.Flush()
+		},
+	}
+}
+
+func registryGenerateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "generate",
+		Usage:     "write a synthetic registry (made-up Russian names, no real people) for tests and benchmarks",
+		ArgsUsage: "FILE",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "rows", Value: 100000, Usage: "number of persons"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed; the same seed gives the same file"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 || c.Int("rows") <= 0 {
+				return cli.Exit("registry generate needs FILE and a positive --rows\nTry: obzvon registry generate --rows 3000000 registry-3m.csv", exitUsage)
+			}
+			f, err := os.Create(c.Args().First())
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			if err := lists.WriteSyntheticRegistry(f, c.Int("rows"), c.Uint64("seed")); err != nil {
+				f.Close()
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			if err := f.Close(); err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			return nil
 		},
 	}
 }

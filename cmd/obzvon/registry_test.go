@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 func TestRegistryCommands(t *testing.T) {
@@ -41,5 +43,40 @@ func TestRegistryCommands(t *testing.T) {
 	}
 	if _, err := runCLI(t, "registry", "load", "--dir", dir, filepath.Join(dir, "missing.csv")); err == nil {
 		t.Fatal("registry load of a missing file succeeded")
+	}
+}
+
+func TestRegistryGenerateAndLoadXLSX(t *testing.T) {
+	dir := t.TempDir()
+	csvFile := filepath.Join(t.TempDir(), "gen.csv")
+	if _, err := runCLI(t, "registry", "generate", "--rows", "300", csvFile); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "registry", "load", "--dir", dir, "--json", csvFile)
+	if err != nil || !strings.Contains(out, `"inserted":300`) {
+		t.Fatalf("load of generated registry = %q, %v", out, err)
+	}
+
+	x := excelize.NewFile()
+	rows := [][]any{
+		{"Фамилия", "Имя", "Отчество", "Дата рождения", "ЕНП"},
+		{"Зуева", "Ада", "Петровна", 28141, "1000000000000009"},
+		{"Орлов", "Илья", "", "31.02.1975", "1000000000000010"},
+	}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		x.SetSheetRow("Sheet1", cell, &r)
+	}
+	xlsx := filepath.Join(t.TempDir(), "list.xlsx")
+	if err := x.SaveAs(xlsx); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "registry", "load", "--dir", dir, xlsx)
+	if err != nil || !strings.Contains(out, "1 rows: 1 inserted") || !strings.Contains(out, "Дата рождения") {
+		t.Fatalf("load of xlsx = %q, %v", out, err)
+	}
+	out, err = runCLI(t, "registry", "search", "--dir", dir, "--surname", "зуева", "--json")
+	if err != nil || !strings.Contains(out, `"birth":"1977-01-16"`) {
+		t.Fatalf("search of xlsx person = %q, %v", out, err)
 	}
 }
