@@ -48,7 +48,7 @@ func (d *dist) load(name string, j distJSON) error {
 		}
 		sum += w
 	}
-	if !(j.Inc > 0) || math.IsInf(j.Inc, 0) || !(sum > 0) || math.Abs(sum-j.Total) > 1e-6*sum {
+	if !(j.Inc > 0) || math.IsInf(j.Inc, 0) || !(sum > 0) || math.IsInf(sum, 0) || !(math.Abs(sum-j.Total) <= 1e-6*sum) {
 		return fmt.Errorf("%s: total %v, increment %v: %w", name, j.Total, j.Inc, ErrBadEstimates)
 	}
 	copy(d.w, j.Weights)

@@ -54,6 +54,7 @@ func TestEstimatesJSONBad(t *testing.T) {
 		{"fewer bins", strings.Replace(string(good), `"weights":[`, `"weights":[1,`, 1)},
 		{"negative count", strings.Replace(string(good), `"outcomes":0`, `"outcomes":-1`, 1)},
 		{"live over all", strings.Replace(string(good), `"all_w":20`, `"all_w":1`, 1)},
+		{"overflowing weights", strings.Replace(string(good), `"weights":[0,0,`, `"weights":[1e308,1e308,`, 1)},
 	}
 	for _, tt := range tests {
 		est := NewEstimates(Priors{})
@@ -66,4 +67,25 @@ func TestEstimatesJSONBad(t *testing.T) {
 			t.Errorf("Unmarshal(%s) changed the estimates", tt.name)
 		}
 	}
+}
+
+func FuzzEstimatesJSON(f *testing.F) {
+	good, _ := json.Marshal(trainedEstimates(rand.New(rand.NewPCG(1, 1)), 0.3, 500))
+	f.Add(good)
+	f.Add([]byte(`{"version":1,"live_w":1,"all_w":2,"out_inc":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var est Estimates
+		if err := json.Unmarshal(b, &est); err != nil {
+			return
+		}
+		if lp := est.LiveProb(); !(lp >= 0 && lp <= 1) {
+			t.Fatalf("restored LiveProb() = %v", lp)
+		}
+		p, _ := NewPacer(PacerConfig{Mode: ModePredictive, MinOutcomes: 1})
+		s := benchState(20, 1)
+		s.Estimates = &est
+		if d := p.Decide(s); d.Dial < 0 || d.Dial > p.Config().MaxPerDecision {
+			t.Fatalf("Decide with restored estimates = %+v", d)
+		}
+	})
 }
