@@ -11,7 +11,8 @@
 // an agent, the campaign's Estimates (live-answer probability, ring time to
 // answer, talk and wrap-up times, learned online from priors), its
 // abandonment today and over 30 days (AbandonLedger), trunk limits and, when
-// it blends, the inbound queue. Modes: preview, progressive, ratio,
+// it blends, the inbound queue. Estimates save and restore as JSON so that
+// a restarted campaign does not start cold. Modes: preview, progressive, ratio,
 // predictive and agentless. The predictive mode adds calls while the next
 // one, if answered live, would find an agent within the grace period with
 // probability at least 1-alpha; alpha follows the measured abandonment

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -39,13 +40,20 @@ func (o Outcome) String() string {
 }
 
 // ParseOutcome parses an outcome name as printed by String.
-func ParseOutcome(s string) (Outcome, bool) {
-	for i, n := range outcomeNames {
+func ParseOutcome(s string) (Outcome, error) {
+	i, err := parseName(outcomeNames[:], s, "dial outcome")
+	return Outcome(i), err
+}
+
+// parseName returns the index of s among names, skipping index 0 (the
+// Unknown zero value), or ErrBadName.
+func parseName(names []string, s, what string) (int, error) {
+	for i, n := range names {
 		if i > 0 && n == s {
-			return Outcome(i), true
+			return i, nil
 		}
 	}
-	return OutcomeUnknown, false
+	return 0, fmt.Errorf("%s %q: %w", what, s, ErrBadName)
 }
 
 // dist is an empirical distribution over fixed bins with exponential

@@ -98,6 +98,8 @@ var (
 	ErrBadState = errors.New("unknown agent state")
 	// ErrBadPacerConfig reports a pacer setting out of range.
 	ErrBadPacerConfig = errors.New("bad pacer setting")
+	// ErrBadName reports an unknown name of an outcome, reason or block.
+	ErrBadName = errors.New("unknown name")
 )
 
 // Agent is one agent the campaign may use, with how long it has been in
@@ -303,6 +305,12 @@ func (r Reason) String() string {
 	return reasonNames[r]
 }
 
+// ParseReason parses a reason name as printed by String.
+func ParseReason(s string) (Reason, error) {
+	i, err := parseName(reasonNames[:], s, "pacing reason")
+	return Reason(i), err
+}
+
 // Decision is the pacer's answer: start Dial calls now.
 type Decision struct {
 	Dial int
@@ -330,6 +338,7 @@ type Pacer struct {
 	pmf      [nHorizons][]float64
 	shift    [nHorizons]int
 	lo       [nHorizons]int
+	pw       []float64 // Poisson weights
 
 	inKey  [4]float64 // blending cache key: rate, aht, target, patience
 	inNeed int        // agents inbound needs on its own (Erlang C/A)
@@ -343,6 +352,9 @@ const (
 	nWrapQ    = 3 // wrap-up quantiles the talk-to-free convolution uses
 	tinyProb  = 1e-6
 	smallProb = 0.002
+	// maxPoisson caps a pooled Poisson mean: beyond it the demand exceeds
+	// any supply anyway, and the window stays small.
+	maxPoisson = 2000
 )
 
 // NewPacer returns a pacer for cfg, or an error naming the bad setting.
@@ -725,48 +737,69 @@ func (p *Pacer) convolve(m int, pm []float64, q float64, sign int) []float64 {
 }
 
 // convolvePoisson adds a Poisson(lambda) term with sign +1 (supply) or -1
-// (demand), truncated where its tail is negligible.
+// (demand), over the window of counts where its mass is not negligible
+// (weights computed from the mode outwards, so large means do not
+// underflow).
 func (p *Pacer) convolvePoisson(m int, pm []float64, lambda float64, sign int) []float64 {
-	if lambda <= 0 {
+	if !(lambda > 0) {
 		return pm
 	}
-	k := int(lambda+6*math.Sqrt(lambda)) + 6
-	var w [64]float64
-	if k >= len(w) {
-		k = len(w) - 1
+	lambda = math.Min(lambda, maxPoisson)
+	spread := 6*math.Sqrt(lambda) + 6
+	from := max(int(lambda-spread), 0)
+	to := int(lambda + spread)
+	k := to - from
+	if cap(p.pw) < k+1 {
+		p.pw = make([]float64, k+1)
 	}
-	w[0] = math.Exp(-lambda)
-	for i := 1; i <= k; i++ {
-		w[i] = w[i-1] * lambda / float64(i)
+	w := p.pw[:k+1]
+	mode := int(lambda) - from
+	w[mode] = 1
+	for i := mode + 1; i <= k; i++ {
+		w[i] = w[i-1] * lambda / float64(from+i)
+	}
+	for i := mode - 1; i >= 0; i-- {
+		w[i] = w[i+1] * float64(from+i+1) / lambda
+	}
+	total := 0.0
+	for _, x := range w {
+		total += x
+	}
+	for i := range w {
+		w[i] /= total
+	}
+	// The window's first count is a certain shift.
+	if sign > 0 {
+		p.shift[m] += from
+	} else {
+		p.shift[m] -= from
 	}
 	n := len(pm)
 	for i := 0; i < k; i++ {
 		pm = append(pm, 0)
 	}
-	if sign < 0 {
-		// Shift the existing mass up by k so that value v keeps index
-		// v - lo with lo lowered by k.
-		copy(pm[k:], pm[:n])
-		for i := 0; i < k; i++ {
-			pm[i] = 0
-		}
-		p.lo[m] -= k
-	}
-	// In place from the top: out[j] = sum_i w[i]·in[j∓i].
-	total := n + k
+	size := n + k
 	if sign > 0 {
-		for j := total - 1; j >= 0; j-- {
+		// In place from the top: out[j] = sum_i w[i]·in[j-i].
+		for j := size - 1; j >= 0; j-- {
 			s := 0.0
-			for i := 0; i <= k && i <= j; i++ {
+			for i := max(0, j-n+1); i <= k && i <= j; i++ {
 				s += w[i] * pm[j-i]
 			}
 			pm[j] = s
 		}
 		return pm
 	}
-	for j := 0; j < total; j++ {
+	// Demand: shift the mass up by k (lo drops by k), then
+	// out[j] = sum_i w[i]·in[j+i] from the bottom.
+	copy(pm[k:], pm[:n])
+	for i := 0; i < k; i++ {
+		pm[i] = 0
+	}
+	p.lo[m] -= k
+	for j := 0; j < size; j++ {
 		s := 0.0
-		for i := 0; i <= k && j+i < total; i++ {
+		for i := 0; i <= k && j+i < size; i++ {
 			s += w[i] * pm[j+i]
 		}
 		pm[j] = s

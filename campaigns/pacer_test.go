@@ -32,9 +32,37 @@ func TestModeStringParse(t *testing.T) {
 		}
 	}
 	for o := OutcomeLive; o <= OutcomeAbandoned; o++ {
-		got, ok := ParseOutcome(o.String())
-		if !ok || got != o {
-			t.Errorf("ParseOutcome(%q) = %v, %v", o.String(), got, ok)
+		got, err := ParseOutcome(o.String())
+		if err != nil || got != o {
+			t.Errorf("ParseOutcome(%q) = %v, %v", o.String(), got, err)
+		}
+	}
+	for r := ReasonPaced; r <= ReasonMaxPerDecision; r++ {
+		got, err := ParseReason(r.String())
+		if err != nil || got != r {
+			t.Errorf("ParseReason(%q) = %v, %v", r.String(), got, err)
+		}
+	}
+	for b := BlockNone; b <= BlockNoWindow; b++ {
+		got, err := ParseBlock(b.String())
+		if err != nil || got != b {
+			t.Errorf("ParseBlock(%q) = %v, %v", b.String(), got, err)
+		}
+	}
+	for _, bad := range []string{"", "unknown", "Live", "busy "} {
+		if _, err := ParseOutcome(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("ParseOutcome(%q) error = %v, want ErrBadName", bad, err)
+		}
+		if _, err := ParseReason(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("ParseReason(%q) error = %v, want ErrBadName", bad, err)
+		}
+		if _, err := ParseBlock(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("ParseBlock(%q) error = %v, want ErrBadName", bad, err)
+		}
+	}
+	for _, s := range []string{Outcome(99).String(), Reason(-1).String(), Block(99).String(), AgentState(9).String()} {
+		if s != "unknown" {
+			t.Errorf("out-of-range String() = %q, want unknown", s)
 		}
 	}
 }
@@ -157,6 +185,9 @@ func TestDecideTable(t *testing.T) {
 		{"blending: a small pool keeps two idle", PacerConfig{Mode: ModeProgressive},
 			State{Agents: agents(4, 8, 0, time.Minute, 0), Inbound: &Inbound{CallsPerHour: 60, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
 			2, ModeProgressive, ReasonPaced, false, 2},
+		{"blending: an absurd inbound rate stops outbound", PacerConfig{Mode: ModePredictive},
+			State{Estimates: warm, Agents: agents(30, 20, 0, time.Minute, 0), Inbound: &Inbound{CallsPerHour: 1e9, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
+			0, ModePredictive, ReasonInboundNeeds, false, 50},
 		{"blending inbound takes everyone", PacerConfig{Mode: ModePredictive},
 			State{Estimates: warm, Agents: agents(10, 0, 0, 0, 0), Inbound: &Inbound{CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
 			0, ModePredictive, ReasonInboundNeeds, false, 10},
@@ -351,6 +382,29 @@ func TestConvolutionExact(t *testing.T) {
 				t.Fatalf("trial %d: P(X=%d) = %v, want %v", trial, v, got, want[v])
 			}
 		}
+	}
+}
+
+// Large pooled means use a window around the mode; P(A - B <= 0) for
+// A ~ Poisson(40) supply and B ~ Poisson(45) demand matches a direct sum.
+func TestConvolutionLargePoisson(t *testing.T) {
+	p := &Pacer{}
+	p.resetPMF(0, 10)
+	p.pmf[0] = p.convolvePoisson(0, p.pmf[0], 40, +1)
+	p.pmf[0] = p.convolvePoisson(0, p.pmf[0], 45, -1)
+	got := p.probNoAgent(0)
+	logPois := func(l float64, k int) float64 {
+		lg, _ := math.Lgamma(float64(k + 1))
+		return -l + float64(k)*math.Log(l) - lg
+	}
+	want := 0.0
+	for a := 0; a < 200; a++ {
+		for b := a; b < 250; b++ {
+			want += math.Exp(logPois(40, a) + logPois(45, b))
+		}
+	}
+	if math.Abs(got-want) > 1e-6 {
+		t.Errorf("P(Poisson(40) - Poisson(45) <= 0) = %v, want %v", got, want)
 	}
 }
 

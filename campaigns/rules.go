@@ -315,6 +315,15 @@ func (b Block) String() string {
 	return blockNames[b]
 }
 
+// ParseBlock parses a reason name as printed by String ("none" included).
+func ParseBlock(s string) (Block, error) {
+	if s == "none" {
+		return BlockNone, nil
+	}
+	i, err := parseName(blockNames[:], s, "calling block")
+	return Block(i), err
+}
+
 // Verdict is the answer of Check.
 type Verdict struct {
 	// OK is true when the contact may be dialed now.
