@@ -57,6 +57,7 @@ type engine struct {
 
 	sampleMu sync.Mutex
 	samples  []sample
+	sendErr  string
 
 	wg sync.WaitGroup
 }
@@ -334,62 +335,67 @@ func (l *leg) closeStream() {
 
 // receive is the receiver goroutine of one socket.
 func (e *engine) receive(s *rtpSock) {
-	for {
-		n, err := s.rd.read()
+	for e.receiveOnce(s) == nil {
+	}
+}
+
+// receiveOnce reads one batch from s, accounts it and sends the echoes.
+func (e *engine) receiveOnce(s *rtpSock) error {
+	n, err := s.rd.read()
+	if err != nil {
+		return err
+	}
+	s.misses = s.misses[:0]
+	matched, echoN := 0, 0
+	e.mu.RLock()
+	for i := range n {
+		b, key := s.rd.packet(i)
+		h, err := parseRTP(b)
 		if err != nil {
-			return
+			e.unmatched.Add(1)
+			continue
 		}
-		s.misses = s.misses[:0]
-		matched, echoN := 0, 0
-		e.mu.RLock()
-		for i := range n {
+		l := e.bySSRC[h.ssrc]
+		if l == nil || l.key != key || l.sock != s {
+			s.misses = append(s.misses, i)
+			continue
+		}
+		echoN = e.gotPacket(s, l, b, h, echoN)
+		matched++
+	}
+	e.mu.RUnlock()
+	if len(s.misses) > 0 {
+		e.mu.Lock()
+		for _, i := range s.misses {
 			b, key := s.rd.packet(i)
-			h, err := parseRTP(b)
-			if err != nil {
-				e.unmatched.Add(1)
-				continue
-			}
-			l := e.bySSRC[h.ssrc]
+			h, _ := parseRTP(b)
+			l := e.bySSRC[h.ssrc] // bound by an earlier miss of this batch?
 			if l == nil || l.key != key || l.sock != s {
-				s.misses = append(s.misses, i)
+				l = e.bindLocked(s, h.ssrc, key)
+			}
+			if l == nil {
+				e.unmatched.Add(1)
 				continue
 			}
 			echoN = e.gotPacket(s, l, b, h, echoN)
 			matched++
 		}
-		e.mu.RUnlock()
-		if len(s.misses) > 0 {
-			e.mu.Lock()
-			for _, i := range s.misses {
-				b, key := s.rd.packet(i)
-				h, _ := parseRTP(b)
-				l := e.bySSRC[h.ssrc] // bound by an earlier miss of this batch?
-				if l == nil || l.key != key || l.sock != s {
-					l = e.bindLocked(s, h.ssrc, key)
-				}
-				if l == nil {
-					e.unmatched.Add(1)
-					continue
-				}
-				echoN = e.gotPacket(s, l, b, h, echoN)
-				matched++
-			}
-			e.mu.Unlock()
-		}
-		e.rxPackets.Add(uint64(matched))
-		if echoN > 0 {
-			sent := 0
-			for sent < echoN {
-				k, err := s.pc.WriteBatch(s.echoMsgs[sent:echoN], 0)
-				if err != nil {
-					e.txErrors.Add(uint64(echoN - sent))
-					break
-				}
-				sent += k
-			}
-			e.txPackets.Add(uint64(sent))
-		}
+		e.mu.Unlock()
 	}
+	e.rxPackets.Add(uint64(matched))
+	if echoN > 0 {
+		sent := 0
+		for sent < echoN {
+			k, err := s.pc.WriteBatch(s.echoMsgs[sent:echoN], 0)
+			if err != nil {
+				e.txErrors.Add(uint64(echoN - sent))
+				break
+			}
+			sent += k
+		}
+		e.txPackets.Add(uint64(sent))
+	}
+	return nil
 }
 
 // bindLocked finds the leg a new SSRC from source key belongs to: the leg
@@ -463,6 +469,15 @@ func (e *engine) gotPacket(s *rtpSock, l *leg, b []byte, h rtpHeader, echoN int)
 	return echoN
 }
 
+// noteSendErr keeps the first send error for the report.
+func (e *engine) noteSendErr(err error) {
+	e.sampleMu.Lock()
+	defer e.sampleMu.Unlock()
+	if e.sendErr == "" {
+		e.sendErr = err.Error()
+	}
+}
+
 func (e *engine) keepSample(pt byte, payload []byte) {
 	e.sampleMu.Lock()
 	defer e.sampleMu.Unlock()
@@ -531,6 +546,7 @@ func (e *engine) sendTone(k int) {
 			n, err := s.pc.WriteBatch(s.txMsgs[sent:end], 0)
 			if err != nil {
 				e.txErrors.Add(uint64(s.txN - sent))
+				e.noteSendErr(err)
 				break
 			}
 			sent += n
@@ -549,6 +565,7 @@ func (s *rtpSock) growTx() {
 		bufs[i] = make([]byte, packetSize)
 	}
 	msgs := make([]ipv4.Message, n)
+	copy(msgs, s.txMsgs) // keeps the addresses of packets queued this tick
 	for i := range msgs {
 		msgs[i].Buffers = bufs[i : i+1]
 	}
