@@ -31,6 +31,10 @@ test: test-deps ## install test peers if missing, then run every test
 bench: build ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: bench-load
+bench-load: ## benchmark obzvon with bin/obzvon-load: call setup rate, bridged media (QUICK=1: 10 s steps)
+	./scripts/bench-load.sh
+
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./...
