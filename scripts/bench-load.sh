@@ -22,6 +22,7 @@
 #   RTP_PORTS=4000     (2 ports per leg, 2 legs per bridged call)
 #   SKIP_SETUP=1 / SKIP_MEDIA=1              run one part only
 #   OUT=DIR            results directory (default: a new /tmp/obzvon-bench-load.*)
+#   OBZVON_BIN=PATH    use this obzvon binary instead of building bin/obzvon
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -53,8 +54,12 @@ s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else soc
 s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
 }
 
-log "building bin/obzvon and bin/obzvon-load"
-$GO build -trimpath -o bin/obzvon ./cmd/obzvon
+OBZVON=${OBZVON_BIN:-bin/obzvon}
+if [ -z "${OBZVON_BIN:-}" ]; then
+	log "building bin/obzvon"
+	$GO build -trimpath -o bin/obzvon ./cmd/obzvon
+fi
+log "building bin/obzvon-load"
 $GO build -trimpath -o bin/obzvon-load ./cmd/obzvon-load
 
 SIP_PORT=$(free_port udp)
@@ -147,7 +152,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "starting obzvon: SIP udp 127.0.0.1:$SIP_PORT, RTP $RTP_MIN-$RTP_MAX, HTTP $HTTP_PORT, trunk 127.0.0.1:$UAS_PORT"
-bin/obzvon serve --config "$CFG" >"$OUT/obzvon.log" 2>&1 &
+"$OBZVON" serve --config "$CFG" >"$OUT/obzvon.log" 2>&1 &
 OBZVON_PID=$!
 for _ in $(seq 1 100); do
 	if ! kill -0 "$OBZVON_PID" 2>/dev/null; then

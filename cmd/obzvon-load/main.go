@@ -295,6 +295,13 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 		case <-time.After(o.duration):
 		}
 	}
+	if caller != nil && trunk != nil {
+		// The trunk's side of the last BYEs (relayed by obzvon) may still
+		// be on its way: give it a moment to count them.
+		for i := 0; i < 300 && trunk.active.Load() > 0 && ctx.Err() == nil; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	mstop()
 	mwg.Wait()
 	m.end(engines, caller)
