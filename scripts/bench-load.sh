@@ -192,7 +192,15 @@ print("media %5d calls: answered %d/%d failed %d %s timeouts %d | window %.1f s 
          ur.get("lost", 0), ur.get("expected", 0), ur.get("loss_pct", 0), tr.get("lost", 0), tr.get("expected", 0), tr.get("loss_pct", 0),
          ur.get("tone_share_min", -1), tr.get("tone_share_min", -1),
          w.get("obzvon_cpu_pct_of_core", 0), w.get("obzvon_cpu_us_per_forwarded_packet", 0), o.get("rss_peak_kb", 0)/1024,
-         o.get("rss_kb_per_call", 0), w["generator_cpu_pct_of_core"], psi))
+         o.get("rss_kb_per_call", 0), w["generator_cpu_pct_of_core"], psi), end="")
+m = r.get("obzvon_metrics_window") or {}
+c = m.get("counters") or {}
+extra = " | obzvon /metrics: in %d out %d lost %d" % (c.get('obzvon_rtp_packets_total{dir="in"}', 0), c.get('obzvon_rtp_packets_total{dir="out"}', 0), c.get("obzvon_rtp_lost_packets_total", 0))
+for name, h in (m.get("delay_histograms") or {}).items():
+    extra += " | %s p50 %.1f us p99 %.1f us" % (name, h["p50_us"], h["p99_us"])
+if not m.get("delay_histograms"):
+    extra += " | no delay histogram exposed"
+print(extra)
 sys.exit(0 if fails == 0 and ur.get("lost", 1) == 0 and tr.get("lost", 1) == 0 else 1)
 PY
 }
@@ -206,7 +214,7 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
 		log "setup rate $rate/s (psi $(psi) %)"
 		$LOAD --target "127.0.0.1:$SIP_PORT" --number 601 --rate "$rate" --duration "${STEP_SECONDS}s" \
 			--hold 10s --setup-timeout 10s --rtp=false --obzvon-pid "$OBZVON_PID" \
-			--progress 10s --json "$f" >"$OUT/setup-$rate.txt" 2>"$OUT/setup-$rate.err" || { log "obzvon-load failed: $(tail -3 "$OUT/setup-$rate.err")"; break; }
+			--metrics-url "http://127.0.0.1:$HTTP_PORT/metrics" --progress 10s --json "$f" >"$OUT/setup-$rate.txt" 2>"$OUT/setup-$rate.err" || { log "obzvon-load failed: $(tail -3 "$OUT/setup-$rate.err")"; break; }
 		if line=$(row "$f" setup); then
 			echo "$line" | tee -a "$SUMMARY"
 			best=$rate
@@ -230,7 +238,7 @@ if [ "${SKIP_MEDIA:-0}" != 1 ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
 		$LOAD --target "127.0.0.1:$SIP_PORT" --number 8801 --rate "$RAMP_RATE" --concurrent "$n" --total "$n" \
 			--duration "$((ramp + 1))s" --hold "${hold}s" --setup-timeout 10s \
 			--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode "$UAS_MODE" --obzvon-pid "$OBZVON_PID" \
-			--progress 10s --json "$f" >"$OUT/media-$n.txt" 2>"$OUT/media-$n.err" || { log "obzvon-load failed: $(tail -3 "$OUT/media-$n.err")"; break; }
+			--metrics-url "http://127.0.0.1:$HTTP_PORT/metrics" --progress 10s --json "$f" >"$OUT/media-$n.txt" 2>"$OUT/media-$n.err" || { log "obzvon-load failed: $(tail -3 "$OUT/media-$n.err")"; break; }
 		line=$(row "$f" media) && echo "$line" | tee -a "$SUMMARY" || echo "$line (FAILURES OR LOSS)" | tee -a "$SUMMARY"
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
 		du -sh "$WORK/data/recordings" 2>/dev/null | sed 's/^/recordings: /' >>"$SUMMARY" || true

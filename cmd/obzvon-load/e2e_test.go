@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -129,8 +132,14 @@ func freeUDPPort(t *testing.T) int {
 func TestRunBothRolesJSON(t *testing.T) {
 	port := freeUDPPort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var scrapes atomic.Int64
+	ms := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := scrapes.Add(1)
+		fmt.Fprintf(w, "# TYPE obzvon_rtp_packets_total counter\nobzvon_rtp_packets_total{dir=\"out\"} %d\n", 100*n)
+	}))
+	defer ms.Close()
 	var out, errb bytes.Buffer
-	args := []string{"--target", addr, "--number", "8800", "--uas-listen", addr, "--uas-mode", "tone",
+	args := []string{"--metrics-url", ms.URL + "/metrics", "--target", addr, "--number", "8800", "--uas-listen", addr, "--uas-mode", "tone",
 		"--rate", "20", "--concurrent", "3", "--total", "3", "--hold", "1500ms", "--duration", "1s",
 		"--obzvon-pid", fmt.Sprint(os.Getpid()), "--progress", "0", "--json", "-"}
 	if code := run(context.Background(), args, &out, &errb); code != exitOK {
@@ -152,6 +161,9 @@ func TestRunBothRolesJSON(t *testing.T) {
 	}
 	if r.Obzvon == nil || r.Obzvon.RSSPeakKB == 0 || r.Obzvon.PeakCalls != 3 {
 		t.Errorf("obzvon (here: the test process) = %+v, want RSS and 3 peak calls", r.Obzvon)
+	}
+	if r.Metrics == nil || r.Metrics.Counters[`obzvon_rtp_packets_total{dir="out"}`] <= 0 {
+		t.Errorf("metrics = %+v, want an increase of obzvon_rtp_packets_total over the window", r.Metrics)
 	}
 	if r.Generator.UserS+r.Generator.SysS <= 0 {
 		t.Errorf("generator CPU = %+v, want > 0", r.Generator)

@@ -500,7 +500,7 @@ func (e *engine) tick(ctx context.Context) {
 			due := int64(now.Sub(start) / (packetPeriod * time.Millisecond))
 			k := due - ticks
 			if k < 1 {
-				k = 1
+				continue // a late tick and the next one fell into one period
 			}
 			if k > 1 {
 				e.lateTicks.Add(1)

@@ -48,17 +48,18 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
-	uac       *uacConfig
-	uasListen netip.AddrPort
-	uasMode   uasMode
-	rtpIP     netip.Addr
-	sockets   int
-	duration  time.Duration
-	deadline  time.Duration
-	obzvonPID int
-	jsonOut   string
-	progress  time.Duration
-	logLevel  slog.Level
+	uac        *uacConfig
+	uasListen  netip.AddrPort
+	uasMode    uasMode
+	rtpIP      netip.Addr
+	sockets    int
+	duration   time.Duration
+	deadline   time.Duration
+	obzvonPID  int
+	metricsURL string
+	jsonOut    string
+	progress   time.Duration
+	logLevel   slog.Level
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -81,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		duration  = fs.Duration("duration", 30*time.Second, "place new calls for this long (trunk only: run this long)")
 		deadline  = fs.Duration("deadline", 0, "hard stop after this long (0: duration + hold + setup-timeout + 10s)")
 		pid       = fs.Int("obzvon-pid", 0, "measure this process's CPU and RSS from /proc")
+		metrics   = fs.String("metrics-url", "", "scrape obzvon's `URL` (http://127.0.0.1:PORT/metrics) at the window's start and end")
 		jsonOut   = fs.String("json", "", "also write the report as JSON to `FILE` (- for stdout instead of text)")
 		progress  = fs.Duration("progress", 5*time.Second, "print a progress line to stderr this often (0: never)")
 		logLevel  = fs.String("log-level", "error", "sipgo log level: debug, info, warn, error")
@@ -91,7 +93,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets}
+	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets, metricsURL: *metrics}
+	if *metrics != "" {
+		if err := checkMetricsURL(*metrics); err != nil {
+			return nil, fmt.Errorf("--metrics-url %w", err)
+		}
+	}
 	if err := o.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
@@ -231,7 +238,7 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 	log := slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: o.logLevel}))
 	sip.SetDefaultLogger(log)
 
-	m := newMonitor(o.obzvonPID)
+	m := newMonitor(o.obzvonPID, o.metricsURL)
 	rep := &report{Started: start.UTC()}
 	var (
 		caller  *uac

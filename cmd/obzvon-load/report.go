@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -49,12 +50,14 @@ type snapshot struct {
 	answered  uint64
 	self      time.Duration
 	active    int64
+	metrics   promSamples
 }
 
 // monitor samples the appliance (/proc), machine pressure and the
 // generator's counters, finds the steady window and prints progress.
 type monitor struct {
-	pid int
+	pid        int
+	metricsURL string
 
 	mu        sync.Mutex
 	begin0    snapshot
@@ -69,9 +72,26 @@ type monitor struct {
 	psiEnd    float64
 	psiMax    float64
 	procErr   string
+	metErr    string
 }
 
-func newMonitor(pid int) *monitor { return &monitor{pid: pid} }
+func newMonitor(pid int, metricsURL string) *monitor {
+	return &monitor{pid: pid, metricsURL: metricsURL}
+}
+
+// snapWindow is snap plus a scrape of obzvon's metrics, for the window's
+// ends.
+func (m *monitor) snapWindow(engines []*engine, caller *uac, trunk *uas) snapshot {
+	s := m.snap(engines, caller, trunk)
+	if m.metricsURL != "" {
+		ps, err := scrapeMetrics(m.metricsURL)
+		if err != nil && m.metErr == "" {
+			m.metErr = err.Error()
+		}
+		s.metrics = ps
+	}
+	return s
+}
 
 func (m *monitor) snap(engines []*engine, caller *uac, trunk *uas) snapshot {
 	s := snapshot{t: time.Now()}
@@ -120,7 +140,7 @@ func (m *monitor) watch(ctx context.Context, o *options, caller *uac, trunk *uas
 	defer t.Stop()
 	holdMode := caller != nil && caller.cfg.Concurrent > 0 && caller.cfg.Total > 0 && caller.cfg.Total <= caller.cfg.Concurrent
 	m.mu.Lock()
-	m.begin0 = m.snap(engines, caller, trunk)
+	m.begin0 = m.snapWindow(engines, caller, trunk)
 	if !holdMode {
 		// Rate mode and trunk only: the window is the placing period.
 		m.w0, m.wStarted = m.begin0, true
@@ -157,16 +177,16 @@ func (m *monitor) watch(ctx context.Context, o *options, caller *uac, trunk *uas
 				caller.mu.Unlock()
 				switch {
 				case !m.wStarted && active > 0 && (active >= int64(caller.cfg.Total) || (placed && caller.setups.Load() == 0)):
-					m.w0, m.wStarted, m.steady = m.snap(engines, caller, trunk), true, true
+					m.w0, m.wStarted, m.steady = m.snapWindow(engines, caller, trunk), true, true
 				case m.wStarted && !m.wEnded && active < m.w0.active:
-					m.w1, m.wEnded = m.snap(engines, caller, trunk), true
+					m.w1, m.wEnded = m.snapWindow(engines, caller, trunk), true
 				}
 			} else if caller != nil && !m.wEnded {
 				caller.mu.Lock()
 				placed := !caller.placedAt.IsZero()
 				caller.mu.Unlock()
 				if placed {
-					m.w1, m.wEnded, m.steady = m.snap(engines, caller, trunk), true, true
+					m.w1, m.wEnded, m.steady = m.snapWindow(engines, caller, trunk), true, true
 				}
 			}
 			if o.progress > 0 && now.Sub(lastProgress) >= o.progress {
@@ -207,7 +227,7 @@ func (m *monitor) end(engines []*engine, caller *uac) {
 		m.w0, m.wStarted = m.begin0, true
 	}
 	if !m.wEnded {
-		m.w1, m.wEnded = m.snap(engines, caller, trunk), true
+		m.w1, m.wEnded = m.snapWindow(engines, caller, trunk), true
 		if caller == nil {
 			m.steady = true
 		}
@@ -217,17 +237,18 @@ func (m *monitor) end(engines []*engine, caller *uac) {
 
 // report is everything obzvon-load prints at the end.
 type report struct {
-	Started     time.Time     `json:"started"`
-	Seconds     float64       `json:"seconds"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-	Config      reportConfig  `json:"config"`
-	UASListen   string        `json:"uas_listen,omitempty"`
-	UAC         *uacReport    `json:"uac,omitempty"`
-	UAS         *uasReport    `json:"uas,omitempty"`
-	Window      windowReport  `json:"window"`
-	Generator   cpuReport     `json:"generator_cpu"`
-	Obzvon      *obzvonReport `json:"obzvon,omitempty"`
-	PSI         psiReport     `json:"cpu_pressure_some_avg10"`
+	Started     time.Time      `json:"started"`
+	Seconds     float64        `json:"seconds"`
+	Interrupted bool           `json:"interrupted,omitempty"`
+	Config      reportConfig   `json:"config"`
+	UASListen   string         `json:"uas_listen,omitempty"`
+	UAC         *uacReport     `json:"uac,omitempty"`
+	UAS         *uasReport     `json:"uas,omitempty"`
+	Window      windowReport   `json:"window"`
+	Generator   cpuReport      `json:"generator_cpu"`
+	Obzvon      *obzvonReport  `json:"obzvon,omitempty"`
+	Metrics     *metricsReport `json:"obzvon_metrics_window,omitempty"`
+	PSI         psiReport      `json:"cpu_pressure_some_avg10"`
 }
 
 type reportConfig struct {
@@ -330,6 +351,14 @@ func (r *report) fill(o *options, m *monitor) {
 		r.Obzvon = oz
 	}
 	r.PSI = psiReport{Start: m.psiStart, End: m.psiEnd, Max: m.psiMax}
+	if m.metricsURL != "" {
+		mr := metricsReport{Error: m.metErr}
+		if w0.metrics != nil && w1.metrics != nil {
+			mr = diffMetrics(w0.metrics, w1.metrics)
+			mr.Error = m.metErr
+		}
+		r.Metrics = &mr
+	}
 }
 
 // writeText prints the report for people.
@@ -361,6 +390,27 @@ func (r *report) writeText(w io.Writer) {
 		p("  RSS %d kB before, %d kB peak, %d calls peak, %.1f kB per call", oz.RSSBaseKB, oz.RSSPeakKB, oz.PeakCalls, oz.KBPerCall)
 		if oz.Error != "" {
 			p("  /proc error: %s", oz.Error)
+		}
+	}
+	if mr := r.Metrics; mr != nil {
+		keys := make([]string, 0, len(mr.Counters))
+		for k, v := range mr.Counters {
+			if v != 0 {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p("  obzvon /metrics in window: %s +%.0f", k, mr.Counters[k])
+		}
+		for name, h := range mr.Histograms {
+			p("  obzvon /metrics in window: %s p50 %.1f µs, p99 %.1f µs (n=%.0f)", name, h.P50us, h.P99us, h.Count)
+		}
+		if len(mr.Histograms) == 0 {
+			p("  obzvon /metrics: no delay histogram exposed")
+		}
+		if mr.Error != "" {
+			p("  obzvon /metrics error: %s", mr.Error)
 		}
 	}
 	p("cpu pressure (some avg10 %%): start %.2f, end %.2f, max %.2f", r.PSI.Start, r.PSI.End, r.PSI.Max)
