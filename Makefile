@@ -8,7 +8,7 @@ DESTDIR   ?=
 RACE_PKGS := ./media/... ./dialer/...
 export CGO_ENABLED ?= 1
 
-.PHONY: help build run test test-deps bench lint install clean
+.PHONY: help build run test test-deps bench lint install clean bench-pacing
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ test: test-deps ## install test peers if missing, then run every test
 bench: build ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+bench-pacing: build ## pacing simulator: full grid (3 modes × 10/25/50/100 agents × p 0.2/0.3/0.4, 5 days of 8 h) and blended
+	./$(BIN) simulate --seeds 5 --hours 8 --parallel 2 --blended
+
 .PHONY: bench-load
 bench-load: ## benchmark obzvon with bin/obzvon-load: call setup rate, bridged media (QUICK=1: 10 s steps)
 	./scripts/bench-load.sh
@@ -47,7 +50,9 @@ CONFIG_SRC ?= systemd/obzvon.toml
 
 install: build ## install binary, unit, sysusers/tmpfiles, prompts, default config under DESTDIR
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/obzvon
-	install -D -m 0644 systemd/obzvon.service $(DESTDIR)/lib/systemd/system/obzvon.service
+	install -d -m 0755 $(DESTDIR)/lib/systemd/system
+	sed 's|^ExecStart=/usr/bin/obzvon |ExecStart=$(PREFIX)/bin/obzvon |' systemd/obzvon.service > $(DESTDIR)/lib/systemd/system/obzvon.service
+	chmod 0644 $(DESTDIR)/lib/systemd/system/obzvon.service
 	install -D -m 0644 systemd/obzvon.sysusers $(DESTDIR)/usr/lib/sysusers.d/obzvon.conf
 	install -D -m 0644 systemd/obzvon.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/obzvon.conf
 	install -d -m 0755 $(DESTDIR)/usr/share/obzvon/prompts/ru

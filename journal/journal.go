@@ -106,7 +106,6 @@ func Open(opts Options) (*Journal, error) {
 		WithMemTableSize(32 << 20).
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(32 << 20).
-		WithValueThreshold(1 << 10).
 		WithMetricsEnabled(false)
 	if opts.EncryptionKeyFile != "" {
 		key, err := ReadKeyFile(opts.EncryptionKeyFile)
@@ -248,3 +247,5 @@ func (b badgerLogger) Debugf(f string, a ...any) {
 }
 
 var _ io.Closer = (*Journal)(nil)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

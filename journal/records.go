@@ -267,3 +267,13 @@ func (j *Journal) CheckIndexes(ctx context.Context) ([]IndexProblem, error) {
 }
 
 func printable(s string) string { return fmt.Sprintf("%q", s) }
+
+// deleteRecord removes rec and its index keys in txn.
+func deleteRecord(txn *badger.Txn, rec record) error {
+	for _, k := range rec.indexKeys() {
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(recordKey(rec.kind(), rec.id()))
+}

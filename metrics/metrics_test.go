@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -198,6 +199,58 @@ obzvon_rtp_packets_total{dir="out"} 7
 	m.RegisterMediaCounters(nil)
 	if n, err := testutil.GatherAndCount(reg, names...); err != nil || n != 0 {
 		t.Errorf("after RegisterMediaCounters(nil): %d media series, err %v; want 0, nil", n, err)
+	}
+}
+
+// TestConcurrent runs the helpers, source swaps and scrapes at once; with
+// -race it checks the Metrics is safe for concurrent use, and the counts
+// must come out exact.
+func TestConcurrent(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := New(reg)
+	const workers, calls = 4, 500
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range calls {
+				m.CallStarted(DirectionOutbound)
+				m.SIPRequest("INVITE")
+				m.SIPResponse(200)
+				m.CallEnded(DirectionOutbound, ResultAnswered)
+				if i%100 == 0 {
+					n := uint64(w*calls + i)
+					m.RegisterMediaCounters(func() MediaCounters { return MediaCounters{PacketsIn: n} })
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			if _, err := reg.Gather(); err != nil {
+				t.Errorf("gather during updates: %v", err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	checks := []struct {
+		name string
+		c    prometheus.Collector
+		want float64
+	}{
+		{"obzvon_calls_active{direction=outbound}", m.callsActive.WithLabelValues(DirectionOutbound), 0},
+		{"obzvon_calls_total{direction=outbound,result=answered}", m.callsTotal.WithLabelValues(DirectionOutbound, ResultAnswered), workers * calls},
+		{"obzvon_sip_requests_total{method=INVITE}", m.sipRequests["INVITE"], workers * calls},
+		{"obzvon_sip_responses_total{code=200}", m.sipResponses.WithLabelValues("200"), workers * calls},
+	}
+	for _, c := range checks {
+		if got := testutil.ToFloat64(c.c); got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
 

@@ -95,6 +95,19 @@ func TestMakeInstall(t *testing.T) {
 	}
 }
 
+// TestMakeInstallPrefix: the unit starts the binary where PREFIX put it.
+func TestMakeInstallPrefix(t *testing.T) {
+	dest := makeInstall(t, "PREFIX=/usr/local")
+	if m := mode(t, filepath.Join(dest, "usr/local/bin/obzvon")); m != 0o755 {
+		t.Errorf("/usr/local/bin/obzvon: mode %v, want 0755", m)
+	}
+	unit := parseUnit(t, filepath.Join(dest, "lib/systemd/system/obzvon.service"))
+	want := "/usr/local/bin/obzvon serve --config /etc/obzvon/obzvon.toml"
+	if got := unit["Service"]["ExecStart"]; len(got) != 1 || got[0] != want {
+		t.Errorf("with PREFIX=/usr/local: ExecStart = %q, want [%q]", got, want)
+	}
+}
+
 // TestMakeInstallConfig: an operator's config is never overwritten, and no
 // config is installed when the source does not exist.
 func TestMakeInstallConfig(t *testing.T) {

@@ -48,8 +48,12 @@ func newApp() *cli.App {
 		// returning *cli.Command.
 		Commands: []*cli.Command{
 			versionCommand(),
+			serveCommand(),
+			checkConfigCommand(),
 			journalCommand(),
 			planCommand(),
+			agentCommand(),
+			simulateCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestPlanCommand(t *testing.T) {
@@ -30,6 +32,22 @@ func TestPlanCommand(t *testing.T) {
 	for _, want := range []string{"Erlang A", "Операторов нужно:       12", "Потерянные вызовы"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("obzvon plan --patience 120 printed %q, want it to contain %q", out.String(), want)
+		}
+	}
+}
+
+func TestPlanBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--calls-per-hour", "200", "--aht", "0"},
+		{"--calls-per-hour", "-5", "--aht", "180"},
+		{"--calls-per-hour", "200", "--aht", "180", "--target", "80"},
+	} {
+		app := newApp()
+		app.Writer = &bytes.Buffer{}
+		app.ExitErrHandler = func(*cli.Context, error) {} // return the error instead of exiting
+		err := app.Run(append([]string{"obzvon", "plan"}, args...))
+		if err == nil || !strings.Contains(err.Error(), "Try: obzvon plan") {
+			t.Errorf("obzvon plan %v: error %v, want a usage error with a hint", args, err)
 		}
 	}
 }

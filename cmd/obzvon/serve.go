@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/obzvon/obzvon/api"
+	"github.com/obzvon/obzvon/config"
+	"github.com/obzvon/obzvon/dialer"
+	"github.com/obzvon/obzvon/internal/sdnotify"
+	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
+	"github.com/obzvon/obzvon/metrics"
+	"github.com/obzvon/obzvon/prompts"
+)
+
+var configFlag = &cli.StringFlag{
+	Name:    "config",
+	Aliases: []string{"c"},
+	Usage:   "TOML configuration `FILE` (built-in defaults when not given)",
+	EnvVars: []string{"OBZVON_CONFIG"},
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the appliance: SIP, media, journal and the HTTP API",
+		Flags: []cli.Flag{configFlag},
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c.String("config"))
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			return serve(c.Context, cfg)
+		},
+	}
+}
+
+func checkConfigCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check-config",
+		Usage:     "validate a configuration file and the prompts it names; print every problem",
+		ArgsUsage: "FILE",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return cli.Exit("check-config needs exactly one FILE\nTry: obzvon check-config /etc/obzvon/obzvon.toml", exitUsage)
+			}
+			path := c.Args().First()
+			cfg, err := config.Load(path)
+			var problems []error
+			if err != nil {
+				problems = append(problems, config.Errors(unwrapPath(err))...)
+			} else if _, err := loadPrompts(cfg); err != nil {
+				problems = append(problems, config.Errors(err)...)
+			}
+			if len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintf(c.App.ErrWriter, "%s: %v\n", path, p)
+				}
+				return cli.Exit(fmt.Sprintf("%s: %d problem(s)", path, len(problems)), exitFailure)
+			}
+			fmt.Fprintf(c.App.Writer, "%s: OK (%d routes)\n", path, len(cfg.Routes))
+			return nil
+		},
+	}
+}
+
+// unwrapPath strips the "FILE: " prefix Load adds, to get at the joined
+// field errors.
+func unwrapPath(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		c := config.Default()
+		return c, c.Validate()
+	}
+	return config.Load(path)
+}
+
+// loadPrompts loads every prompt the routes name, plus the optional
+// "invalid" and "busy" prompts, each from prompts.files, then prompts.dir,
+// then the built-in set. Errors name the prompt and its file.
+func loadPrompts(cfg *config.Config) (map[string]*media.Prompt, error) {
+	out := map[string]*media.Prompt{}
+	var errs []error
+	names := cfg.PromptNames()
+	for _, opt := range []string{"invalid", "busy"} {
+		names = append(names, opt)
+	}
+	for _, name := range names {
+		if out[name] != nil {
+			continue
+		}
+		optional := false
+		if name == "invalid" || name == "busy" {
+			optional = true
+			for _, n := range cfg.PromptNames() {
+				if n == name {
+					optional = false
+				}
+			}
+		}
+		var p *media.Prompt
+		var err error
+		switch {
+		case cfg.Prompts.Files[name] != "":
+			p, err = media.LoadPrompt(cfg.Prompts.Files[name])
+			if err != nil {
+				err = &config.FieldError{Key: "prompts.files." + name, Value: cfg.Prompts.Files[name], Msg: err.Error()}
+			}
+		case cfg.Prompts.Dir != "" && fileExists(filepath.Join(cfg.Prompts.Dir, name+".wav")):
+			path := filepath.Join(cfg.Prompts.Dir, name+".wav")
+			p, err = media.LoadPrompt(path)
+			if err != nil {
+				err = &config.FieldError{Key: "prompts.dir", Value: cfg.Prompts.Dir, Msg: err.Error()}
+			}
+		default:
+			data, rerr := fs.ReadFile(prompts.FS, "ru/"+name+".wav")
+			if rerr != nil {
+				if optional {
+					continue
+				}
+				err = &config.FieldError{Key: "prompts", Value: name, Msg: "no such prompt: not in prompts.files, prompts.dir or the built-in set"}
+				break
+			}
+			p, err = media.ParsePrompt("built-in ru/"+name+".wav", data)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[name] = p
+	}
+	return out, errors.Join(errs...)
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+func newLogger(cfg config.Log) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// daemon holds what serve started, for health checks and shutdown.
+type daemon struct {
+	draining atomic.Bool
+}
+
+func (d *daemon) Live() error { return nil }
+
+func (d *daemon) Ready() error {
+	if d.draining.Load() {
+		return errors.New("draining: not accepting new calls")
+	}
+	return nil
+}
+
+// serve runs the appliance until SIGINT/SIGTERM, then drains.
+func serve(parent context.Context, cfg *config.Config) error {
+	log := newLogger(cfg.Log)
+	signal.Ignore(syscall.SIGPIPE)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+
+	pr, err := loadPrompts(cfg)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("prompts: %v", err), exitFailure)
+	}
+	if err := os.MkdirAll(cfg.Data.RecordingsDir(), 0o750); err != nil {
+		return cli.Exit(fmt.Sprintf("recordings directory: %v", err), exitFailure)
+	}
+	jopts := journal.DefaultOptions(cfg.Data.JournalDir())
+	jopts.Logger = log
+	jr, err := journal.Open(jopts)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("open journal %s: %v", cfg.Data.JournalDir(), err), exitFailure)
+	}
+	defer func() {
+		if err := jr.Close(); err != nil {
+			log.Error("journal close", "error", err)
+		}
+	}()
+
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg)
+	rtpIP, _ := netip.ParseAddr(cfg.RTP.IP)
+	engine, err := media.NewEngine(media.EngineConfig{
+		IP: rtpIP, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
+		RecordDir: cfg.Data.RecordingsDir(), Logger: log,
+	})
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("media engine: %v", err), exitFailure)
+	}
+	defer engine.Close()
+	m.RegisterMediaCounters(func() metrics.MediaCounters {
+		c := engine.Counters()
+		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
+	})
+
+	d := &daemon{}
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("http listen %s: %v", cfg.HTTP.Listen, err), exitFailure)
+	}
+	hs := &http.Server{
+		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "error", err)
+			cancel()
+		}
+	}()
+
+	srv, err := dialer.New(dialer.Options{
+		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Metrics: m, Logger: log,
+	})
+	if err != nil {
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	if err := srv.Start(ctx); err != nil {
+		hs.Close()
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
+	_ = sdnotify.Ready()
+
+	if iv, ok := sdnotify.WatchdogInterval(); ok {
+		go func() {
+			t := time.NewTicker(iv / 2)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					_ = sdnotify.Watchdog()
+				}
+			}
+		}()
+	}
+
+	select {
+	case sig := <-sigs:
+		log.Info("signal received; draining", "signal", sig.String(), "drain_timeout", cfg.Calls.DrainTimeout.String())
+	case <-ctx.Done():
+		log.Info("stopping")
+	}
+	d.draining.Store(true)
+	_ = sdnotify.Stopping()
+	go func() {
+		sig := <-sigs
+		log.Warn("second signal: exiting at once", "signal", sig.String())
+		os.Exit(exitSignaled)
+	}()
+
+	dctx, dcancel := context.WithTimeout(context.Background(), cfg.Calls.DrainTimeout.Duration)
+	cut := srv.Drain(dctx)
+	dcancel()
+	if cut > 0 {
+		log.Info("drain timeout: hung up remaining calls", "calls", cut)
+	}
+	if err := srv.Close(); err != nil {
+		log.Warn("sip close", "error", err)
+	}
+	shctx, shcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = hs.Shutdown(shctx)
+	shcancel()
+	log.Info("stopped")
+	return nil
+}

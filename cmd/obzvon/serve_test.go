@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/obzvon/obzvon/internal/peertest"
+	"github.com/obzvon/obzvon/journal"
+)
+
+// writeWAV writes a PCM16 WAV with the given rate and channel count.
+func writeWAV(t *testing.T, path string, rate, channels int) {
+	t.Helper()
+	n := rate / 2 * channels
+	data := make([]byte, 2*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint16(data[2*i:], uint16(int16(8000*((i/8)%2*2-1))))
+	}
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+len(data)))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(channels), uint32(rate),
+		uint32(rate * channels * 2), uint16(channels * 2), uint16(16)} {
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, uint32(len(data)))
+	b.Write(data)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runCmd(args ...string) (stdout, stderr string, code int) {
+	app := newApp()
+	var out, errb bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &errb
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	err := app.Run(append([]string{"obzvon"}, args...))
+	code = 0
+	if err != nil {
+		code = exitFailure
+		if ec, ok := err.(interface{ ExitCode() int }); ok {
+			code = ec.ExitCode()
+		}
+		errb.WriteString(err.Error())
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	stereo := filepath.Join(dir, "stereo.wav")
+	writeWAV(t, stereo, 8000, 2)
+	wideband := filepath.Join(dir, "wide.wav")
+	writeWAV(t, wideband, 16000, 1)
+	good := filepath.Join(dir, "good.wav")
+	writeWAV(t, good, 8000, 1)
+	for _, tc := range []struct {
+		name, toml string
+		code       int
+		want       []string
+	}{
+		{"defaults", "", 0, []string{"OK"}},
+		{"own prompt", fmt.Sprintf("[prompts.files]\ngreeting = %q\n", good), 0, []string{"OK"}},
+		{"stereo prompt", fmt.Sprintf("[prompts.files]\ngreeting = %q\n", stereo), exitFailure, []string{"prompts.files.greeting", "stereo.wav"}},
+		{"16 kHz prompt", fmt.Sprintf("[prompts.files]\nmenu = %q\n", wideband), exitFailure, []string{"prompts.files.menu", "wide.wav"}},
+		{"missing prompt file", "[prompts.files]\nmenu = \"/nonexistent/menu.wav\"\n", exitFailure, []string{"/nonexistent/menu.wav"}},
+		{"unknown key and bad value", "[sip]\nprot = 1\n", exitFailure, []string{"sip.prot: unknown key"}},
+		{"bad values", "[rtp]\nport_min = 10\n[log]\nlevel = \"x\"\n", exitFailure, []string{"rtp.port_min = 10", `log.level = "x"`, "2 problem(s)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".toml")
+			if err := os.WriteFile(path, []byte(tc.toml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, errs, code := runCmd("check-config", path)
+			if code != tc.code {
+				t.Errorf("check-config exit %d, want %d; stdout %q stderr %q", code, tc.code, out, errs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out+errs, w) {
+					t.Errorf("check-config output lacks %q:\n%s%s", w, out, errs)
+				}
+			}
+		})
+	}
+}
+
+// buildBinary builds obzvon once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "obzvon")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func httpGet(url string) (int, string) {
+	c := http.Client{Timeout: time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// The daemon on SIGTERM: /readyz fails, the active call gets BYE after the
+// drain timeout, its record is in the journal, and the exit code is 0.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	peertest.RequirePeer(t, "sipp")
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	sipPort, httpPort := peertest.FreePort(t), peertest.FreePort(t)
+	base := 31000 + (os.Getpid()%400)*20
+	cfg := fmt.Sprintf(`[sip]
+port = %d
+[http]
+listen = "127.0.0.1:%d"
+[rtp]
+port_min = %d
+port_max = %d
+[data]
+dir = %q
+[calls]
+drain_timeout = "1s"
+`, sipPort, httpPort, base, base+19, dir)
+	cfgPath := filepath.Join(dir, "obzvon.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}()
+	base_ := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code, _ := httpGet(base_ + "/readyz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon never became ready; logs:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", "127.0.0.1:"+strconv.Itoa(sipPort), "-s", "600", "-d", "30000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	for {
+		_, body := httpGet(base_ + "/metrics")
+		if strings.Contains(body, `obzvon_calls_active{direction="inbound"} 1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call never became active; logs:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sawNotReady := false
+	for i := 0; i < 20 && !sawNotReady; i++ {
+		code, _ := httpGet(base_ + "/readyz")
+		sawNotReady = code == http.StatusServiceUnavailable
+		time.Sleep(25 * time.Millisecond)
+	}
+	if !sawNotReady {
+		t.Errorf("/readyz did not answer 503 while draining")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon exit: %v; logs:\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("daemon did not exit after SIGTERM; logs:\n%s", logs.String())
+	}
+	if code := caller.Wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d, want 0 (BYE from the daemon answered); output:\n%s", code, caller.Output())
+	}
+	jr, err := journal.Open(journal.DefaultOptions(filepath.Join(dir, "journal")))
+	if err != nil {
+		t.Fatalf("reopen journal: %v", err)
+	}
+	defer jr.Close()
+	calls, err := jr.Calls(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil || len(calls) != 1 {
+		t.Fatalf("journal calls = %d, %v; want 1", len(calls), err)
+	}
+	if c := calls[0]; c.HangupBy != "system" || c.SIPCode != 200 || c.Route != "echo" {
+		t.Errorf("call record = hangup_by %q code %d route %q; want system 200 echo", c.HangupBy, c.SIPCode, c.Route)
+	}
+}

@@ -1,0 +1,521 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/obzvon/obzvon/config"
+	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
+	"github.com/obzvon/obzvon/metrics"
+)
+
+// Who ended a call, as kept in the call record.
+const (
+	hangupCaller = "caller"
+	hangupCallee = "callee"
+	hangupSystem = "system"
+)
+
+// hangupCause is the cancel cause of a call's context when our side ends it.
+type hangupCause struct{ by string }
+
+func (h hangupCause) Error() string { return "hung up by " + h.by }
+
+// call is one inbound call from INVITE to the written record.
+type call struct {
+	s   *Server
+	in  *diago.DialogServerSession
+	id  string
+	log *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	rec journal.CallRecord
+
+	mu       sync.Mutex // guards the fields below and SDP renegotiation
+	leg      *media.Leg
+	sess     *sdpSession
+	codec    CodecPT
+	eventPT  uint8
+	answered bool
+	out      *OutboundLeg
+	outRec   *journal.LegRecord
+}
+
+// hangup ends the call from our side.
+func (c *call) hangup(by string) { c.cancel(hangupCause{by}) }
+
+// serveInvite runs one inbound call; diago hangs up when it returns.
+func (s *Server) serveInvite(in *diago.DialogServerSession) {
+	now := time.Now()
+	ctx, cancel := context.WithCancelCause(in.Context())
+	c := &call{
+		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel,
+		log: s.log.With(attrCallID, in.InviteRequest.CallID().Value()),
+		rec: journal.CallRecord{
+			Direction: "inbound",
+			From:      in.FromUser(),
+			To:        in.ToUser(),
+			Arrived:   now,
+		},
+	}
+	defer cancel(nil)
+
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		res := sip.NewResponseFromRequest(in.InviteRequest, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
+		res.AppendHeader(sip.NewHeader("Retry-After", "30"))
+		_ = in.WriteResponse(res)
+		return
+	}
+	s.handlers.Add(1)
+	s.calls[c.id] = c
+	s.mu.Unlock()
+	if s.metrics != nil {
+		s.metrics.CallStarted("inbound")
+	}
+	defer func() {
+		s.mu.Lock()
+		delete(s.calls, c.id)
+		s.mu.Unlock()
+		s.handlers.Done()
+	}()
+
+	if max := s.cfg.Calls.MaxDuration.Duration; max > 0 {
+		t := time.AfterFunc(max, func() { c.hangup(hangupSystem) })
+		defer t.Stop()
+	}
+
+	result := c.run()
+	c.finish(result)
+}
+
+// run answers (or refuses) the call and carries out its route. It returns
+// the result label for metrics.
+func (c *call) run() string {
+	route, ok := c.s.cfg.MatchRoute(c.rec.To)
+	if !ok {
+		c.reject(sip.StatusNotFound, "Not Found")
+		return metrics.ResultRejected
+	}
+	c.rec.Route = route.Name
+	c.log = c.log.With(attrRoute, route.Name)
+
+	off, err := ParseSDP(c.in.InviteRequest.Body())
+	if err != nil {
+		c.log.Info("invite refused", "error", err)
+		if len(c.in.InviteRequest.Body()) == 0 {
+			c.reject(488, "Not Acceptable Here (no SDP offer)")
+		} else {
+			c.reject(sip.StatusBadRequest, "Bad Request (malformed SDP)")
+		}
+		return metrics.ResultRejected
+	}
+	choice, err := off.Choose()
+	if err != nil {
+		c.reject(488, "Not Acceptable Here")
+		return metrics.ResultRejected
+	}
+	_ = c.in.Trying()
+
+	leg, err := c.s.engine.NewLeg()
+	if err != nil {
+		c.log.Warn("no media port", "error", err)
+		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
+		return metrics.ResultFailed
+	}
+	c.mu.Lock()
+	c.leg, c.sess, c.codec, c.eventPT = leg, c.s.newSession(), choice, off.EventPT
+	c.rec.Codec = choice.Codec.String()
+	c.mu.Unlock()
+	defer leg.Close()
+	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
+
+	if route.Action == config.ActionDial {
+		return c.dial(route, params, answer, off.Direction)
+	}
+	if err := c.answer(params, answer, off.Direction); err != nil {
+		return metrics.ResultFailed
+	}
+	c.runRoute(route, 0)
+	return metrics.ResultAnswered
+}
+
+// reject sends a final error response to the INVITE.
+func (c *call) reject(code int, reason string) {
+	c.rec.SIPCode = code
+	c.rec.HangupBy = hangupSystem
+	if err := c.in.Respond(code, reason, nil); err != nil {
+		c.log.Debug("respond failed", "error", err)
+	}
+}
+
+// answer starts the caller's media and sends 200 with our SDP; it returns
+// once the ACK has arrived.
+func (c *call) answer(p media.LegParams, sdp []byte, dir Direction) error {
+	c.mu.Lock()
+	already := c.answered
+	c.mu.Unlock()
+	if !already {
+		if err := c.leg.Start(p); err != nil {
+			c.log.Warn("media start failed", "error", err)
+			c.reject(sip.StatusInternalServerError, "Server Internal Error")
+			return err
+		}
+		c.leg.SetHold(!dir.peerReceives())
+	}
+	if err := c.in.RespondSDP(sdp); err != nil {
+		// The caller cancelled or never acknowledged.
+		c.log.Info("answer failed", "error", err)
+		c.rec.SIPCode = 487
+		c.rec.HangupBy = hangupCaller
+		return err
+	}
+	c.mu.Lock()
+	c.answered = true
+	c.mu.Unlock()
+	c.rec.SIPCode = 200
+	c.rec.Answered = time.Now()
+	return nil
+}
+
+// maxMenuDepth bounds menu → route → menu chains.
+const maxMenuDepth = 8
+
+// runRoute carries out an answered route until it ends or the call does.
+func (c *call) runRoute(r config.Route, depth int) {
+	switch r.Action {
+	case config.ActionEcho:
+		if r.Prompt != "" {
+			if err := c.s.engine.Play(c.ctx, c.leg, c.s.prompts[r.Prompt]); err != nil {
+				return
+			}
+		}
+		_ = c.s.engine.Echo(c.ctx, c.leg)
+	case config.ActionPlayback:
+		if err := c.s.engine.Play(c.ctx, c.leg, c.s.prompts[r.Prompt]); err == nil {
+			c.hangup(hangupSystem)
+		}
+	case config.ActionMenu:
+		c.menu(r, depth)
+	case config.ActionDial:
+		// A dial reached from a menu: the caller is answered already.
+		c.dialAnswered(r)
+	}
+}
+
+// menu plays the prompt and waits for a digit; a digit pressed during
+// the prompt stops it (barge-in).
+func (c *call) menu(r config.Route, depth int) {
+	if depth >= maxMenuDepth {
+		c.log.Warn("menu nesting too deep; hanging up")
+		c.hangup(hangupSystem)
+		return
+	}
+	digits := c.leg.DTMF()
+	wait := r.DigitTimeout.Duration
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	for attempt := 0; attempt <= r.Repeats; attempt++ {
+		digit, ok := c.playAndCollect(c.s.prompts[r.Prompt], digits, wait)
+		if c.ctx.Err() != nil {
+			return
+		}
+		if !ok {
+			continue
+		}
+		name, valid := r.Choices[string(digit)]
+		if !valid {
+			if p := c.s.prompts["invalid"]; p != nil {
+				_ = c.s.engine.Play(c.ctx, c.leg, p)
+			}
+			continue
+		}
+		next, _ := c.s.cfg.RouteByName(name)
+		c.log.Debug("menu choice", "digit", string(digit), "next", name)
+		c.rec.Route = c.rec.Route + ">" + next.Name
+		c.runRoute(next, depth+1)
+		return
+	}
+	c.hangup(hangupSystem)
+}
+
+// playAndCollect plays p and returns the first digit pressed during it or
+// within wait after it.
+func (c *call) playAndCollect(p *media.Prompt, digits <-chan rune, wait time.Duration) (rune, bool) {
+	pctx, stop := context.WithCancel(c.ctx)
+	defer stop()
+	played := make(chan struct{})
+	go func() {
+		defer close(played)
+		_ = c.s.engine.Play(pctx, c.leg, p)
+	}()
+	var timeout <-chan time.Time
+	for {
+		select {
+		case d := <-digits:
+			stop()
+			<-played
+			return d, true
+		case <-played:
+			played = nil
+			timeout = time.After(wait)
+		case <-timeout:
+			return 0, false
+		case <-c.ctx.Done():
+			stop()
+			if played != nil {
+				<-played
+			}
+			return 0, false
+		}
+	}
+}
+
+// dial bridges the caller to a new outbound leg. The caller is answered
+// only when the far end answers (or sends early media), and gets the far
+// end's failure code otherwise.
+func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction) string {
+	var earlyOnce sync.Once
+	var bridge *media.Bridge
+	var earlyErr error
+	opt := DialOptions{
+		From: c.rec.From,
+		OnProgress: func(code int, early *Offer) {
+			switch {
+			case early != nil:
+				earlyOnce.Do(func() {
+					if err := c.leg.Start(p); err != nil {
+						earlyErr = err
+						return
+					}
+					hdr := sip.NewHeader("Content-Type", "application/sdp")
+					if err := c.in.Respond(183, "Session Progress", sdp, hdr); err != nil {
+						earlyErr = err
+						return
+					}
+					c.mu.Lock()
+					c.answered = true // media is up; 200 comes later
+					c.mu.Unlock()
+				})
+			case code == 180:
+				_ = c.in.Ringing()
+			}
+		},
+	}
+	// While ringing, the caller's CANCEL ends c.ctx, and with it the dial.
+	out, err := c.s.Dial(c.ctx, r.Target, opt)
+	if earlyErr != nil {
+		c.log.Info("early media to caller failed", "error", earlyErr)
+	}
+	if err != nil {
+		var de *DialError
+		code := codeLocalError
+		reason := "Server Internal Error"
+		if errors.As(err, &de) {
+			code, reason = de.Code, de.Reason
+			c.outRec = &journal.LegRecord{Role: "callee", RemoteURI: r.Target, SIPCode: de.Code}
+		}
+		c.log.Info("dial failed", slog.Int(attrCode, code))
+		if c.ctx.Err() != nil {
+			c.rec.SIPCode = 487
+			c.rec.HangupBy = hangupCaller
+			return metrics.ResultCancelled
+		}
+		if code == codeRingTimeout {
+			code, reason = sip.StatusTemporarilyUnavailable, "Temporarily Unavailable (no answer)"
+		}
+		if code < 400 || code > 699 {
+			code = sip.StatusInternalServerError
+		}
+		c.reject(code, reason)
+		switch code {
+		case sip.StatusBusyHere, 600:
+			return metrics.ResultBusy
+		case sip.StatusTemporarilyUnavailable, sip.StatusRequestTimeout:
+			return metrics.ResultNoAnswer
+		}
+		return metrics.ResultFailed
+	}
+	c.mu.Lock()
+	c.out = out
+	c.mu.Unlock()
+	defer out.Hangup(context.Background())
+
+	rec := c.newRecorder(r)
+	bridge, err = c.s.engine.Connect(c.leg, out.Leg(), rec)
+	if err != nil {
+		c.log.Warn("bridge failed", "error", err)
+		if rec != nil {
+			rec.Close()
+		}
+		c.reject(sip.StatusInternalServerError, "Server Internal Error")
+		return metrics.ResultFailed
+	}
+	defer bridge.Disconnect()
+	if rec != nil {
+		defer rec.Close()
+	}
+	if err := c.answer(p, sdp, dir); err != nil {
+		return metrics.ResultCancelled
+	}
+	c.waitEither(out)
+	return metrics.ResultAnswered
+}
+
+// dialAnswered is a dial route entered from a menu after answer.
+func (c *call) dialAnswered(r config.Route) {
+	out, err := c.s.Dial(c.ctx, r.Target, DialOptions{From: c.rec.From})
+	if err != nil {
+		var de *DialError
+		if errors.As(err, &de) {
+			c.outRec = &journal.LegRecord{Role: "callee", RemoteURI: r.Target, SIPCode: de.Code}
+		}
+		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {
+			_ = c.s.engine.Play(c.ctx, c.leg, p)
+		}
+		c.hangup(hangupSystem)
+		return
+	}
+	c.mu.Lock()
+	c.out = out
+	c.mu.Unlock()
+	defer out.Hangup(context.Background())
+	rec := c.newRecorder(r)
+	bridge, err := c.s.engine.Connect(c.leg, out.Leg(), rec)
+	if err != nil {
+		if rec != nil {
+			rec.Close()
+		}
+		c.hangup(hangupSystem)
+		return
+	}
+	defer bridge.Disconnect()
+	if rec != nil {
+		defer rec.Close()
+	}
+	c.waitEither(out)
+}
+
+// waitEither blocks until the caller or the far end hangs up.
+func (c *call) waitEither(out *OutboundLeg) {
+	select {
+	case <-c.ctx.Done():
+	case <-out.Done():
+		c.hangup(hangupCallee)
+	}
+}
+
+// newRecorder opens the call's recording when the route records.
+func (c *call) newRecorder(r config.Route) *media.Recorder {
+	if !r.Records() {
+		return nil
+	}
+	t := c.rec.Arrived
+	name := t.Format("150405") + "-" + sanitize(c.in.InviteRequest.CallID().Value())
+	rec, err := c.s.engine.NewCallRecorder(name, t)
+	if err != nil {
+		c.log.Warn("recording not started", "error", err)
+		return nil
+	}
+	c.rec.Recording = rec.Path()
+	return rec
+}
+
+// finish writes the call record and counts the call.
+func (c *call) finish(result string) {
+	now := time.Now()
+	c.rec.Ended = now
+	if c.rec.HangupBy == "" {
+		var hc hangupCause
+		if errors.As(context.Cause(c.ctx), &hc) {
+			c.rec.HangupBy = hc.by
+		} else {
+			c.rec.HangupBy = hangupCaller
+		}
+	}
+	c.mu.Lock()
+	if c.leg != nil {
+		st := c.leg.Stats()
+		c.rec.Legs = append(c.rec.Legs, journal.LegRecord{
+			Role:         "caller",
+			CallID:       c.in.InviteRequest.CallID().Value(),
+			RemoteURI:    c.in.InviteRequest.From().Address.String(),
+			Codec:        c.codec.Codec.String(),
+			SIPCode:      c.rec.SIPCode,
+			Answered:     c.rec.Answered,
+			Ended:        now,
+			PacketsIn:    st.PacketsIn,
+			PacketsOut:   st.PacketsOut,
+			PacketsLost:  uint64(max(st.Lost, 0)),
+			JitterMillis: float64(st.Jitter) / float64(time.Millisecond),
+		})
+	}
+	if c.out != nil {
+		lr := c.out.record()
+		c.rec.Legs = append(c.rec.Legs, lr)
+	} else if c.outRec != nil {
+		c.rec.Legs = append(c.rec.Legs, *c.outRec)
+	}
+	c.mu.Unlock()
+	if c.s.metrics != nil {
+		c.s.metrics.CallEnded("inbound", result)
+	}
+	if c.s.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.s.store.PutCall(ctx, &c.rec); err != nil {
+			c.log.Error("call record not written", "error", err)
+		}
+	}
+	c.log.Info("call ended", "result", result, slog.Int(attrCode, c.rec.SIPCode), "hangup_by", c.rec.HangupBy,
+		"duration", now.Sub(c.rec.Arrived).Round(time.Millisecond))
+}
+
+// handleReInvite renegotiates the caller's media (hold, unhold, move).
+func (c *call) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if err := c.in.ReadRequest(req, tx); err != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
+		return
+	}
+	c.mu.Lock()
+	if c.leg == nil || !c.answered {
+		c.mu.Unlock()
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusRequestPending, "Request Pending", nil))
+		return
+	}
+	res, err := renegotiate(req, c.leg, c.sess, &c.codec, &c.eventPT)
+	c.mu.Unlock()
+	if err != nil {
+		c.log.Info("re-INVITE refused", "error", err)
+	}
+	if ct := c.in.InviteResponse; ct != nil && ct.Contact() != nil {
+		res.AppendHeader(ct.Contact())
+	}
+	_ = tx.Respond(res)
+}
+
+// sanitize keeps a Call-ID usable as a file name.
+func sanitize(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '.') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
+}

@@ -1,0 +1,358 @@
+package dialer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obzvon/obzvon/config"
+	"github.com/obzvon/obzvon/internal/peertest"
+	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
+)
+
+// testAppliance is a dialer.Server with a real media engine and a real
+// Badger journal in a temp dir.
+type testAppliance struct {
+	srv     *Server
+	journal *journal.Journal
+	cfg     *config.Config
+	port    int
+}
+
+func startAppliance(t *testing.T, routes []config.Route) *testAppliance {
+	t.Helper()
+	cfg := config.Default()
+	cfg.SIP.Port = peertest.FreePort(t)
+	cfg.Data.Dir = t.TempDir()
+	cfg.Calls.DrainTimeout = config.Duration{Duration: 2 * time.Second}
+	cfg.Calls.RingTimeout = config.Duration{Duration: 5 * time.Second}
+	base := 30000 + (os.Getpid()%500)*40
+	cfg.RTP.PortMin, cfg.RTP.PortMax = base, base+39
+	cfg.Routes = routes
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	engine, err := media.NewEngine(media.EngineConfig{
+		IP: netip.MustParseAddr("127.0.0.1"), PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
+		RecordDir: cfg.Data.RecordingsDir(), Logger: log,
+	})
+	if err != nil {
+		t.Fatalf("media engine: %v", err)
+	}
+	t.Cleanup(func() { engine.Close() })
+	jr, err := journal.Open(journal.DefaultOptions(cfg.Data.JournalDir()))
+	if err != nil {
+		t.Fatalf("journal: %v", err)
+	}
+	t.Cleanup(func() { jr.Close() })
+	prompts := map[string]*media.Prompt{}
+	for _, name := range cfg.PromptNames() {
+		p, err := media.LoadPrompt(filepath.Join("..", "prompts", "ru", name+".wav"))
+		if err != nil {
+			t.Fatalf("prompt %s: %v", name, err)
+		}
+		prompts[name] = p
+	}
+	srv, err := New(Options{Config: cfg, Engine: engine, Prompts: prompts, Calls: jr, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &testAppliance{srv: srv, journal: jr, cfg: cfg, port: cfg.SIP.Port}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// waitCalls polls the journal until n call records are there.
+func (a *testAppliance) waitCalls(t *testing.T, n int) []journal.CallRecord {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		calls, err := a.journal.Calls(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatalf("journal calls: %v", err)
+		}
+		if len(calls) >= n {
+			return calls
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journal has %d call records, want %d", len(calls), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (a *testAppliance) target() string { return "127.0.0.1:" + strconv.Itoa(a.port) }
+
+// callThrough runs caller -> appliance (dial route) -> SIPp trunk and
+// returns the call record.
+func callThrough(t *testing.T, callerScenario, trunkScenario string, trunkArgs ...string) (journal.CallRecord, peertest.StereoWAV) {
+	t.Helper()
+	trunkPort := peertest.FreePort(t)
+	a := startAppliance(t, []config.Route{{
+		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Target: fmt.Sprintf("sip:8800@127.0.0.1:%d", trunkPort),
+	}})
+	trunk := peertest.StartSIPp(t, trunkScenario, append([]string{"-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "1"}, trunkArgs...)...)
+	caller := peertest.StartSIPp(t, callerScenario, a.target(), "-s", "8800", "-d", "3000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller sipp exit %d; output:\n%s\n%s", code, caller.Output(), caller.Logs())
+	}
+	if code := trunk.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("trunk sipp exit %d; output:\n%s\n%s", code, trunk.Output(), trunk.Logs())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.Recording == "" {
+		t.Fatalf("call record has no recording: %+v", rec)
+	}
+	return rec, peertest.ReadStereoWAV(t, rec.Recording)
+}
+
+func checkRecord(t *testing.T, rec journal.CallRecord, callerCodec, calleeCodec string) {
+	t.Helper()
+	if rec.Direction != "inbound" || rec.Route != "trunk" || rec.SIPCode != 200 || rec.HangupBy != "caller" {
+		t.Errorf("record = direction %q route %q code %d hangup_by %q; want inbound trunk 200 caller",
+			rec.Direction, rec.Route, rec.SIPCode, rec.HangupBy)
+	}
+	if !(rec.Arrived.Before(rec.Answered) && rec.Answered.Before(rec.Ended)) {
+		t.Errorf("times arrived %v answered %v ended %v are not in order", rec.Arrived, rec.Answered, rec.Ended)
+	}
+	if d := rec.Ended.Sub(rec.Answered); d < 2500*time.Millisecond || d > 6*time.Second {
+		t.Errorf("talk time %v, want about the caller's 3 s", d)
+	}
+	if len(rec.Legs) != 2 {
+		t.Fatalf("record has %d legs, want caller and callee: %+v", len(rec.Legs), rec.Legs)
+	}
+	caller, callee := rec.Legs[0], rec.Legs[1]
+	if caller.Role != "caller" || caller.Codec != callerCodec || caller.PacketsIn < 100 {
+		t.Errorf("caller leg = %+v; want codec %s and >= 100 packets in", caller, callerCodec)
+	}
+	if callee.Role != "callee" || callee.Codec != calleeCodec || callee.SIPCode != 200 || callee.PacketsOut < 100 {
+		t.Errorf("callee leg = %+v; want codec %s, 200 and >= 100 packets out", callee, calleeCodec)
+	}
+}
+
+func TestDialRouteRecordsCallerAndTrunk(t *testing.T) {
+	rec, wav := callThrough(t, "uac_inbound.xml", "uas_trunk.xml")
+	checkRecord(t, rec, "PCMU", "PCMU")
+	if share, n := peertest.ToneShare(wav.Left, wav.Rate, 1000); share < 0.9 || n < 100 {
+		t.Errorf("left channel (caller): 1 kHz share %.2f over %d blocks, want >= 0.9 over >= 100 (2 s)", share, n)
+	}
+	if share, n := peertest.ToneShare(wav.Right, wav.Rate, 1000); share > 0.3 || n < 50 {
+		t.Errorf("right channel (trunk prompt): 1 kHz share %.2f over %d blocks, want speech (< 0.3) over >= 50", share, n)
+	}
+}
+
+// The echo trunk sends back exactly what it received, so the tone on the
+// right channel proves the far end got the caller's tone.
+func TestDialRouteFarEndReceivesTone(t *testing.T) {
+	rec, wav := callThrough(t, "uac_inbound.xml", "uas_trunk_echo.xml", "-rtp_echo")
+	checkRecord(t, rec, "PCMU", "PCMU")
+	if share, n := peertest.ToneShare(wav.Right, wav.Rate, 1000); share < 0.9 || n < 100 {
+		t.Errorf("right channel (echo of what the trunk received): 1 kHz share %.2f over %d blocks, want >= 0.9", share, n)
+	}
+}
+
+func TestDialRouteTranscodesPCMAToPCMU(t *testing.T) {
+	rec, wav := callThrough(t, "uac_pcma.xml", "uas_trunk_echo.xml", "-rtp_echo")
+	checkRecord(t, rec, "PCMA", "PCMU")
+	for name, ch := range map[string][]float64{"left": wav.Left, "right": wav.Right} {
+		if share, n := peertest.ToneShare(ch, wav.Rate, 1000); share < 0.9 || n < 100 {
+			t.Errorf("%s channel: 1 kHz share %.2f over %d blocks, want >= 0.9 (tone through PCMA->PCMU->PCMA)", name, share, n)
+		}
+	}
+}
+
+func TestDialRouteBusyTrunkKeepsCode(t *testing.T) {
+	trunkPort := peertest.FreePort(t)
+	a := startAppliance(t, []config.Route{{
+		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Target: fmt.Sprintf("sip:8800@127.0.0.1:%d", trunkPort),
+	}})
+	trunk := peertest.StartSIPp(t, "uas_trunk_busy.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "8800", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	// The caller scenario counts a 486 as a failed call: exit code 1.
+	if code := caller.Wait(20 * time.Second); code != 1 {
+		t.Errorf("caller exit %d, want 1 (call failed with 486); output:\n%s", code, caller.Output())
+	}
+	trunk.Wait(10 * time.Second)
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 486 || len(rec.Legs) < 2 || rec.Legs[1].SIPCode != 486 {
+		t.Errorf("record code %d legs %+v, want 486 from the trunk kept on both", rec.SIPCode, rec.Legs)
+	}
+}
+
+func TestMenuRoutesByDigit(t *testing.T) {
+	a := startAppliance(t, []config.Route{
+		{Name: "menu", Match: "100", Action: config.ActionMenu, Prompt: "menu",
+			Choices: map[string]string{"1": "greeting", "2": "echo"}, DigitTimeout: config.Duration{Duration: 5 * time.Second}},
+		{Name: "greeting", Action: config.ActionPlayback, Prompt: "greeting"},
+		{Name: "echo", Action: config.ActionEcho},
+	})
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "100", "-d", "12000", "-m", "1",
+		"-set", "dtmf", "2", "-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller exit %d; output:\n%s\n%s", code, caller.Output(), caller.Logs())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.Route != "menu>echo" {
+		t.Errorf("route = %q, want menu>echo (digit 2)", rec.Route)
+	}
+	if rec.HangupBy != "caller" || rec.SIPCode != 200 {
+		t.Errorf("hangup_by %q code %d, want caller 200 (echo runs until the caller hangs up)", rec.HangupBy, rec.SIPCode)
+	}
+}
+
+// rawSIP sends one datagram and returns the first final (or non-100)
+// response's status line, "" when none came. A final error response is
+// acknowledged as RFC 3261 §17.1.1.3 asks, so the server's transaction
+// ends at once.
+func rawSIP(t *testing.T, target string, msg string) string {
+	t.Helper()
+	c, err := net.Dial("udp", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().(*net.UDPAddr).String()
+	head, body, _ := strings.Cut(msg, "\n\n")
+	head = strings.ReplaceAll(head, "LOCAL", local)
+	if strings.Contains(head, "Content-Length: LEN") {
+		head = strings.Replace(head, "Content-Length: LEN", "Content-Length: "+strconv.Itoa(len(body)), 1)
+	}
+	wire := strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + body
+	if _, err := c.Write([]byte(wire)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			return ""
+		}
+		res := string(buf[:n])
+		line, _, _ := strings.Cut(res, "\r\n")
+		if strings.Contains(line, " 100 ") {
+			continue
+		}
+		if code := strings.Fields(line); len(code) > 1 && code[1] >= "300" && strings.HasPrefix(head, "INVITE") {
+			_, _ = c.Write([]byte(ackFor(head, res)))
+		}
+		return line
+	}
+}
+
+// ackFor builds the ACK for a non-2xx final response to the INVITE whose
+// header block is invite: same Via, From, Call-ID, the response's To.
+func ackFor(invite, res string) string {
+	header := func(block, name string) string {
+		for _, l := range strings.Split(strings.ReplaceAll(block, "\r\n", "\n"), "\n") {
+			if strings.HasPrefix(l, name+":") {
+				return l
+			}
+		}
+		return ""
+	}
+	reqLine, _, _ := strings.Cut(invite, "\n")
+	uri := strings.Fields(reqLine)[1]
+	return strings.Join([]string{
+		"ACK " + uri + " SIP/2.0",
+		header(invite, "Via"), header(invite, "From"), header(res, "To"), header(invite, "Call-ID"),
+		"CSeq: 1 ACK", "Max-Forwards: 70", "Content-Length: 0", "", "",
+	}, "\r\n")
+}
+
+func inviteWithBody(callID, body string) string {
+	return fmt.Sprintf(`INVITE sip:600@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP LOCAL;branch=z9hG4bK-%s
+From: <sip:tester@127.0.0.1>;tag=t%s
+To: <sip:600@127.0.0.1>
+Call-ID: %s
+CSeq: 1 INVITE
+Contact: <sip:tester@LOCAL>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: LEN
+
+%s`, callID, callID, callID, strings.ReplaceAll(body, "\n", "\r\n"))
+}
+
+func TestBadInputIsRefusedAndNextCallWorks(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}})
+	garbage := "this is not SDP at all\n"
+	if got := rawSIP(t, a.target(), inviteWithBody("bad-sdp-1", garbage)); !strings.Contains(got, " 400 ") {
+		t.Errorf("INVITE with garbage SDP answered %q, want 400", got)
+	}
+	g722 := "v=0\no=x 1 1 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 9\na=rtpmap:9 G722/8000\n"
+	if got := rawSIP(t, a.target(), inviteWithBody("no-codec-1", g722)); !strings.Contains(got, " 488 ") {
+		t.Errorf("INVITE offering only G722 answered %q, want 488", got)
+	}
+	// A malformed message is dropped without an answer or a crash.
+	if got := rawSIP(t, a.target(), "INVITE nonsense\nVia: ???\n\n"); got != "" {
+		t.Errorf("malformed message answered %q, want silence", got)
+	}
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "600", "-d", "1000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := caller.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("call after bad input: sipp exit %d\n%s", code, caller.Output())
+	}
+	calls := a.waitCalls(t, 3)
+	codes := map[int]int{}
+	for _, c := range calls {
+		codes[c.SIPCode]++
+	}
+	if codes[400] != 1 || codes[488] != 1 || codes[200] != 1 {
+		t.Errorf("records by code = %v, want one each of 400, 488, 200", codes)
+	}
+}
+
+func TestDrainHangsUpAfterTimeout(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}})
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "600", "-d", "20000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	deadline := time.Now().Add(10 * time.Second)
+	for a.srv.Active() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("call never became active")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // let it be answered
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if cut := a.srv.Drain(ctx); cut != 1 {
+		t.Errorf("Drain cut %d calls, want 1", cut)
+	}
+	if code := caller.Wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d, want 0 (our BYE is answered 200); output:\n%s", code, caller.Output())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.HangupBy != "system" || rec.SIPCode != 200 {
+		t.Errorf("record hangup_by %q code %d, want system 200", rec.HangupBy, rec.SIPCode)
+	}
+	// New calls are refused while draining.
+	if got := rawSIP(t, a.target(), inviteWithBody("after-drain", "v=0\n")); !strings.Contains(got, " 503 ") {
+		t.Errorf("INVITE while draining answered %q, want 503", got)
+	}
+}

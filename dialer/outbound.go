@@ -1,0 +1,277 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
+)
+
+// DialOptions tune one outbound leg.
+type DialOptions struct {
+	// From is the caller number shown to the far end; empty sends "obzvon".
+	From string
+	// RingTimeout overrides calls.ring_timeout; on expiry we CANCEL.
+	RingTimeout time.Duration
+	// OnProgress sees every provisional response's code. early is the
+	// far end's early-media answer (183 with SDP) once the leg's media has
+	// started on it, nil otherwise.
+	OnProgress func(code int, early *Offer)
+}
+
+// Dial failure codes that never came from the far end.
+const (
+	codeRingTimeout = 408 // we gave up ringing and sent CANCEL
+	codeNoResponse  = 408 // no response at all (Timer B)
+	codeCancelled   = 487 // our side cancelled (the caller hung up)
+	codeLocalError  = 500
+)
+
+// DialError is a failed outbound leg with the SIP code that ended it.
+type DialError struct {
+	Target string
+	Code   int    // final SIP code (from the far end, or 408/487 from us)
+	Reason string // reason phrase or what happened
+	Err    error
+}
+
+func (e *DialError) Error() string {
+	return fmt.Sprintf("dial %s: %d %s", e.Target, e.Code, e.Reason)
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// OutboundLeg is an answered outbound call leg with its media.
+type OutboundLeg struct {
+	s       *Server
+	d       *diago.DialogClientSession
+	leg     *media.Leg
+	sess    *sdpSession
+	target  string
+	invited time.Time
+
+	mu       sync.Mutex
+	codec    CodecPT
+	eventPT  uint8
+	answered time.Time
+	ended    time.Time
+	code     int
+	byUs     bool
+}
+
+// Leg is the leg's media.
+func (o *OutboundLeg) Leg() *media.Leg { return o.leg }
+
+// Done is closed when the far end hangs up or the leg is hung up.
+func (o *OutboundLeg) Done() <-chan struct{} { return o.d.Context().Done() }
+
+// Hangup sends BYE (once) and frees the media.
+func (o *OutboundLeg) Hangup(ctx context.Context) {
+	o.mu.Lock()
+	if !o.ended.IsZero() {
+		o.mu.Unlock()
+		return
+	}
+	o.byUs = o.d.Context().Err() == nil
+	o.ended = time.Now()
+	o.mu.Unlock()
+	if o.byUs {
+		if err := o.d.Hangup(ctx); err != nil {
+			o.s.log.Debug("bye failed", attrCallID, o.d.InviteRequest.CallID().Value(), "error", err)
+		}
+	}
+	o.s.unregisterLeg(o.d.ID)
+	o.d.Close()
+	o.leg.Close()
+}
+
+// HungUpByUs reports whether our side ended the leg.
+func (o *OutboundLeg) HungUpByUs() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.byUs
+}
+
+// record describes the leg for the call record.
+func (o *OutboundLeg) record() journal.LegRecord {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.leg.Stats()
+	return journal.LegRecord{
+		Role:         "callee",
+		CallID:       o.d.InviteRequest.CallID().Value(),
+		RemoteURI:    o.target,
+		Codec:        o.codec.Codec.String(),
+		SIPCode:      o.code,
+		Answered:     o.answered,
+		Ended:        o.ended,
+		PacketsIn:    st.PacketsIn,
+		PacketsOut:   st.PacketsOut,
+		PacketsLost:  uint64(max(st.Lost, 0)),
+		JitterMillis: float64(st.Jitter) / float64(time.Millisecond),
+	}
+}
+
+func (o *OutboundLeg) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if err := o.d.ReadRequest(req, tx); err != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
+		return
+	}
+	o.mu.Lock()
+	res, err := renegotiate(req, o.leg, o.sess, &o.codec, &o.eventPT)
+	o.mu.Unlock()
+	if err != nil {
+		o.s.log.Info("re-INVITE refused", attrCallID, req.CallID().Value(), "error", err)
+	}
+	res.AppendHeader(&o.d.UA.ContactHDR)
+	_ = tx.Respond(res)
+}
+
+// Dial places an outbound call to target (a SIP URI) and returns once it
+// is answered and acknowledged. A failed attempt returns a *DialError
+// with the final SIP code; cancelling ctx while ringing sends CANCEL.
+func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*OutboundLeg, error) {
+	var uri sip.Uri
+	if err := sip.ParseUri(target, &uri); err != nil {
+		return nil, &DialError{Target: target, Code: codeLocalError, Reason: "bad target URI", Err: err}
+	}
+	transport := "udp"
+	if t, ok := uri.UriParams.Get("transport"); ok && t != "" {
+		transport = strings.ToLower(t)
+	}
+	d, err := s.dg.NewDialog(uri, diago.NewDialogOptions{Transport: transport})
+	if err != nil {
+		return nil, &DialError{Target: target, Code: codeLocalError, Reason: "no transport " + transport, Err: err}
+	}
+	leg, err := s.engine.NewLeg()
+	if err != nil {
+		return nil, &DialError{Target: target, Code: 503, Reason: "no media port", Err: err}
+	}
+	o := &OutboundLeg{s: s, d: d, leg: leg, sess: s.newSession(), target: target, invited: time.Now()}
+	fail := func(code int, reason string, err error) (*OutboundLeg, error) {
+		o.code = code
+		leg.Close()
+		d.Close()
+		return nil, &DialError{Target: target, Code: code, Reason: reason, Err: err}
+	}
+
+	from := opt.From
+	if from == "" {
+		from = "obzvon"
+	}
+	req := d.InviteRequest
+	host := s.cfg.SIP.ExternalHost
+	if host == "" {
+		host = s.cfg.SIP.Host
+	}
+	req.AppendHeader(&sip.FromHeader{
+		Address: sip.Uri{Scheme: "sip", User: from, Host: host},
+		Params:  sip.NewParams(),
+	})
+	req.From().Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(&d.UA.ContactHDR)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(o.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv))
+	if err := sipgo.ClientRequestBuild(d.UA.Client, req); err != nil {
+		return fail(codeLocalError, "build INVITE", err)
+	}
+
+	ring := opt.RingTimeout
+	if ring <= 0 {
+		ring = s.cfg.Calls.RingTimeout.Duration
+	}
+	rctx, cancel := context.WithTimeoutCause(ctx, ring, errRingTimeout)
+	defer cancel()
+	log := s.log.With(attrCallID, req.CallID().Value())
+
+	if err := d.DialogClientSession.Invite(rctx); err != nil {
+		return fail(codeLocalError, "send INVITE", err)
+	}
+	var started bool
+	onResponse := func(r *sip.Response) error {
+		if !r.IsProvisional() {
+			return nil
+		}
+		var early *Offer
+		if r.StatusCode == 183 && len(r.Body()) > 0 {
+			if off, err := ParseSDP(r.Body()); err == nil {
+				if c, err := off.Choose(); err == nil {
+					p := media.LegParams{Remote: off.Addr, Codec: c.Codec, PayloadType: c.PT, EventPT: off.EventPT}
+					if !started {
+						err = leg.Start(p)
+					} else {
+						err = leg.Update(p)
+					}
+					if err == nil {
+						started = true
+						o.codec, o.eventPT = c, off.EventPT
+						early = off
+					}
+				}
+			}
+		}
+		if opt.OnProgress != nil {
+			opt.OnProgress(r.StatusCode, early)
+		}
+		return nil
+	}
+	err = d.DialogClientSession.WaitAnswer(rctx, sipgo.AnswerOptions{OnResponse: onResponse})
+	if err != nil {
+		var re *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &re):
+			return fail(re.Res.StatusCode, re.Res.Reason, err)
+		case errors.Is(context.Cause(rctx), errRingTimeout):
+			return fail(codeRingTimeout, "ring timeout", err)
+		case ctx.Err() != nil:
+			return fail(codeCancelled, "cancelled", err)
+		case errors.Is(err, sip.ErrTransactionTimeout):
+			return fail(codeNoResponse, "no response", err)
+		default:
+			return fail(codeLocalError, "invite failed", err)
+		}
+	}
+	res := d.InviteResponse
+	off, perr := ParseSDP(res.Body())
+	var choice CodecPT
+	if perr == nil {
+		choice, perr = off.Choose()
+	}
+	if perr != nil {
+		// Answered with nothing we can use: ACK, then BYE (RFC 3264 §6.1).
+		_ = d.Ack(ctx)
+		_ = d.Hangup(ctx)
+		return fail(488, "unusable SDP answer", perr)
+	}
+	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	if started {
+		err = leg.Update(p)
+	} else {
+		err = leg.Start(p)
+	}
+	if err != nil {
+		_ = d.Ack(ctx)
+		_ = d.Hangup(ctx)
+		return fail(codeLocalError, "start media", err)
+	}
+	o.codec, o.eventPT, o.code, o.answered = choice, off.EventPT, res.StatusCode, time.Now()
+	if err := d.Ack(ctx); err != nil {
+		_ = d.Hangup(ctx)
+		return fail(codeLocalError, "send ACK", err)
+	}
+	s.registerLeg(d.ID, o)
+	log.Debug("outbound leg answered", "codec", choice.Codec.String(), slog.Int(attrCode, res.StatusCode))
+	return o, nil
+}
+
+var errRingTimeout = errors.New("ring timeout")

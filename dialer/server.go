@@ -1,0 +1,333 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/obzvon/obzvon/config"
+	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
+	"github.com/obzvon/obzvon/metrics"
+)
+
+// Log attribute keys (STYLE.md: constants, never personal data).
+const (
+	attrCallID = "call_id"
+	attrRoute  = "route"
+	attrCode   = "code"
+)
+
+// CallStore keeps call detail records. *journal.Journal implements it.
+type CallStore interface {
+	PutCall(ctx context.Context, c *journal.CallRecord) error
+}
+
+// Options configure a Server.
+type Options struct {
+	// Config is the validated configuration (SIP, calls, routes).
+	Config *config.Config
+	// Engine carries all media.
+	Engine *media.Engine
+	// Prompts are the loaded prompts by name; every prompt a route names
+	// must be here.
+	Prompts map[string]*media.Prompt
+	// Calls receives a record of every call when it ends; nil keeps none.
+	Calls CallStore
+	// Metrics counts calls and SIP traffic; nil counts nothing.
+	Metrics *metrics.Metrics
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is the SIP side of the appliance: it answers inbound calls,
+// runs their routes and places outbound legs.
+type Server struct {
+	cfg     *config.Config
+	engine  *media.Engine
+	prompts map[string]*media.Prompt
+	store   CallStore
+	metrics *metrics.Metrics
+	log     *slog.Logger
+
+	ua *sipgo.UserAgent
+	dg *diago.Diago
+
+	draining atomic.Bool
+	closed   atomic.Bool
+	stop     context.CancelFunc
+	handlers sync.WaitGroup
+
+	mu    sync.Mutex
+	calls map[string]*call        // by inbound dialog ID
+	legs  map[string]*OutboundLeg // by outbound dialog ID
+	seq   atomic.Uint64
+}
+
+// New checks the options and prepares a server; Start binds it.
+func New(opts Options) (*Server, error) {
+	if opts.Config == nil || opts.Engine == nil {
+		return nil, errors.New("dialer: Config and Engine are required")
+	}
+	for _, name := range opts.Config.PromptNames() {
+		if opts.Prompts[name] == nil {
+			return nil, fmt.Errorf("dialer: prompt %q used by a route is not loaded", name)
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		cfg:     opts.Config,
+		engine:  opts.Engine,
+		prompts: opts.Prompts,
+		store:   opts.Calls,
+		metrics: opts.Metrics,
+		log:     log,
+		calls:   map[string]*call{},
+		legs:    map[string]*OutboundLeg{},
+	}, nil
+}
+
+// Start binds the SIP listeners and serves until Close. It returns once
+// every transport is listening.
+func (s *Server) Start(ctx context.Context) error {
+	sc := s.cfg.SIP
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(sc.UserAgent))
+	if err != nil {
+		return fmt.Errorf("sip user agent: %w", err)
+	}
+	s.ua = ua
+	opts := []diago.DiagoOption{
+		diago.WithLogger(s.log),
+		diago.WithServerRequestMiddleware(s.middleware),
+	}
+	ext := sc.ExternalHost
+	if ext == "" {
+		ext = sc.Host
+	}
+	for _, t := range sc.Transports {
+		opts = append(opts, diago.WithTransport(diago.Transport{
+			Transport:    t,
+			BindHost:     sc.Host,
+			BindPort:     sc.Port,
+			ExternalHost: ext,
+			ExternalPort: sc.Port,
+		}))
+	}
+	s.dg = diago.NewDiago(ua, opts...)
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = cancel
+	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
+		cancel()
+		ua.Close()
+		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
+	}
+	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
+	return nil
+}
+
+// Active returns the number of calls in progress.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// Draining reports whether Drain has begun.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Drain refuses new calls with 503 and waits for the active ones to end.
+// When ctx is done first, it hangs up the rest with BYE and waits for
+// their records to be written. It returns the number of calls it had to
+// cut off.
+func (s *Server) Drain(ctx context.Context) int {
+	// Under s.mu so that no call handler can register after Wait starts.
+	s.mu.Lock()
+	s.draining.Store(true)
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.handlers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return 0
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	cut := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		cut = append(cut, c)
+	}
+	s.mu.Unlock()
+	for _, c := range cut {
+		c.hangup(hangupSystem)
+	}
+	<-done
+	return len(cut)
+}
+
+// Close stops the listeners and the user agent. Calls still up are cut
+// off without waiting; use Drain first for a graceful stop. Close is
+// idempotent and safe after a failed Start.
+func (s *Server) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.mu.Lock()
+	s.draining.Store(true)
+	for _, c := range s.calls {
+		c.hangup(hangupSystem)
+	}
+	s.mu.Unlock()
+	s.handlers.Wait()
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.ua != nil {
+		return s.ua.Close()
+	}
+	return nil
+}
+
+// middleware sees every request before diago: it counts SIP traffic,
+// refuses new INVITEs while draining, and handles re-INVITEs for our
+// own media legs (diago can only renegotiate media it created itself).
+func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if s.metrics != nil {
+			s.metrics.SIPRequest(req.Method.String())
+			tx = &countingTx{ServerTransaction: tx, m: s.metrics}
+		}
+		if req.IsInvite() {
+			if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
+				s.reInvite(req, tx)
+				return
+			}
+			if s.draining.Load() {
+				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
+				res.AppendHeader(sip.NewHeader("Retry-After", "30"))
+				_ = tx.Respond(res)
+				return
+			}
+			if max := s.cfg.Calls.MaxConcurrent; max > 0 && s.Active() >= max {
+				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
+				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
+				_ = tx.Respond(res)
+				return
+			}
+		}
+		next(req, tx)
+	}
+}
+
+// countingTx counts the responses we send.
+type countingTx struct {
+	sip.ServerTransaction
+	m *metrics.Metrics
+}
+
+func (t *countingTx) Respond(res *sip.Response) error {
+	t.m.SIPResponse(res.StatusCode)
+	return t.ServerTransaction.Respond(res)
+}
+
+// reInvite handles an in-dialog INVITE: hold, unhold, a new address or
+// codec, or a session refresh (RFC 3261 §14.2, RFC 3264 §8).
+func (s *Server) reInvite(req *sip.Request, tx sip.ServerTransaction) {
+	s.mu.Lock()
+	var target reinvitable
+	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+		if c, ok := s.calls[id]; ok {
+			target = c
+		}
+	}
+	if target == nil {
+		if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
+			if l, ok := s.legs[id]; ok {
+				target = l
+			}
+		}
+	}
+	s.mu.Unlock()
+	if target == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	target.handleReInvite(req, tx)
+}
+
+// reinvitable is a dialog whose media we renegotiate ourselves.
+type reinvitable interface {
+	handleReInvite(req *sip.Request, tx sip.ServerTransaction)
+}
+
+// renegotiate applies a re-INVITE's offer to a media leg and returns our
+// answer. A body-less re-INVITE (RFC 3261 §14.1) gets our current
+// description as an offer.
+func renegotiate(req *sip.Request, leg *media.Leg, sess *sdpSession, cur *CodecPT, eventPT *uint8) (*sip.Response, error) {
+	body := req.Body()
+	if len(body) == 0 {
+		dir := DirSendRecv
+		b := sess.writeSDP(leg.LocalAddr(), []CodecPT{*cur}, *eventPT, dir)
+		return sdpResponse(req, b), nil
+	}
+	off, err := ParseSDP(body)
+	if err != nil {
+		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (malformed SDP)", nil), err
+	}
+	choice, err := off.Choose()
+	if err != nil {
+		return sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil), err
+	}
+	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	if !off.Addr.Addr().IsUnspecified() {
+		if err := leg.Update(p); err != nil {
+			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil), err
+		}
+	}
+	leg.SetHold(!off.Direction.peerReceives())
+	*cur, *eventPT = choice, off.EventPT
+	b := sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
+	return sdpResponse(req, b), nil
+}
+
+func sdpResponse(req *sip.Request, body []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	return res
+}
+
+// newSession starts a fresh SDP session identity.
+func (s *Server) newSession() *sdpSession {
+	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff}
+}
+
+// registerLeg tracks an outbound dialog for re-INVITEs.
+func (s *Server) registerLeg(id string, l *OutboundLeg) {
+	s.mu.Lock()
+	s.legs[id] = l
+	s.mu.Unlock()
+}
+
+func (s *Server) unregisterLeg(id string) {
+	s.mu.Lock()
+	delete(s.legs, id)
+	s.mu.Unlock()
+}
+
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

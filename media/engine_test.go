@@ -1,0 +1,528 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// The engine allocates from a port range (that is what is under test);
+// each test takes a random window in 20000-29999, and the allocator skips
+// ports another process holds. Test peers bind port 0.
+func newTestEngine(t testing.TB) *Engine {
+	t.Helper()
+	base := 20000 + 2*rand.IntN(4800)
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: base, PortMax: base + 199, RecordDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+type peer struct {
+	t    testing.TB
+	conn *net.UDPConn
+	ssrc uint32
+	seq  uint16
+	ts   uint32
+}
+
+func newPeer(t testing.TB) *peer {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{t: t, conn: c, ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32()}
+}
+
+func (p *peer) addr() netip.AddrPort { return p.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// send sends one RTP packet and advances seq (and ts by the payload's
+// samples when audio).
+func (p *peer) send(to netip.AddrPort, pt uint8, marker bool, payload []byte, advanceTS uint32) {
+	p.t.Helper()
+	pk := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: p.ssrc}, Payload: payload}
+	b, err := pk.Marshal()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := p.conn.WriteToUDPAddrPort(b, to); err != nil {
+		p.t.Fatal(err)
+	}
+	p.seq++
+	p.ts += advanceTS
+}
+
+// sendTone sends n 20 ms packets of a tone in codec c.
+func (p *peer) sendTone(to netip.AddrPort, c Codec, pt uint8, freq float64, n int) {
+	p.t.Helper()
+	for i := range n {
+		p.send(to, pt, i == 0, Encode(nil, toneSamples(freq, 8000, i*FrameSamples, FrameSamples), c), FrameSamples)
+	}
+}
+
+// recv reads n packets; the deadline only guards against a hang.
+func (p *peer) recv(n int) []rtp.Packet {
+	p.t.Helper()
+	var out []rtp.Packet
+	buf := make([]byte, 1500)
+	p.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for len(out) < n {
+		k, _, err := p.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			p.t.Fatalf("received %d of %d packets: %v", len(out), n, err)
+		}
+		var pk rtp.Packet
+		if err := pk.Unmarshal(append([]byte(nil), buf[:k]...)); err != nil {
+			p.t.Fatalf("bad RTP from the engine: %v", err)
+		}
+		out = append(out, pk)
+	}
+	return out
+}
+
+// checkStream asserts one SSRC, consecutive sequence numbers and
+// timestamps advancing by the payload length, and returns the decoded audio.
+func checkStream(t *testing.T, pkts []rtp.Packet, pt uint8, c Codec) []int16 {
+	t.Helper()
+	var pcm []int16
+	for i, pk := range pkts {
+		if pk.PayloadType != pt {
+			t.Fatalf("packet %d: payload type %d, want %d", i, pk.PayloadType, pt)
+		}
+		if i > 0 {
+			prev := pkts[i-1]
+			if pk.SSRC != prev.SSRC || pk.SequenceNumber != prev.SequenceNumber+1 || pk.Timestamp != prev.Timestamp+uint32(len(prev.Payload)) {
+				t.Fatalf("packet %d: ssrc %x seq %d ts %d after ssrc %x seq %d ts %d: stream not continuous",
+					i, pk.SSRC, pk.SequenceNumber, pk.Timestamp, prev.SSRC, prev.SequenceNumber, prev.Timestamp)
+			}
+		}
+		pcm = Decode(pcm, pk.Payload, c)
+	}
+	return pcm
+}
+
+func startLeg(t *testing.T, e *Engine, p LegParams) *Leg {
+	t.Helper()
+	l, err := e.NewLeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(p); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestBridgePCMUtoPCMAWithRecording is the switch end to end: a caller on
+// PCMU and an agent on PCMA, bridged with recording; each side hears the
+// other's tone, and the recording holds the caller's tone on the left.
+func TestBridgePCMUtoPCMAWithRecording(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU, PayloadType: 0, EventPT: 101})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMA, PayloadType: 8, EventPT: 100})
+	rec, err := e.NewCallRecorder("call-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := e.Connect(a, b, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, n)
+	toAgent := agent.recv(n)
+	agent.sendTone(b.LocalAddr(), PCMA, 8, 400, n)
+	toCaller := caller.recv(n)
+
+	if pcm := checkStream(t, toAgent, 8, PCMA); !hasTone(pcm, 1000) {
+		t.Errorf("agent (PCMA) does not hear the caller's 1 kHz tone")
+	}
+	if pcm := checkStream(t, toCaller, 0, PCMU); !hasTone(pcm, 400) {
+		t.Errorf("caller (PCMU) does not hear the agent's 400 Hz tone")
+	}
+	if !toAgent[0].Marker {
+		t.Errorf("first forwarded packet has no marker bit")
+	}
+
+	// An RFC 4733 event from the caller reaches the agent as an event
+	// with the agent's payload type, and fires one digit on a.
+	for i, end := range []bool{false, false, true, true, true} {
+		caller.send(a.LocalAddr(), 101, i == 0, AppendEvent(nil, Event{Code: 5, End: end, Volume: 10, Duration: uint16(160 * (i + 1))}), 0)
+	}
+	caller.ts += 800
+	ev := agent.recv(5)
+	for i, pk := range ev {
+		got, err := ParseEvent(pk.Payload)
+		if pk.PayloadType != 100 || err != nil || got.Code != 5 {
+			t.Errorf("event packet %d: PT %d, %+v, %v; want PT 100 event 5", i, pk.PayloadType, got, err)
+		}
+		if pk.Timestamp != ev[0].Timestamp {
+			t.Errorf("event packet %d: timestamp %d, want the event's %d", i, pk.Timestamp, ev[0].Timestamp)
+		}
+	}
+	if d := <-a.DTMF(); d != '5' {
+		t.Errorf("DTMF() = %q, want '5'", d)
+	}
+
+	br.Disconnect()
+	br.Disconnect()
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	left, right := readStereoWAV(t, rec.Path())
+	if len(left) < n*FrameSamples {
+		t.Fatalf("recording has %d frames, want >= %d", len(left), n*FrameSamples)
+	}
+	// Find the caller's audio: the first non-silent stretch on the left.
+	start := 0
+	for start < len(left) && isSilent(left[start:start+1]) {
+		start++
+	}
+	seg := left[start : start+40*FrameSamples]
+	if !hasTone(seg, 1000) {
+		t.Errorf("left channel: no 1 kHz tone")
+	}
+	if hasTone(right, 1000) {
+		t.Errorf("right channel holds the caller's tone")
+	}
+	if c := e.Counters(); c.RecordingBytes != uint64(len(left)*4) || c.PacketsIn < 2*n+5 || c.PacketsOut < 2*n+5 {
+		t.Errorf("Counters() = %+v: want RecordingBytes %d and at least %d packets each way", c, len(left)*4, 2*n+5)
+	}
+	if s := b.Stats(); s.PacketsIn != n || s.PacketsOut != n+5 || s.Lost != 0 || s.PayloadType != 8 {
+		t.Errorf("agent leg Stats() = %+v; want %d in, %d out, no loss, PT 8", s, n, n+5)
+	}
+}
+
+func TestBridgeDropsEventsWithoutEventPT(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU, EventPT: 101})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	br, err := e.Connect(a, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Disconnect()
+	caller.send(a.LocalAddr(), 101, true, AppendEvent(nil, Event{Code: 1, End: true, Duration: 800}), 0)
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 3)
+	got := agent.recv(3) // the event was dropped: only audio arrives
+	for _, pk := range got {
+		if pk.PayloadType != 0 {
+			t.Errorf("agent got PT %d, want only audio PT 0", pk.PayloadType)
+		}
+	}
+	if d := <-a.DTMF(); d != '1' {
+		t.Errorf("DTMF() = %q, want '1'", d)
+	}
+}
+
+// TestBridgeSourceChange checks that the agent's stream stays continuous
+// when the caller's side restarts with a new SSRC and numbering.
+func TestBridgeSourceChange(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	if _, err := e.Connect(a, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 5)
+	first := agent.recv(5)
+	caller.ssrc, caller.seq, caller.ts = caller.ssrc+1, 7, 123456
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 5)
+	second := agent.recv(5)
+	all := append(first, second...)
+	for i := 1; i < len(all); i++ {
+		if all[i].SSRC != all[0].SSRC || all[i].SequenceNumber != all[i-1].SequenceNumber+1 {
+			t.Fatalf("packet %d: ssrc %x seq %d after %x %d: not continuous", i, all[i].SSRC, all[i].SequenceNumber, all[i-1].SSRC, all[i-1].SequenceNumber)
+		}
+	}
+	if d := second[0].Timestamp - first[4].Timestamp; d < FrameSamples || d > 1<<20 {
+		t.Errorf("timestamp step at the source change = %d, want >= %d and small", d, FrameSamples)
+	}
+	if !second[0].Marker {
+		t.Errorf("no marker bit at the source change")
+	}
+	if bytes := string(first[0].Payload); bytes != string(Encode(nil, toneSamples(1000, 8000, 0, FrameSamples), PCMU)) {
+		t.Errorf("same-codec payload was changed on the way")
+	}
+}
+
+func TestConnectErrors(t *testing.T) {
+	e := newTestEngine(t)
+	p := newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: p.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: p.addr(), Codec: PCMU})
+	c := startLeg(t, e, LegParams{Remote: p.addr(), Codec: PCMU})
+	if _, err := e.Connect(a, a, nil); err == nil {
+		t.Errorf("Connect(a, a) error = nil, want an error")
+	}
+	br, err := e.Connect(a, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Connect(c, b, nil); !errors.Is(err, ErrLegBusy) {
+		t.Errorf("Connect(c, b) with b bridged = %v, want ErrLegBusy", err)
+	}
+	if err := e.Echo(context.Background(), a); !errors.Is(err, ErrLegBusy) {
+		t.Errorf("Echo(a) with a bridged = %v, want ErrLegBusy", err)
+	}
+	br.Disconnect()
+	if br2, err := e.Connect(c, b, nil); err != nil {
+		t.Errorf("Connect(c, b) after Disconnect = %v, want nil", err)
+	} else {
+		br2.Disconnect()
+	}
+	c.Close()
+	if _, err := e.Connect(a, c, nil); !errors.Is(err, ErrLegClosed) {
+		t.Errorf("Connect with a closed leg = %v, want ErrLegClosed", err)
+	}
+}
+
+func TestLegParamsErrors(t *testing.T) {
+	e := newTestEngine(t)
+	l, err := e.NewLeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := netip.MustParseAddrPort("127.0.0.1:4000")
+	tests := []struct {
+		name string
+		p    LegParams
+	}{
+		{"no remote", LegParams{Codec: PCMU}},
+		{"port 0", LegParams{Remote: netip.MustParseAddrPort("127.0.0.1:0"), Codec: PCMU}},
+		{"no codec", LegParams{Remote: remote}},
+		{"event PT equals audio PT", LegParams{Remote: remote, Codec: PCMA, EventPT: 8}},
+		{"PT out of range", LegParams{Remote: remote, Codec: PCMU, PayloadType: 200}},
+	}
+	for _, tt := range tests {
+		if err := l.Start(tt.p); err == nil {
+			t.Errorf("Start(%s) error = nil, want an error", tt.name)
+		}
+	}
+	if err := l.Update(LegParams{Remote: remote, Codec: PCMU}); !errors.Is(err, ErrLegNotStarted) {
+		t.Errorf("Update before Start = %v, want ErrLegNotStarted", err)
+	}
+	if err := l.Start(LegParams{Remote: remote, Codec: PCMA}); err != nil {
+		t.Fatal(err)
+	}
+	if s := l.Stats(); s.PayloadType != 8 {
+		t.Errorf("PCMA with PayloadType 0: Stats().PayloadType = %d, want 8", s.PayloadType)
+	}
+	if err := l.Start(LegParams{Remote: remote, Codec: PCMA}); !errors.Is(err, ErrLegStarted) {
+		t.Errorf("second Start = %v, want ErrLegStarted", err)
+	}
+	if err := l.Update(LegParams{Remote: remote, Codec: PCMU}); err != nil || l.Codec() != PCMU {
+		t.Errorf("Update to PCMU = %v, Codec() = %v; want nil, PCMU", err, l.Codec())
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close() = %v, want nil", err)
+	}
+	if err := l.Update(LegParams{Remote: remote, Codec: PCMU}); !errors.Is(err, ErrLegClosed) {
+		t.Errorf("Update after Close = %v, want ErrLegClosed", err)
+	}
+	if _, ok := <-l.DTMF(); ok {
+		t.Errorf("DTMF channel still open after Close")
+	}
+}
+
+func TestEchoReturnsTone(t *testing.T) {
+	e := newTestEngine(t)
+	caller := newPeer(t)
+	l := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMA})
+	ctx, cancel := context.WithCancel(context.Background())
+	res := make(chan error, 1)
+	go func() { res <- e.Echo(ctx, l) }()
+	// Echo installs itself asynchronously: send until the first packet
+	// comes back.
+	buf := make([]byte, 1500)
+	for {
+		caller.sendTone(l.LocalAddr(), PCMA, 8, 1000, 1)
+		caller.conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, _, err := caller.conn.ReadFromUDPAddrPort(buf); err == nil {
+			break
+		}
+	}
+	caller.sendTone(l.LocalAddr(), PCMA, 8, 1000, 25)
+	if pcm := checkStream(t, caller.recv(25), 8, PCMA); !hasTone(pcm, 1000) {
+		t.Errorf("echo does not return the 1 kHz tone")
+	}
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Errorf("Echo after cancel = %v, want context.Canceled", err)
+	}
+	go func() { res <- e.Echo(context.Background(), l) }()
+	for l.sink.Load() == nil {
+		time.Sleep(time.Millisecond) // wait for Echo to take the leg
+	}
+	l.Close()
+	if err := <-res; !errors.Is(err, ErrLegClosed) {
+		t.Errorf("Echo on a closed leg = %v, want ErrLegClosed", err)
+	}
+}
+
+func TestPlayDeliversPromptFrames(t *testing.T) {
+	e := newTestEngine(t)
+	p, err := LoadPrompt(filepath.Join("testdata", "tone_alaw_short.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Codec{PCMU, PCMA} {
+		t.Run(c.String(), func(t *testing.T) {
+			caller := newPeer(t)
+			l := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: c, PayloadType: c.PayloadType()})
+			if err := e.Play(context.Background(), l, p); err != nil {
+				t.Fatalf("Play() = %v", err)
+			}
+			frames := len(p.frames(c)) / FrameSamples
+			got := caller.recv(frames)
+			pcm := checkStream(t, got, c.PayloadType(), c)
+			for i, pk := range got {
+				if string(pk.Payload) != string(p.frames(c)[i*FrameSamples:(i+1)*FrameSamples]) {
+					t.Errorf("frame %d differs from the prompt", i)
+				}
+			}
+			if !got[0].Marker {
+				t.Errorf("first prompt packet has no marker bit")
+			}
+			if !hasTone(pcm[:1600], 1000) {
+				t.Errorf("played prompt is not the 1 kHz tone")
+			}
+		})
+	}
+	caller := newPeer(t)
+	l := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Play(ctx, l, p); !errors.Is(err, context.Canceled) {
+		t.Errorf("Play with a cancelled context = %v, want context.Canceled", err)
+	}
+	l.Close()
+	if err := e.Play(context.Background(), l, p); !errors.Is(err, ErrLegClosed) {
+		t.Errorf("Play on a closed leg = %v, want ErrLegClosed", err)
+	}
+}
+
+func TestInBandDTMF(t *testing.T) {
+	e := newTestEngine(t)
+	caller := newPeer(t)
+	l := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMA})
+	digits := l.DTMF()
+	sig := dtmfSignal("159#", 60, 60, 5000, 0)
+	for i := 0; i+FrameSamples <= len(sig); i += FrameSamples {
+		caller.send(l.LocalAddr(), 8, false, Encode(nil, sig[i:i+FrameSamples], PCMA), FrameSamples)
+	}
+	var got []rune
+	for len(got) < 4 {
+		select {
+		case d := <-digits:
+			got = append(got, d)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("in-band digits = %q, want \"159#\"", string(got))
+		}
+	}
+	if string(got) != "159#" {
+		t.Errorf("in-band digits = %q, want \"159#\"", string(got))
+	}
+}
+
+// waitIn waits until l has received n packets (a ready signal, not a timing
+// assertion).
+func waitIn(t *testing.T, l *Leg, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats().PacketsIn+l.Stats().Rejected < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("leg received %d packets, want %d", l.Stats().PacketsIn, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSymmetricRTPLearning(t *testing.T) {
+	e := newTestEngine(t)
+	natted, stranger := newPeer(t), newPeer(t)
+	// SDP said 127.0.0.1:9 (a private address behind NAT, say); packets
+	// come from natted's socket.
+	l := startLeg(t, e, LegParams{Remote: netip.MustParseAddrPort("127.0.0.1:9"), Codec: PCMU})
+	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 20)
+	waitIn(t, l, 20)
+	if got := l.Remote(); got != natted.addr() {
+		t.Errorf("Remote() after the first packets = %v, want the learned %v", got, natted.addr())
+	}
+	stranger.sendTone(l.LocalAddr(), PCMU, 0, 1000, 3)
+	waitIn(t, l, 23)
+	if s := l.Stats(); s.Rejected != 3 || s.PacketsIn != 20 || l.Remote() != natted.addr() {
+		t.Errorf("after a stranger's packets: Stats() = %+v, Remote() = %v; want 3 rejected and the remote kept", s, l.Remote())
+	}
+	natted.seq += 2 // two lost
+	natted.sendTone(l.LocalAddr(), PCMU, 0, 1000, 5)
+	waitIn(t, l, 28)
+	if s := l.Stats(); s.Lost != 2 {
+		t.Errorf("Stats().Lost after a gap of 2 = %d, want 2", s.Lost)
+	}
+	if c := e.Counters(); c.PacketsLost != 2 {
+		t.Errorf("Counters().PacketsLost = %d, want 2", c.PacketsLost)
+	}
+}
+
+func TestHold(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	if _, err := e.Connect(a, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.SetHold(true)
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 5)
+	waitIn(t, a, 5)
+	if s := b.Stats(); s.PacketsOut != 0 {
+		t.Errorf("held leg sent %d packets, want 0", s.PacketsOut)
+	}
+	b.SetHold(false)
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 3)
+	if got := agent.recv(3); len(got) != 3 {
+		t.Errorf("after unhold got %d packets, want 3", len(got))
+	}
+}
+
+func TestEngineConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  EngineConfig
+	}{
+		{"no IP", EngineConfig{PortMin: 10000, PortMax: 10100}},
+		{"unspecified IP", EngineConfig{IP: netip.MustParseAddr("0.0.0.0"), PortMin: 10000, PortMax: 10100}},
+		{"reversed range", EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 10100, PortMax: 10000}},
+	}
+	for _, tt := range tests {
+		if _, err := NewEngine(tt.cfg); err == nil {
+			t.Errorf("NewEngine(%s) error = nil, want an error", tt.name)
+		}
+	}
+	e := newTestEngine(t)
+	if _, err := e.NewCallRecorder("../x", time.Now()); err == nil {
+		t.Errorf("NewCallRecorder(\"../x\") error = nil, want an error")
+	}
+	e.Close()
+	if _, err := e.NewLeg(); !errors.Is(err, ErrEngineClosed) {
+		t.Errorf("NewLeg after Close = %v, want ErrEngineClosed", err)
+	}
+}

@@ -1,0 +1,450 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// learnPackets is how many packets after Start or Update may move the
+// remote address (symmetric RTP, for peers behind NAT whose SDP shows a
+// private address). The first packet from another address within them is
+// latched as the new remote, once; later packets from other addresses are
+// dropped and counted in Stats.Rejected, so a stranger cannot hijack an
+// established stream.
+const learnPackets = 10
+
+// LegParams is what the SDP offer/answer negotiated for a leg.
+type LegParams struct {
+	// Remote is where to send RTP (the peer's c= address and m= port).
+	Remote netip.AddrPort
+	// Codec is the audio codec: PCMU or PCMA.
+	Codec Codec
+	// PayloadType is the negotiated audio payload type. With PCMA, 0
+	// means the static type 8.
+	PayloadType uint8
+	// EventPT is the telephone-event payload type; 0 = not negotiated.
+	EventPT uint8
+}
+
+// legConfig is the immutable, atomically swapped configuration of a
+// started leg.
+type legConfig struct {
+	remote  netip.AddrPort
+	codec   Codec
+	pt      uint8
+	eventPT uint8
+	gen     uint64 // bumped by Start/Update: restarts remote learning
+	learned bool   // remote was latched from received packets
+}
+
+func (p LegParams) config() (*legConfig, error) {
+	if !p.Remote.IsValid() || p.Remote.Port() == 0 {
+		return nil, fmt.Errorf("media: remote address %q is not a valid address and port", p.Remote)
+	}
+	if p.Codec != PCMU && p.Codec != PCMA {
+		return nil, fmt.Errorf("media: codec %v: want PCMU or PCMA", p.Codec)
+	}
+	pt := p.PayloadType
+	if p.Codec == PCMA && pt == 0 {
+		pt = 8
+	}
+	if pt > 127 || p.EventPT > 127 {
+		return nil, fmt.Errorf("media: payload types %d/%d: want 0-127", pt, p.EventPT)
+	}
+	if p.EventPT != 0 && p.EventPT == pt {
+		return nil, fmt.Errorf("media: telephone-event payload type %d equals the audio payload type", p.EventPT)
+	}
+	return &legConfig{remote: unmapAddrPort(p.Remote), codec: p.Codec, pt: pt, eventPT: p.EventPT}, nil
+}
+
+func unmapAddrPort(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+// Stats are a leg's RTP statistics.
+type Stats struct {
+	PacketsIn  uint64 // RTP packets received from the remote
+	PacketsOut uint64 // RTP packets sent
+	BytesIn    uint64 // bytes of RTP packets received (headers included)
+	BytesOut   uint64 // bytes of RTP packets sent (headers included)
+	// Lost is the cumulative number of packets lost (RFC 3550 A.3:
+	// expected minus received, over all sources); duplicates can make it
+	// negative.
+	Lost int64
+	// Jitter is the interarrival jitter of the current source (RFC 3550
+	// §6.4.1, A.8).
+	Jitter time.Duration
+	// PayloadType is the audio payload type in use.
+	PayloadType uint8
+	// Rejected counts packets dropped as malformed, from an unknown
+	// address, or of a payload type not negotiated.
+	Rejected uint64
+}
+
+// sink says where a leg's received packets go: to a leg (the other leg
+// of a bridge, or the leg itself for Echo) and to a recorder channel.
+type sink struct {
+	to  *Leg
+	rec *Recorder
+	ch  int
+}
+
+// Leg is one RTP stream endpoint: a local port pair and a remote peer.
+// Received packets are read by one goroutine per leg and handed to the
+// leg's sink, if any, in that goroutine (no queue, no re-pacing).
+type Leg struct {
+	e       *Engine
+	id      uint64
+	port    int
+	local   netip.AddrPort
+	conn    *net.UDPConn
+	rtcp    *net.UDPConn
+	created time.Time
+
+	cfg      atomic.Pointer[legConfig]
+	sink     atomic.Pointer[sink]
+	hold     atomic.Bool
+	playing  atomic.Int32
+	closed   atomic.Bool
+	wantDTMF atomic.Bool
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed when Close starts
+	done      chan struct{} // closed when the reader exits
+	dtmf      chan rune
+
+	// Reader state: touched only by the read goroutine.
+	seenGen      uint64
+	learnLeft    int
+	dedupe       eventDeduper
+	tone         *ToneDetector
+	reportedLost int64
+	pcm          [FrameSamples]int16
+
+	statsMu sync.Mutex
+	rx      rxStats
+	in      struct{ packets, bytes, rejected uint64 }
+
+	tx txStream
+}
+
+// txStream is the state of the RTP stream a leg sends: one SSRC, with
+// sequence numbers and timestamps kept continuous when the source of the
+// packets (a bridged peer's SSRC, a prompt) changes (RFC 3550 §5.1).
+type txStream struct {
+	mu          sync.Mutex
+	ssrc        uint32
+	seq         uint16 // last sent (initially random)
+	ts          uint32 // last sent (initially random)
+	lastSamples uint32 // samples in the last packet sent
+	lastSend    time.Time
+	started     bool
+	src         uint64 // current source
+	seqOff      uint16
+	tsOff       uint32
+	packets     uint64
+	bytes       uint64
+}
+
+// LocalAddr returns the RTP address to put in SDP.
+func (l *Leg) LocalAddr() netip.AddrPort { return l.local }
+
+// Start sets the negotiated remote and codec and lets packets flow.
+func (l *Leg) Start(p LegParams) error {
+	if l.closed.Load() {
+		return ErrLegClosed
+	}
+	c, err := p.config()
+	if err != nil {
+		return err
+	}
+	c.gen = 1
+	if !l.cfg.CompareAndSwap(nil, c) {
+		return ErrLegStarted
+	}
+	return nil
+}
+
+// Update applies a re-INVITE's new remote and codec. Remote learning
+// restarts for the next packets.
+func (l *Leg) Update(p LegParams) error {
+	if l.closed.Load() {
+		return ErrLegClosed
+	}
+	c, err := p.config()
+	if err != nil {
+		return err
+	}
+	for {
+		old := l.cfg.Load()
+		if old == nil {
+			return ErrLegNotStarted
+		}
+		c.gen = old.gen + 1
+		if l.cfg.CompareAndSwap(old, c) {
+			return nil
+		}
+	}
+}
+
+// SetHold stops (true) or resumes (false) sending to the peer. Receiving,
+// statistics and recording go on. On resume the sent stream continues
+// without a sequence gap.
+func (l *Leg) SetHold(hold bool) {
+	if l.hold.Swap(hold) && !hold {
+		l.tx.mu.Lock()
+		l.tx.src = 0 // force re-sync of sequence and timestamp
+		l.tx.mu.Unlock()
+	}
+}
+
+// Codec returns the negotiated codec, or CodecUnknown before Start.
+func (l *Leg) Codec() Codec {
+	if c := l.cfg.Load(); c != nil {
+		return c.codec
+	}
+	return CodecUnknown
+}
+
+// Remote returns the current remote address (negotiated or learned).
+func (l *Leg) Remote() netip.AddrPort {
+	if c := l.cfg.Load(); c != nil {
+		return c.remote
+	}
+	return netip.AddrPort{}
+}
+
+// Stats returns a snapshot of the leg's statistics.
+func (l *Leg) Stats() Stats {
+	var s Stats
+	l.statsMu.Lock()
+	s.PacketsIn, s.BytesIn, s.Rejected = l.in.packets, l.in.bytes, l.in.rejected
+	s.Lost = l.rx.lost()
+	s.Jitter = l.rx.src.jitterDuration(8000)
+	l.statsMu.Unlock()
+	l.tx.mu.Lock()
+	s.PacketsOut, s.BytesOut = l.tx.packets, l.tx.bytes
+	l.tx.mu.Unlock()
+	if c := l.cfg.Load(); c != nil {
+		s.PayloadType = c.pt
+	}
+	return s
+}
+
+// DTMF returns the channel of digits received: RFC 4733 events when the
+// leg negotiated telephone-event (one digit per event, on its first packet
+// seen, deduplicated by timestamp), else in-band tones found by a Goertzel
+// detector on the received audio. In-band detection costs CPU and runs
+// only once DTMF has been called. Digits are dropped when the channel's
+// buffer (32) is full. The channel is closed when the leg is closed.
+func (l *Leg) DTMF() <-chan rune {
+	l.wantDTMF.Store(true)
+	return l.dtmf
+}
+
+// Close stops the reader, closes the sockets and frees the ports. It is
+// idempotent and safe to call concurrently with anything else on the leg.
+func (l *Leg) Close() error {
+	l.closeOnce.Do(func() {
+		l.closed.Store(true)
+		close(l.closing)
+		l.sink.Store(nil)
+		l.conn.Close()
+		l.rtcp.Close()
+		<-l.done
+		close(l.dtmf)
+		l.e.ports.release(l.port)
+		l.e.mu.Lock()
+		delete(l.e.legs, l)
+		l.e.mu.Unlock()
+	})
+	return nil
+}
+
+// readLoop reads the leg's socket until it is closed.
+func (l *Leg) readLoop() {
+	defer close(l.done)
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP-induced errors on some systems
+		}
+		l.handle(buf[:n], from, time.Now())
+	}
+}
+
+// handle processes one received packet. It runs in the read goroutine.
+func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
+	cfg := l.cfg.Load()
+	if cfg == nil {
+		return // not started: nobody knows what this is
+	}
+	if cfg.gen != l.seenGen {
+		l.seenGen, l.learnLeft = cfg.gen, learnPackets
+	}
+	h, err := parseRTP(pkt)
+	audio := err == nil && h.pt == cfg.pt
+	event := err == nil && cfg.eventPT != 0 && h.pt == cfg.eventPT
+	from = unmapAddrPort(from)
+	if from != cfg.remote {
+		if l.learnLeft <= 0 || cfg.learned || !(audio || event) {
+			l.reject()
+			return
+		}
+		nc := *cfg
+		nc.remote, nc.learned = from, true
+		if !l.cfg.CompareAndSwap(cfg, &nc) {
+			return // Update raced: drop this one packet
+		}
+		l.e.log.Debug("media: remote learned from RTP source", logPort, l.port, logRemote, from.String())
+		cfg = &nc
+	}
+	if !audio && !event {
+		l.reject()
+		return
+	}
+	if l.learnLeft > 0 {
+		l.learnLeft--
+	}
+	payload := pkt[h.payloadOff:h.payloadEnd]
+	arrival := uint32(now.Sub(l.created) * 8000 / time.Second)
+
+	l.statsMu.Lock()
+	l.in.packets++
+	l.in.bytes += uint64(len(pkt))
+	l.rx.packet(h.ssrc, h.seq, h.ts, arrival, audio)
+	lost := l.rx.lost()
+	l.statsMu.Unlock()
+	l.e.pktIn.Add(1)
+	if lost > l.reportedLost {
+		l.e.lost.Add(uint64(lost - l.reportedLost))
+		l.reportedLost = lost
+	}
+
+	if event {
+		l.handleEvent(payload, h)
+	} else if cfg.eventPT == 0 && l.wantDTMF.Load() {
+		if l.tone == nil {
+			l.tone = new(ToneDetector)
+		}
+		for len(payload) > 0 { // payload may exceed one frame
+			k := min(len(payload), FrameSamples)
+			pcm := l.pcm[:0]
+			pcm = Decode(pcm, payload[:k], cfg.codec)
+			l.tone.Feed(pcm, l.emitDigit)
+			payload = payload[k:]
+		}
+		payload = pkt[h.payloadOff:h.payloadEnd]
+	}
+
+	s := l.sink.Load()
+	if s == nil {
+		return
+	}
+	if audio && s.rec != nil {
+		s.rec.write(s.ch, cfg.codec, payload, h.ssrc, h.ts, now)
+	}
+	to := s.to
+	if to.playing.Load() > 0 {
+		return // a prompt has the floor on that leg
+	}
+	tc := to.cfg.Load()
+	if tc == nil {
+		return
+	}
+	var pt uint8
+	samples := uint32(len(payload))
+	if event {
+		if tc.eventPT == 0 {
+			return // the other side cannot take events
+		}
+		pt, samples = tc.eventPT, FrameSamples
+	} else {
+		pt = tc.pt
+		Transcode(payload, cfg.codec, tc.codec)
+	}
+	src := l.id<<32 | uint64(h.ssrc)
+	if to.send(pkt[h.payloadOff-12:h.payloadEnd], tc, src, h.seq, h.ts, h.marker, pt, samples, now) {
+		l.e.delay.record(time.Since(now))
+	}
+}
+
+func (l *Leg) reject() {
+	l.statsMu.Lock()
+	l.in.rejected++
+	l.statsMu.Unlock()
+}
+
+func (l *Leg) handleEvent(payload []byte, h rtpHeader) {
+	ev, err := ParseEvent(payload)
+	if err != nil {
+		return
+	}
+	d, ok := ev.Digit()
+	if !ok || !l.dedupe.packet(h.ssrc, h.ts) {
+		return
+	}
+	l.emitDigit(d)
+}
+
+func (l *Leg) emitDigit(d rune) {
+	select {
+	case l.dtmf <- d:
+	default:
+		l.e.log.Warn("media: DTMF digit dropped, nobody reads the channel", logPort, l.port)
+	}
+}
+
+// send writes a 12-byte RTP header into b[:12] and sends b to the leg's
+// remote. src identifies the packet's source; seq and ts are in the
+// source's numbering and are shifted to keep this leg's stream continuous
+// across source changes. It reports whether the packet was sent.
+func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, marker bool, pt uint8, samples uint32, now time.Time) bool {
+	if l.hold.Load() || l.closed.Load() {
+		return false
+	}
+	t := &l.tx
+	t.mu.Lock()
+	if t.src != src {
+		// New source: continue our numbering (RFC 3550 §5.1) and mark
+		// the start of the new talkspurt.
+		nextTS := t.ts
+		if t.started {
+			gap := uint32(now.Sub(t.lastSend) * 8000 / time.Second)
+			nextTS += max(gap, t.lastSamples)
+		}
+		t.seqOff = t.seq + 1 - seq
+		t.tsOff = nextTS - ts
+		t.src = src
+		if pt == cfg.pt { // not on events: their M bit means event start
+			marker = true
+		}
+		t.started = true
+	}
+	oseq, ots := seq+t.seqOff, ts+t.tsOff
+	if int16(oseq-t.seq) > 0 {
+		t.seq = oseq
+	}
+	if int32(ots-t.ts) >= 0 {
+		t.ts, t.lastSamples = ots, samples
+	}
+	t.lastSend = now
+	t.packets++
+	t.bytes += uint64(len(b))
+	putRTPHeader(b, marker, pt, oseq, ots, t.ssrc)
+	t.mu.Unlock()
+	if _, err := l.conn.WriteToUDPAddrPort(b, cfg.remote); err != nil {
+		return false
+	}
+	l.e.pktOut.Add(1)
+	return true
+}
