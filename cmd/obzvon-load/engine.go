@@ -22,7 +22,7 @@ const (
 	recvBatch   = 64
 	sendBatch   = 1024
 	packetSize  = rtpHeaderLen + packetSamples
-	maxCatchUp  = 5 // packets per leg per tick when the ticker was late
+	maxCatchUp  = 25 // packets per leg per tick when the ticker was late (0.5 s)
 	sockBufSize = 4 << 20
 	maxSamples  = 32 // payload samples kept for the tone check
 )
@@ -54,6 +54,7 @@ type engine struct {
 	txPackets atomic.Uint64
 	txErrors  atomic.Uint64
 	lateTicks atomic.Uint64
+	skipped   atomic.Uint64 // packet periods dropped from the schedule (ticker > 0.5 s late)
 
 	sampleMu sync.Mutex
 	samples  []sample
@@ -78,6 +79,9 @@ type rtpTotals struct {
 	Lost     uint64 `json:"lost"`
 	// ToneEqual counts received payloads byte-identical to the tone.
 	ToneEqual uint64 `json:"tone_equal"`
+	// Scheduled is how many tone packets the streaming legs should have
+	// sent: their time up divided by 20 ms.
+	Scheduled uint64 `json:"scheduled"`
 }
 
 func (t *rtpTotals) add(o rtpTotals) {
@@ -88,6 +92,7 @@ func (t *rtpTotals) add(o rtpTotals) {
 	t.Expected += o.Expected
 	t.Lost += o.Lost
 	t.ToneEqual += o.ToneEqual
+	t.Scheduled += o.Scheduled
 }
 
 type rtpSock struct {
@@ -215,6 +220,7 @@ type leg struct {
 	remote    *net.UDPAddr
 	key       uint64
 	started   bool
+	startedAt time.Time
 	stopped   bool
 	sendIdx   int
 	boundSSRC []uint32
@@ -259,6 +265,7 @@ func (l *leg) start(remote netip.AddrPort, pt byte) error {
 		return errors.New("leg already started")
 	}
 	l.started = true
+	l.startedAt = time.Now()
 	l.remote = net.UDPAddrFromAddrPort(netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()))
 	l.key = addrKey(remote)
 	l.pt = pt
@@ -317,6 +324,9 @@ func (e *engine) foldLocked(l *leg) {
 	t := l.rx
 	t.Legs = 1
 	t.Sent = l.tx
+	if l.send {
+		t.Scheduled = uint64(time.Since(l.startedAt) / (packetPeriod * time.Millisecond))
+	}
 	e.done.add(t)
 	l.rx = rtpTotals{}
 	l.tx = 0
@@ -506,6 +516,9 @@ func (e *engine) tick(ctx context.Context) {
 				e.lateTicks.Add(1)
 			}
 			if k > maxCatchUp {
+				e.mu.RLock()
+				e.skipped.Add(uint64(k-maxCatchUp) * uint64(len(e.senders)))
+				e.mu.RUnlock()
 				k = maxCatchUp
 			}
 			ticks = due

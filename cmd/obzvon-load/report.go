@@ -14,19 +14,27 @@ import (
 // rtpReport is one role's RTP figures.
 type rtpReport struct {
 	rtpTotals
-	LossPct    float64 `json:"loss_pct"`
+	LossPct float64 `json:"loss_pct"`
+	// SentPct is Sent as a share of Scheduled (tone senders only).
+	SentPct    float64 `json:"sent_pct_of_schedule,omitempty"`
 	Unmatched  uint64  `json:"unmatched"`
 	SendErrors uint64  `json:"send_errors"`
 	LateTicks  uint64  `json:"late_ticks"`
+	// Skipped counts tone packets never sent because the ticker was more
+	// than maxCatchUp periods late (the machine starved the generator).
+	Skipped uint64 `json:"skipped"`
 	// ToneShare is the lowest 1 kHz energy share among the first payloads
 	// of received streams (1 = clean tone; -1 = none received).
 	ToneShare float64 `json:"tone_share_min"`
 }
 
 func (e *engine) report() rtpReport {
-	r := rtpReport{rtpTotals: e.totals(), Unmatched: e.unmatched.Load(), SendErrors: e.txErrors.Load(), LateTicks: e.lateTicks.Load(), ToneShare: -1}
+	r := rtpReport{rtpTotals: e.totals(), Unmatched: e.unmatched.Load(), SendErrors: e.txErrors.Load(), LateTicks: e.lateTicks.Load(), Skipped: e.skipped.Load(), ToneShare: -1}
 	if r.Expected > 0 {
 		r.LossPct = round3(100 * float64(r.Lost) / float64(r.Expected))
+	}
+	if r.Scheduled > 0 {
+		r.SentPct = round3(100 * float64(r.Sent) / float64(r.Scheduled))
 	}
 	e.sampleMu.Lock()
 	for _, s := range e.samples {
@@ -385,7 +393,7 @@ func (r *report) writeText(w io.Writer) {
 		wr.Seconds, wr.StartS, wr.Steady, wr.Calls, wr.Answered, wr.RxPackets, wr.RxPerSec)
 	p("generator CPU: user %.2f s, sys %.2f s (avg %.1f%% of a core; %.1f%% in window)", r.Generator.UserS, r.Generator.SysS, r.Generator.PctAvg, wr.GenCPUPct)
 	if oz := r.Obzvon; oz != nil {
-		p("obzvon pid %d: CPU %.2f s in window (%.1f%% of a core), %.3f µs per forwarded packet, %.3f ms per answered call",
+		p("obzvon pid %d: CPU %.2f s in window (%.1f%% of a core), %.3f µs per forwarded packet, %.3f ms per call answered in the window",
 			oz.PID, wr.ObzCPUS, wr.ObzCPUPct, wr.UsPerPkt, wr.MsPerCall)
 		p("  RSS %d kB before, %d kB peak, %d calls peak, %.1f kB per call", oz.RSSBaseKB, oz.RSSPeakKB, oz.PeakCalls, oz.KBPerCall)
 		if oz.Error != "" {
@@ -417,6 +425,9 @@ func (r *report) writeText(w io.Writer) {
 }
 
 func writeRTP(w io.Writer, prefix string, r rtpReport) {
-	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d\n",
-		prefix, r.Sent, r.Received, r.Lost, r.Expected, r.LossPct, r.Streams, r.ToneEqual, r.ToneShare, r.Unmatched, r.SendErrors, r.LateTicks)
+	if r.Scheduled > 0 {
+		fmt.Fprintf(w, "%s: tone schedule: %d packets due, %d sent (%.1f%%)\n", prefix, r.Scheduled, r.Sent, r.SentPct)
+	}
+	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",
+		prefix, r.Sent, r.Received, r.Lost, r.Expected, r.LossPct, r.Streams, r.ToneEqual, r.ToneShare, r.Unmatched, r.SendErrors, r.LateTicks, r.Skipped)
 }
