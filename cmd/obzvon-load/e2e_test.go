@@ -39,6 +39,11 @@ func TestCallerAgainstTrunk(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if mode == uasEcho {
+				if err := te.measureDelay(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			trunk := newUAS(ctx, tep, te, mode)
 			te.run(ctx)
 			if err := tep.serve(ctx); err != nil {
@@ -53,6 +58,11 @@ func TestCallerAgainstTrunk(t *testing.T) {
 			ce, err := newEngine("caller", loopback, 2, false)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if mode == uasEcho {
+				if err := ce.measureDelay(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			caller := newUAC(uacConfig{Target: tep.addr, Number: "8800", Rate: 20, Concurrent: calls, Total: calls,
 				Hold: 2 * time.Second, SetupTimeout: 5 * time.Second, RTP: true, PTs: []byte{ptPCMU, ptPCMA}}, cep, ce)
@@ -103,6 +113,24 @@ func TestCallerAgainstTrunk(t *testing.T) {
 				}
 				if r.ToneShare < 0.95 {
 					t.Errorf("%s: 1 kHz share of received audio = %.3f, want >= 0.95", name, r.ToneShare)
+				}
+			}
+			if mode == uasEcho {
+				// Every echoed packet gives a round trip; the trunk times
+				// each echo. Durations themselves are not asserted.
+				rt, rej := ce.delay()
+				// Unmatched: a stream's first packet when it cannot be
+				// synchronised, and packets whose interpolated send time
+				// came out after their echo's arrival.
+				if rt.n == 0 || rt.n+rej != c.Received || rej > c.Received/50 {
+					t.Errorf("round trips: %d measured, %d unmatched, of %d received; want all but 2 %% measured", rt.n, rej, c.Received)
+				}
+				if rt.quantile(0.5) <= 0 {
+					t.Errorf("round trip p50 = %v, want > 0", rt.quantile(0.5))
+				}
+				el, _ := te.delay()
+				if el.n != tt.Received {
+					t.Errorf("echo latencies: %d, want one per received packet (%d)", el.n, tt.Received)
 				}
 			}
 			// Decode a received payload here too, not only via report.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -21,6 +22,7 @@ import (
 const (
 	recvBatch   = 64
 	sendBatch   = 1024
+	stampBatch  = 32 // sendmmsg batch while measuring delay
 	packetSize  = rtpHeaderLen + packetSamples
 	maxCatchUp  = 25 // packets per leg per tick when the ticker was late (0.5 s)
 	sockBufSize = 4 << 20
@@ -59,6 +61,12 @@ type engine struct {
 	sampleMu sync.Mutex
 	samples  []sample
 	sendErr  string
+
+	// Delay measurement (measureDelay): a caller engine measures the round
+	// trip of its tone through an echoing far end; an echoing engine
+	// measures its own echo latency. Times are Unix ns minus baseNs.
+	stamps bool
+	baseNs int64
 
 	wg sync.WaitGroup
 }
@@ -104,11 +112,16 @@ type rtpSock struct {
 	// ticker goroutine only
 	txMsgs []ipv4.Message
 	txBufs [][]byte
+	txLegs []*leg
 	txN    int
+	sendNs int64 // recent sendmmsg cost per packet (delay measurement)
 	// receiver goroutine only
 	echoMsgs []ipv4.Message
 	echoBufs [][]byte
+	echoRx   []int64
 	misses   []int
+	hist     delayHist // round trips (caller) or echo latencies (trunk)
+	rejected uint64    // round-trip samples that matched no sent packet
 }
 
 // addrKey packs an IPv4 address and port into one comparable integer.
@@ -148,10 +161,34 @@ func newEngine(name string, ip netip.Addr, n int, echo bool) (*engine, error) {
 			return nil, err
 		}
 		s := &rtpSock{conn: c, pc: ipv4.NewPacketConn(c), port: c.LocalAddr().(*net.UDPAddr).Port, rd: rd,
-			echoMsgs: make([]ipv4.Message, recvBatch), echoBufs: make([][]byte, recvBatch), misses: make([]int, 0, recvBatch)}
+			echoMsgs: make([]ipv4.Message, recvBatch), echoBufs: make([][]byte, recvBatch), echoRx: make([]int64, recvBatch), misses: make([]int, 0, recvBatch)}
 		e.socks = append(e.socks, s)
 	}
 	return e, nil
+}
+
+// measureDelay turns on kernel arrival timestamps and send-time stamps.
+// Call before run.
+func (e *engine) measureDelay() error {
+	for _, s := range e.socks {
+		if err := s.rd.enableStamps(); err != nil {
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+	}
+	e.stamps = true
+	e.baseNs = time.Now().UnixNano()
+	return nil
+}
+
+// delay merges the sockets' histograms; call after close.
+func (e *engine) delay() (*delayHist, uint64) {
+	var h delayHist
+	var rej uint64
+	for _, s := range e.socks {
+		h.merge(&s.hist)
+		rej += s.rejected
+	}
+	return &h, rej
 }
 
 func (e *engine) closeSockets() {
@@ -229,11 +266,15 @@ type leg struct {
 	seq uint16
 	ts  uint32
 	tx  uint64
+	// sendStamp[seq%64] = (send time - baseNs)<<16 | seq, for round trips
+	sendStamp [64]atomic.Uint64
 
 	// the socket's receiver goroutine only
-	cur     seqStream
-	curSSRC uint32
-	rx      rtpTotals
+	cur       seqStream
+	curSSRC   uint32
+	rx        rtpTotals
+	rttOff    uint16 // received seq - our seq of the same packet
+	rttSynced bool
 }
 
 // newLeg returns a leg on the next socket (round robin). send makes it
@@ -370,7 +411,7 @@ func (e *engine) receiveOnce(s *rtpSock) error {
 			s.misses = append(s.misses, i)
 			continue
 		}
-		echoN = e.gotPacket(s, l, b, h, echoN)
+		echoN = e.gotPacket(s, l, b, h, i, echoN)
 		matched++
 	}
 	e.mu.RUnlock()
@@ -387,13 +428,21 @@ func (e *engine) receiveOnce(s *rtpSock) error {
 				e.unmatched.Add(1)
 				continue
 			}
-			echoN = e.gotPacket(s, l, b, h, echoN)
+			echoN = e.gotPacket(s, l, b, h, i, echoN)
 			matched++
 		}
 		e.mu.Unlock()
 	}
 	e.rxPackets.Add(uint64(matched))
 	if echoN > 0 {
+		if e.stamps {
+			now := time.Now().UnixNano()
+			for j := range echoN {
+				if rx := s.echoRx[j]; rx > 0 {
+					s.hist.add(now - rx)
+				}
+			}
+		}
 		sent := 0
 		for sent < echoN {
 			k, err := s.pc.WriteBatch(s.echoMsgs[sent:echoN], 0)
@@ -411,7 +460,7 @@ func (e *engine) receiveOnce(s *rtpSock) error {
 // bindLocked finds the leg a new SSRC from source key belongs to: the leg
 // on socket s whose peer is at key; when several legs share that peer address (the
 // generator talking to itself), the one whose own SSRC it is (an echo),
-// else one that has no stream yet.
+// else one that has no stream yet, else none.
 func (e *engine) bindLocked(s *rtpSock, ssrc uint32, key uint64) *leg {
 	var cands []*leg
 	for _, c := range e.byAddr[key] {
@@ -441,7 +490,9 @@ func (e *engine) bindLocked(s *rtpSock, ssrc uint32, key uint64) *leg {
 			}
 		}
 		if l == nil {
-			l = cands[0]
+			// Every leg here has its stream already: most likely a late
+			// echo of a leg that has stopped. Do not count it on another.
+			return nil
 		}
 	}
 	if old := e.bySSRC[ssrc]; old != nil && old != l {
@@ -454,11 +505,15 @@ func (e *engine) bindLocked(s *rtpSock, ssrc uint32, key uint64) *leg {
 }
 
 // gotPacket accounts one packet of leg l and queues its echo.
-func (e *engine) gotPacket(s *rtpSock, l *leg, b []byte, h rtpHeader, echoN int) int {
+func (e *engine) gotPacket(s *rtpSock, l *leg, b []byte, h rtpHeader, i, echoN int) int {
 	if !l.cur.started || h.ssrc != l.curSSRC {
 		l.closeStream()
 		l.curSSRC = h.ssrc
+		l.rttSynced = false
 		e.keepSample(h.pt, b[h.payloadOff:h.payloadEnd])
+	}
+	if e.stamps && !e.echo {
+		e.roundTrip(s, l, h.seq, s.rd.rxTime(i))
 	}
 	if !l.cur.add(h.seq) {
 		l.closeStream()
@@ -470,6 +525,9 @@ func (e *engine) gotPacket(s *rtpSock, l *leg, b []byte, h rtpHeader, echoN int)
 	}
 	if e.echo {
 		s.echoBufs[echoN] = b
+		if e.stamps {
+			s.echoRx[echoN] = s.rd.rxTime(i)
+		}
 		m := &s.echoMsgs[echoN]
 		m.Buffers = s.echoBufs[echoN : echoN+1]
 		m.Addr = l.remote
@@ -477,6 +535,65 @@ func (e *engine) gotPacket(s *rtpSock, l *leg, b []byte, h rtpHeader, echoN int)
 		echoN++
 	}
 	return echoN
+}
+
+// maxRoundTrip bounds a plausible round trip; longer ones are counted as
+// rejected (a wrong match, or the far end does not echo).
+const maxRoundTrip = 2 * time.Second
+
+// syncGap is how much earlier than the best candidate the next one must
+// have been sent for a stream's offset to be learnt from a packet.
+const syncGap = 5 * time.Millisecond
+
+// roundTrip records the time from sending our packet to the kernel's
+// arrival of its echo (rx, Unix ns). The far end and obzvon renumber
+// packets by a constant offset per stream, learnt from a stream's first
+// packet as the one giving the shortest non-negative round trip (right
+// while round trips stay under 20 ms, one packet period).
+func (e *engine) roundTrip(s *rtpSock, l *leg, seq uint16, rx int64) {
+	if rx == 0 {
+		return
+	}
+	rel := rx - e.baseNs
+	if !l.rttSynced {
+		best, second := int64(math.MaxInt64), int64(math.MaxInt64)
+		var bestSeq uint16
+		for j := range l.sendStamp {
+			v := l.sendStamp[j].Load()
+			if v == 0 {
+				continue
+			}
+			d := rel - int64(v>>16)
+			switch {
+			case d < 0:
+			case d < best:
+				second, best, bestSeq = best, d, uint16(v)
+			case d < second:
+				second = d
+			}
+		}
+		// Packets sent back to back (catching up after a late tick)
+		// cannot be told apart by time: wait for one sent alone.
+		if best == math.MaxInt64 || second-best < int64(syncGap) {
+			s.rejected++
+			return
+		}
+		l.rttOff, l.rttSynced = seq-bestSeq, true
+	}
+	want := seq - l.rttOff
+	v := l.sendStamp[want%64].Load()
+	if v == 0 || uint16(v) != want {
+		s.rejected++ // older than 64 packets, not sent yet, or a wrong sync
+		l.rttSynced = false
+		return
+	}
+	d := rel - int64(v>>16)
+	if d < 0 || d > int64(maxRoundTrip) {
+		s.rejected++
+		l.rttSynced = false
+		return
+	}
+	s.hist.add(d)
 }
 
 // noteSendErr keeps the first send error for the report.
@@ -547,24 +664,55 @@ func (e *engine) sendTone(k int) {
 			putRTPHeader(b, l.tx == 0, l.pt, l.seq, l.ts, l.ssrc)
 			copy(b[rtpHeaderLen:], tone)
 			s.txMsgs[i].Addr = l.remote
+			s.txLegs[i] = l
 			l.tx++
 			s.txN++
 		}
 	}
 	e.mu.RUnlock()
+	chunk := sendBatch
+	if e.stamps {
+		// Small chunks: a packet's send time is interpolated within its
+		// chunk's sendmmsg call.
+		chunk = stampBatch
+	}
 	for _, s := range e.socks {
 		sent := 0
 		for sent < s.txN {
-			end := min(s.txN, sent+sendBatch)
+			end := min(s.txN, sent+chunk)
+			var t0 int64
+			if e.stamps {
+				// Stamp before sending: over loopback the echo can be
+				// back before sendmmsg returns.
+				t0 = time.Now().UnixNano()
+				e.stampSent(s, sent, end, t0)
+			}
 			n, err := s.pc.WriteBatch(s.txMsgs[sent:end], 0)
 			if err != nil {
 				e.txErrors.Add(uint64(s.txN - sent))
 				e.noteSendErr(err)
 				break
 			}
+			if e.stamps && n > 0 {
+				s.sendNs = (s.sendNs + (time.Now().UnixNano()-t0)/int64(n)) / 2
+			}
 			sent += n
 		}
 		e.txPackets.Add(uint64(sent))
+	}
+	for _, s := range e.socks {
+		clear(s.txLegs[:s.txN]) // do not keep stopped legs alive
+	}
+}
+
+// stampSent records the send times of packets from..end of s's batch,
+// which sendmmsg is about to send starting at t0: each at t0 plus the
+// socket's recent cost per packet times its place in the batch.
+func (e *engine) stampSent(s *rtpSock, from, end int, t0 int64) {
+	for i := from; i < end; i++ {
+		seq := binary.BigEndian.Uint16(s.txBufs[i][2:4])
+		at := t0 + s.sendNs*int64(i-from) - e.baseNs
+		s.txLegs[i].sendStamp[seq%64].Store(uint64(at)<<16 | uint64(seq))
 	}
 }
 
@@ -577,6 +725,9 @@ func (s *rtpSock) growTx() {
 	for i := len(s.txBufs); i < n; i++ {
 		bufs[i] = make([]byte, packetSize)
 	}
+	legs := make([]*leg, n)
+	copy(legs, s.txLegs)
+	s.txLegs = legs
 	msgs := make([]ipv4.Message, n)
 	copy(msgs, s.txMsgs) // keeps the addresses of packets queued this tick
 	for i := range msgs {

@@ -57,6 +57,7 @@ type options struct {
 	deadline   time.Duration
 	obzvonPID  int
 	metricsURL string
+	rtt        bool
 	jsonOut    string
 	progress   time.Duration
 	logLevel   slog.Level
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		duration  = fs.Duration("duration", 30*time.Second, "place new calls for this long (trunk only: run this long)")
 		deadline  = fs.Duration("deadline", 0, "hard stop after this long (0: duration + hold + setup-timeout + 10s)")
 		pid       = fs.Int("obzvon-pid", 0, "measure this process's CPU and RSS from /proc")
+		rtt       = fs.Bool("rtt", false, "measure RTP round trips (the far end must echo) and the trunk's echo latency, with kernel arrival timestamps")
 		metrics   = fs.String("metrics-url", "", "scrape obzvon's `URL` (http://127.0.0.1:PORT/metrics) at the window's start and end")
 		jsonOut   = fs.String("json", "", "also write the report as JSON to `FILE` (- for stdout instead of text)")
 		progress  = fs.Duration("progress", 5*time.Second, "print a progress line to stderr this often (0: never)")
@@ -93,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets, metricsURL: *metrics}
+	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets, metricsURL: *metrics, rtt: *rtt}
 	if *metrics != "" {
 		if err := checkMetricsURL(*metrics); err != nil {
 			return nil, fmt.Errorf("--metrics-url %w", err)
@@ -261,6 +263,11 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 			return nil, err
 		}
 		engines = append(engines, e)
+		if o.rtt && o.uasMode == uasEcho {
+			if err := e.measureDelay(); err != nil {
+				return nil, err
+			}
+		}
 		trunk = newUAS(ctx, ep, e, o.uasMode)
 		e.run(ctx)
 		if err := ep.serve(ctx); err != nil {
@@ -279,6 +286,11 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 			return nil, err
 		}
 		engines = append(engines, e)
+		if o.rtt {
+			if err := e.measureDelay(); err != nil {
+				return nil, err
+			}
+		}
 		caller = newUAC(*o.uac, ep, e)
 		e.run(ctx)
 		if err := ep.serve(ctx); err != nil {
@@ -326,6 +338,14 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 	}
 	for _, e := range engines {
 		rr := e.report()
+		if e.stamps {
+			h, rej := e.delay()
+			what := "trunk echo latency: kernel arrival to the echo's sendmmsg"
+			if e.name == "caller" {
+				what = "round trip: caller send to the kernel arrival of its echo (via obzvon and the trunk, when routed so)"
+			}
+			rr.Delay = h.summary(what, rej)
+		}
 		if e.name == "caller" {
 			rep.UAC.RTP = rr
 		} else {

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"syscall"
 	"unsafe"
@@ -24,9 +25,49 @@ type batchReader struct {
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6
 	bufs  [][]byte
+	ctrl  []byte // control buffers when kernel timestamps are on
 	n     int
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
+}
+
+// ctrlSize holds one SCM_TIMESTAMPNS control message (16-byte header and
+// a struct timespec) with room to spare.
+const ctrlSize = 64
+
+// enableStamps asks the kernel for each datagram's arrival time
+// (SO_TIMESTAMPNS, socket(7)), returned by rxTime.
+func (r *batchReader) enableStamps() error {
+	var serr error
+	err := r.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
+	}
+	r.ctrl = make([]byte, len(r.hs)*ctrlSize)
+	for i := range r.hs {
+		r.hs[i].hdr.Control = &r.ctrl[i*ctrlSize]
+	}
+	return nil
+}
+
+// rxTime returns the kernel's arrival time of datagram i of the last read
+// in Unix nanoseconds, or 0 without timestamps.
+func (r *batchReader) rxTime(i int) int64 {
+	if r.ctrl == nil || r.hs[i].hdr.Controllen < unix.SizeofCmsghdr+16 {
+		return 0
+	}
+	c := r.ctrl[i*ctrlSize:]
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+	if h.Level != unix.SOL_SOCKET || h.Type != unix.SCM_TIMESTAMPNS {
+		return 0
+	}
+	ts := (*unix.Timespec)(unsafe.Pointer(&c[unix.SizeofCmsghdr]))
+	return ts.Nano()
 }
 
 // mmsghdr is struct mmsghdr of recvmmsg(2); Go pads it to the C size.
@@ -83,6 +124,9 @@ func (r *batchReader) read() (int, error) {
 		r.hs[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		r.hs[i].hdr.Flags = 0
 		r.hs[i].n = 0
+		if r.ctrl != nil {
+			r.hs[i].hdr.SetControllen(ctrlSize)
+		}
 	}
 	r.n, r.errno = 0, 0
 	if err := r.rc.Read(r.fn); err != nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"net"
+	"time"
 
 	"golang.org/x/net/ipv4"
 )
@@ -36,3 +37,9 @@ func (r *batchReader) packet(i int) ([]byte, uint64) {
 	ap := ua.AddrPort()
 	return b, addrKey(ap)
 }
+
+// enableStamps is a no-op here: rxTime falls back to the time of the read.
+func (r *batchReader) enableStamps() error { return nil }
+
+// rxTime returns the time of the last read (no kernel timestamps here).
+func (r *batchReader) rxTime(int) int64 { return time.Now().UnixNano() }

@@ -26,6 +26,8 @@ type rtpReport struct {
 	// ToneShare is the lowest 1 kHz energy share among the first payloads
 	// of received streams (1 = clean tone; -1 = none received).
 	ToneShare float64 `json:"tone_share_min"`
+	// Delay is the round trip (caller) or echo latency (trunk) with --rtt.
+	Delay *delaySummary `json:"delay,omitempty"`
 }
 
 func (e *engine) report() rtpReport {
@@ -427,6 +429,9 @@ func (r *report) writeText(w io.Writer) {
 func writeRTP(w io.Writer, prefix string, r rtpReport) {
 	if r.Scheduled > 0 {
 		fmt.Fprintf(w, "%s: tone schedule: %d packets due, %d sent (%.1f%%)\n", prefix, r.Scheduled, r.Sent, r.SentPct)
+	}
+	if d := r.Delay; d != nil {
+		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, max %.1f µs (n=%d, unmatched %d)\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, d.Rejected)
 	}
 	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",
 		prefix, r.Sent, r.Received, r.Lost, r.Expected, r.LossPct, r.Streams, r.ToneEqual, r.ToneShare, r.Unmatched, r.SendErrors, r.LateTicks, r.Skipped)
