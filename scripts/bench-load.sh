@@ -17,7 +17,11 @@
 #   MEDIA_CALLS="250 500 1000"               concurrent bridged calls per media step
 #   MEDIA_SECONDS=30   steady time with all calls up
 #   RAMP_RATE=100      calls/s while ramping up a media step
-#   UAS_MODE=echo      trunk echoes (echo) or streams the tone (tone)
+#   UAS_MODE=echo      trunk echoes (echo) or streams the tone (tone); echo also
+#                      measures RTP round trips (--rtt)
+#   BASELINE=1         after each media step, the same calls straight from the
+#                      generator's callers to its trunk (no obzvon), 10 s steady:
+#                      the round trip without obzvon, to subtract
 #   RTP_MIN=14000      obzvon's RTP range is RTP_MIN..RTP_MIN+RTP_PORTS-1
 #   RTP_PORTS=4000     (2 ports per leg, 2 legs per bridged call)
 #   SKIP_SETUP=1 / SKIP_MEDIA=1              run one part only
@@ -230,6 +234,8 @@ fi
 
 if [ "${SKIP_MEDIA:-0}" != 1 ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
 	log "(b) media: bridged calls to route 88xx, $MEDIA_SECONDS s steady: $MEDIA_CALLS"
+	RTT=
+	[ "$UAS_MODE" = echo ] && RTT=--rtt
 	for n in $MEDIA_CALLS; do
 		ramp=$(( (n + RAMP_RATE - 1) / RAMP_RATE ))
 		hold=$(( ramp + MEDIA_SECONDS + 2 ))
@@ -237,12 +243,36 @@ if [ "${SKIP_MEDIA:-0}" != 1 ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
 		log "media $n calls: ramp ${ramp} s at $RAMP_RATE/s, hold ${hold} s (psi $(psi) %)"
 		$LOAD --target "127.0.0.1:$SIP_PORT" --number 8801 --rate "$RAMP_RATE" --concurrent "$n" --total "$n" \
 			--duration "$((ramp + 1))s" --hold "${hold}s" --setup-timeout 10s \
-			--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode "$UAS_MODE" --obzvon-pid "$OBZVON_PID" \
+			--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode "$UAS_MODE" $RTT --obzvon-pid "$OBZVON_PID" \
 			--metrics-url "http://127.0.0.1:$HTTP_PORT/metrics" --progress 10s --json "$f" >"$OUT/media-$n.txt" 2>"$OUT/media-$n.err" || { log "obzvon-load failed: $(tail -3 "$OUT/media-$n.err")"; break; }
 		line=$(row "$f" media) && echo "$line" | tee -a "$SUMMARY" || echo "$line (FAILURES OR LOSS)" | tee -a "$SUMMARY"
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
 		du -sh "$WORK/data/recordings" 2>/dev/null | sed 's/^/recordings: /' >>"$SUMMARY" || true
 		rm -rf "$WORK/data/recordings"/* 2>/dev/null || true
+		if [ "${BASELINE:-1}" = 1 ] && [ -n "$RTT" ]; then
+			b=$OUT/direct-$n.json
+			hold=$(( ramp + 12 ))
+			log "baseline $n calls straight to the generator's trunk (no obzvon), hold ${hold} s (psi $(psi) %)"
+			$LOAD --target "127.0.0.1:$UAS_PORT" --number 8800 --rate "$RAMP_RATE" --concurrent "$n" --total "$n" \
+				--duration "$((ramp + 1))s" --hold "${hold}s" --setup-timeout 10s \
+				--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode echo --rtt \
+				--progress 10s --json "$b" >"$OUT/direct-$n.txt" 2>"$OUT/direct-$n.err" || { log "obzvon-load failed: $(tail -3 "$OUT/direct-$n.err")"; continue; }
+			python3 - "$f" "$b" <<'PY' | tee -a "$SUMMARY"
+import json, sys
+m, d = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+def rt(r):
+    x = ((r.get("uac") or {}).get("rtp") or {}).get("delay") or {}
+    return x.get("p50_us", 0), x.get("p99_us", 0), x.get("n", 0)
+def echo(r):
+    x = ((r.get("uas") or {}).get("rtp") or {}).get("delay") or {}
+    return x.get("p50_us", 0), x.get("p99_us", 0)
+(m50, m99, mn), (d50, d99, dn) = rt(m), rt(d)
+(e50, e99) = echo(m)
+p = d["cpu_pressure_some_avg10"]
+print("delay %5d calls: round trip via obzvon p50 %.0f us p99 %.0f us (n=%d; trunk echo p50 %.0f p99 %.0f) | direct p50 %.0f us p99 %.0f us (n=%d, psi %.1f/%.1f/%.1f) | per obzvon hop ~(via-direct)/2: p50 %.0f us, p99 %.0f us"
+      % (m["config"]["total"], m50, m99, mn, e50, e99, d50, d99, dn, p["start"], p["max"], p["end"], (m50-d50)/2, (m99-d99)/2))
+PY
+		fi
 	done
 fi
 
