@@ -34,6 +34,10 @@ bench: build ## run the benchmarks
 bench-pacing: build ## pacing simulator: full grid (3 modes × 10/25/50/100 agents × p 0.2/0.3/0.4, 5 days of 8 h) and blended
 	./$(BIN) simulate --seeds 5 --hours 8 --parallel 2 --blended
 
+.PHONY: bench-load
+bench-load: ## benchmark obzvon with bin/obzvon-load: call setup rate, bridged media (QUICK=1: 10 s steps)
+	./scripts/bench-load.sh
+
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./...
