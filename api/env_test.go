@@ -118,8 +118,22 @@ func newEnv(t *testing.T) *env {
 // account adds an account with a password and returns a bearer token.
 func (e *env) account(login string, roles ...journal.Role) string {
 	e.t.Helper()
+	return e.addAccount(journal.NewAccount{Login: login, Roles: roles})
+}
+
+// addAccount adds n (with testPassword and a display name when not set)
+// and returns a bearer token.
+func (e *env) addAccount(n journal.NewAccount) string {
+	e.t.Helper()
 	ctx := context.Background()
-	_, err := e.j.AddAccount(ctx, setupActor, journal.NewAccount{Login: login, DisplayName: "Сотрудник " + login, Roles: roles, Password: testPassword})
+	login := n.Login
+	if n.DisplayName == "" {
+		n.DisplayName = "Сотрудник " + login
+	}
+	if n.Password == "" {
+		n.Password = testPassword
+	}
+	_, err := e.j.AddAccount(ctx, setupActor, n)
 	if err != nil {
 		e.t.Fatalf("add account %s: %v", login, err)
 	}
