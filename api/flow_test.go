@@ -149,7 +149,9 @@ func TestAppealVisibilityAndForwarding(t *testing.T) {
 	rep := e.account("r3", journal.RoleRepL3)
 	staff := e.account("camp", journal.RoleCampaignStaff)
 	queued := e.appeal(journal.Actor{Login: "boss", Role: journal.RoleAdmin}, "boss", "hotline")
-	get := func(tok, ref string) int { return e.do(req{method: "GET", path: "/api/v1/appeals/" + ref, token: tok}).Code }
+	get := func(tok, ref string) int {
+		return e.do(req{method: "GET", path: "/api/v1/appeals/" + ref, token: tok}).Code
+	}
 	for _, tc := range []struct {
 		who, tok string
 		want     int
