@@ -1,11 +1,30 @@
 // Package api is obzvon's HTTP surface: health and readiness for the
-// service manager and load balancers, /metrics for Prometheus, and (in
-// later issues) the JSON API and the desktop.
+// service manager and load balancers, /metrics for Prometheus, and the
+// JSON API under /api/v1 that the desktop, the CLI and automation use.
+//
+// # Authentication
+//
+// A browser logs in with POST /api/v1/login and gets a session cookie
+// (Secure, HttpOnly, SameSite=Strict) and a CSRF token that must come back
+// in the X-CSRF-Token header of every state-changing request. The CLI and
+// automation send a journal bearer token (Authorization: Bearer obz_…).
+// The admin Unix socket (Options.Admin) trusts its peer as an
+// administrator: its file mode admits only root and the obzvon group.
+// Failed logins are rate-limited per account and per source address.
+//
+// # Authorization
+//
+// Every endpoint names the action and resource it needs and is refused
+// (403) unless one of the caller's roles has it in the journal's access
+// table (journal.Allowed); appeals are further filtered by
+// journal.CanSeeAppeal. Errors are JSON: {"error": "..."}.
 package api
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -32,16 +51,51 @@ type CallLister interface {
 type Options struct {
 	Health   Health
 	Gatherer prometheus.Gatherer // nil: no /metrics
-	// Admin mounts the local administration endpoints (/api/v1/calls).
-	// They carry no authentication of their own: mount them only on the
-	// Unix socket, whose file mode admits root and the obzvon group.
+	// OpenMetrics serves /metrics without authentication (a scraper on a
+	// trusted network without a token). Otherwise /metrics needs a role
+	// that may read metrics (sre, supervisor, admin).
+	OpenMetrics bool
+	// Admin makes this the handler of the local admin socket: every
+	// request acts as an administrator, and GET /api/v1/calls is served.
+	// Mount it only on the Unix socket, whose file mode admits root and
+	// the obzvon group.
 	Admin bool
 	Calls CallLister
+	// Journal backs the JSON API; nil serves only health, metrics and calls.
+	Journal *journal.Journal
+	// Logger gets request failures and security events, never personal
+	// data; nil discards.
+	Logger *slog.Logger
+	// Now is the clock of sessions and login rate limits (nil: time.Now).
+	Now func() time.Time
+}
+
+// server holds the handler's state.
+type server struct {
+	j         *journal.Journal
+	admin     bool
+	log       *slog.Logger
+	now       func() time.Time
+	sessions  *sessionStore
+	byAccount *limiter
+	bySource  *limiter
+	mux       *http.ServeMux
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	mux := http.NewServeMux()
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = discardLogger
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.sessions = newSessionStore(s.now)
+	s.byAccount = newLimiter(s.now, loginBurstAccount, loginRefillAccount)
+	s.bySource = newLimiter(s.now, loginBurstSource, loginRefillSource)
+
+	mux := s.mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, o.Health.Live())
 	})
@@ -49,9 +103,14 @@ func NewHandler(o Options) http.Handler {
 		writeStatus(w, o.Health.Ready())
 	})
 	if o.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
-			ErrorHandling: promhttp.ContinueOnError,
-		}))
+		h := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		if o.OpenMetrics || o.Journal == nil {
+			mux.Handle("GET /metrics", h)
+		} else {
+			s.handle("GET /metrics", journal.ActionRead, journal.ResourceMetrics, func(w http.ResponseWriter, r *http.Request, _ *principal) {
+				h.ServeHTTP(w, r)
+			})
+		}
 	}
 	if o.Admin && o.Calls != nil {
 		mux.HandleFunc("GET /api/v1/calls", func(w http.ResponseWriter, r *http.Request) {
@@ -63,23 +122,124 @@ func NewHandler(o Options) http.Handler {
 			}
 			calls, err := o.Calls.Calls(r.Context(), from, to)
 			if err != nil {
-				writeError(w, http.StatusInternalServerError, err.Error())
+				s.fail(w, r, err)
 				return
 			}
 			if calls == nil {
 				calls = []journal.CallRecord{}
 			}
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(calls)
+			writeJSON(w, http.StatusOK, calls)
 		})
 	}
-	return mux
+	if o.Journal != nil {
+		s.routes()
+	}
+	return s
 }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+// ServeHTTP adds the headers every answer carries and dispatches.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	s.mux.ServeHTTP(w, r)
+}
+
+// authedFunc is a handler that runs for an authorized principal.
+type authedFunc func(w http.ResponseWriter, r *http.Request, p *principal)
+
+// handle registers pattern for callers whose roles allow action on
+// resource; others get 401 (anonymous) or 403.
+func (s *server) handle(pattern string, action journal.Action, resource journal.Resource, h authedFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.authorize(w, r)
+		if !ok {
+			return
+		}
+		if !p.allowed(action, resource) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("%s: roles %v may not %s %s", r.Pattern, p.roles, action, resource))
+			return
+		}
+		h(w, r, p)
+	})
+}
+
+// handleAuthed registers pattern for any authenticated caller; the
+// handler checks what it needs.
+func (s *server) handleAuthed(pattern string, h authedFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := s.authorize(w, r); ok {
+			h(w, r, p)
+		}
+	})
+}
+
+// authorize authenticates r and answers 401/403 itself when it fails.
+func (s *server) authorize(w http.ResponseWriter, r *http.Request) (*principal, bool) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if p == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="obzvon"`)
+		writeError(w, http.StatusUnauthorized, errUnauthenticated.Error())
+		return nil, false
+	}
+	return p, true
+}
+
+const (
+	rRead    = journal.ActionRead
+	rCreate  = journal.ActionCreate
+	rUpdate  = journal.ActionUpdate
+	rDelete  = journal.ActionDelete
+	rApprove = journal.ActionApprove
+)
+
+// routes mounts the JSON API.
+func (s *server) routes() {
+	s.mux.HandleFunc("POST /api/v1/login", s.login)
+	s.handleAuthed("POST /api/v1/logout", s.logout)
+	s.handleAuthed("GET /api/v1/me", s.me)
+
+	s.handle("GET /api/v1/accounts", rRead, journal.ResourceAccount, s.listAccounts)
+	s.handle("POST /api/v1/accounts", rCreate, journal.ResourceAccount, s.addAccount)
+	s.handle("GET /api/v1/accounts/{login}", rRead, journal.ResourceAccount, s.getAccount)
+	s.handle("POST /api/v1/accounts/{login}/disable", rDelete, journal.ResourceAccount, s.disableAccount(true))
+	s.handle("POST /api/v1/accounts/{login}/enable", rDelete, journal.ResourceAccount, s.disableAccount(false))
+	s.handleAuthed("POST /api/v1/accounts/{login}/password", s.setPassword)
+	s.handle("POST /api/v1/accounts/{login}/tokens", rUpdate, journal.ResourceAccount, s.createToken)
+	s.handle("DELETE /api/v1/accounts/{login}/tokens", rUpdate, journal.ResourceAccount, s.revokeTokens)
+	s.handle("GET /api/v1/directory", rRead, journal.ResourceDirectory, s.directory)
+
+	s.handle("GET /api/v1/appeals", rRead, journal.ResourceAppeal, s.listAppeals)
+	s.handle("POST /api/v1/appeals", rCreate, journal.ResourceAppeal, s.createAppeal)
+	s.handle("GET /api/v1/appeals/{ref}", rRead, journal.ResourceAppeal, s.getAppeal)
+	s.handle("PATCH /api/v1/appeals/{ref}", rUpdate, journal.ResourceAppeal, s.editAppeal)
+	for _, m := range []journal.Move{journal.MoveClose, journal.MoveResume, journal.MoveTransfer} {
+		s.handle("POST /api/v1/appeals/{ref}/"+m.String(), rUpdate, journal.ResourceAppeal, s.moveAppeal(m))
+	}
+	for _, m := range []journal.Move{journal.MoveApprove, journal.MoveReturn} {
+		s.handle("POST /api/v1/appeals/{ref}/"+m.String(), rApprove, journal.ResourceAppeal, s.moveAppeal(m))
+	}
+	s.handle("POST /api/v1/appeals/{ref}/links", rUpdate, journal.ResourceAppeal, s.linkAppeals)
+	s.handle("POST /api/v1/appeals/{ref}/calls", rUpdate, journal.ResourceAppeal, s.attachCall)
+	s.handle("POST /api/v1/appeals/{ref}/attachments", rUpdate, journal.ResourceAppeal, s.addAttachment)
+	s.handle("GET /api/v1/appeals/{ref}/attachments/{att}", rRead, journal.ResourceAppeal, s.getAttachment)
+	s.handle("GET /api/v1/history", rRead, journal.ResourceAppeal, s.history)
+
+	s.handle("GET /api/v1/registry/persons", rRead, journal.ResourcePerson, s.searchPersons)
+	s.handle("GET /api/v1/registry/persons/{enp}", rRead, journal.ResourcePerson, s.getPerson)
+
+	s.handle("GET /api/v1/catalog/topics", rRead, journal.ResourceCatalog, s.topics)
+	s.handle("GET /api/v1/catalog/topics/{topic}/scripts", rRead, journal.ResourceCatalog, s.topicScripts)
+	s.handle("GET /api/v1/catalog/topics/{topic}/recommended", rRead, journal.ResourceCatalog, s.topicRecommended)
+	s.handle("GET /api/v1/catalog/search", rRead, journal.ResourceCatalog, s.searchCatalog)
+
+	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
+	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/obzvon/obzvon/api"
 	"github.com/obzvon/obzvon/journal"
 )
 
@@ -75,4 +77,36 @@ func callsFromDaemon(c *cli.Context, from, to time.Time) (calls []journal.CallRe
 		return nil, false, fmt.Errorf("daemon: decode calls: %w", err)
 	}
 	return calls, true, nil
+}
+
+// backupFromDaemon streams a journal backup from a running daemon into w;
+// ok is false when no daemon answers on the socket. The daemon marks a
+// complete backup with the api.BackupTrailer trailer; without "ok" there
+// the copy is truncated and an error is returned.
+func backupFromDaemon(c *cli.Context, w io.Writer) (ok bool, err error) {
+	hc, err := adminClient(c)
+	if err != nil || hc == nil {
+		return false, err
+	}
+	hc.Timeout = 0 // a large journal takes longer than any fixed limit
+	res, err := hc.Get("http://obzvon/api/v1/journal/backup")
+	if err != nil {
+		return false, fmt.Errorf("daemon: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		_ = json.NewDecoder(res.Body).Decode(&e)
+		return true, fmt.Errorf("daemon: %s: %s", res.Status, e.Error)
+	}
+	if _, err := io.Copy(w, res.Body); err != nil {
+		return true, fmt.Errorf("daemon: backup stream: %w", err)
+	}
+	if t := res.Trailer.Get(api.BackupTrailer); t != "ok" {
+		if t == "" {
+			t = "stream ended without the completion mark"
+		}
+		return true, fmt.Errorf("daemon: backup incomplete: %s", t)
+	}
+	return true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -157,19 +158,35 @@ func journalBackupCommand() *cli.Command {
 		Name:      "backup",
 		Usage:     "write a consistent full backup of the journal to FILE (- for stdout)",
 		ArgsUsage: "FILE",
-		Flags:     []cli.Flag{journalDirFlag, journalKeyFlag},
+		Flags:     []cli.Flag{journalDirFlag, journalKeyFlag, socketFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup /var/backups/obzvon-journal.bak", exitUsage)
 			}
-			j, err := openJournal(c, true)
-			if err != nil {
-				return err
+			// A running daemon holds the journal: it streams the backup over
+			// its admin socket; otherwise read the directory.
+			backup := func(w io.Writer) error {
+				viaDaemon, err := backupFromDaemon(c, w)
+				if viaDaemon || err != nil {
+					return err
+				}
+				j, err := openJournal(c, true)
+				if err != nil {
+					return err
+				}
+				defer j.Close()
+				return j.Backup(context.Background(), cliActor(), w)
 			}
-			defer j.Close()
 			name := c.Args().First()
 			if name == "-" {
-				return j.Backup(context.Background(), cliActor(), c.App.Writer)
+				if err := backup(c.App.Writer); err != nil {
+					var ec cli.ExitCoder
+					if errors.As(err, &ec) {
+						return err
+					}
+					return cli.Exit(err.Error(), exitFailure)
+				}
+				return nil
 			}
 			// Write next to the target and rename, so a failed backup never
 			// leaves a truncated file under the final name.
@@ -178,7 +195,7 @@ func journalBackupCommand() *cli.Command {
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
 			}
-			err = j.Backup(context.Background(), cliActor(), f)
+			err = backup(f)
 			if err == nil {
 				err = f.Sync()
 			}
@@ -190,6 +207,10 @@ func journalBackupCommand() *cli.Command {
 			}
 			if err != nil {
 				os.Remove(tmp)
+				var ec cli.ExitCoder
+				if errors.As(err, &ec) {
+					return err
+				}
 				return cli.Exit(err.Error(), exitFailure)
 			}
 			fmt.Fprintln(c.App.ErrWriter, "backup written to", name, "(not encrypted: keep it as safe as the journal)")

@@ -236,7 +236,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return cli.Exit(fmt.Sprintf("http listen %s: %v", cfg.HTTP.Listen, err), exitFailure)
 	}
 	hs := &http.Server{
-		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg}),
+		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: true, Journal: jr, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -258,7 +258,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	_ = os.Chmod(sockPath, 0o660)
 	as := &http.Server{
-		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr}),
+		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = as.Serve(sl) }()

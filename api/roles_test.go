@@ -1,0 +1,150 @@
+package api
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/obzvon/obzvon/journal"
+)
+
+// who is a role name or "anonymous".
+type who = string
+
+const anonymous = "anonymous"
+
+func set(names ...string) map[who]bool {
+	m := map[who]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// Role groups, as the journal's access table (journal/access.go) and
+// issue 3 say: operators and representatives of every level work appeals;
+// supervisors read and change but do not create or approve them;
+// administrators do everything; campaign staff see no appeals; sre only
+// /metrics and health.
+var (
+	everyone      = set("operator_l1", "operator_l2", "rep_l1", "rep_l2", "rep_l3", "supervisor", "admin", "campaign_staff", "sre", anonymous)
+	authenticated = set("operator_l1", "operator_l2", "rep_l1", "rep_l2", "rep_l3", "supervisor", "admin", "campaign_staff", "sre")
+	operators     = []string{"operator_l1", "operator_l2", "rep_l1", "rep_l2", "rep_l3"}
+	appealRead    = set(append(operators, "supervisor", "admin")...)
+	appealCreate  = set(append(operators, "admin")...)
+	appealApprove = set("admin")
+	personRead    = set(append(operators, "supervisor", "admin")...)
+	catalogRead   = set(append(operators, "supervisor", "admin")...)
+	directoryRead = set(append(operators, "supervisor", "admin", "campaign_staff")...)
+	accountRead   = set("supervisor", "admin")
+	adminOnly     = set("admin")
+	metricsRead   = set("supervisor", "admin", "sre")
+)
+
+// TestEveryRoleAgainstEveryEndpoint tries every role, and an anonymous
+// caller, on every endpoint: allowed ones must not get 401/403 (nor a
+// server error), denied ones must get exactly 403 (401 when anonymous).
+// Bodies are chosen to fail validation after the access check, so the
+// journal is not changed by the roles that may act.
+func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
+	e := newEnv(t)
+	tokens := map[who]string{}
+	appealOf := map[who]string{}
+	admin := journal.Actor{Login: "u_admin", Role: journal.RoleAdmin}
+	for _, r := range journal.Roles {
+		login := "u_" + r.String()
+		tokens[r.String()] = e.account(login, r)
+	}
+	for _, r := range journal.Roles {
+		if appealRead[r.String()] {
+			appealOf[r.String()] = e.appeal(admin, "u_"+r.String(), "").ID
+		}
+	}
+	adminsAppeal := appealOf["admin"]
+	for _, w := range []who{"campaign_staff", "sre", anonymous} {
+		appealOf[w] = adminsAppeal
+	}
+
+	endpoints := []struct {
+		method, path, body string
+		allow              map[who]bool
+	}{
+		{"GET", "/healthz", "", everyone},
+		{"GET", "/readyz", "", everyone},
+		{"GET", "/metrics", "", metricsRead},
+		{"GET", "/api/v1/me", "", authenticated},
+		{"POST", "/api/v1/logout", "", authenticated},
+
+		{"GET", "/api/v1/accounts", "", accountRead},
+		{"POST", "/api/v1/accounts", `{}`, adminOnly},
+		{"GET", "/api/v1/accounts/u_admin", "", accountRead},
+		{"POST", "/api/v1/accounts/nosuch/disable", "", adminOnly},
+		{"POST", "/api/v1/accounts/nosuch/enable", "", adminOnly},
+		{"POST", "/api/v1/accounts/nosuch/password", `{"password":"x"}`, adminOnly},
+		{"POST", "/api/v1/accounts/nosuch/tokens", `{"name":"ci"}`, adminOnly},
+		{"DELETE", "/api/v1/accounts/nosuch/tokens", "", adminOnly},
+		{"GET", "/api/v1/directory?q=u", "", directoryRead},
+
+		{"GET", "/api/v1/appeals", "", appealRead},
+		{"GET", "/api/v1/appeals?view=mine", "", appealRead},
+		{"GET", "/api/v1/appeals?view=assigned", "", appealRead},
+		{"GET", "/api/v1/appeals?view=queue", "", appealRead},
+		{"GET", "/api/v1/appeals?view=all&status=in_work", "", appealRead},
+		{"POST", "/api/v1/appeals", `{}`, appealCreate},
+		{"GET", "/api/v1/appeals/{appeal}", "", appealRead},
+		{"PATCH", "/api/v1/appeals/{appeal}", `{}`, appealRead},
+		{"POST", "/api/v1/appeals/{appeal}/close", `{}`, appealRead},
+		{"POST", "/api/v1/appeals/{appeal}/resume", `{}`, appealRead},
+		{"POST", "/api/v1/appeals/{appeal}/transfer", `{}`, appealRead},
+		{"POST", "/api/v1/appeals/{appeal}/approve", `{}`, appealApprove},
+		{"POST", "/api/v1/appeals/{appeal}/return", `{}`, appealApprove},
+		{"POST", "/api/v1/appeals/{appeal}/links", `{"appeals":[]}`, appealRead},
+		{"POST", "/api/v1/appeals/{appeal}/calls", `{"call_id":""}`, appealRead},
+		{"POST", "/api/v1/appeals/{appeal}/attachments", `x`, appealRead},
+		{"GET", "/api/v1/appeals/{appeal}/attachments/nosuch", "", appealRead},
+		{"GET", "/api/v1/history?phone=" + strings.TrimPrefix(testPhone, "+"), "", appealRead},
+		{"GET", "/api/v1/history?enp=" + testENP, "", appealRead},
+
+		{"GET", "/api/v1/registry/persons?birth=17.05.1980", "", personRead},
+		{"GET", "/api/v1/registry/persons?phone=89161234567", "", personRead},
+		{"GET", "/api/v1/registry/persons/" + testENP, "", personRead},
+
+		{"GET", "/api/v1/catalog/topics?kind=consultation", "", catalogRead},
+		{"GET", "/api/v1/catalog/topics/{topic}/scripts", "", catalogRead},
+		{"GET", "/api/v1/catalog/topics/{topic}/recommended", "", catalogRead},
+		{"GET", "/api/v1/catalog/search?q=%D0%BF%D0%BE%D0%BB%D0%B8%D1%81", "", catalogRead},
+
+		{"GET", "/api/v1/audit?account=u_admin", "", adminOnly},
+		{"GET", "/api/v1/journal/backup", "", adminOnly},
+	}
+	whos := append([]who{}, operators...)
+	whos = append(whos, "supervisor", "admin", "campaign_staff", "sre", anonymous)
+	for _, ep := range endpoints {
+		for _, w := range whos {
+			path := strings.ReplaceAll(ep.path, "{appeal}", appealOf[w])
+			path = strings.ReplaceAll(path, "{topic}", e.topic)
+			t.Run(ep.method+" "+ep.path+" as "+w, func(t *testing.T) {
+				q := req{method: ep.method, path: path, token: tokens[w]}
+				if ep.body != "" {
+					q.body = ep.body
+				}
+				res := e.do(q)
+				switch {
+				case ep.allow[w] && (res.Code == 401 || res.Code == 403 || res.Code >= 500):
+					t.Errorf("%s %s as %s = %d %s, want allowed", ep.method, path, w, res.Code, res.Body)
+				case !ep.allow[w] && w == anonymous && res.Code != 401:
+					t.Errorf("%s %s as %s = %d %s, want 401", ep.method, path, w, res.Code, res.Body)
+				case !ep.allow[w] && w != anonymous && res.Code != 403:
+					t.Errorf("%s %s as %s = %d %s, want 403", ep.method, path, w, res.Code, res.Body)
+				}
+			})
+		}
+	}
+	// The bodies were invalid: no appeal changed status.
+	for w, id := range appealOf {
+		var a journal.Appeal
+		e.ok(req{method: "GET", path: "/api/v1/appeals/" + id, token: tokens["admin"]}, 200, &a)
+		if a.Status != journal.StatusInWork || len(a.History) != 1 {
+			t.Errorf("appeal of %s after the table: %s with %d history entries, want in_work with 1", w, a.Status, len(a.History))
+		}
+	}
+}
