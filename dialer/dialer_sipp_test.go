@@ -41,7 +41,8 @@ func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, 
 	cfg.Data.Dir = t.TempDir()
 	cfg.Calls.DrainTimeout = config.Duration{Duration: 2 * time.Second}
 	cfg.Calls.RingTimeout = config.Duration{Duration: 5 * time.Second}
-	base := 30000 + (os.Getpid()%500)*40
+	// RTP below the ephemeral range and apart from other packages' tests.
+	base := 10000 + (os.Getpid()%100)*40
 	cfg.RTP.PortMin, cfg.RTP.PortMax = base, base+39
 	cfg.Routes = routes
 	for _, tw := range tweaks {

@@ -132,7 +132,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	sipPort, httpPort := peertest.FreePort(t), peertest.FreePort(t)
-	base := 31000 + (os.Getpid()%400)*20
+	base := 14000 + (os.Getpid()%100)*20
 	cfg := fmt.Sprintf(`[sip]
 port = %d
 [http]
