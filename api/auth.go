@@ -336,7 +336,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	a, err := s.j.VerifyPassword(r.Context(), login, req.Password)
 	if err != nil {
 		if errors.Is(err, journal.ErrBadCredentials) || errors.Is(err, journal.ErrDisabled) {
-			s.log.Info("login failed", "source", src)
+			s.log.Info("login failed", keySource, src)
 			// One message for all: do not tell which logins exist or are
 			// disabled.
 			writeError(w, http.StatusUnauthorized, journal.ErrBadCredentials.Error())
@@ -364,7 +364,7 @@ func (s *server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.log.Warn("login rate limited", "source", sourceKey(r), "retry_after_s", secs)
+	s.log.Warn("login rate limited", keySource, sourceKey(r), keyRetryAfter, secs)
 	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,4 +203,46 @@ func TestOwnPasswordChange(t *testing.T) {
 	e.ok(req{method: "GET", path: "/api/v1/me", cookie: other}, 401, nil)
 	e.session("op1", "new password 123")
 	e.ok(req{method: "POST", path: "/api/v1/login", body: map[string]string{"login": "op1", "password": testPassword}}, 401, nil)
+}
+
+// TestConcurrentGuessesAreBounded: a burst of parallel wrong guesses for
+// one account gets at most the bucket's worth of password checks; the
+// rest are refused before any hashing.
+func TestConcurrentGuessesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	e.account("op1", journal.RoleOperatorL1)
+	const n = 16
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := e.do(req{method: "POST", path: "/api/v1/login", remote: fmt.Sprintf("192.0.2.%d:1", i+1),
+				body: map[string]string{"login": "op1", "password": fmt.Sprint("guess ", i)}})
+			codes <- w.Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[401] != loginBurstAccount || count[429] != n-loginBurstAccount {
+		t.Errorf("%d parallel guesses: %v, want %d × 401 and %d × 429", n, count, loginBurstAccount, n-loginBurstAccount)
+	}
+}
+
+func TestRedactHidesPhonesAndPolicyNumbers(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"person 2600000000000001: disk full", "person [digits]: disk full"},
+		{"call from +7 916 123-45-67 failed", "call from [digits] failed"},
+		{"appeal 2026-000123: conflict", "appeal 2026-000123: conflict"},
+		{"appeal 01M8DG9PQG100B1RQF91M2VAEG", "appeal 01M8DG9PQG100B1RQF91M2VAEG"},
+	} {
+		if got := redact(tc.in); got != tc.want {
+			t.Errorf("redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
