@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -243,6 +244,26 @@ func TestRedactHidesPhonesAndPolicyNumbers(t *testing.T) {
 	} {
 		if got := redact(tc.in); got != tc.want {
 			t.Errorf("redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	e := newEnv(t)
+	tok := e.account("op1", journal.RoleOperatorL1)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/api/v1/nope", 404, ""},
+		{"DELETE", "/api/v1/appeals", 405, "GET, HEAD, POST"},
+		{"PUT", "/api/v1/me", 405, "GET, HEAD"},
+	} {
+		w := e.do(req{method: tc.method, path: tc.path, token: tok})
+		var got struct{ Error string }
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != tc.code || got.Error == "" || w.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s = %d %q Allow %q, want %d JSON error Allow %q", tc.method, tc.path, w.Code, w.Body, w.Header().Get("Allow"), tc.code, tc.allow)
 		}
 	}
 }
