@@ -267,3 +267,24 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestActorPicksTheRoleThatMay(t *testing.T) {
+	R := func(rs ...journal.Role) []journal.Role { return rs }
+	for _, tc := range []struct {
+		roles  []journal.Role
+		action journal.Action
+		res    journal.Resource
+		want   journal.Role
+	}{
+		{R(journal.RoleOperatorL1, journal.RoleAdmin), journal.ActionRead, journal.ResourceAppeal, journal.RoleAdmin},
+		{R(journal.RoleOperatorL1, journal.RoleSupervisor), journal.ActionRead, journal.ResourceAppeal, journal.RoleSupervisor},
+		{R(journal.RoleOperatorL1, journal.RoleSupervisor), journal.ActionCreate, journal.ResourceAppeal, journal.RoleOperatorL1},
+		{R(journal.RoleCampaignStaff, journal.RoleRepL2), journal.ActionRead, journal.ResourceAppeal, journal.RoleRepL2},
+		{R(journal.RoleSRE), journal.ActionRead, journal.ResourceAppeal, journal.RoleSRE},
+	} {
+		p := &principal{login: "x", roles: tc.roles}
+		if got := p.actor(tc.action, tc.res).Role; got != tc.want {
+			t.Errorf("actor(%v, %s %s) = %s, want %s", tc.roles, tc.action, tc.res, got, tc.want)
+		}
+	}
+}
