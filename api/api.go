@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -49,6 +50,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of sessions and login rate limits (nil: time.Now).
 	Now func() time.Time
+	// TrustedProxies are the reverse proxies in front of the listener:
+	// for requests from them the login rate limit keys on the address
+	// they put in X-Forwarded-For. Empty: the peer address is the source
+	// (behind an untrusted proxy every login would share its bucket).
+	TrustedProxies []netip.Prefix
 }
 
 // server holds the handler's state.
@@ -61,11 +67,12 @@ type server struct {
 	byAccount *limiter
 	bySource  *limiter
 	mux       *http.ServeMux
+	proxies   []netip.Prefix
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux()}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies}
 	if s.log == nil {
 		s.log = discardLogger
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -285,6 +287,28 @@ func TestActorPicksTheRoleThatMay(t *testing.T) {
 		p := &principal{login: "x", roles: tc.roles}
 		if got := p.actor(tc.action, tc.res).Role; got != tc.want {
 			t.Errorf("actor(%v, %s %s) = %s, want %s", tc.roles, tc.action, tc.res, got, tc.want)
+		}
+	}
+}
+
+func TestSourceKeyBehindTrustedProxy(t *testing.T) {
+	s := &server{proxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	for _, tc := range []struct{ remote, xff, want string }{
+		{"192.0.2.1:1", "", "src:192.0.2.1"},
+		{"192.0.2.1:1", "203.0.113.9", "src:192.0.2.1"}, // not a proxy: header ignored
+		{"10.1.2.3:1", "203.0.113.9", "src:203.0.113.9"},
+		{"10.1.2.3:1", "198.51.100.1, 203.0.113.9", "src:203.0.113.9"}, // the proxy's own entry is last
+		{"10.1.2.3:1", "garbage", "src:10.1.2.3"},
+		{"[::ffff:10.1.2.3]:1", "2001:db8::1", "src:2001:db8::/64"},
+		{"[2001:db8:5::7]:1", "", "src:2001:db8:5::/64"},
+	} {
+		r := httptest.NewRequest("POST", "/api/v1/login", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := s.sourceKey(r); got != tc.want {
+			t.Errorf("sourceKey(%q, XFF %q) = %q, want %q", tc.remote, tc.xff, got, tc.want)
 		}
 	}
 }
