@@ -107,7 +107,7 @@ func (s *server) addAccount(w http.ResponseWriter, r *http.Request, p *principal
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("account added", "by", p.login, "account", a.Login)
+	s.log.Info("account added", keyBy, p.login, keyAccount, a.Login)
 	w.Header().Set("Location", "/api/v1/accounts/"+a.Login)
 	writeJSON(w, http.StatusCreated, viewAccount(a))
 }

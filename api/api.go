@@ -1,23 +1,3 @@
-// Package api is obzvon's HTTP surface: health and readiness for the
-// service manager and load balancers, /metrics for Prometheus, and the
-// JSON API under /api/v1 that the desktop, the CLI and automation use.
-//
-// # Authentication
-//
-// A browser logs in with POST /api/v1/login and gets a session cookie
-// (Secure, HttpOnly, SameSite=Strict) and a CSRF token that must come back
-// in the X-CSRF-Token header of every state-changing request. The CLI and
-// automation send a journal bearer token (Authorization: Bearer obz_…).
-// The admin Unix socket (Options.Admin) trusts its peer as an
-// administrator: its file mode admits only root and the obzvon group.
-// Failed logins are rate-limited per account and per source address.
-//
-// # Authorization
-//
-// Every endpoint names the action and resource it needs and is refused
-// (403) unless one of the caller's roles has it in the journal's access
-// table (journal.Allowed); appeals are further filtered by
-// journal.CanSeeAppeal. Errors are JSON: {"error": "..."}.
 package api
 
 import (
@@ -26,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +50,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of sessions and login rate limits (nil: time.Now).
 	Now func() time.Time
+	// TrustedProxies are the reverse proxies in front of the listener:
+	// for requests from them the login rate limit keys on the address
+	// they put in X-Forwarded-For. Empty: the peer address is the source
+	// (behind an untrusted proxy every login would share its bucket).
+	TrustedProxies []netip.Prefix
 }
 
 // server holds the handler's state.
@@ -80,11 +67,12 @@ type server struct {
 	byAccount *limiter
 	bySource  *limiter
 	mux       *http.ServeMux
+	proxies   []netip.Prefix
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux()}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies}
 	if s.log == nil {
 		s.log = discardLogger
 	}
@@ -143,8 +131,29 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: the mux would answer 404 or 405 in plain text; the
+		// API answers JSON like everywhere else.
+		probe := &statusProbe{h: http.Header{}}
+		s.mux.ServeHTTP(probe, r)
+		if allow := probe.h.Get("Allow"); allow != "" {
+			h.Set("Allow", allow)
+		}
+		writeError(w, probe.code, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, strings.ToLower(http.StatusText(probe.code))))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// statusProbe records the status and headers of the mux's own 404/405.
+type statusProbe struct {
+	h    http.Header
+	code int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.h }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(code int)        { p.code = code }
 
 // authedFunc is a handler that runs for an authorized principal.
 type authedFunc func(w http.ResponseWriter, r *http.Request, p *principal)

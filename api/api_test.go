@@ -30,7 +30,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		{"draining", "/readyz", errors.New("draining"), 503, `"draining"`},
 		{"live while draining", "/healthz", errors.New("draining"), 200, `"ok"`},
 		{"metrics", "/metrics", nil, 200, "obzvon_test_total 0"},
-		{"no such page", "/nope", nil, 404, ""},
+		{"no such page", "/nope", nil, 404, `"error":"GET /nope: not found"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := NewHandler(Options{Health: fakeHealth{tc.ready}, Gatherer: reg})

@@ -155,12 +155,12 @@ func (s *server) createAppeal(w http.ResponseWriter, r *http.Request, p *princip
 		n, err := s.j.AttachCall(ctx, who, a.ID, req.CallID)
 		if err != nil {
 			// The appeal is saved; say so rather than fail the request.
-			s.log.Error("attach call to new appeal", "appeal", a.ID, "error", err)
+			s.log.Error("attach call to new appeal", keyAppeal, a.ID, keyError, err)
 		} else {
 			a = n
 		}
 	}
-	s.log.Info("appeal created", "appeal", a.ID, "by", p.login)
+	s.log.Info("appeal created", keyAppeal, a.ID, keyBy, p.login)
 	w.Header().Set("Location", "/api/v1/appeals/"+a.ID)
 	writeJSON(w, http.StatusCreated, a)
 }
@@ -289,7 +289,7 @@ func (s *server) moveAppeal(m journal.Move) authedFunc {
 			s.fail(w, r, err)
 			return
 		}
-		s.log.Info("appeal moved", "appeal", n.ID, "move", m.String(), "status", n.Status.String(), "by", p.login)
+		s.log.Info("appeal moved", keyAppeal, n.ID, keyMove, m.String(), keyStatus, n.Status.String(), keyBy, p.login)
 		writeJSON(w, http.StatusOK, n)
 	}
 }

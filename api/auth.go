@@ -271,7 +271,9 @@ func accountPrincipal(a *journal.Account, via string, sess *session) *principal 
 
 // sourceKey is the rate-limit key of a request's source: its IP address,
 // or the /64 network of an IPv6 address (one host usually owns the /64).
-func sourceKey(r *http.Request) string {
+// When the peer is a trusted proxy, the source is the address the proxy
+// appended last to X-Forwarded-For (earlier entries are the client's word).
+func (s *server) sourceKey(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -281,11 +283,23 @@ func sourceKey(r *http.Request) string {
 		return "src:" + host
 	}
 	ip = ip.Unmap()
+	if s.trustedProxy(ip) {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if fip, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
+				ip = fip.Unmap()
+			}
+		}
+	}
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return "src:" + p.String()
 	}
 	return "src:" + ip.String()
+}
+
+func (s *server) trustedProxy(ip netip.Addr) bool {
+	return slices.ContainsFunc(s.proxies, func(p netip.Prefix) bool { return p.Contains(ip) })
 }
 
 type loginRequest struct {
@@ -321,7 +335,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, unprocessable("login or password too long"))
 		return
 	}
-	src, acct := sourceKey(r), "acct:"+login
+	src, acct := s.sourceKey(r), "acct:"+login
 	ok1, wait1 := s.bySource.take(src)
 	if !ok1 {
 		s.tooMany(w, r, wait1)
@@ -336,7 +350,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	a, err := s.j.VerifyPassword(r.Context(), login, req.Password)
 	if err != nil {
 		if errors.Is(err, journal.ErrBadCredentials) || errors.Is(err, journal.ErrDisabled) {
-			s.log.Info("login failed", "source", src)
+			s.log.Info("login failed", keySource, src)
 			// One message for all: do not tell which logins exist or are
 			// disabled.
 			writeError(w, http.StatusUnauthorized, journal.ErrBadCredentials.Error())
@@ -364,7 +378,7 @@ func (s *server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.log.Warn("login rate limited", "source", sourceKey(r), "retry_after_s", secs)
+	s.log.Warn("login rate limited", keySource, s.sourceKey(r), keyRetryAfter, secs)
 	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
 }
 

@@ -2,8 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,4 +206,109 @@ func TestOwnPasswordChange(t *testing.T) {
 	e.ok(req{method: "GET", path: "/api/v1/me", cookie: other}, 401, nil)
 	e.session("op1", "new password 123")
 	e.ok(req{method: "POST", path: "/api/v1/login", body: map[string]string{"login": "op1", "password": testPassword}}, 401, nil)
+}
+
+// TestConcurrentGuessesAreBounded: a burst of parallel wrong guesses for
+// one account gets at most the bucket's worth of password checks; the
+// rest are refused before any hashing.
+func TestConcurrentGuessesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	e.account("op1", journal.RoleOperatorL1)
+	const n = 16
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := e.do(req{method: "POST", path: "/api/v1/login", remote: fmt.Sprintf("192.0.2.%d:1", i+1),
+				body: map[string]string{"login": "op1", "password": fmt.Sprint("guess ", i)}})
+			codes <- w.Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[401] != loginBurstAccount || count[429] != n-loginBurstAccount {
+		t.Errorf("%d parallel guesses: %v, want %d × 401 and %d × 429", n, count, loginBurstAccount, n-loginBurstAccount)
+	}
+}
+
+func TestRedactHidesPhonesAndPolicyNumbers(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"person 2600000000000001: disk full", "person [digits]: disk full"},
+		{"call from +7 916 123-45-67 failed", "call from [digits] failed"},
+		{"appeal 2026-000123: conflict", "appeal 2026-000123: conflict"},
+		{"appeal 01M8DG9PQG100B1RQF91M2VAEG", "appeal 01M8DG9PQG100B1RQF91M2VAEG"},
+	} {
+		if got := redact(tc.in); got != tc.want {
+			t.Errorf("redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	e := newEnv(t)
+	tok := e.account("op1", journal.RoleOperatorL1)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/api/v1/nope", 404, ""},
+		{"DELETE", "/api/v1/appeals", 405, "GET, HEAD, POST"},
+		{"PUT", "/api/v1/me", 405, "GET, HEAD"},
+	} {
+		w := e.do(req{method: tc.method, path: tc.path, token: tok})
+		var got struct{ Error string }
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != tc.code || got.Error == "" || w.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s = %d %q Allow %q, want %d JSON error Allow %q", tc.method, tc.path, w.Code, w.Body, w.Header().Get("Allow"), tc.code, tc.allow)
+		}
+	}
+}
+
+func TestActorPicksTheRoleThatMay(t *testing.T) {
+	R := func(rs ...journal.Role) []journal.Role { return rs }
+	for _, tc := range []struct {
+		roles  []journal.Role
+		action journal.Action
+		res    journal.Resource
+		want   journal.Role
+	}{
+		{R(journal.RoleOperatorL1, journal.RoleAdmin), journal.ActionRead, journal.ResourceAppeal, journal.RoleAdmin},
+		{R(journal.RoleOperatorL1, journal.RoleSupervisor), journal.ActionRead, journal.ResourceAppeal, journal.RoleSupervisor},
+		{R(journal.RoleOperatorL1, journal.RoleSupervisor), journal.ActionCreate, journal.ResourceAppeal, journal.RoleOperatorL1},
+		{R(journal.RoleCampaignStaff, journal.RoleRepL2), journal.ActionRead, journal.ResourceAppeal, journal.RoleRepL2},
+		{R(journal.RoleSRE), journal.ActionRead, journal.ResourceAppeal, journal.RoleSRE},
+	} {
+		p := &principal{login: "x", roles: tc.roles}
+		if got := p.actor(tc.action, tc.res).Role; got != tc.want {
+			t.Errorf("actor(%v, %s %s) = %s, want %s", tc.roles, tc.action, tc.res, got, tc.want)
+		}
+	}
+}
+
+func TestSourceKeyBehindTrustedProxy(t *testing.T) {
+	s := &server{proxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	for _, tc := range []struct{ remote, xff, want string }{
+		{"192.0.2.1:1", "", "src:192.0.2.1"},
+		{"192.0.2.1:1", "203.0.113.9", "src:192.0.2.1"}, // not a proxy: header ignored
+		{"10.1.2.3:1", "203.0.113.9", "src:203.0.113.9"},
+		{"10.1.2.3:1", "198.51.100.1, 203.0.113.9", "src:203.0.113.9"}, // the proxy's own entry is last
+		{"10.1.2.3:1", "garbage", "src:10.1.2.3"},
+		{"[::ffff:10.1.2.3]:1", "2001:db8::1", "src:2001:db8::/64"},
+		{"[2001:db8:5::7]:1", "", "src:2001:db8:5::/64"},
+	} {
+		r := httptest.NewRequest("POST", "/api/v1/login", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := s.sourceKey(r); got != tc.want {
+			t.Errorf("sourceKey(%q, XFF %q) = %q, want %q", tc.remote, tc.xff, got, tc.want)
+		}
+	}
 }

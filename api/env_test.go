@@ -70,7 +70,7 @@ func (l *lockedBuffer) String() string {
 
 // env is a handler over a real journal in a temporary directory.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	j     *journal.Journal
 	h     http.Handler
 	clock *fakeClock
@@ -79,7 +79,10 @@ type env struct {
 	topic string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+// newEnvTB is newEnv for tests and benchmarks.
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	o := journal.DefaultOptions(t.TempDir())
 	j, err := journal.Open(o)

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -395,5 +396,47 @@ func TestAdminSocketHandler(t *testing.T) {
 		if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.body) {
 			t.Errorf("socket GET %s = %d %.200s, want %d containing %q", tc.path, w.Code, w.Body, tc.code, tc.body)
 		}
+	}
+}
+
+func TestEditAppealAndAttachCall(t *testing.T) {
+	e := newEnv(t)
+	tok := e.account("op2", journal.RoleOperatorL2)
+	adm := e.account("boss", journal.RoleAdmin)
+	a := e.appeal(journal.Actor{Login: "op2", Role: journal.RoleOperatorL2}, "", "")
+	path := "/api/v1/appeals/" + a.Number
+	var got journal.Appeal
+	e.ok(req{method: "PATCH", path: path, token: tok, body: map[string]any{
+		"text": "Как получить полис ОМС новорождённому", "channel": "email",
+		"person": map[string]string{"surname": testSurname, "birth": "1980-05-17"},
+	}}, 200, &got)
+	last := got.History[len(got.History)-1]
+	if got.Text != "Как получить полис ОМС новорождённому" || got.Channel != journal.ChannelEmail || last.What != "edit" ||
+		!slices.Equal(last.Fields, []string{"channel", "person", "text"}) {
+		t.Errorf("after edit: text %q channel %s last change %+v", got.Text, got.Channel, last)
+	}
+	// Operators may not move the due date; administrators may.
+	e.ok(req{method: "PATCH", path: path, token: tok, body: `{"due":"2030-01-01T00:00:00Z"}`}, 403, nil)
+	e.ok(req{method: "PATCH", path: path, token: adm, body: `{"due":"2030-01-01T00:00:00Z"}`}, 200, &got)
+	if !got.Due.Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("due after the administrator's edit = %v", got.Due)
+	}
+	// A topic of another kind is refused by the catalog.
+	e.ok(req{method: "PATCH", path: path, token: tok, body: map[string]string{"kind": "complaint"}}, 422, nil)
+
+	call := &journal.CallRecord{Direction: "inbound", Arrived: time.Now()}
+	if err := e.j.PutCall(context.Background(), call); err != nil {
+		t.Fatal(err)
+	}
+	e.ok(req{method: "POST", path: path + "/calls", token: tok, body: map[string]string{"call_id": "nosuch"}}, 422, nil)
+	e.ok(req{method: "POST", path: path + "/calls", token: tok, body: map[string]string{"call_id": call.ID}}, 200, &got)
+	if !slices.Equal(got.Calls, []string{call.ID}) {
+		t.Errorf("calls = %v, want [%s]", got.Calls, call.ID)
+	}
+	// The history by person (full name and birth date) finds it.
+	var hist []journal.AppealRef
+	e.ok(req{method: "GET", path: "/api/v1/history?surname=" + url.QueryEscape(testSurname) + "&birth=1980-05-17", token: tok}, 200, &hist)
+	if len(hist) != 1 || hist[0].ID != a.ID {
+		t.Errorf("history by name and birth = %+v, want %s", hist, a.Number)
 	}
 }

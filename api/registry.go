@@ -122,10 +122,10 @@ func (s *server) backup(w http.ResponseWriter, r *http.Request, p *principal) {
 		return
 	}
 	if err != nil {
-		s.log.Error("backup failed mid-stream", "bytes", cw.n, "error", err)
+		s.log.Error("backup failed mid-stream", keyBytes, cw.n, keyError, err)
 		h.Set(BackupTrailer, "failed: "+err.Error())
 		return
 	}
-	s.log.Info("journal backup sent", "by", p.login, "bytes", cw.n)
+	s.log.Info("journal backup sent", keyBy, p.login, keyBytes, cw.n)
 	h.Set(BackupTrailer, "ok")
 }

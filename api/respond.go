@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/obzvon/obzvon/journal"
@@ -96,10 +97,28 @@ func statusOf(err error) (int, string) {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg := statusOf(err)
 	if code >= 500 {
-		s.log.Error("request failed", "route", r.Pattern, "status", code, "error", err)
+		s.log.Error("request failed", keyRoute, r.Pattern, keyStatus, code, keyError, redact(err.Error()))
 	}
 	writeError(w, code, msg)
 }
+
+// longDigits matches what could be a phone or a policy number.
+var longDigits = regexp.MustCompile(`\+?\d[\d\- ]{5,}\d`)
+
+// redact hides digit runs that could be phones or policy numbers in an
+// error message before it is logged: journal errors name the record they
+// failed on, and a person's record is named by the policy number.
+// Appeal numbers (2026-000123) are kept.
+func redact(msg string) string {
+	return longDigits.ReplaceAllStringFunc(msg, func(m string) string {
+		if appealNumber.MatchString(m) {
+			return m
+		}
+		return "[digits]"
+	})
+}
+
+var appealNumber = regexp.MustCompile(`^\d{4}-\d{6}$`)
 
 // decodeJSON reads the request body into v, refusing unknown fields and
 // trailing data. Errors name the offending field.
@@ -159,6 +178,21 @@ func jsonKind(k string) string {
 	}
 	return k
 }
+
+// Log attribute keys. Values are ids, logins, routes and counts: never a
+// phone number, a name or a policy number (personal data).
+const (
+	keyAccount    = "account"
+	keyAppeal     = "appeal"
+	keyBy         = "by"
+	keyBytes      = "bytes"
+	keyError      = "error"
+	keyMove       = "move"
+	keyRetryAfter = "retry_after_s"
+	keyRoute      = "route"
+	keySource     = "source"
+	keyStatus     = "status"
+)
 
 // discardLogger is used when Options.Logger is nil.
 var discardLogger = slog.New(slog.DiscardHandler)
