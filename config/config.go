@@ -84,6 +84,14 @@ type Data struct {
 	Dir string `toml:"dir"`
 	// Recordings overrides the recordings directory.
 	Recordings string `toml:"recordings"`
+	// EncryptionKeyFile turns on encryption at rest of the journal with
+	// the AES key in this file (16, 24 or 32 bytes, raw or hex); with
+	// systemd, LoadCredential=journal.key:/etc/obzvon/journal.key and
+	// "${CREDENTIALS_DIRECTORY}/journal.key" here. Empty: no encryption.
+	EncryptionKeyFile string `toml:"encryption_key_file"`
+	// GCInterval is how often the journal's value log is garbage
+	// collected (0 turns it off).
+	GCInterval Duration `toml:"gc_interval"`
 }
 
 // JournalDir is the Badger directory.
@@ -195,7 +203,7 @@ func Default() *Config {
 			DigestAlgorithms: []string{"MD5"}},
 		RTP:  RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999},
 		HTTP: HTTP{Listen: "127.0.0.1:8080"},
-		Data: Data{Dir: "./var"},
+		Data: Data{Dir: "./var", GCInterval: Duration{10 * time.Minute}},
 		Calls: Calls{
 			DrainTimeout: Duration{30 * time.Second},
 			RingTimeout:  Duration{30 * time.Second},
@@ -369,6 +377,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Data.Dir == "" {
 		bad("data.dir", c.Data.Dir, "must not be empty")
+	}
+	if c.Data.GCInterval.Duration < 0 {
+		bad("data.gc_interval", c.Data.GCInterval.String(), "must not be negative")
 	}
 
 	if c.Calls.DrainTimeout.Duration < 0 {

@@ -106,6 +106,7 @@ type Metrics struct {
 	sipRequests  map[string]prometheus.Counter // by method, plus Other
 	sipResponses *prometheus.CounterVec
 	media        *mediaCollector
+	journal      *journalCollector
 }
 
 // New builds the metrics and registers them on reg. With a nil reg the
@@ -131,6 +132,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"code"}),
 		sipRequests: make(map[string]prometheus.Counter, len(sipMethods)+1),
 		media:       newMediaCollector(),
+		journal:     newJournalCollector(),
 	}
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace,
@@ -149,7 +151,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media)
+		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media, m.journal)
 	}
 	return m
 }
@@ -287,6 +289,42 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(s.PacketsOut), DirOut)
 	ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(s.PacketsLost))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(s.RecordingBytes))
+}
+
+// RegisterJournalSizes makes f the source of obzvon_journal_size_bytes
+// (the journal's LSM tree and value log on disk), read at each scrape.
+func (m *Metrics) RegisterJournalSizes(f func() (lsm, vlog int64)) {
+	if m == nil || f == nil {
+		return
+	}
+	m.journal.source.Store(&f)
+}
+
+// journalCollector reports the journal's size on disk.
+type journalCollector struct {
+	source atomic.Pointer[func() (int64, int64)]
+	size   *prometheus.Desc
+}
+
+func newJournalCollector() *journalCollector {
+	return &journalCollector{size: prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "journal", "size_bytes"),
+		"Size of the journal on disk: the LSM tree (part=lsm) and the value log (part=vlog).",
+		[]string{"part"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c *journalCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.size }
+
+// Collect implements prometheus.Collector.
+func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.source.Load()
+	if f == nil {
+		return
+	}
+	lsm, vlog := (*f)()
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(lsm), "lsm")
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(vlog), "vlog")
 }
 
 // NewRegistry returns a fresh registry holding the Go runtime and process

@@ -473,3 +473,20 @@ func BenchmarkScrape(b *testing.B) {
 		}
 	}
 }
+
+func TestJournalSizes(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := New(reg)
+	if n, _ := testutil.GatherAndCount(reg, "obzvon_journal_size_bytes"); n != 0 {
+		t.Errorf("journal sizes before a source: %d series, want none", n)
+	}
+	m.RegisterJournalSizes(func() (int64, int64) { return 1234, 5678 })
+	want := `# HELP obzvon_journal_size_bytes Size of the journal on disk: the LSM tree (part=lsm) and the value log (part=vlog).
+# TYPE obzvon_journal_size_bytes gauge
+obzvon_journal_size_bytes{part="lsm"} 1234
+obzvon_journal_size_bytes{part="vlog"} 5678
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "obzvon_journal_size_bytes"); err != nil {
+		t.Error(err)
+	}
+}

@@ -204,6 +204,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	jopts := journal.DefaultOptions(cfg.Data.JournalDir())
 	jopts.Logger = log
+	jopts.EncryptionKeyFile = os.ExpandEnv(cfg.Data.EncryptionKeyFile)
 	jr, err := journal.Open(jopts)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("open journal %s: %v", cfg.Data.JournalDir(), err), exitFailure)
@@ -214,8 +215,11 @@ func serve(parent context.Context, cfg *config.Config) error {
 		}
 	}()
 
+	jr.StartGC(cfg.Data.GCInterval.Duration)
+
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
+	m.RegisterJournalSizes(jr.Sizes)
 	rtpIP, _ := netip.ParseAddr(cfg.RTP.IP)
 	engine, err := media.NewEngine(media.EngineConfig{
 		IP: rtpIP, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
