@@ -286,13 +286,15 @@ func (w *worker) batch(events []syscall.EpollEvent, buf []byte) {
 		if l == nil {
 			continue // the wake-up, or a leg removed since
 		}
-		s := l.sock.(*rawSocket)
-		for range 64 { // drain, but let the other legs have their turn
-			k, from, err := s.recv(buf)
-			if err != nil {
-				break // EAGAIN: drained (or an ICMP error: skip it)
-			}
-			l.handle(buf[:k], from, time.Now())
+		// One datagram per ready socket and round: the set is level-
+		// triggered, so a socket with more queued is reported again by
+		// the next epoll_wait, and no recvfrom is spent on finding a
+		// socket empty (EAGAIN) — half the receive syscalls at one
+		// packet per socket per 20 ms.
+		k, from, err := l.sock.(*rawSocket).recv(buf)
+		if err != nil {
+			continue // EAGAIN (spurious), or an ICMP error: skip it
 		}
+		l.handle(buf[:k], from, time.Now())
 	}
 }
