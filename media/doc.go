@@ -53,8 +53,12 @@
 // received audio, right the other's. Each channel's RTP timestamps are
 // anchored at its first packet's arrival, so the channels line up and lost
 // packets become silence. Audio collects in a one-second ring and goes to
-// the file in half-second writes, each followed by a header patch, so the
-// file always parses and a crash loses at most the last second.
+// the file in half-second chunks, each followed by a header patch, so the
+// file always parses and a crash loses about the last second. The file
+// writes are done by a goroutine per recorder: a slow disk never stalls
+// forwarding; if it falls about four seconds behind, audio is dropped as
+// silence and Close reports ErrRecordingIncomplete. Long silences (both
+// sides on hold) extend the file without writing it (a sparse hole).
 //
 // # Prompts and DTMF
 //

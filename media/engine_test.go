@@ -53,6 +53,7 @@ func TestPerLegReaders(t *testing.T) {
 		{"Update", TestUpdateChangesTranscoding},
 		{"SendDTMF", TestSendDTMF},
 		{"CloseRace", TestEngineCloseWhileCreatingLegs},
+		{"IPv6", TestIPv6Bridge},
 	} {
 		t.Run(tt.name, tt.f)
 	}
@@ -338,6 +339,7 @@ func TestLegParamsErrors(t *testing.T) {
 		{"no codec", LegParams{Remote: remote}},
 		{"event PT equals audio PT", LegParams{Remote: remote, Codec: PCMA, EventPT: 8}},
 		{"PT out of range", LegParams{Remote: remote, Codec: PCMU, PayloadType: 200}},
+		{"IPv6 remote on an IPv4 leg", LegParams{Remote: netip.MustParseAddrPort("[2001:db8::1]:4000"), Codec: PCMU}},
 	}
 	for _, tt := range tests {
 		if err := l.Start(tt.p); err == nil {
@@ -706,5 +708,37 @@ func TestEngineCloseWhileCreatingLegs(t *testing.T) {
 			t.Errorf("leg %v still open after Engine.Close", l.LocalAddr())
 			l.Close()
 		}
+	}
+}
+
+// TestIPv6Bridge runs a same-codec bridge over ::1.
+func TestIPv6Bridge(t *testing.T) {
+	base := 20000 + 2*rand.IntN(4800)
+	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("::1"), PortMin: base, PortMax: base + 99, Workers: testWorkers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	listen := func() *peer {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv6loopback})
+		if err != nil {
+			t.Fatalf("IPv6 loopback: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return &peer{t: t, conn: c, ssrc: 1, seq: 1, ts: 1}
+	}
+	caller, agent := listen(), listen()
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMA})
+	if _, err := e.Connect(a, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 20)
+	if pcm := checkStream(t, agent.recv(20), 8, PCMA); !hasTone(pcm, 1000) {
+		t.Errorf("IPv6 bridge: no tone at the agent")
+	}
+	agent.sendTone(b.LocalAddr(), PCMA, 8, 400, 20)
+	if pcm := checkStream(t, caller.recv(20), 0, PCMU); !hasTone(pcm, 400) {
+		t.Errorf("IPv6 bridge: no tone at the caller")
 	}
 }

@@ -87,3 +87,40 @@ func readerName(workers int) string {
 	}
 	return "epoll"
 }
+
+// FuzzLegHandle feeds arbitrary datagrams through a bridged, recorded leg
+// with telephone-event and in-band detection on: nothing may panic.
+func FuzzLegHandle(f *testing.F) {
+	e := newTestEngine(f)
+	caller, agent := newPeer(f), newPeer(f)
+	la, err := e.NewLeg()
+	if err != nil {
+		f.Fatal(err)
+	}
+	lb, err := e.NewLeg()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := la.Start(LegParams{Remote: caller.addr(), Codec: PCMU, EventPT: 101}); err != nil {
+		f.Fatal(err)
+	}
+	if err := lb.Start(LegParams{Remote: agent.addr(), Codec: PCMA}); err != nil {
+		f.Fatal(err)
+	}
+	rec, err := NewRecorder(filepath.Join(f.TempDir(), "fuzz.wav"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { rec.Close() })
+	if _, err := e.Connect(la, lb, rec); err != nil {
+		f.Fatal(err)
+	}
+	la.DTMF()
+	f.Add([]byte{0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 0, 0, 0, 1, 0xFF, 0xFF})
+	f.Add([]byte{0x80, 0xE5, 0x12, 0x34, 0, 0, 0x10, 0, 0xDE, 0xAD, 0xBE, 0xEF, 0x05, 0x8A, 0x03, 0xE8})
+	f.Add([]byte{0xB2, 0x00, 0xFF, 0xFF, 0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 5, 0, 0, 0, 6, 0xBE, 0xDE, 0, 1, 0x10, 1, 0, 0, 7, 0, 2})
+	from := caller.addr()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		la.handle(append([]byte(nil), b...), from, time.Now())
+	})
+}

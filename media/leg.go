@@ -166,6 +166,20 @@ type txStream struct {
 	closed      bool // the socket is closed: send nothing
 }
 
+// config validates p for this leg: the remote must be of the leg's
+// address family (an IPv4 leg cannot send to an IPv6 peer; a dual-stack
+// IPv6 leg can send to both).
+func (l *Leg) config(p LegParams) (*legConfig, error) {
+	c, err := p.config()
+	if err != nil {
+		return nil, err
+	}
+	if l.local.Addr().Unmap().Is4() && !c.remote.Addr().Is4() {
+		return nil, fmt.Errorf("media: remote %v is IPv6 but the leg is on IPv4 %v", c.remote, l.local)
+	}
+	return c, nil
+}
+
 // LocalAddr returns the RTP address to put in SDP.
 func (l *Leg) LocalAddr() netip.AddrPort { return l.local }
 
@@ -174,7 +188,7 @@ func (l *Leg) Start(p LegParams) error {
 	if l.closed.Load() {
 		return ErrLegClosed
 	}
-	c, err := p.config()
+	c, err := l.config(p)
 	if err != nil {
 		return err
 	}
@@ -191,7 +205,7 @@ func (l *Leg) Update(p LegParams) error {
 	if l.closed.Load() {
 		return ErrLegClosed
 	}
-	c, err := p.config()
+	c, err := l.config(p)
 	if err != nil {
 		return err
 	}

@@ -37,13 +37,11 @@ var ErrRecordingIncomplete = errors.New("recording incomplete: the disk did not 
 // recOp is one file update, done by the recorder's writer goroutine.
 type recOp struct {
 	off     int64         // where data goes
-	data    *[]byte       // audio, or nil; returned to recBufs when written
+	data    *[]byte       // audio, or nil; back to the free list when written
 	size    int64         // file size to extend to (a silent stretch), or 0
 	dataLen uint32        // the header's data size after this op
 	barrier chan struct{} // if set, closed when the op is reached (nothing else done)
 }
-
-var recBufs = sync.Pool{New: func() any { b := make([]byte, 0, recFrames*recFrameSz); return &b }}
 
 // Recorder writes a stereo WAV file (8 kHz, 16-bit PCM) as packets arrive:
 // the left channel is the audio received on the first leg of a bridge (the
@@ -71,6 +69,7 @@ type Recorder struct {
 	ch      [2]recChannel
 	counter *atomic.Uint64 // engine's RecordingBytes, set by Connect
 	ops     chan recOp
+	free    chan *[]byte // chunk buffers: at most one per queued op, reused
 
 	werr     error // first write error (set by the writer)
 	werrMu   sync.Mutex
@@ -103,7 +102,7 @@ func NewRecorder(path string) (*Recorder, error) {
 		return nil, fmt.Errorf("create recording %q: %w", path, err)
 	}
 	r := &Recorder{path: path, f: f, ring: make([]byte, recFrames*recFrameSz),
-		ops: make(chan recOp, recQueue), done: make(chan struct{})}
+		ops: make(chan recOp, recQueue), free: make(chan *[]byte, recQueue+2), done: make(chan struct{})}
 	go r.writeLoop()
 	return r, nil
 }
@@ -166,7 +165,7 @@ func (r *Recorder) commit(upTo int64, wait bool) {
 		i := int(r.written % recFrames)
 		k := int(min(audioTo-r.written, int64(recFrames-i)))
 		seg := r.ring[i*recFrameSz : (i+k)*recFrameSz]
-		buf := recBufs.Get().(*[]byte)
+		buf := r.getBuf()
 		*buf = append((*buf)[:0], seg...)
 		clear(seg)
 		off := wavHeaderSize + int64(r.dataLen)
@@ -189,8 +188,27 @@ func (r *Recorder) enqueue(op recOp, wait bool) {
 	default:
 		if op.data != nil {
 			r.dropped += int64(len(*op.data))
-			recBufs.Put(op.data)
+			r.putBuf(op.data)
 		}
+	}
+}
+
+// getBuf returns a chunk buffer from the free list, or a new one. Reusing
+// them keeps a recording from making garbage at two chunks a second.
+func (r *Recorder) getBuf() *[]byte {
+	select {
+	case b := <-r.free:
+		return b
+	default:
+		b := make([]byte, 0, recFrames*recFrameSz)
+		return &b
+	}
+}
+
+func (r *Recorder) putBuf(b *[]byte) {
+	select {
+	case r.free <- b:
+	default:
 	}
 }
 
@@ -218,14 +236,14 @@ func (r *Recorder) writeLoop() {
 		}
 		if r.failed() {
 			if op.data != nil {
-				recBufs.Put(op.data)
+				r.putBuf(op.data)
 			}
 			continue
 		}
 		var err error
 		if op.data != nil {
 			_, err = r.f.WriteAt(*op.data, op.off)
-			recBufs.Put(op.data)
+			r.putBuf(op.data)
 		}
 		if err == nil && op.size > 0 {
 			err = r.f.Truncate(op.size)
