@@ -374,3 +374,29 @@ func (s DelaySnapshot) Quantile(q float64) time.Duration {
 	}
 	return 0
 }
+
+// Cumulative returns, for each bound (ascending), how many delays were at
+// most that long, as a Prometheus histogram counts them, and an estimate
+// of their sum from the buckets' midpoints (within 12.5%).
+func (s DelaySnapshot) Cumulative(bounds []time.Duration) (counts []uint64, sum time.Duration) {
+	counts = make([]uint64, len(bounds))
+	var total float64
+	for i, b := range s.buckets {
+		if b == 0 {
+			continue
+		}
+		lo := delayBucketLow(i)
+		hi := lo + 1
+		if i+1 < delayBuckets {
+			hi = delayBucketLow(i + 1)
+		}
+		total += float64(b) * float64(lo+hi) / 2
+		// A bucket counts under a bound when all of it lies at or below.
+		for j, bound := range bounds {
+			if hi-1 <= int64(bound) {
+				counts[j] += b
+			}
+		}
+	}
+	return counts, time.Duration(total)
+}

@@ -742,3 +742,22 @@ func TestIPv6Bridge(t *testing.T) {
 		t.Errorf("IPv6 bridge: no tone at the caller")
 	}
 }
+
+func TestDelayCumulative(t *testing.T) {
+	var h delayHistogram
+	for _, d := range []time.Duration{3 * time.Microsecond, 3 * time.Microsecond, 40 * time.Microsecond, 2 * time.Millisecond} {
+		h.record(d)
+	}
+	counts, sum := h.snapshot().Cumulative([]time.Duration{10 * time.Microsecond, 100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond})
+	want := []uint64{2, 3, 3, 4}
+	for i := range want {
+		if counts[i] != want[i] {
+			t.Errorf("Cumulative counts = %v, want %v", counts, want)
+			break
+		}
+	}
+	exact := 2046 * time.Microsecond
+	if d := sum - exact; d < -exact/8 || d > exact/8 {
+		t.Errorf("Cumulative sum = %v, want about %v", sum, exact)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -107,6 +108,7 @@ type Metrics struct {
 	sipResponses *prometheus.CounterVec
 	media        *mediaCollector
 	journal      *journalCollector
+	delay        *delayCollector
 }
 
 // New builds the metrics and registers them on reg. With a nil reg the
@@ -133,6 +135,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		sipRequests: make(map[string]prometheus.Counter, len(sipMethods)+1),
 		media:       newMediaCollector(),
 		journal:     newJournalCollector(),
+		delay:       newDelayCollector(),
 	}
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace,
@@ -151,7 +154,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media, m.journal)
+		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media, m.journal, m.delay)
 	}
 	return m
 }
@@ -289,6 +292,60 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.packets, prometheus.CounterValue, float64(s.PacketsOut), DirOut)
 	ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(s.PacketsLost))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(s.RecordingBytes))
+}
+
+// ForwardDelayBounds are the bucket bounds of
+// obzvon_rtp_forward_delay_seconds: the time from reading an RTP packet off
+// one leg's socket to writing it to the other's.
+var ForwardDelayBounds = []time.Duration{
+	5 * time.Microsecond, 10 * time.Microsecond, 25 * time.Microsecond, 50 * time.Microsecond,
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 5 * time.Millisecond, 25 * time.Millisecond,
+}
+
+// DelaySource reports the forwarding delays so far: for each of bounds,
+// how many were at most that long, plus their count and sum.
+type DelaySource func(bounds []time.Duration) (cumulative []uint64, count uint64, sum time.Duration)
+
+// RegisterForwardDelay makes f the source of the
+// obzvon_rtp_forward_delay_seconds histogram, read at each scrape.
+func (m *Metrics) RegisterForwardDelay(f DelaySource) {
+	if m == nil || f == nil {
+		return
+	}
+	m.delay.source.Store(&f)
+}
+
+// delayCollector reports the media engine's forwarding delay histogram.
+type delayCollector struct {
+	source atomic.Pointer[DelaySource]
+	desc   *prometheus.Desc
+}
+
+func newDelayCollector() *delayCollector {
+	return &delayCollector{desc: prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "rtp", "forward_delay_seconds"),
+		"Time from reading an RTP packet off one leg to sending it on the other (in process; sum estimated from buckets).",
+		nil, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c *delayCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *delayCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.source.Load()
+	if f == nil {
+		return
+	}
+	cum, count, sum := (*f)(ForwardDelayBounds)
+	buckets := make(map[float64]uint64, len(cum))
+	for i, b := range ForwardDelayBounds {
+		if i < len(cum) {
+			buckets[b.Seconds()] = cum[i]
+		}
+	}
+	ch <- prometheus.MustNewConstHistogram(c.desc, count, sum.Seconds(), buckets)
 }
 
 // RegisterJournalSizes makes f the source of obzvon_journal_size_bytes

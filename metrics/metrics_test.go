@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -488,5 +489,33 @@ obzvon_journal_size_bytes{part="vlog"} 5678
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "obzvon_journal_size_bytes"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestForwardDelayHistogram(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := New(reg)
+	m.RegisterForwardDelay(func(bounds []time.Duration) ([]uint64, uint64, time.Duration) {
+		cum := make([]uint64, len(bounds))
+		for i, b := range bounds {
+			if b >= 50*time.Microsecond {
+				cum[i] = 3
+			}
+		}
+		return cum, 4, 120 * time.Microsecond
+	})
+	n, err := testutil.GatherAndCount(reg, "obzvon_rtp_forward_delay_seconds")
+	if err != nil || n != 1 {
+		t.Fatalf("forward delay histogram: %d series, %v", n, err)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != "obzvon_rtp_forward_delay_seconds" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		if h.GetSampleCount() != 4 || h.GetSampleSum() != 120e-6 || len(h.GetBucket()) != len(ForwardDelayBounds) {
+			t.Errorf("histogram = count %d sum %g buckets %d", h.GetSampleCount(), h.GetSampleSum(), len(h.GetBucket()))
+		}
 	}
 }

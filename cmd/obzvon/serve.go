@@ -229,6 +229,11 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return cli.Exit(fmt.Sprintf("media engine: %v", err), exitFailure)
 	}
 	defer engine.Close()
+	m.RegisterForwardDelay(func(bounds []time.Duration) ([]uint64, uint64, time.Duration) {
+		d := engine.ForwardDelay()
+		cum, sum := d.Cumulative(bounds)
+		return cum, d.Count(), sum
+	})
 	m.RegisterMediaCounters(func() metrics.MediaCounters {
 		c := engine.Counters()
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}

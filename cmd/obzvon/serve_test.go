@@ -222,7 +222,7 @@ drain_timeout = "1s"
 		t.Errorf("promtool check metrics on the daemon's /metrics: %v\n%s", err, out)
 	}
 	for _, want := range []string{`obzvon_sip_requests_total{method="INVITE"} 2`, `obzvon_calls_total{direction="inbound",result="answered"} 1`,
-		"obzvon_rtp_packets_total", `obzvon_journal_size_bytes{part="vlog"}`, "process_resident_memory_bytes", "go_goroutines"} {
+		"obzvon_rtp_packets_total", `obzvon_journal_size_bytes{part="vlog"}`, "obzvon_rtp_forward_delay_seconds_bucket", "process_resident_memory_bytes", "go_goroutines"} {
 		if !strings.Contains(exposition, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
