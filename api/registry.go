@@ -113,6 +113,9 @@ func (s *server) backup(w http.ResponseWriter, r *http.Request, p *principal) {
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="obzvon-journal-%s.bak"`, s.now().UTC().Format("20060102-150405")))
+	// A backup outlasts the server's write timeout; it ends when the
+	// journal is copied or the client goes away.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	cw := &countingWriter{w: w}
 	err := s.j.Backup(r.Context(), p.actor(rRead, journal.ResourceJournal), cw)
 	if err != nil && cw.n == 0 {

@@ -75,6 +75,40 @@ type RTP struct {
 // HTTP configures the listener of the API, the desktop and /metrics.
 type HTTP struct {
 	Listen string `toml:"listen"`
+	// TrustedProxies are the networks of reverse proxies whose
+	// X-Forwarded-For names the client (for per-source login limits).
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// OpenMetrics serves /metrics without a token (for a Prometheus on a
+	// trusted network); otherwise a token of an sre, supervisor or admin
+	// account is needed.
+	OpenMetrics bool `toml:"open_metrics"`
+	// ReadTimeout bounds reading a whole request (attachments included);
+	// WriteTimeout bounds writing a response other than a backup stream.
+	ReadTimeout  Duration `toml:"read_timeout"`
+	WriteTimeout Duration `toml:"write_timeout"`
+}
+
+// Proxies parses TrustedProxies; Validate has checked them.
+func (h HTTP) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range h.TrustedProxies {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parsePrefix accepts a CIDR or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Data says where durable state lives.
@@ -201,8 +235,9 @@ func Default() *Config {
 		SIP: SIP{Host: "127.0.0.1", Port: 5060, Transports: []string{"udp", "tcp"}, UserAgent: "obzvon",
 			Realm: "obzvon", RegisterMinExpires: Duration{60 * time.Second}, RegisterMaxExpires: Duration{time.Hour},
 			DigestAlgorithms: []string{"MD5"}},
-		RTP:  RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		RTP: RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999},
+		HTTP: HTTP{Listen: "127.0.0.1:8080", OpenMetrics: true,
+			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute}},
 		Data: Data{Dir: "./var", GCInterval: Duration{10 * time.Minute}},
 		Calls: Calls{
 			DrainTimeout: Duration{30 * time.Second},
@@ -374,6 +409,17 @@ func (c *Config) Validate() error {
 
 	if _, err := netip.ParseAddrPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", c.HTTP.Listen, "want IP:PORT, e.g. 127.0.0.1:8080")
+	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), p, "want a CIDR like 10.0.0.0/24 or an address")
+		}
+	}
+	if c.HTTP.ReadTimeout.Duration < time.Second {
+		bad("http.read_timeout", c.HTTP.ReadTimeout.String(), "must be at least 1s")
+	}
+	if c.HTTP.WriteTimeout.Duration < time.Second {
+		bad("http.write_timeout", c.HTTP.WriteTimeout.String(), "must be at least 1s")
 	}
 	if c.Data.Dir == "" {
 		bad("data.dir", c.Data.Dir, "must not be empty")

@@ -245,8 +245,12 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return cli.Exit(fmt.Sprintf("http listen %s: %v", cfg.HTTP.Listen, err), exitFailure)
 	}
 	hs := &http.Server{
-		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: true, Journal: jr, Logger: log}),
+		Handler: api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
+			TrustedProxies: cfg.HTTP.Proxies()}),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
+		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go func() {
