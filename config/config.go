@@ -150,6 +150,10 @@ type Calls struct {
 	MaxDuration Duration `toml:"max_duration"`
 	// MaxConcurrent refuses new calls with 503 above this many (0 = no limit).
 	MaxConcurrent int `toml:"max_concurrent"`
+	// RTPTimeout hangs up an answered call when no RTP has arrived from
+	// the caller for this long (a phone or gateway gone without BYE);
+	// calls on hold are spared. 0 turns it off.
+	RTPTimeout Duration `toml:"rtp_timeout"`
 }
 
 // Prompts says where IVR prompts come from.
@@ -243,6 +247,7 @@ func Default() *Config {
 			DrainTimeout: Duration{30 * time.Second},
 			RingTimeout:  Duration{30 * time.Second},
 			MaxDuration:  Duration{4 * time.Hour},
+			RTPTimeout:   Duration{60 * time.Second},
 		},
 		Routes: []Route{
 			{Name: "echo", Match: "600", Action: ActionEcho, Prompt: "echo-intro"},
@@ -436,6 +441,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Calls.MaxDuration.Duration < 0 {
 		bad("calls.max_duration", c.Calls.MaxDuration.String(), "must not be negative")
+	}
+	if d := c.Calls.RTPTimeout.Duration; d != 0 && d < time.Second {
+		bad("calls.rtp_timeout", c.Calls.RTPTimeout.String(), "must be 0 (off) or at least 1s")
 	}
 	if c.Calls.MaxConcurrent < 0 {
 		bad("calls.max_concurrent", c.Calls.MaxConcurrent, "must not be negative")

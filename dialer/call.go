@@ -47,6 +47,7 @@ type call struct {
 	codec    CodecPT
 	eventPT  uint8
 	answered bool
+	held     bool // the caller put us on hold (sendonly/inactive)
 	out      *OutboundLeg
 	outRec   *journal.LegRecord
 }
@@ -94,9 +95,47 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 		defer t.Stop()
 	}
 
+	if d := s.cfg.Calls.RTPTimeout.Duration; d > 0 {
+		go c.watchRTP(d)
+	}
 	result := c.run()
 	c.bye()
 	c.finish(result)
+}
+
+// watchRTP hangs up the call when the caller's RTP stops for longer than
+// timeout while the call is answered and not on hold: a phone that lost
+// power or a gateway that dropped the call without BYE would otherwise
+// hold the line until max_duration.
+func (c *call) watchRTP(timeout time.Duration) {
+	t := time.NewTicker(min(timeout/4, 5*time.Second))
+	defer t.Stop()
+	var since time.Time // when the caller's media was last seen alive
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case now := <-t.C:
+			c.mu.Lock()
+			leg, answered, held := c.leg, c.answered, c.held
+			c.mu.Unlock()
+			if leg == nil || !answered || held {
+				since = time.Time{}
+				continue
+			}
+			if last := leg.Stats().LastReceived; last.After(since) {
+				since = last
+			}
+			if since.IsZero() {
+				since = now
+			}
+			if now.Sub(since) > timeout {
+				c.log.Info("no RTP from the caller; hanging up", "timeout", timeout.String())
+				c.hangup(hangupSystem)
+				return
+			}
+		}
+	}
 }
 
 // bye hangs up an answered call that the caller has not hung up, before
@@ -528,6 +567,11 @@ func (c *call) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	res, err := renegotiate(req, c.leg, c.sess, &c.codec, &c.eventPT)
+	if err == nil {
+		if off, perr := ParseSDP(req.Body()); perr == nil {
+			c.held = off.Direction == DirSendOnly || off.Direction == DirInactive
+		}
+	}
 	c.mu.Unlock()
 	if err != nil {
 		c.log.Info("re-INVITE refused", "error", err)

@@ -517,3 +517,77 @@ func TestSoftphoneRegistersAndTakesCall(t *testing.T) {
 		t.Errorf("baresip heard: 1 kHz share %.2f over %d blocks, want the caller's tone", share, n)
 	}
 }
+
+// A caller that answers but never sends RTP (a phone that lost power)
+// is hung up after calls.rtp_timeout.
+func TestSilentCallerIsHungUpAfterRTPTimeout(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}},
+		func(c *config.Config) { c.Calls.RTPTimeout = config.Duration{Duration: 2 * time.Second} })
+	rtpSock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtpSock.Close()
+	sdp := fmt.Sprintf("v=0\no=x 1 1 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\n",
+		rtpSock.LocalAddr().(*net.UDPAddr).Port)
+	c, err := net.Dial("udp", a.target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	invite := strings.ReplaceAll(inviteWithBody("silent-1", sdp), "LOCAL", local)
+	head, body, _ := strings.Cut(invite, "\n\n")
+	head = strings.Replace(head, "Content-Length: LEN", "Content-Length: "+strconv.Itoa(len(body)), 1)
+	if _, err := c.Write([]byte(strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + body)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8192)
+	read := func(what string) string {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		return string(buf[:n])
+	}
+	var ok string
+	for {
+		ok = read("200 OK")
+		if strings.HasPrefix(ok, "SIP/2.0 200") {
+			break
+		}
+	}
+	answered := time.Now()
+	header := func(msg, name string) string {
+		for _, l := range strings.Split(msg, "\r\n") {
+			if strings.HasPrefix(l, name+":") {
+				return l
+			}
+		}
+		return ""
+	}
+	ack := strings.Join([]string{"ACK sip:600@" + a.target() + " SIP/2.0", "Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-ack-silent",
+		header(ok, "From"), header(ok, "To"), header(ok, "Call-ID"), "CSeq: 1 ACK", "Max-Forwards: 70", "Content-Length: 0", "", ""}, "\r\n")
+	if _, err := c.Write([]byte(ack)); err != nil {
+		t.Fatal(err)
+	}
+	var bye string
+	for {
+		bye = read("BYE")
+		if strings.HasPrefix(bye, "BYE ") {
+			break
+		}
+	}
+	waited := time.Since(answered)
+	reply := strings.Join([]string{"SIP/2.0 200 OK", header(bye, "Via"), header(bye, "From"), header(bye, "To"),
+		header(bye, "Call-ID"), header(bye, "CSeq"), "Content-Length: 0", "", ""}, "\r\n")
+	_, _ = c.Write([]byte(reply))
+	if waited < 2*time.Second || waited > 8*time.Second {
+		t.Errorf("BYE came %v after the answer, want a little over the 2 s RTP timeout", waited)
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.HangupBy != "system" || rec.SIPCode != 200 {
+		t.Errorf("record hangup_by %q code %d, want system 200", rec.HangupBy, rec.SIPCode)
+	}
+}
