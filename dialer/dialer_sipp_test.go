@@ -591,3 +591,13 @@ func TestSilentCallerIsHungUpAfterRTPTimeout(t *testing.T) {
 		t.Errorf("record hangup_by %q code %d, want system 200", rec.HangupBy, rec.SIPCode)
 	}
 }
+
+// Gateways may send many provisional responses while ringing; sipgo gives
+// up after 11 responses in one wait, the dialer keeps waiting.
+func TestManyProvisionalResponses(t *testing.T) {
+	rec, wav := callThrough(t, "uac_inbound.xml", "uas_trunk_many180.xml")
+	checkRecord(t, rec, "PCMU", "PCMU")
+	if share, n := peertest.ToneShare(wav.Left, wav.Rate, 1000); share < 0.9 || n < 100 {
+		t.Errorf("left channel: 1 kHz share %.2f over %d blocks, want the tone", share, n)
+	}
+}

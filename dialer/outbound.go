@@ -202,6 +202,7 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		leg.Close()
 		d.Close()
 		s.metrics.CallEnded(metrics.DirectionOutbound, dialResult(code))
+		s.log.Debug("dial failed", "code", code, "reason", reason, "error", err)
 		return nil, &DialError{Target: target, Code: code, Reason: reason, Err: err}
 	}
 
@@ -267,7 +268,15 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		}
 		return nil
 	}
-	err = d.DialogClientSession.WaitAnswer(rctx, sipgo.AnswerOptions{OnResponse: onResponse})
+	// sipgo gives up a wait after 11 responses of any kind, yet gateways
+	// repeat 180/183 during long ringing; the transaction is still alive,
+	// so wait again (its counter starts over), within the ring timeout.
+	for waits := 0; ; waits++ {
+		err = d.DialogClientSession.WaitAnswer(rctx, sipgo.AnswerOptions{OnResponse: onResponse})
+		if err == nil || waits >= 50 || !strings.Contains(err.Error(), "more than 10 responses") {
+			break
+		}
+	}
 	if err != nil {
 		var re *sipgo.ErrDialogResponse
 		switch {
