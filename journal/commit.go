@@ -29,14 +29,29 @@ import (
 // maxGroup caps how many callers share one commit.
 const maxGroup = 128
 
+// commitQueue is how many transactions may wait for the committer
+// before senders block.
+const commitQueue = 1024
+
 type commitReq struct {
-	fn   func(*badger.Txn) error
-	done chan error
+	fn func(*badger.Txn) error
+	// Exactly one of done and after is set: update waits on done; a
+	// fire-and-forget write (read audit) gets after called instead.
+	done  chan error
+	after func(error)
+}
+
+func (r *commitReq) finish(err error) {
+	if r.after != nil {
+		r.after(err)
+		return
+	}
+	r.done <- err
 }
 
 // startCommitter starts the committer goroutine (read-write journals).
 func (j *Journal) startCommitter() {
-	j.commitCh = make(chan *commitReq)
+	j.commitCh = make(chan *commitReq, commitQueue)
 	j.committerDone = make(chan struct{})
 	go func() {
 		defer close(j.committerDone)
@@ -83,13 +98,13 @@ func (j *Journal) commitGroup(group []*commitReq) {
 		})
 		if err == nil {
 			for _, r := range group {
-				r.done <- nil
+				r.finish(nil)
 			}
 			return
 		}
 	}
 	for _, r := range group {
-		r.done <- j.updateAlone(r.fn)
+		r.finish(j.updateAlone(r.fn))
 	}
 }
 
@@ -117,14 +132,21 @@ func (j *Journal) update(ctx context.Context, fn func(txn *badger.Txn) error) er
 		return err
 	}
 	req := &commitReq{fn: fn, done: make(chan error, 1)}
+	if err := j.send(req); err != nil {
+		return err
+	}
+	return <-req.done
+}
+
+// send hands req to the committer, or returns ErrClosed.
+func (j *Journal) send(req *commitReq) error {
 	j.sendMu.RLock()
+	defer j.sendMu.RUnlock()
 	select {
 	case <-j.closed:
-		j.sendMu.RUnlock()
 		return ErrClosed
 	default:
 	}
 	j.commitCh <- req
-	j.sendMu.RUnlock()
-	return <-req.done
+	return nil
 }
