@@ -123,6 +123,12 @@ func TestAccounts(t *testing.T) {
 				t.Errorf("TokenAccount(wrong) = %v", err)
 			}
 
+			if byExt, err := j.AccountByExtension(ctx, "2001"); err != nil || byExt.Login != "petrov" {
+				t.Errorf("AccountByExtension(2001) = %v, %v; want petrov", byExt, err)
+			}
+			if _, err := j.AccountByExtension(ctx, "9999"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("AccountByExtension(9999) = %v, want ErrNotFound", err)
+			}
 			dir, err := j.Directory(ctx, "ива")
 			if err != nil || len(dir) != 1 || dir[0].Extension != "1021" {
 				t.Fatalf("Directory(ива) = %+v, %v", dir, err)

@@ -435,8 +435,15 @@ func (j *Journal) EditAppeal(ctx context.Context, who Actor, id string, e Appeal
 			n.Channel = *e.Channel
 		}
 		if e.Phone != nil {
-			set("phone", n.Phone != *e.Phone)
-			n.Phone = *e.Phone
+			ph := *e.Phone
+			if ph != "" {
+				var err error
+				if ph, err = lists.NormalizePhone(ph); err != nil {
+					return nil, "", &FieldError{"phone", err.Error()}
+				}
+			}
+			set("phone", n.Phone != ph)
+			n.Phone = ph
 		}
 		if e.Person != nil {
 			set("person", n.Person != *e.Person)

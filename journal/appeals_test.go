@@ -91,6 +91,9 @@ func TestAppealLifecycle(t *testing.T) {
 			if err != nil || e.Text != "Уточнение" || e.History[len(e.History)-1].Fields[0] != "kind" {
 				t.Fatalf("EditAppeal = %+v, %v", e, err)
 			}
+			if _, err := j.EditAppeal(ctx, op1, b.ID, AppealEdit{Phone: ptr("8 (912) 345-67-89")}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "nothing changed") {
+				t.Errorf("editing the phone to the same number typed differently = %v, want nothing changed", err)
+			}
 			if _, err := j.LinkAppeals(ctx, op1, a.ID, b.ID); !errors.Is(err, ErrInvalid) {
 				t.Errorf("linking a later appeal = %v, want ErrInvalid", err)
 			}

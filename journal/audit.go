@@ -65,10 +65,10 @@ func (j *Journal) audit(txn *badger.Txn, who Actor, op, subject, person, detail 
 	return save(txn, e)
 }
 
-// auditRead records a read. The entry is handed to Badger's write
-// pipeline before the data is returned, but the caller does not wait for
-// its fsync: the entry becomes durable with the next group commit, within
-// milliseconds. This keeps the operator's search off the disk's latency;
+// auditRead records a read. The entry is queued for the committer (see
+// commit.go) before the data is returned, but the caller does not wait
+// for it: the entry is written and synced with the next group commit,
+// within milliseconds, sharing that commit's fsync. This keeps the operator's search off the disk's latency;
 // the price is that a power cut in those milliseconds can lose the record
 // of a read (never of a change: changes are audited in their own synced
 // transaction). A failure to queue the entry fails the read.
@@ -96,18 +96,23 @@ func (j *Journal) auditRead(ctx context.Context, who Actor, op, subject, person,
 		done()
 		return err
 	}
-	txn := j.db.NewTransaction(true)
-	if err := j.audit(txn, who, op, subject, person, detail); err != nil {
-		txn.Discard()
-		done()
-		return fmt.Errorf("audit: %w", err)
+	// The entry is built now (its time is the read's) and written by the
+	// committer with whatever group is next: no fsync of its own.
+	now := j.now()
+	e := &AuditEntry{ID: j.ids.next(now), At: now, Account: who.Login, Role: who.Role, Op: op, Subject: subject, Person: person, Detail: detail}
+	req := &commitReq{
+		fn: func(txn *badger.Txn) error { return save(txn, e) },
+		after: func(err error) {
+			if err != nil {
+				j.log.Error("audit entry lost", "op", op, "err", err)
+			}
+			done()
+		},
 	}
-	txn.CommitWith(func(err error) {
-		if err != nil {
-			j.log.Error("audit entry lost", "op", op, "err", err)
-		}
+	if err := j.send(req); err != nil {
 		done()
-	})
+		return err
+	}
 	return nil
 }
 

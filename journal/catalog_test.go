@@ -89,6 +89,17 @@ func TestCatalogSearch(t *testing.T) {
 	if len(tl) != 2 {
 		t.Errorf("Topics(gratitude) = %v, want 2", ids(tl))
 	}
+	retired := tl[0]
+	retired.Retired = true
+	if err := j.PutTopic(ctx, adm, retired); err != nil {
+		t.Fatal(err)
+	}
+	if tl, _ := j.Topics(ctx, KindGratitude); len(tl) != 1 {
+		t.Errorf("Topics(gratitude) after retiring one = %v, want 1", ids(tl))
+	}
+	if err := j.PutTopic(ctx, op1, retired); !errors.Is(err, ErrDenied) {
+		t.Errorf("PutTopic by operator = %v, want ErrDenied", err)
+	}
 	if _, err := j.AddAccount(ctx, adm, NewAccount{Login: "l2.polis", DisplayName: "Смирнова Ольга", Roles: []Role{RoleOperatorL2}, Extension: "2100"}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,25 +18,43 @@ import (
 // one commit, one fsync, for all of them. Each caller still gets its own
 // result and returns only after the shared commit is durable.
 //
-// If the shared transaction fails (one caller's function returned an
-// error, a conflict with a concurrent transaction, or it grew too big), it
-// is discarded as a whole and every function in it is run again in a
-// transaction of its own, so one caller's bad input never fails another's
-// write. Functions passed to update must therefore be safe to run twice:
-// they only read and write through the transaction and set their results
-// afresh on each run.
+// The functions of a group run in order, each seeing the writes of those
+// before it, exactly as if they had been committed one after another. If
+// one returns an error, that caller gets the error and the group is run
+// again without it (its partial writes discarded with the shared
+// transaction), so one caller's bad input never fails another's write. If
+// the commit itself fails (a conflict with a concurrent transaction, or
+// the group grew too big), every function is run again in a transaction
+// of its own. Functions passed to update must therefore be safe to run
+// more than once: they only read and write through the transaction and
+// set their results afresh on each run.
 
 // maxGroup caps how many callers share one commit.
 const maxGroup = 128
 
+// commitQueue is how many transactions may wait for the committer
+// before senders block.
+const commitQueue = 1024
+
 type commitReq struct {
-	fn   func(*badger.Txn) error
-	done chan error
+	fn func(*badger.Txn) error
+	// Exactly one of done and after is set: update waits on done; a
+	// fire-and-forget write (read audit) gets after called instead.
+	done  chan error
+	after func(error)
+}
+
+func (r *commitReq) finish(err error) {
+	if r.after != nil {
+		r.after(err)
+		return
+	}
+	r.done <- err
 }
 
 // startCommitter starts the committer goroutine (read-write journals).
 func (j *Journal) startCommitter() {
-	j.commitCh = make(chan *commitReq)
+	j.commitCh = make(chan *commitReq, commitQueue)
 	j.committerDone = make(chan struct{})
 	go func() {
 		defer close(j.committerDone)
@@ -71,25 +89,41 @@ func (j *Journal) stopCommitter() {
 	<-j.committerDone
 }
 
+// fnError marks an error returned by the function at index i of a group.
+type fnError struct {
+	i   int
+	err error
+}
+
+func (e *fnError) Error() string { return e.err.Error() }
+
 func (j *Journal) commitGroup(group []*commitReq) {
-	if len(group) > 1 {
+	for len(group) > 1 {
 		err := j.db.Update(func(txn *badger.Txn) error {
-			for _, r := range group {
+			for i, r := range group {
 				if err := r.fn(txn); err != nil {
-					return err
+					return &fnError{i, err}
 				}
 			}
 			return nil
 		})
-		if err == nil {
+		var fe *fnError
+		switch {
+		case err == nil:
 			for _, r := range group {
-				r.done <- nil
+				r.finish(nil)
 			}
 			return
+		case errors.As(err, &fe) && !errors.Is(fe.err, badger.ErrTxnTooBig):
+			// That caller's own failure, not the group's size.
+			group[fe.i].finish(fe.err)
+			group = append(group[:fe.i:fe.i], group[fe.i+1:]...)
+			continue
 		}
+		break // the commit failed: one transaction each below
 	}
 	for _, r := range group {
-		r.done <- j.updateAlone(r.fn)
+		r.finish(j.updateAlone(r.fn))
 	}
 }
 
@@ -117,14 +151,21 @@ func (j *Journal) update(ctx context.Context, fn func(txn *badger.Txn) error) er
 		return err
 	}
 	req := &commitReq{fn: fn, done: make(chan error, 1)}
+	if err := j.send(req); err != nil {
+		return err
+	}
+	return <-req.done
+}
+
+// send hands req to the committer, or returns ErrClosed.
+func (j *Journal) send(req *commitReq) error {
 	j.sendMu.RLock()
+	defer j.sendMu.RUnlock()
 	select {
 	case <-j.closed:
-		j.sendMu.RUnlock()
 		return ErrClosed
 	default:
 	}
 	j.commitCh <- req
-	j.sendMu.RUnlock()
-	return <-req.done
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/obzvon/obzvon/lists"
 )
 
 const crashDirEnv = "OBZVON_CRASH_CHILD_DIR"
@@ -35,6 +37,12 @@ func TestCrashChild(t *testing.T) {
 		mu.Unlock()
 	}
 	ctx := context.Background()
+	// A registry load first: acknowledged when LoadRegistry returns.
+	if _, _, err := j.LoadRegistry(ctx, adm, strings.NewReader(miniRegistry), lists.FormatCSV, "mini.csv"); err != nil {
+		ack("ERR %v", err)
+		os.Exit(1)
+	}
+	ack("R 7")
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
@@ -146,6 +154,12 @@ func TestSIGKILLDurability(t *testing.T) {
 					if _, err := j.Call(ctx, f[1]); err != nil {
 						t.Fatalf("acknowledged call %s lost: %v", f[1], err)
 					}
+				case "R":
+					for i := 1; i <= 7; i++ {
+						if _, err := j.Person(ctx, adm, fmt.Sprintf("10000000000000%02d", i)); err != nil {
+							t.Fatalf("acknowledged registry load lost person %d: %v", i, err)
+						}
+					}
 				}
 			}
 			mustHealthy(t, j)
@@ -162,6 +176,8 @@ func validAck(s string) bool {
 	switch f[0] {
 	case "A":
 		return len(f) == 3 && len(f[1]) == 26 && len(f[2]) == 11
+	case "R":
+		return s == "R 7"
 	case "M", "C":
 		return len(f) == 2 && len(f[1]) == 26
 	}

@@ -113,7 +113,7 @@ func Open(opts Options) (*Journal, error) {
 		WithLogger(badgerLogger{log}).
 		WithNumVersionsToKeep(1).
 		WithMemTableSize(32 << 20).
-		WithBlockCacheSize(64 << 20).
+		WithBlockCacheSize(256 << 20).
 		WithIndexCacheSize(32 << 20).
 		WithMetricsEnabled(false)
 	if opts.EncryptionKeyFile != "" {

@@ -14,7 +14,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if searchJ != nil {
 		searchJ.Close()
-		os.RemoveAll(searchJ.opts.Dir)
+		if !searchKeep {
+			os.RemoveAll(searchJ.opts.Dir)
+		}
 	}
 	if code == 0 {
 		// badger.Open leaves these two behind when it fails (a wrong

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -411,7 +412,8 @@ func (j *Journal) SearchPersons(ctx context.Context, who Actor, q PersonQuery) (
 			if d := x.extra - y.extra; d != 0 {
 				return d
 			}
-			return strings.Compare(x.s+"\x00"+x.n+"\x00"+x.p+"\x00"+x.b+x.enp, y.s+"\x00"+y.n+"\x00"+y.p+"\x00"+y.b+y.enp)
+			return cmp.Or(strings.Compare(x.s, y.s), strings.Compare(x.n, y.n), strings.Compare(x.p, y.p),
+				strings.Compare(x.b, y.b), strings.Compare(x.enp, y.enp))
 		})
 		if len(cands) > SearchLimit {
 			cands = cands[:SearchLimit]

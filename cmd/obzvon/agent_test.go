@@ -60,3 +60,21 @@ func TestAgentCommands(t *testing.T) {
 		t.Errorf("stored HA1 %s, want H(ivanova:obzvon:printed secret) %s", a.SIPHA1MD5, want)
 	}
 }
+
+func TestJournalAudit(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runCLI(t, "agent", "add", "--dir", dir, "--name", "Иванова Анна", "--role", "operator_l1", "ivanova"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "agent", "disable", "--dir", dir, "ivanova"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "journal", "audit", "--dir", dir, "--subject", "account:ivanova", "--json")
+	var es []journal.AuditEntry
+	if err != nil || json.Unmarshal([]byte(out), &es) != nil || len(es) != 2 || es[0].Op != "create" || es[1].Op != "disable" || !strings.HasPrefix(es[0].Account, "cli:") {
+		t.Fatalf("journal audit = %q, %v; want create and disable by cli:<user>", out, err)
+	}
+	if _, err := runCLI(t, "journal", "audit", "--dir", dir, "--account", "a", "--person", "b"); err == nil {
+		t.Fatal("journal audit with two selectors succeeded")
+	}
+}

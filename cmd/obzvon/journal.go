@@ -37,6 +37,7 @@ func journalCommand() *cli.Command {
 			journalCallsCommand(),
 			journalSearchCommand(),
 			journalExportCommand(),
+			journalAuditCommand(),
 			journalBackupCommand(),
 			journalRestoreCommand(),
 			journalRotateKeyCommand(),
@@ -386,4 +387,49 @@ func writeAppealsCSV(w io.Writer, as []journal.Appeal) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+func journalAuditCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "audit",
+		Usage: "show the audit log: who read or changed what, by account, person (ЕНП) or subject",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "account", Usage: "login"},
+			&cli.StringFlag{Name: "person", Usage: "policy number (ЕНП)"},
+			&cli.StringFlag{Name: "subject", Usage: "appeal:<id>, account:<login>, person:<ЕНП>…"},
+			&cli.StringFlag{Name: "from", Usage: "start of the period"},
+			&cli.StringFlag{Name: "to", Usage: "end of the period, exclusive"},
+			&cli.IntFlag{Name: "limit", Value: 1000, Usage: "at most this many entries"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag,
+		},
+		Action: func(c *cli.Context) error {
+			from, to, err := fromTo(c)
+			if err != nil {
+				return err
+			}
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			es, err := j.Audit(context.Background(), cliActor(), journal.AuditQuery{Account: c.String("account"), Person: c.String("person"),
+				Subject: c.String("subject"), From: from, To: to, Limit: c.Int("limit")})
+			if err != nil {
+				return cli.Exit(err.Error()+"\nTry: obzvon journal audit --account ivanova", exitFailure)
+			}
+			if c.Bool("json") {
+				if es == nil {
+					es = []journal.AuditEntry{}
+				}
+				return json.NewEncoder(c.App.Writer).Encode(es)
+			}
+			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tACCOUNT\tROLE\tOP\tSUBJECT\tPERSON\tDETAIL")
+			for _, e := range es {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Account, e.Role, e.Op,
+					e.Subject, dash(e.Person), dash(e.Detail))
+			}
+			return tw.Flush()
+		},
+	}
 }
