@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bench-load.sh — issue 2 benchmarks of the obzvon appliance on loopback:
 #
+# A fresh obzvon serves each step (SIGTERM and wait in between).
+#
 #   (a) call setup: INVITE→200→ACK to route 601 (a 1 s prompt, then obzvon
 #       hangs up) at increasing rates; the highest rate with zero failures
 #       and obzvon's CPU per call;
@@ -155,18 +157,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "starting obzvon: SIP udp 127.0.0.1:$SIP_PORT, RTP $RTP_MIN-$RTP_MAX, HTTP $HTTP_PORT, trunk 127.0.0.1:$UAS_PORT"
-"$OBZVON" serve --config "$CFG" >"$OUT/obzvon.log" 2>&1 &
-OBZVON_PID=$!
-for _ in $(seq 1 100); do
-	if ! kill -0 "$OBZVON_PID" 2>/dev/null; then
-		log "obzvon exited during start-up:"; cat "$OUT/obzvon.log" >&2; exit 1
-	fi
-	curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { log "obzvon not ready after 20 s"; exit 1; }
-log "obzvon ready (pid $OBZVON_PID); results in $OUT"
+# start_obzvon: a fresh appliance for each step, so that one step's
+# leftovers (heap, calls still draining) do not weigh on the next and the
+# RSS per call is measured from an idle process.
+start_obzvon() {
+	echo "=== $1 ===" >>"$OUT/obzvon.log"
+	"$OBZVON" serve --config "$CFG" >>"$OUT/obzvon.log" 2>&1 &
+	OBZVON_PID=$!
+	for _ in $(seq 1 100); do
+		if ! kill -0 "$OBZVON_PID" 2>/dev/null; then
+			log "obzvon exited during start-up:"; tail -20 "$OUT/obzvon.log" >&2; exit 1
+		fi
+		curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	log "obzvon not ready after 20 s"; exit 1
+}
+
+log "obzvon: SIP udp 127.0.0.1:$SIP_PORT, RTP $RTP_MIN-$RTP_MAX, HTTP $HTTP_PORT, trunk 127.0.0.1:$UAS_PORT; results in $OUT"
+: >"$OUT/obzvon.log"
 
 SUMMARY=$OUT/summary.txt
 {
@@ -215,7 +224,8 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
 	best=0
 	for rate in $SETUP_RATES; do
 		f=$OUT/setup-$rate.json
-		log "setup rate $rate/s (psi $(psi) %)"
+		start_obzvon "setup $rate/s"
+		log "setup rate $rate/s, obzvon pid $OBZVON_PID (psi $(psi) %)"
 		$LOAD --target "127.0.0.1:$SIP_PORT" --number 601 --rate "$rate" --duration "${STEP_SECONDS}s" \
 			--hold 10s --setup-timeout 10s --rtp=false --obzvon-pid "$OBZVON_PID" \
 			--metrics-url "http://127.0.0.1:$HTTP_PORT/metrics" --progress 10s --json "$f" >"$OUT/setup-$rate.txt" 2>"$OUT/setup-$rate.err" || { log "obzvon-load failed: $(tail -3 "$OUT/setup-$rate.err")"; break; }
@@ -227,12 +237,14 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
 			break
 		fi
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
+		stop_obzvon
 		rm -rf "$WORK/data/recordings"/* 2>/dev/null || true
 	done
+	stop_obzvon
 	echo "setup: highest rate with zero failures: $best calls/s (${STEP_SECONDS} s steps)" | tee -a "$SUMMARY"
 fi
 
-if [ "${SKIP_MEDIA:-0}" != 1 ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
+if [ "${SKIP_MEDIA:-0}" != 1 ]; then
 	log "(b) media: bridged calls to route 88xx, $MEDIA_SECONDS s steady: $MEDIA_CALLS"
 	RTT=
 	[ "$UAS_MODE" = echo ] && RTT=--rtt
@@ -240,13 +252,15 @@ if [ "${SKIP_MEDIA:-0}" != 1 ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
 		ramp=$(( (n + RAMP_RATE - 1) / RAMP_RATE ))
 		hold=$(( ramp + MEDIA_SECONDS + 2 ))
 		f=$OUT/media-$n.json
-		log "media $n calls: ramp ${ramp} s at $RAMP_RATE/s, hold ${hold} s (psi $(psi) %)"
+		start_obzvon "media $n calls"
+		log "media $n calls: ramp ${ramp} s at $RAMP_RATE/s, hold ${hold} s, obzvon pid $OBZVON_PID (psi $(psi) %)"
 		$LOAD --target "127.0.0.1:$SIP_PORT" --number 8801 --rate "$RAMP_RATE" --concurrent "$n" --total "$n" \
 			--duration "$((ramp + 1))s" --hold "${hold}s" --setup-timeout 10s \
 			--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode "$UAS_MODE" $RTT --obzvon-pid "$OBZVON_PID" \
 			--metrics-url "http://127.0.0.1:$HTTP_PORT/metrics" --progress 10s --json "$f" >"$OUT/media-$n.txt" 2>"$OUT/media-$n.err" || { log "obzvon-load failed: $(tail -3 "$OUT/media-$n.err")"; break; }
 		line=$(row "$f" media) && echo "$line" | tee -a "$SUMMARY" || echo "$line (FAILURES OR LOSS)" | tee -a "$SUMMARY"
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
+		stop_obzvon
 		du -sh "$WORK/data/recordings" 2>/dev/null | sed 's/^/recordings: /' >>"$SUMMARY" || true
 		rm -rf "$WORK/data/recordings"/* 2>/dev/null || true
 		if [ "${BASELINE:-1}" = 1 ] && [ -n "$RTT" ]; then
@@ -278,5 +292,5 @@ fi
 
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg), cpu pressure some avg10: $(psi) %" >>"$SUMMARY"
 stop_obzvon
-tail -5 "$OUT/obzvon.log" | sed 's/^/obzvon log: /' >&2 || true
+grep -c 'level=WARN\|level=ERROR' "$OUT/obzvon.log" | sed 's/^/obzvon log: warnings and errors: /' >&2 || true
 log "summary in $SUMMARY; per-step text and JSON reports in $OUT"

@@ -21,7 +21,7 @@ type rtpReport struct {
 	SendErrors uint64  `json:"send_errors"`
 	LateTicks  uint64  `json:"late_ticks"`
 	// Skipped counts tone packets never sent because the ticker was more
-	// than maxCatchUp periods late (the machine starved the generator).
+	// than maxCatchUp-1 periods late (the machine starved the generator).
 	Skipped uint64 `json:"skipped"`
 	// ToneShare is the lowest 1 kHz energy share among the first payloads
 	// of received streams (1 = clean tone; -1 = none received).
