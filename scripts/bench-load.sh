@@ -157,10 +157,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_obzvon: a fresh appliance for each step, so that one step's
-# leftovers (heap, calls still draining) do not weigh on the next and the
-# RSS per call is measured from an idle process.
+# start_obzvon: a fresh appliance with an empty data directory for each
+# step, so that one step's leftovers (heap, calls still draining, journal
+# records) do not weigh on the next and the RSS per call is measured from
+# an idle process.
 start_obzvon() {
+	rm -rf "$WORK/data" # fresh journal and recordings: Badger's memory is not per call
 	echo "=== $1 ===" >>"$OUT/obzvon.log"
 	"$OBZVON" serve --config "$CFG" >>"$OUT/obzvon.log" 2>&1 &
 	OBZVON_PID=$!
@@ -238,7 +240,6 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
 		fi
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
 		stop_obzvon
-		rm -rf "$WORK/data/recordings"/* 2>/dev/null || true
 	done
 	stop_obzvon
 	echo "setup: highest rate with zero failures: $best calls/s (${STEP_SECONDS} s steps)" | tee -a "$SUMMARY"
@@ -261,8 +262,7 @@ if [ "${SKIP_MEDIA:-0}" != 1 ]; then
 		line=$(row "$f" media) && echo "$line" | tee -a "$SUMMARY" || echo "$line (FAILURES OR LOSS)" | tee -a "$SUMMARY"
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
 		stop_obzvon
-		du -sh "$WORK/data/recordings" 2>/dev/null | sed 's/^/recordings: /' >>"$SUMMARY" || true
-		rm -rf "$WORK/data/recordings"/* 2>/dev/null || true
+		du -sh "$WORK/data/recordings" 2>/dev/null | sed "s/^/recordings of $n calls: /" >>"$SUMMARY" || true
 		if [ "${BASELINE:-1}" = 1 ] && [ -n "$RTT" ]; then
 			b=$OUT/direct-$n.json
 			hold=$(( ramp + 12 ))
