@@ -201,10 +201,11 @@ if kind == "setup":
              w["generator_cpu_pct_of_core"], psi))
     sys.exit(0 if fails == 0 and u.get("answered", 0) == u.get("attempted", -1) and u.get("attempted", 0) > 0 else 1)
 ur, tr = u.get("rtp", {}), s.get("rtp", {})
-print("media %5d calls: answered %d/%d failed %d %s timeouts %d | window %.1f s steady=%s | rx %d pkt/s (caller sent %.1f%% of its 50/s schedule) | loss caller %d/%d (%.3f%%) trunk %d/%d (%.3f%%) | tone share %.2f/%.2f | obzvon %.1f%% core, %.3f us/pkt, rss %.1f MB peak, %.1f kB/call | gen %.1f%% core | %s"
+print("media %5d calls: answered %d/%d failed %d %s timeouts %d | window %.1f s steady=%s | rx %d pkt/s (caller sent %.1f%% of its 50/s schedule) | loss caller %d/%d (%.3f%%) trunk %d/%d (%.3f%%), legs without RTP %d/%d | tone share %.2f/%.2f | obzvon %.1f%% core, %.3f us/pkt, rss %.1f MB peak, %.1f kB/call | gen %.1f%% core | %s"
       % (r["config"]["total"], u.get("answered", 0), u.get("attempted", 0), u.get("failed", 0), u.get("failed_by_code", {}), u.get("timeouts", 0),
          w["seconds"], w["steady"], w["rx_packets_per_s"], ur.get("sent_pct_of_schedule", 0),
          ur.get("lost", 0), ur.get("expected", 0), ur.get("loss_pct", 0), tr.get("lost", 0), tr.get("expected", 0), tr.get("loss_pct", 0),
+         ur.get("legs_without_rtp", 0), tr.get("legs_without_rtp", 0),
          ur.get("tone_share_min", -1), tr.get("tone_share_min", -1),
          w.get("obzvon_cpu_pct_of_core", 0), w.get("obzvon_cpu_us_per_forwarded_packet", 0), o.get("rss_peak_kb", 0)/1024,
          o.get("rss_kb_per_call", 0), w["generator_cpu_pct_of_core"], psi), end="")

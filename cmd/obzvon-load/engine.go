@@ -95,6 +95,9 @@ type rtpTotals struct {
 	// Scheduled is how many tone packets the streaming legs should have
 	// sent: their time up divided by 20 ms.
 	Scheduled uint64 `json:"scheduled"`
+	// Silent counts legs that were up but received no RTP at all (one-way
+	// or no audio).
+	Silent uint64 `json:"legs_without_rtp"`
 }
 
 func (t *rtpTotals) add(o rtpTotals) {
@@ -106,6 +109,7 @@ func (t *rtpTotals) add(o rtpTotals) {
 	t.Lost += o.Lost
 	t.ToneEqual += o.ToneEqual
 	t.Scheduled += o.Scheduled
+	t.Silent += o.Silent
 }
 
 type rtpSock struct {
@@ -370,6 +374,9 @@ func (e *engine) foldLocked(l *leg) {
 	t := l.rx
 	t.Legs = 1
 	t.Sent = l.tx
+	if t.Received == 0 {
+		t.Silent = 1
+	}
 	if l.send {
 		t.Scheduled = uint64(time.Since(l.startedAt) / (packetPeriod * time.Millisecond))
 	}
