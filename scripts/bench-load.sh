@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bench-load.sh — issue 2 benchmarks of the obzvon appliance on loopback:
 #
+# A fresh obzvon serves each step (SIGTERM and wait in between).
+#
 #   (a) call setup: INVITE→200→ACK to route 601 (a 1 s prompt, then obzvon
 #       hangs up) at increasing rates; the highest rate with zero failures
 #       and obzvon's CPU per call;
@@ -155,18 +157,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "starting obzvon: SIP udp 127.0.0.1:$SIP_PORT, RTP $RTP_MIN-$RTP_MAX, HTTP $HTTP_PORT, trunk 127.0.0.1:$UAS_PORT"
-"$OBZVON" serve --config "$CFG" >"$OUT/obzvon.log" 2>&1 &
-OBZVON_PID=$!
-for _ in $(seq 1 100); do
-	if ! kill -0 "$OBZVON_PID" 2>/dev/null; then
-		log "obzvon exited during start-up:"; cat "$OUT/obzvon.log" >&2; exit 1
-	fi
-	curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { log "obzvon not ready after 20 s"; exit 1; }
-log "obzvon ready (pid $OBZVON_PID); results in $OUT"
+# start_obzvon: a fresh appliance with an empty data directory for each
+# step, so that one step's leftovers (heap, calls still draining, journal
+# records) do not weigh on the next and the RSS per call is measured from
+# an idle process.
+start_obzvon() {
+	rm -rf "$WORK/data" # fresh journal and recordings: Badger's memory is not per call
+	echo "=== $1 ===" >>"$OUT/obzvon.log"
+	"$OBZVON" serve --config "$CFG" >>"$OUT/obzvon.log" 2>&1 &
+	OBZVON_PID=$!
+	for _ in $(seq 1 100); do
+		if ! kill -0 "$OBZVON_PID" 2>/dev/null; then
+			log "obzvon exited during start-up:"; tail -20 "$OUT/obzvon.log" >&2; exit 1
+		fi
+		curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	log "obzvon not ready after 20 s"; exit 1
+}
+
+log "obzvon: SIP udp 127.0.0.1:$SIP_PORT, RTP $RTP_MIN-$RTP_MAX, HTTP $HTTP_PORT, trunk 127.0.0.1:$UAS_PORT; results in $OUT"
+: >"$OUT/obzvon.log"
 
 SUMMARY=$OUT/summary.txt
 {
@@ -190,10 +201,11 @@ if kind == "setup":
              w["generator_cpu_pct_of_core"], psi))
     sys.exit(0 if fails == 0 and u.get("answered", 0) == u.get("attempted", -1) and u.get("attempted", 0) > 0 else 1)
 ur, tr = u.get("rtp", {}), s.get("rtp", {})
-print("media %5d calls: answered %d/%d failed %d %s timeouts %d | window %.1f s steady=%s | rx %d pkt/s (caller sent %.1f%% of its 50/s schedule) | loss caller %d/%d (%.3f%%) trunk %d/%d (%.3f%%) | tone share %.2f/%.2f | obzvon %.1f%% core, %.3f us/pkt, rss %.1f MB peak, %.1f kB/call | gen %.1f%% core | %s"
+print("media %5d calls: answered %d/%d failed %d %s timeouts %d | window %.1f s steady=%s | rx %d pkt/s (caller sent %.1f%% of its 50/s schedule) | loss caller %d/%d (%.3f%%) trunk %d/%d (%.3f%%), legs without RTP %d/%d | tone share %.2f/%.2f | obzvon %.1f%% core, %.3f us/pkt, rss %.1f MB peak, %.1f kB/call | gen %.1f%% core | %s"
       % (r["config"]["total"], u.get("answered", 0), u.get("attempted", 0), u.get("failed", 0), u.get("failed_by_code", {}), u.get("timeouts", 0),
          w["seconds"], w["steady"], w["rx_packets_per_s"], ur.get("sent_pct_of_schedule", 0),
          ur.get("lost", 0), ur.get("expected", 0), ur.get("loss_pct", 0), tr.get("lost", 0), tr.get("expected", 0), tr.get("loss_pct", 0),
+         ur.get("legs_without_rtp", 0), tr.get("legs_without_rtp", 0),
          ur.get("tone_share_min", -1), tr.get("tone_share_min", -1),
          w.get("obzvon_cpu_pct_of_core", 0), w.get("obzvon_cpu_us_per_forwarded_packet", 0), o.get("rss_peak_kb", 0)/1024,
          o.get("rss_kb_per_call", 0), w["generator_cpu_pct_of_core"], psi), end="")
@@ -215,7 +227,8 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
 	best=0
 	for rate in $SETUP_RATES; do
 		f=$OUT/setup-$rate.json
-		log "setup rate $rate/s (psi $(psi) %)"
+		start_obzvon "setup $rate/s"
+		log "setup rate $rate/s, obzvon pid $OBZVON_PID (psi $(psi) %)"
 		$LOAD --target "127.0.0.1:$SIP_PORT" --number 601 --rate "$rate" --duration "${STEP_SECONDS}s" \
 			--hold 10s --setup-timeout 10s --rtp=false --obzvon-pid "$OBZVON_PID" \
 			--metrics-url "http://127.0.0.1:$HTTP_PORT/metrics" --progress 10s --json "$f" >"$OUT/setup-$rate.txt" 2>"$OUT/setup-$rate.err" || { log "obzvon-load failed: $(tail -3 "$OUT/setup-$rate.err")"; break; }
@@ -227,12 +240,13 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
 			break
 		fi
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
-		rm -rf "$WORK/data/recordings"/* 2>/dev/null || true
+		stop_obzvon
 	done
+	stop_obzvon
 	echo "setup: highest rate with zero failures: $best calls/s (${STEP_SECONDS} s steps)" | tee -a "$SUMMARY"
 fi
 
-if [ "${SKIP_MEDIA:-0}" != 1 ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
+if [ "${SKIP_MEDIA:-0}" != 1 ]; then
 	log "(b) media: bridged calls to route 88xx, $MEDIA_SECONDS s steady: $MEDIA_CALLS"
 	RTT=
 	[ "$UAS_MODE" = echo ] && RTT=--rtt
@@ -240,15 +254,16 @@ if [ "${SKIP_MEDIA:-0}" != 1 ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
 		ramp=$(( (n + RAMP_RATE - 1) / RAMP_RATE ))
 		hold=$(( ramp + MEDIA_SECONDS + 2 ))
 		f=$OUT/media-$n.json
-		log "media $n calls: ramp ${ramp} s at $RAMP_RATE/s, hold ${hold} s (psi $(psi) %)"
+		start_obzvon "media $n calls"
+		log "media $n calls: ramp ${ramp} s at $RAMP_RATE/s, hold ${hold} s, obzvon pid $OBZVON_PID (psi $(psi) %)"
 		$LOAD --target "127.0.0.1:$SIP_PORT" --number 8801 --rate "$RAMP_RATE" --concurrent "$n" --total "$n" \
 			--duration "$((ramp + 1))s" --hold "${hold}s" --setup-timeout 10s \
 			--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode "$UAS_MODE" $RTT --obzvon-pid "$OBZVON_PID" \
 			--metrics-url "http://127.0.0.1:$HTTP_PORT/metrics" --progress 10s --json "$f" >"$OUT/media-$n.txt" 2>"$OUT/media-$n.err" || { log "obzvon-load failed: $(tail -3 "$OUT/media-$n.err")"; break; }
 		line=$(row "$f" media) && echo "$line" | tee -a "$SUMMARY" || echo "$line (FAILURES OR LOSS)" | tee -a "$SUMMARY"
 		kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; break; }
-		du -sh "$WORK/data/recordings" 2>/dev/null | sed 's/^/recordings: /' >>"$SUMMARY" || true
-		rm -rf "$WORK/data/recordings"/* 2>/dev/null || true
+		stop_obzvon
+		du -sh "$WORK/data/recordings" 2>/dev/null | sed "s/^/recordings of $n calls: /" >>"$SUMMARY" || true
 		if [ "${BASELINE:-1}" = 1 ] && [ -n "$RTT" ]; then
 			b=$OUT/direct-$n.json
 			hold=$(( ramp + 12 ))
@@ -278,5 +293,5 @@ fi
 
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg), cpu pressure some avg10: $(psi) %" >>"$SUMMARY"
 stop_obzvon
-tail -5 "$OUT/obzvon.log" | sed 's/^/obzvon log: /' >&2 || true
+grep -c 'level=WARN\|level=ERROR' "$OUT/obzvon.log" | sed 's/^/obzvon log: warnings and errors: /' >&2 || true
 log "summary in $SUMMARY; per-step text and JSON reports in $OUT"

@@ -24,7 +24,7 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // arrived is the 1 kHz tone.
 func TestCallerAgainstTrunk(t *testing.T) {
 	for _, mode := range []uasMode{uasEcho, uasTone} {
-		t.Run(map[uasMode]string{uasEcho: "echo", uasTone: "tone"}[mode], func(t *testing.T) {
+		t.Run(mode.String(), func(t *testing.T) {
 			const calls = 6
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -104,6 +104,9 @@ func TestCallerAgainstTrunk(t *testing.T) {
 			for name, r := range map[string]rtpReport{"caller": c, "trunk": tt} {
 				if r.Legs != calls || r.Streams < calls {
 					t.Errorf("%s: %d legs, %d streams; want %d legs each with a stream", name, r.Legs, r.Streams, calls)
+				}
+				if r.Silent != 0 {
+					t.Errorf("%s: %d legs received no RTP, want 0", name, r.Silent)
 				}
 				if r.Lost != 0 {
 					t.Errorf("%s: lost %d of %d by sequence numbers, want 0 on loopback", name, r.Lost, r.Expected)
@@ -225,5 +228,30 @@ func TestFlagErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errb.String(), tt.want) {
 			t.Errorf("run(%q) = %d, stderr %q; want %d and %q", tt.args, code, errb.String(), exitUsage, tt.want)
 		}
+	}
+}
+
+func TestUASMode(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uasMode
+		ok   bool
+	}{
+		{"echo", uasEcho, true},
+		{"tone", uasTone, true},
+		{"Echo", uasUnknown, false},
+		{"", uasUnknown, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseUASMode(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseUASMode(%q) = %v, %v, want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+		if ok && got.String() != tt.in {
+			t.Errorf("%v.String() = %q, want %q", got, got.String(), tt.in)
+		}
+	}
+	if s := uasUnknown.String(); s != "unknown" {
+		t.Errorf("uasUnknown.String() = %q, want unknown", s)
 	}
 }

@@ -21,7 +21,7 @@ type rtpReport struct {
 	SendErrors uint64  `json:"send_errors"`
 	LateTicks  uint64  `json:"late_ticks"`
 	// Skipped counts tone packets never sent because the ticker was more
-	// than maxCatchUp periods late (the machine starved the generator).
+	// than maxCatchUp-1 periods late (the machine starved the generator).
 	Skipped uint64 `json:"skipped"`
 	// ToneShare is the lowest 1 kHz energy share among the first payloads
 	// of received streams (1 = clean tone; -1 = none received).
@@ -269,6 +269,7 @@ type reportConfig struct {
 	Total      int     `json:"total,omitempty"`
 	Hold       string  `json:"hold,omitempty"`
 	RTP        bool    `json:"rtp"`
+	RTT        bool    `json:"rtt,omitempty"`
 	UASMode    string  `json:"uas_mode,omitempty"`
 	Duration   string  `json:"duration"`
 	Sockets    int     `json:"rtp_sockets"`
@@ -315,13 +316,13 @@ type psiReport struct {
 func (r *report) fill(o *options, m *monitor) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := reportConfig{Duration: o.duration.String(), Sockets: o.sockets}
+	c := reportConfig{Duration: o.duration.String(), Sockets: o.sockets, RTT: o.rtt}
 	if o.uac != nil {
 		c.Target, c.Number, c.Rate, c.Concurrent, c.Total = o.uac.Target.String(), o.uac.Number, o.uac.Rate, o.uac.Concurrent, o.uac.Total
 		c.Hold, c.RTP = o.uac.Hold.String(), o.uac.RTP
 	}
 	if o.uasListen.IsValid() {
-		c.UASMode = map[uasMode]string{uasEcho: "echo", uasTone: "tone"}[o.uasMode]
+		c.UASMode = o.uasMode.String()
 	}
 	r.Config = c
 
@@ -432,6 +433,9 @@ func writeRTP(w io.Writer, prefix string, r rtpReport) {
 	}
 	if d := r.Delay; d != nil {
 		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, max %.1f µs (n=%d, unmatched %d)\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, d.Rejected)
+	}
+	if r.Silent > 0 {
+		fmt.Fprintf(w, "%s: %d of %d legs received no RTP at all\n", prefix, r.Silent, r.Legs)
 	}
 	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",
 		prefix, r.Sent, r.Received, r.Lost, r.Expected, r.LossPct, r.Streams, r.ToneEqual, r.ToneShare, r.Unmatched, r.SendErrors, r.LateTicks, r.Skipped)

@@ -12,20 +12,33 @@ import (
 type uasMode int
 
 const (
+	// uasUnknown is the zero value: no mode chosen.
+	uasUnknown uasMode = iota
 	// uasEcho sends every RTP packet back to where the call's SDP says.
-	uasEcho uasMode = iota + 1
+	uasEcho
 	// uasTone streams the 1 kHz tone.
 	uasTone
 )
 
-func parseUASMode(s string) (uasMode, bool) {
-	switch s {
-	case "echo":
-		return uasEcho, true
-	case "tone":
-		return uasTone, true
+// String returns the mode's flag value.
+func (m uasMode) String() string {
+	switch m {
+	case uasEcho:
+		return "echo"
+	case uasTone:
+		return "tone"
 	}
-	return 0, false
+	return "unknown"
+}
+
+// parseUASMode parses a --uas-mode value.
+func parseUASMode(s string) (uasMode, bool) {
+	for _, m := range []uasMode{uasEcho, uasTone} {
+		if s == m.String() {
+			return m, true
+		}
+	}
+	return uasUnknown, false
 }
 
 // uas answers every INVITE with 200 and a G.711 answer (RFC 3261 §13.3,
