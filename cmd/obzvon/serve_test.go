@@ -149,32 +149,9 @@ drain_timeout = "1s"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--config", cfgPath)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	}()
-	base_ := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	d := startDaemon(t, bin, cfgPath, httpPort)
+	base_ := d.url
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if code, _ := httpGet(base_ + "/readyz"); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon never became ready; logs:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	// A short call first; its record is read through the daemon's admin
 	// socket while the daemon holds the journal.
 	short := peertest.StartSIPp(t, "uac_inbound.xml", "127.0.0.1:"+strconv.Itoa(sipPort), "-s", "600", "-d", "500", "-m", "1",
@@ -203,16 +180,7 @@ drain_timeout = "1s"
 
 	caller := peertest.StartSIPp(t, "uac_inbound.xml", "127.0.0.1:"+strconv.Itoa(sipPort), "-s", "600", "-d", "30000", "-m", "1",
 		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
-	for {
-		_, body := httpGet(base_ + "/metrics")
-		if strings.Contains(body, `obzvon_calls_active{direction="inbound"} 1`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("call never became active; logs:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	d.waitMetric(20*time.Second, `obzvon_calls_active{direction="inbound"} 1`)
 	// The live exposition, with a call up, passes Prometheus's own lint.
 	promtool := peertest.RequirePeer(t, "promtool")
 	_, exposition := httpGet(base_ + "/metrics")
@@ -228,7 +196,7 @@ drain_timeout = "1s"
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	sawNotReady := false
@@ -240,13 +208,8 @@ drain_timeout = "1s"
 	if !sawNotReady {
 		t.Errorf("/readyz did not answer 503 while draining")
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon exit: %v; logs:\n%s", err, logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("daemon did not exit after SIGTERM; logs:\n%s", logs.String())
+	if err := d.wait(20 * time.Second); err != nil {
+		t.Fatalf("daemon exit: %v; logs:\n%s", err, d.logs.String())
 	}
 	if code := caller.Wait(10 * time.Second); code != 0 {
 		t.Errorf("caller exit %d, want 0 (BYE from the daemon answered); output:\n%s", code, caller.Output())
