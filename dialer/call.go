@@ -47,7 +47,8 @@ type call struct {
 	codec    CodecPT
 	eventPT  uint8
 	answered bool
-	held     bool // the caller put us on hold (sendonly/inactive)
+	held     bool        // the caller put us on hold (sendonly/inactive)
+	ackSDP   chan []byte // a delayed offer's answer, from the ACK
 	out      *OutboundLeg
 	outRec   *journal.LegRecord
 }
@@ -166,14 +167,13 @@ func (c *call) run() string {
 	c.rec.Route = route.Name
 	c.log = c.log.With(attrRoute, route.Name)
 
+	if len(c.in.InviteRequest.Body()) == 0 {
+		return c.runDelayedOffer(route)
+	}
 	off, err := ParseSDP(c.in.InviteRequest.Body())
 	if err != nil {
 		c.log.Info("invite refused", "error", err)
-		if len(c.in.InviteRequest.Body()) == 0 {
-			c.reject(488, "Not Acceptable Here (no SDP offer)")
-		} else {
-			c.reject(sip.StatusBadRequest, "Bad Request (malformed SDP)")
-		}
+		c.reject(sip.StatusBadRequest, "Bad Request (malformed SDP)")
 		return metrics.ResultRejected
 	}
 	choice, err := off.Choose()
@@ -198,13 +198,96 @@ func (c *call) run() string {
 	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
 
 	if route.Action == config.ActionDial {
-		return c.dial(route, params, answer, off.Direction)
+		return c.dial(route, func() error { return c.answer(params, answer, off.Direction) }, &earlyAnswer{params, answer})
 	}
 	if err := c.answer(params, answer, off.Direction); err != nil {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
 	return metrics.ResultAnswered
+}
+
+// earlyAnswer is what early media needs to answer the caller with 183.
+type earlyAnswer struct {
+	params media.LegParams
+	sdp    []byte
+}
+
+// runDelayedOffer serves an INVITE without SDP (RFC 3261 §13.2.1, RFC
+// 3264 §5): our 200 carries the offer and the caller's ACK the answer.
+// A dial route then gets no early media: the caller is answered only
+// when the far end answers.
+func (c *call) runDelayedOffer(route config.Route) string {
+	leg, err := c.s.engine.NewLeg()
+	if err != nil {
+		c.log.Warn("no media port", "error", err)
+		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
+		return metrics.ResultFailed
+	}
+	defer leg.Close()
+	_ = c.in.Trying()
+	c.mu.Lock()
+	c.leg, c.sess = leg, c.s.newSession()
+	c.ackSDP = make(chan []byte, 1)
+	c.mu.Unlock()
+	offer := c.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv)
+	answer := func() error {
+		if err := c.in.RespondSDP(offer); err != nil {
+			c.log.Info("answer failed", "error", err)
+			c.rec.SIPCode, c.rec.HangupBy = 487, hangupCaller
+			return err
+		}
+		c.rec.SIPCode, c.rec.Answered = 200, time.Now()
+		var body []byte
+		select {
+		case body = <-c.ackSDP:
+		case <-time.After(time.Second):
+		}
+		off, err := ParseSDP(body)
+		var choice CodecPT
+		if err == nil {
+			choice, err = off.Choose()
+		}
+		if err != nil {
+			// The call is up but has no usable media: end it (RFC 3264 §6.1).
+			c.log.Info("no usable SDP answer in the ACK", "error", err)
+			c.hangup(hangupSystem)
+			return err
+		}
+		if err := leg.Start(media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}); err != nil {
+			c.hangup(hangupSystem)
+			return err
+		}
+		leg.SetHold(!off.Direction.peerReceives())
+		c.mu.Lock()
+		c.answered, c.codec, c.eventPT = true, choice, off.EventPT
+		c.mu.Unlock()
+		c.rec.Codec = choice.Codec.String()
+		return nil
+	}
+	if route.Action == config.ActionDial {
+		return c.dial(route, answer, nil)
+	}
+	if err := answer(); err != nil {
+		return metrics.ResultFailed
+	}
+	c.runRoute(route, 0)
+	return metrics.ResultAnswered
+}
+
+// takeACK hands the SDP of the ACK that completes a delayed-offer answer
+// to the waiting call; it never blocks.
+func (c *call) takeACK(body []byte) {
+	c.mu.Lock()
+	ch := c.ackSDP
+	c.mu.Unlock()
+	if ch == nil || len(body) == 0 {
+		return
+	}
+	select {
+	case ch <- body:
+	default:
+	}
 }
 
 // reject sends a final error response to the INVITE.
@@ -342,7 +425,7 @@ func (c *call) playAndCollect(p *media.Prompt, digits <-chan rune, wait time.Dur
 // dial bridges the caller to a new outbound leg. The caller is answered
 // only when the far end answers (or sends early media), and gets the far
 // end's failure code otherwise.
-func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction) string {
+func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) string {
 	// The recording starts with the first media, early or answered, so
 	// a failed attempt leaves no empty file behind.
 	var rec *media.Recorder
@@ -364,19 +447,19 @@ func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction
 	var earlyErr error
 	opt := DialOptions{
 		From: c.rec.From,
-		OnProgress: func(code int, early *media.Leg) {
+		OnProgress: func(code int, earlyLeg *media.Leg) {
 			switch {
-			case early != nil:
+			case earlyLeg != nil && early != nil:
 				// Early media: connect now, answer the caller with 183.
-				if err := c.leg.Start(p); err != nil {
+				if err := c.leg.Start(early.params); err != nil {
 					earlyErr = err
 					return
 				}
-				if earlyErr = connect(early); earlyErr != nil {
+				if earlyErr = connect(earlyLeg); earlyErr != nil {
 					return
 				}
 				hdr := sip.NewHeader("Content-Type", "application/sdp")
-				if err := c.in.Respond(183, "Session Progress", sdp, hdr); err != nil {
+				if err := c.in.Respond(183, "Session Progress", early.sdp, hdr); err != nil {
 					earlyErr = err
 					return
 				}
@@ -434,7 +517,7 @@ func (c *call) dial(r config.Route, p media.LegParams, sdp []byte, dir Direction
 			return metrics.ResultFailed
 		}
 	}
-	if err := c.answer(p, sdp, dir); err != nil {
+	if err := answer(); err != nil {
 		return metrics.ResultCancelled
 	}
 	c.waitEither(out)

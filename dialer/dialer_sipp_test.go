@@ -601,3 +601,101 @@ func TestManyProvisionalResponses(t *testing.T) {
 		t.Errorf("left channel: 1 kHz share %.2f over %d blocks, want the tone", share, n)
 	}
 }
+
+// An INVITE without SDP (delayed offer): our 200 carries the offer, the
+// ACK the answer, and media flows: the echo route sends our RTP back.
+func TestDelayedOfferEcho(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}})
+	rtpSock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtpSock.Close()
+	c, err := net.Dial("udp", a.target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	invite := strings.Join([]string{"INVITE sip:600@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-late-1",
+		"From: <sip:tester@127.0.0.1>;tag=late1", "To: <sip:600@127.0.0.1>", "Call-ID: late-offer-1", "CSeq: 1 INVITE",
+		"Contact: <sip:tester@" + local + ">", "Max-Forwards: 70", "Content-Length: 0", "", ""}, "\r\n")
+	if _, err := c.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8192)
+	var ok string
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no 200 to a delayed-offer INVITE: %v", err)
+		}
+		if ok = string(buf[:n]); strings.HasPrefix(ok, "SIP/2.0 200") {
+			break
+		}
+	}
+	_, offerBody, _ := strings.Cut(ok, "\r\n\r\n")
+	offer, err := ParseSDP([]byte(offerBody))
+	if err != nil || len(offer.Codecs) < 2 {
+		t.Fatalf("200 carries offer %+v, %v; want PCMU and PCMA offered", offer, err)
+	}
+	header := func(msg, name string) string {
+		for _, l := range strings.Split(msg, "\r\n") {
+			if strings.HasPrefix(l, name+":") {
+				return l
+			}
+		}
+		return ""
+	}
+	answer := fmt.Sprintf("v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
+		rtpSock.LocalAddr().(*net.UDPAddr).Port)
+	ack := strings.Join([]string{"ACK sip:600@" + a.target() + " SIP/2.0", "Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-late-ack",
+		header(ok, "From"), header(ok, "To"), header(ok, "Call-ID"), "CSeq: 1 ACK", "Max-Forwards: 70",
+		"Content-Type: application/sdp", "Content-Length: " + strconv.Itoa(len(answer)), "", answer}, "\r\n")
+	if _, err := c.Write([]byte(ack)); err != nil {
+		t.Fatal(err)
+	}
+	// Send 1 s of A-law tone and count what comes back.
+	to := net.UDPAddrFromAddrPort(offer.Addr)
+	tone := make([]byte, 12+160)
+	tone[0], tone[1] = 0x80, 8
+	for i := 0; i < 160; i++ {
+		tone[12+i] = []byte{0x34, 0xa4, 0x26, 0xa4, 0x34, 0x24, 0xa6, 0x24}[i%8] // a 1 kHz A-law period
+	}
+	got := make(chan int, 1)
+	go func() {
+		n, b := 0, make([]byte, 1500)
+		for {
+			_ = rtpSock.SetReadDeadline(time.Now().Add(2 * time.Second))
+			m, err := rtpSock.Read(b)
+			if err != nil {
+				got <- n
+				return
+			}
+			if m == 172 && b[1]&0x7f == 8 {
+				n++
+			}
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		tone[2], tone[3] = byte(i>>8), byte(i)
+		ts := uint32(i * 160)
+		tone[4], tone[5], tone[6], tone[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		tone[11] = 0x42
+		if _, err := rtpSock.WriteTo(tone, to); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := <-got; n < 40 {
+		t.Errorf("echoed %d of 50 PCMA packets, want nearly all", n)
+	}
+	bye := strings.Join([]string{"BYE sip:600@" + a.target() + " SIP/2.0", "Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-late-bye",
+		header(ok, "From"), header(ok, "To"), header(ok, "Call-ID"), "CSeq: 2 BYE", "Max-Forwards: 70", "Content-Length: 0", "", ""}, "\r\n")
+	_, _ = c.Write([]byte(bye))
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 200 || rec.Codec != "PCMA" || rec.HangupBy != "caller" {
+		t.Errorf("record code %d codec %q hangup_by %q, want 200 PCMA caller", rec.SIPCode, rec.Codec, rec.HangupBy)
+	}
+}

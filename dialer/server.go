@@ -256,6 +256,16 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		s.metrics.SIPRequest(req.Method.String())
 		tx = &countingTx{ServerTransaction: tx, m: s.metrics}
+		if req.IsAck() && len(req.Body()) > 0 {
+			if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+				s.mu.Lock()
+				c := s.calls[id]
+				s.mu.Unlock()
+				if c != nil {
+					c.takeACK(req.Body())
+				}
+			}
+		}
 		if req.IsInvite() {
 			if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
 				s.reInvite(req, tx)
