@@ -699,3 +699,17 @@ func TestDelayedOfferEcho(t *testing.T) {
 		t.Errorf("record code %d codec %q hangup_by %q, want 200 PCMA caller", rec.SIPCode, rec.Codec, rec.HangupBy)
 	}
 }
+
+// SIP over TCP: a call to the echo route with SIPp on a TCP transport.
+func TestCallOverTCP(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}})
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-t", "t1", "-s", "600", "-d", "1500", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := caller.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("TCP caller exit %d; output:\n%s\n%s", code, caller.Output(), caller.Logs())
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 200 || rec.HangupBy != "caller" || rec.Legs[0].PacketsIn < 50 || rec.Legs[0].PacketsOut < 50 {
+		t.Errorf("record code %d hangup_by %q leg %+v, want 200 caller with RTP both ways", rec.SIPCode, rec.HangupBy, rec.Legs[0])
+	}
+}
