@@ -125,7 +125,6 @@ func simulateMMNM(lambda, mu, theta float64, n int, answerTime float64, calls in
 	rng := rand.New(rand.NewPCG(seed, 1))
 	free := make([]float64, n) // time each agent becomes free
 	var t float64
-	type waiting struct{ arrive, deadline float64 }
 	var abandoned, inTime, answered int
 	var waitSum float64
 	// FCFS: serve callers in arrival order; a caller is served by the first

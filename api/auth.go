@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -101,13 +100,6 @@ func (p *principal) actor(action journal.Action, resource journal.Resource) jour
 // of p's roles).
 func (p *principal) canSee(a *journal.Appeal) bool {
 	return slices.ContainsFunc(p.roles, func(r journal.Role) bool { return journal.CanSeeAppeal(p.login, r, p.queues, a) })
-}
-
-type ctxKey struct{}
-
-func principalOf(ctx context.Context) *principal {
-	p, _ := ctx.Value(ctxKey{}).(*principal)
-	return p
 }
 
 // session is a browser login, kept in memory: a restart logs everyone out.

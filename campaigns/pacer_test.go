@@ -426,10 +426,10 @@ func FuzzDecide(f *testing.F) {
 		}
 		for i := 0; i < int(nAgents%600); i++ {
 			// Arbitrary, even nonsensical, times in state.
-			s.Agents = append(s.Agents, Agent{State: AgentState(rng.IntN(6) - 1), InState: time.Duration(rng.Int64() - rng.Int64())})
+			s.Agents = append(s.Agents, Agent{State: AgentState(rng.IntN(6) - 1), InState: time.Duration(diff(rng.Int64(), rng.Int64()))})
 		}
 		for i := 0; i < int(nCalls%600); i++ {
-			s.Calls = append(s.Calls, Call{Ringing: time.Duration(rng.Int64() - rng.Int64())})
+			s.Calls = append(s.Calls, Call{Ringing: time.Duration(diff(rng.Int64(), rng.Int64()))})
 		}
 		if inCPH != 0 {
 			s.Inbound = &Inbound{Waiting: rng.IntN(5) - 1, CallsPerHour: float64(inCPH), HandleTime: time.Duration(inAHT) * time.Second,
@@ -472,3 +472,6 @@ func TestEstimatesLearn(t *testing.T) {
 		t.Errorf("median live ring time = %v, want about 9 s", q)
 	}
 }
+
+// diff is a - b, for two independent random draws (any sign).
+func diff(a, b int64) int64 { return a - b }

@@ -192,10 +192,9 @@ type simCall struct {
 }
 
 type simWaiter struct {
-	id      int
-	at      float64
-	inbound bool
-	done    bool
+	id   int
+	at   float64
+	done bool
 }
 
 type simulator struct {

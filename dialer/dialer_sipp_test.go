@@ -247,9 +247,7 @@ func rawSIP(t *testing.T, target string, msg string) string {
 	local := c.LocalAddr().(*net.UDPAddr).String()
 	head, body, _ := strings.Cut(msg, "\n\n")
 	head = strings.ReplaceAll(head, "LOCAL", local)
-	if strings.Contains(head, "Content-Length: LEN") {
-		head = strings.Replace(head, "Content-Length: LEN", "Content-Length: "+strconv.Itoa(len(body)), 1)
-	}
+	head = strings.Replace(head, "Content-Length: LEN", "Content-Length: "+strconv.Itoa(len(body)), 1)
 	wire := strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + body
 	if _, err := c.Write([]byte(wire)); err != nil {
 		t.Fatal(err)

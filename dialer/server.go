@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -382,5 +381,3 @@ func (s *Server) unregisterLeg(id string) {
 	delete(s.legs, id)
 	s.mu.Unlock()
 }
-
-func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

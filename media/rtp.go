@@ -110,7 +110,6 @@ type seqState struct {
 	jitter        uint32 // scaled by 16, timestamp units (A.8 integer form)
 	transit       int32
 	haveTransit   bool
-	valid         bool
 	everValidated bool
 }
 

@@ -103,9 +103,7 @@ func loadPrompts(cfg *config.Config) (map[string]*media.Prompt, error) {
 	out := map[string]*media.Prompt{}
 	var errs []error
 	names := cfg.PromptNames()
-	for _, opt := range []string{"invalid", "busy"} {
-		names = append(names, opt)
-	}
+	names = append(names, "invalid", "busy")
 	for _, name := range names {
 		if out[name] != nil {
 			continue
