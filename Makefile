@@ -23,6 +23,7 @@ test-deps: ## install the Debian packages the tests use (SIPp, baresip, sox, pro
 	./scripts/install-test-deps.sh
 
 test: test-deps ## install test peers if missing, then run every test
+	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 	$(GO) test -timeout 20m -count=1 ./...
 	$(GO) test -timeout 20m -count=1 -race $(RACE_PKGS)
