@@ -99,7 +99,8 @@ func (j *Journal) RunGC() (rewritten int, err error) {
 	return rewritten, nil
 }
 
-// StartGC runs RunGC every interval until Close. Call it once.
+// StartGC runs RunGC every interval until Close. Open calls it with
+// Options.GCInterval; later calls do nothing.
 func (j *Journal) StartGC(interval time.Duration) {
 	if interval <= 0 || j.opts.InMemory || j.opts.ReadOnly || j.gcDone != nil {
 		return
