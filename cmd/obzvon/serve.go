@@ -203,6 +203,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	jopts := journal.DefaultOptions(cfg.Data.JournalDir())
 	jopts.Logger = log
 	jopts.EncryptionKeyFile = os.ExpandEnv(cfg.Data.EncryptionKeyFile)
+	jopts.GCInterval = cfg.Data.GCInterval.Duration
 	jr, err := journal.Open(jopts)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("open journal %s: %v", cfg.Data.JournalDir(), err), exitFailure)
@@ -212,8 +213,6 @@ func serve(parent context.Context, cfg *config.Config) error {
 			log.Error("journal close", "error", err)
 		}
 	}()
-
-	jr.StartGC(cfg.Data.GCInterval.Duration)
 
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
