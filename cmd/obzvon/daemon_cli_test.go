@@ -11,11 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/obzvon/obzvon/internal/peertest"
 	"github.com/obzvon/obzvon/journal"
@@ -265,6 +267,22 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 		if !strings.Contains(out, "60 rows: 0 inserted, 0 updated, 60 unchanged; 2 rejected") || !strings.Contains(out, "LINE") || !strings.Contains(out, "Дата рождения") {
 			t.Errorf("registry load (text) again via the daemon = %q", out)
 		}
+		// A workbook: the daemon tells the format by the file's name.
+		x := excelize.NewFile()
+		for i, r := range [][]any{{"Фамилия", "Имя", "Отчество", "Дата рождения", "ЕНП"}, {"Зуева", "Ада", "Петровна", 28141, "1000000000000009"}} {
+			cell, _ := excelize.CoordinatesToCellName(1, i+1)
+			_ = x.SetSheetRow("Sheet1", cell, &r)
+		}
+		xlsx := filepath.Join(t.TempDir(), "list.xlsx")
+		if err := x.SaveAs(xlsx); err != nil {
+			t.Fatal(err)
+		}
+		if r := decodeLoad(t, mustRun(t, "registry", "load", "--dir", dir, "--json", xlsx)); r.Inserted != 1 || r.Rejected != 0 {
+			t.Errorf("registry load of an XLSX via the daemon = %+v, want 1 inserted", r)
+		}
+		if out := mustRun(t, "registry", "search", "--dir", dir, "--surname", "зуева", "--json"); !strings.Contains(out, `"birth":"1977-01-16"`) {
+			t.Errorf("search of the XLSX person via the daemon = %q", out)
+		}
 	})
 	t.Run("catalog load", func(t *testing.T) {
 		if out := mustRun(t, "catalog", "load", "--dir", dir, "--default"); !strings.HasPrefix(out, "loaded 37 topics, 36 answer scripts") {
@@ -376,5 +394,48 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 	}
 	if err != nil || ops["load"] < 4 || ops["export"] == 0 {
 		t.Errorf("audit of the socket: ops %v, %v; want the registry and catalog loads and the export", ops, err)
+	}
+}
+
+// TestDaemonFailuresPrintLikeTheCLI: a daemon's server error names the
+// daemon and its log; a refusal prints the daemon's message alone; both
+// exit 1 with nothing on stdout. Usage errors are found before the
+// daemon is asked.
+func TestDaemonFailuresPrintLikeTheCLI(t *testing.T) {
+	data := t.TempDir()
+	var asked atomic.Int32
+	serveSocket(t, data, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/accounts":
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":"internal error"}`))
+		case "/api/v1/registry/load":
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"error":"load registry: denied: role supervisor"}`))
+		default:
+			w.WriteHeader(http.StatusBadGateway) // no JSON body, as from a proxy
+		}
+	}))
+	dir := filepath.Join(data, "journal")
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"agent", "list", "--dir", dir}, exitFailure, "daemon: 500 Internal Server Error: internal error (details in the daemon's log)"},
+		{[]string{"registry", "load", "--dir", dir, registryList}, exitFailure, "load registry: denied: role supervisor"},
+		{[]string{"catalog", "search", "--dir", dir, "полис"}, exitFailure, "daemon: 502 Bad Gateway: answer without an error message (details in the daemon's log)\nTry: obzvon catalog search"},
+		{[]string{"journal", "search", "--dir", dir, "--enp", "123"}, exitUsage, "--enp \"123\": a policy number has 16 digits\nTry:"},
+		{[]string{"agent", "passwd", "--dir", dir}, exitUsage, "agent passwd needs exactly one LOGIN\nTry: obzvon agent passwd ivanova"},
+	} {
+		out, errs, code := runCmd(tc.args...)
+		if code != tc.code || !strings.HasPrefix(errs, tc.stderr) || out != "" {
+			t.Errorf("obzvon %s = exit %d, stdout %q, stderr %q; want exit %d, stderr %q", strings.Join(tc.args, " "), code, out, errs, tc.code, tc.stderr)
+		}
+	}
+	if n := asked.Load(); n != 3 {
+		t.Errorf("the daemon was asked %d times, want 3 (usage errors never reach it)", n)
 	}
 }

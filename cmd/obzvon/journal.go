@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/lists"
 )
 
 // defaultJournalDir is where the CLI looks for the journal when --dir is
@@ -281,6 +282,9 @@ func journalSearchCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			if c.String("number") == "" && c.String("phone") == "" && c.String("enp") == "" {
 				return cli.Exit("give --number, --phone or --enp\nTry: obzvon journal search --phone 89123456789", exitUsage)
+			}
+			if enp := c.String("enp"); enp != "" && !lists.ValidENP(enp) {
+				return cli.Exit(fmt.Sprintf("--enp %q: a policy number has 16 digits\nTry: obzvon journal search --enp 2600000000000001", enp), exitUsage)
 			}
 			refs, err := searchAppeals(c, c.String("number"), c.String("phone"), c.String("enp"))
 			if err != nil {
