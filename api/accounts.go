@@ -252,3 +252,34 @@ func (s *server) directory(w http.ResponseWriter, r *http.Request, p *principal)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// sipSecretRequest is the body of POST /api/v1/accounts/{login}/sip-secret.
+type sipSecretRequest struct {
+	Secret string `json:"secret"`
+	// Realm is the SIP digest realm; empty means "obzvon".
+	Realm string `json:"realm"`
+}
+
+// defaultSIPRealm is the realm of a SIP secret set without one.
+const defaultSIPRealm = "obzvon"
+
+// setSIPSecret serves POST /api/v1/accounts/{login}/sip-secret (update
+// account: administrators): it replaces the account's SIP digest
+// credentials; only their hashes are stored.
+func (s *server) setSIPSecret(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req sipSecretRequest
+	if err := decodeJSON(r, w, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Realm == "" {
+		req.Realm = defaultSIPRealm
+	}
+	login := r.PathValue("login")
+	if err := s.j.SetSIPSecret(r.Context(), p.actor(rUpdate, journal.ResourceAccount), login, req.Realm, req.Secret); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("sip secret set", keyBy, p.login, keyAccount, login)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -219,6 +219,7 @@ func (s *server) routes() {
 	s.handle("POST /api/v1/accounts/{login}/disable", rDelete, journal.ResourceAccount, s.disableAccount(true))
 	s.handle("POST /api/v1/accounts/{login}/enable", rDelete, journal.ResourceAccount, s.disableAccount(false))
 	s.handleAuthed("POST /api/v1/accounts/{login}/password", s.setPassword)
+	s.handle("POST /api/v1/accounts/{login}/sip-secret", rUpdate, journal.ResourceAccount, s.setSIPSecret)
 	s.handle("POST /api/v1/accounts/{login}/tokens", rUpdate, journal.ResourceAccount, s.createToken)
 	s.handle("DELETE /api/v1/accounts/{login}/tokens", rUpdate, journal.ResourceAccount, s.revokeTokens)
 	s.handle("GET /api/v1/directory", rRead, journal.ResourceDirectory, s.directory)
@@ -241,14 +242,17 @@ func (s *server) routes() {
 
 	s.handle("GET /api/v1/registry/persons", rRead, journal.ResourcePerson, s.searchPersons)
 	s.handle("GET /api/v1/registry/persons/{enp}", rRead, journal.ResourcePerson, s.getPerson)
+	s.handle("POST /api/v1/registry/load", rCreate, journal.ResourceRegistry, s.loadRegistry)
 
 	s.handle("GET /api/v1/catalog/topics", rRead, journal.ResourceCatalog, s.topics)
 	s.handle("GET /api/v1/catalog/topics/{topic}/scripts", rRead, journal.ResourceCatalog, s.topicScripts)
 	s.handle("GET /api/v1/catalog/topics/{topic}/recommended", rRead, journal.ResourceCatalog, s.topicRecommended)
 	s.handle("GET /api/v1/catalog/search", rRead, journal.ResourceCatalog, s.searchCatalog)
+	s.handle("POST /api/v1/catalog/load", rCreate, journal.ResourceCatalog, s.loadCatalog)
 
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
+	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
+	"testing/fstest"
 
 	"github.com/obzvon/obzvon/journal"
 )
@@ -125,4 +127,59 @@ func (s *server) searchCatalog(w http.ResponseWriter, r *http.Request, p *princi
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// maxCatalogUpload caps the body of POST /api/v1/catalog/load.
+const maxCatalogUpload = 16 << 20
+
+// CatalogLoadRequest is the body of POST /api/v1/catalog/load: the
+// contents of topics.json and scripts.json, as `obzvon catalog load DIR`
+// reads them from DIR.
+type CatalogLoadRequest struct {
+	Topics  json.RawMessage `json:"topics"`
+	Scripts json.RawMessage `json:"scripts"`
+}
+
+// CatalogLoadResult is the answer of POST /api/v1/catalog/load.
+type CatalogLoadResult struct {
+	Topics  int `json:"topics"`
+	Scripts int `json:"scripts"`
+}
+
+// loadCatalog serves POST /api/v1/catalog/load (create catalog:
+// administrators, supervisors): it validates the two files exactly as
+// journal.ReadCatalog validates a directory (422 naming the file, the
+// index and the field) and stores them in one transaction, replacing
+// topics and scripts with the same ids.
+func (s *server) loadCatalog(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req CatalogLoadRequest
+	if err := decodeJSONLimit(r, w, &req, maxCatalogUpload); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// ReadCatalog reads a file system; an in-memory one holding the two
+	// files gives the same checks as a directory on the server.
+	fsys := fstest.MapFS{}
+	for _, f := range []struct {
+		field, file string
+		b           json.RawMessage
+	}{{"topics", "topics.json", req.Topics}, {"scripts", "scripts.json", req.Scripts}} {
+		if len(f.b) == 0 || string(f.b) == "null" {
+			s.fail(w, r, unprocessable("%s: missing: send the content of %s", f.field, f.file))
+			return
+		}
+		fsys[f.file] = &fstest.MapFile{Data: f.b}
+	}
+	topics, scripts, err := journal.ReadCatalog(fsys)
+	if err != nil {
+		// Every error of ReadCatalog is about the files sent.
+		s.fail(w, r, unprocessable("%v", err))
+		return
+	}
+	if err := s.j.LoadCatalog(r.Context(), p.actor(rCreate, journal.ResourceCatalog), topics, scripts); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("catalog loaded", keyBy, p.login, keyRows, len(topics)+len(scripts))
+	writeJSON(w, http.StatusOK, CatalogLoadResult{len(topics), len(scripts)})
 }

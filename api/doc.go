@@ -45,6 +45,7 @@
 //	GET    /api/v1/accounts/{login}                    read account
 //	POST   /api/v1/accounts/{login}/disable|enable     delete account (admin)
 //	POST   /api/v1/accounts/{login}/password           admin, or the account itself with "current"
+//	POST   /api/v1/accounts/{login}/sip-secret         update account (admin): {"secret","realm"}
 //	POST   /api/v1/accounts/{login}/tokens             update account (admin): {"name","ttl"} → secret
 //	DELETE /api/v1/accounts/{login}/tokens             update account (admin)
 //	GET    /api/v1/directory?q=                        read directory (manual 4.1)
@@ -62,12 +63,15 @@
 //	GET    /api/v1/history?phone=|enp=|surname=&name=&patronymic=&birth=
 //	GET    /api/v1/registry/persons?surname=&name=&patronymic=&birth=  (≤10) or ?phone=
 //	GET    /api/v1/registry/persons/{enp}              read person
+//	POST   /api/v1/registry/load?name=&format=         create registry (admin): body is the list file → counts, row errors
 //	GET    /api/v1/catalog/topics?kind=                read catalog
 //	GET    /api/v1/catalog/topics/{topic}/scripts      with recommended_operators
 //	GET    /api/v1/catalog/topics/{topic}/recommended  level-2 operators to forward to
 //	GET    /api/v1/catalog/search?q=&kind=             topics and scripts by keywords
+//	POST   /api/v1/catalog/load                        create catalog (supervisor, admin): {"topics","scripts"} files
 //	GET    /api/v1/audit?account=|person=|subject=&from=&to=&limit=   read audit (admin)
 //	GET    /api/v1/journal/backup                      read journal (admin): the stream, trailer X-Obzvon-Backup: ok
+//	GET    /api/v1/journal/appeals?from=&to=           read journal (admin): full appeals for export, audited
 //	GET    /api/v1/calls?from=&to=                     admin socket only
 //	GET    /metrics                                    read metrics (sre, supervisor, admin) unless Options.OpenMetrics
 //	GET    /healthz, /readyz                           anyone

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -131,4 +133,88 @@ func (s *server) backup(w http.ResponseWriter, r *http.Request, p *principal) {
 	}
 	s.log.Info("journal backup sent", keyBy, p.login, keyBytes, cw.n)
 	h.Set(BackupTrailer, "ok")
+}
+
+// maxRegistryUpload caps the list file of POST /api/v1/registry/load: a
+// regional registry of a few million rows is a few hundred megabytes.
+const maxRegistryUpload = 4 << 30
+
+// RegistryLoadResult is the answer of POST /api/v1/registry/load: the
+// load's counts and every rejected row (an empty array when none).
+type RegistryLoadResult struct {
+	journal.LoadStats
+	Errors []*lists.RowError `json:"errors"`
+}
+
+// loadRegistry serves POST /api/v1/registry/load?name=&format=: the body
+// is the list file itself (CSV in UTF-8 or Windows-1251, or XLSX). name is
+// the file's name, recorded in the audit log and used to tell the format
+// by its extension; format (csv or xlsx) overrides it; without either the
+// content decides. Rows with errors are skipped and reported; a file whose
+// header cannot be read loads nothing (422).
+func (s *server) loadRegistry(w http.ResponseWriter, r *http.Request, p *principal) {
+	q := r.URL.Query()
+	name := q.Get("name")
+	if name == "" {
+		name = "upload"
+	}
+	f := lists.FormatOf(name)
+	switch q.Get("format") {
+	case "":
+	case "csv":
+		f = lists.FormatCSV
+	case "xlsx":
+		f = lists.FormatXLSX
+	default:
+		s.fail(w, r, badRequest("format: %q: want csv or xlsx", q.Get("format")))
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, maxRegistryUpload)
+	st, rowErrs, err := s.j.LoadRegistry(r.Context(), p.actor(rCreate, journal.ResourceRegistry), body, f, filepath.Base(name))
+	if errors.Is(err, lists.ErrHeader) {
+		err = unprocessable("%v", err)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rowErrs == nil {
+		rowErrs = []*lists.RowError{}
+	}
+	s.log.Info("registry loaded", keyBy, p.login, keyRows, st.Rows, keyRejected, st.Rejected)
+	writeJSON(w, http.StatusOK, RegistryLoadResult{st, rowErrs})
+}
+
+// exportAppeals serves GET /api/v1/journal/appeals?from=&to= (read
+// journal: administrators): the full appeals created in [from, to),
+// oldest first, for export. Both bounds are optional RFC 3339 times
+// (absent: open-ended). The export is audited.
+func (s *server) exportAppeals(w http.ResponseWriter, r *http.Request, p *principal) {
+	q := r.URL.Query()
+	var from, to time.Time
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := q.Get(f.name); v != "" {
+			var err error
+			if *f.t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				s.fail(w, r, badRequest("%s: %q is not an RFC 3339 time like 2026-11-27T00:00:00Z", f.name, v))
+				return
+			}
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		s.fail(w, r, badRequest("to: %s is not after from %s", q.Get("to"), q.Get("from")))
+		return
+	}
+	out, err := s.j.AppealsCreated(r.Context(), p.actor(rRead, journal.ResourceJournal), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if out == nil {
+		out = []journal.Appeal{}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

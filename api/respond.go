@@ -123,10 +123,15 @@ var appealNumber = regexp.MustCompile(`^\d{4}-\d{6}$`)
 // decodeJSON reads the request body into v, refusing unknown fields and
 // trailing data. Errors name the offending field.
 func decodeJSON(r *http.Request, w http.ResponseWriter, v any) error {
+	return decodeJSONLimit(r, w, v, maxJSONBody)
+}
+
+// decodeJSONLimit is decodeJSON for a body of at most limit bytes.
+func decodeJSONLimit(r *http.Request, w http.ResponseWriter, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &badRequestError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: send application/json", ct)}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -188,8 +193,10 @@ const (
 	keyBytes      = "bytes"
 	keyError      = "error"
 	keyMove       = "move"
+	keyRejected   = "rejected"
 	keyRetryAfter = "retry_after_s"
 	keyRoute      = "route"
+	keyRows       = "rows"
 	keySource     = "source"
 	keyStatus     = "status"
 )

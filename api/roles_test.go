@@ -34,6 +34,7 @@ var (
 	appealApprove = set("admin")
 	personRead    = set(append(operators, "supervisor", "admin")...)
 	catalogRead   = set(append(operators, "supervisor", "admin")...)
+	catalogLoad   = set("supervisor", "admin")
 	directoryRead = set(append(operators, "supervisor", "admin", "campaign_staff")...)
 	accountRead   = set("supervisor", "admin")
 	adminOnly     = set("admin")
@@ -80,6 +81,7 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"POST", "/api/v1/accounts/nosuch/disable", "", adminOnly},
 		{"POST", "/api/v1/accounts/nosuch/enable", "", adminOnly},
 		{"POST", "/api/v1/accounts/nosuch/password", `{"password":"x"}`, adminOnly},
+		{"POST", "/api/v1/accounts/nosuch/sip-secret", `{"secret":"x"}`, adminOnly},
 		{"POST", "/api/v1/accounts/nosuch/tokens", `{"name":"ci"}`, adminOnly},
 		{"DELETE", "/api/v1/accounts/nosuch/tokens", "", adminOnly},
 		{"GET", "/api/v1/directory?q=u", "", directoryRead},
@@ -107,14 +109,17 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/registry/persons?birth=17.05.1980", "", personRead},
 		{"GET", "/api/v1/registry/persons?phone=89161234567", "", personRead},
 		{"GET", "/api/v1/registry/persons/" + testENP, "", personRead},
+		{"POST", "/api/v1/registry/load?name=empty.csv", "", adminOnly},
 
 		{"GET", "/api/v1/catalog/topics?kind=consultation", "", catalogRead},
 		{"GET", "/api/v1/catalog/topics/{topic}/scripts", "", catalogRead},
 		{"GET", "/api/v1/catalog/topics/{topic}/recommended", "", catalogRead},
 		{"GET", "/api/v1/catalog/search?q=%D0%BF%D0%BE%D0%BB%D0%B8%D1%81", "", catalogRead},
+		{"POST", "/api/v1/catalog/load", `{}`, catalogLoad},
 
 		{"GET", "/api/v1/audit?account=u_admin", "", adminOnly},
 		{"GET", "/api/v1/journal/backup", "", adminOnly},
+		{"GET", "/api/v1/journal/appeals?from=2026-01-01T00:00:00Z", "", adminOnly},
 	}
 	whos := append([]who{}, operators...)
 	whos = append(whos, "supervisor", "admin", "campaign_staff", "sre", anonymous)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,7 +49,7 @@ func adminClient(c *cli.Context) (*http.Client, error) {
 	conn.Close()
 	return &http.Client{
 		Timeout: 30 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		}},
@@ -109,4 +110,120 @@ func backupFromDaemon(c *cli.Context, w io.Writer) (ok bool, err error) {
 		return true, fmt.Errorf("daemon: backup incomplete: %s", t)
 	}
 	return true, nil
+}
+
+// adminAPI is the JSON API of a running daemon, reached over its admin
+// socket, where every request acts as an administrator.
+type adminAPI struct{ hc *http.Client }
+
+// dialAdmin returns the API of the daemon on the admin socket, or nil when
+// no daemon answers there (the caller then opens the journal itself). An
+// error means --socket names a socket that cannot be used.
+func dialAdmin(c *cli.Context) (*adminAPI, error) {
+	hc, err := adminClient(c)
+	if err != nil {
+		return nil, cli.Exit(err.Error(), exitFailure)
+	}
+	if hc == nil {
+		return nil, nil
+	}
+	// Loads and exports of a large journal take longer than any fixed
+	// limit; the daemon ends the request if the client goes away.
+	hc.Timeout = 0
+	return &adminAPI{hc: hc}, nil
+}
+
+// daemonError is an error answer of the daemon: its HTTP status and the
+// message of its JSON body.
+type daemonError struct {
+	Status int
+	Msg    string
+}
+
+func (e *daemonError) Error() string {
+	if e.Status >= 500 {
+		return fmt.Sprintf("daemon: %d %s: %s (details in the daemon's log)", e.Status, http.StatusText(e.Status), e.Msg)
+	}
+	return e.Msg
+}
+
+// isStatus reports whether err is the daemon's answer with that status.
+func isStatus(err error, status int) bool {
+	var de *daemonError
+	return errors.As(err, &de) && de.Status == status
+}
+
+// do sends one request; body is sent as is with contentType, or, when it
+// is not an io.Reader, as JSON. A 2xx answer is decoded into out (unless
+// out is nil); any other becomes a *daemonError.
+func (a *adminAPI) do(ctx context.Context, method, path string, body any, contentType string, out any) error {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case io.Reader:
+		r = b
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		r, contentType = bytes.NewReader(js), "application/json"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://obzvon"+path, r)
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := a.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if err := json.NewDecoder(res.Body).Decode(&e); err != nil || e.Error == "" {
+			e.Error = "answer without an error message"
+		}
+		return &daemonError{Status: res.StatusCode, Msg: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		return fmt.Errorf("daemon: decode the answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// get is do for a GET of path with the non-empty values of q.
+func (a *adminAPI) get(ctx context.Context, path string, q url.Values, out any) error {
+	for k, v := range q {
+		if len(v) == 0 || v[0] == "" {
+			delete(q, k)
+		}
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return a.do(ctx, http.MethodGet, path, nil, "", out)
+}
+
+// exitOf turns an error of the daemon or the journal into the CLI's exit:
+// the message on stderr and exit code 1. Exit errors pass unchanged.
+func exitOf(err error) error {
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return err
+	}
+	return cli.Exit(err.Error(), exitFailure)
+}
+
+// timeParam formats a --from/--to bound for the API; zero is absent.
+func timeParam(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
 }

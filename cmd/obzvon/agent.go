@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os/user"
 	"strings"
 	"text/tabwriter"
@@ -73,7 +75,7 @@ func agentAddCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-sip", Usage: "do not create a SIP secret (no softphone)"},
 			&cli.StringFlag{Name: "realm", Value: "obzvon", Usage: "SIP digest realm"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-			journalDirFlag, journalKeyFlag,
+			journalDirFlag, journalKeyFlag, socketFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -101,14 +103,9 @@ func agentAddCommand() *cli.Command {
 			if !c.Bool("no-sip") {
 				n.SIPSecret = newSecret(16)
 			}
-			j, err := openJournal(c, false)
+			a, err := addAccount(c, n)
 			if err != nil {
-				return err
-			}
-			defer j.Close()
-			a, err := j.AddAccount(context.Background(), cliActor(), n)
-			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
+				return exitOf(err)
 			}
 			out := struct {
 				Login     string `json:"login"`
@@ -144,39 +141,20 @@ func agentListCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list accounts",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag, socketFlag},
 		Action: func(c *cli.Context) error {
-			j, err := openJournal(c, true)
+			vs, err := listAccounts(c)
 			if err != nil {
-				return err
-			}
-			defer j.Close()
-			as, err := j.Accounts(context.Background())
-			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
+				return exitOf(err)
 			}
 			if c.Bool("json") {
-				type view struct {
-					Login        string         `json:"login"`
-					DisplayName  string         `json:"display_name"`
-					Roles        []journal.Role `json:"roles"`
-					Organization string         `json:"organization,omitempty"`
-					Extension    string         `json:"extension,omitempty"`
-					Queues       []string       `json:"queues,omitempty"`
-					SIP          bool           `json:"sip"`
-					Disabled     bool           `json:"disabled"`
-				}
-				vs := []view{}
-				for _, a := range as {
-					vs = append(vs, view{a.Login, a.DisplayName, a.Roles, a.Organization, a.Extension, a.Queues, a.SIPHA1MD5 != "", a.Disabled})
-				}
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(vs)
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "LOGIN\tNAME\tROLES\tORGANIZATION\tEXT\tSTATE")
-			for _, a := range as {
+			for _, a := range vs {
 				roles := make([]string, len(a.Roles))
 				for i, r := range a.Roles {
 					roles[i] = r.String()
@@ -201,7 +179,7 @@ func agentPasswdCommand() *cli.Command {
 			&cli.BoolFlag{Name: "sip", Usage: "change the SIP secret instead of the password"},
 			&cli.BoolFlag{Name: "password-stdin", Usage: "read the new secret from standard input instead of generating one"},
 			&cli.StringFlag{Name: "realm", Value: "obzvon", Usage: "SIP digest realm"},
-			journalDirFlag, journalKeyFlag,
+			journalDirFlag, journalKeyFlag, socketFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -218,22 +196,12 @@ func agentPasswdCommand() *cli.Command {
 			} else {
 				secret, generated = newSecret(14), true
 			}
-			j, err := openJournal(c, false)
-			if err != nil {
-				return err
-			}
-			defer j.Close()
-			ctx := context.Background()
-			if c.Bool("sip") {
-				err = j.SetSIPSecret(ctx, cliActor(), login, c.String("realm"), secret)
-			} else {
-				err = j.SetPassword(ctx, cliActor(), login, secret)
-			}
-			if errors.Is(err, journal.ErrNotFound) {
+			err := setSecret(c, login, c.Bool("sip"), c.String("realm"), secret)
+			if errors.Is(err, journal.ErrNotFound) || isStatus(err, http.StatusNotFound) {
 				return cli.Exit(fmt.Sprintf("no account %q\nTry: obzvon agent list", login), exitFailure)
 			}
 			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
+				return exitOf(err)
 			}
 			if generated {
 				fmt.Fprintln(c.App.Writer, secret)
@@ -248,24 +216,164 @@ func agentDisableCommand() *cli.Command {
 		Name:      "disable",
 		Usage:     "disable an account (no login, no softphone, tokens stop working); --enable undoes it",
 		ArgsUsage: "LOGIN",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "enable", Usage: "enable the account again"}, journalDirFlag, journalKeyFlag},
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "enable", Usage: "enable the account again"}, journalDirFlag, journalKeyFlag, socketFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return cli.Exit("agent disable needs exactly one LOGIN\nTry: obzvon agent disable ivanova", exitUsage)
 			}
-			j, err := openJournal(c, false)
-			if err != nil {
-				return err
-			}
-			defer j.Close()
-			err = j.SetDisabled(context.Background(), cliActor(), c.Args().First(), !c.Bool("enable"))
-			if errors.Is(err, journal.ErrNotFound) {
+			err := setDisabled(c, c.Args().First(), !c.Bool("enable"))
+			if errors.Is(err, journal.ErrNotFound) || isStatus(err, http.StatusNotFound) {
 				return cli.Exit(fmt.Sprintf("no account %q\nTry: obzvon agent list", c.Args().First()), exitFailure)
 			}
 			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
+				return exitOf(err)
 			}
 			return nil
 		},
 	}
+}
+
+// addedAccount is what agent add reports of a new account.
+type addedAccount struct {
+	Login       string `json:"login"`
+	DisplayName string `json:"display_name"`
+}
+
+// addAccount adds n through a running daemon, or in the journal directory
+// when none answers. The secrets in n are generated here either way, so
+// they can be shown once; the daemon stores only their hashes.
+func addAccount(c *cli.Context, n journal.NewAccount) (addedAccount, error) {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return addedAccount{}, err
+	}
+	if d != nil {
+		roles := make([]string, len(n.Roles))
+		for i, r := range n.Roles {
+			roles[i] = r.String()
+		}
+		var out addedAccount
+		err := d.do(ctx, http.MethodPost, "/api/v1/accounts", struct {
+			Login        string   `json:"login"`
+			DisplayName  string   `json:"display_name"`
+			Roles        []string `json:"roles"`
+			Organization string   `json:"organization,omitempty"`
+			Extension    string   `json:"extension,omitempty"`
+			Queues       []string `json:"queues,omitempty"`
+			Password     string   `json:"password,omitempty"`
+			SIPSecret    string   `json:"sip_secret,omitempty"`
+			SIPRealm     string   `json:"sip_realm,omitempty"`
+		}{n.Login, n.DisplayName, roles, n.Organization, n.Extension, n.Queues, n.Password, n.SIPSecret, n.SIPRealm}, "", &out)
+		return out, err
+	}
+	j, err := openJournal(c, false)
+	if err != nil {
+		return addedAccount{}, err
+	}
+	defer j.Close()
+	a, err := j.AddAccount(ctx, cliActor(), n)
+	if err != nil {
+		return addedAccount{}, err
+	}
+	return addedAccount{a.Login, a.DisplayName}, nil
+}
+
+// accountRow is an account as agent list shows it (its --json form).
+type accountRow struct {
+	Login        string         `json:"login"`
+	DisplayName  string         `json:"display_name"`
+	Roles        []journal.Role `json:"roles"`
+	Organization string         `json:"organization,omitempty"`
+	Extension    string         `json:"extension,omitempty"`
+	Queues       []string       `json:"queues,omitempty"`
+	SIP          bool           `json:"sip"`
+	Disabled     bool           `json:"disabled"`
+}
+
+// listAccounts reads the accounts through a running daemon, or from the
+// journal directory when none answers.
+func listAccounts(c *cli.Context) ([]accountRow, error) {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return nil, err
+	}
+	vs := []accountRow{}
+	if d != nil {
+		var as []struct {
+			accountRow
+			HasSIP bool `json:"has_sip"`
+		}
+		if err := d.get(ctx, "/api/v1/accounts", nil, &as); err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			a.SIP = a.HasSIP
+			vs = append(vs, a.accountRow)
+		}
+		return vs, nil
+	}
+	j, err := openJournal(c, true)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	as, err := j.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		vs = append(vs, accountRow{a.Login, a.DisplayName, a.Roles, a.Organization, a.Extension, a.Queues, a.SIPHA1MD5 != "", a.Disabled})
+	}
+	return vs, nil
+}
+
+// setSecret sets login's password (or, with sip, its SIP secret in realm)
+// through a running daemon, or in the journal directory.
+func setSecret(c *cli.Context, login string, sip bool, realm, secret string) error {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		path := "/api/v1/accounts/" + url.PathEscape(login)
+		if sip {
+			return d.do(ctx, http.MethodPost, path+"/sip-secret", map[string]string{"secret": secret, "realm": realm}, "", nil)
+		}
+		return d.do(ctx, http.MethodPost, path+"/password", map[string]string{"password": secret}, "", nil)
+	}
+	j, err := openJournal(c, false)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	if sip {
+		return j.SetSIPSecret(ctx, cliActor(), login, realm, secret)
+	}
+	return j.SetPassword(ctx, cliActor(), login, secret)
+}
+
+// setDisabled disables or enables login through a running daemon, or in
+// the journal directory.
+func setDisabled(c *cli.Context, login string, disabled bool) error {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		verb := "enable"
+		if disabled {
+			verb = "disable"
+		}
+		return d.do(ctx, http.MethodPost, "/api/v1/accounts/"+url.PathEscape(login)+"/"+verb, nil, "", nil)
+	}
+	j, err := openJournal(c, false)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	return j.SetDisabled(ctx, cliActor(), login, disabled)
 }

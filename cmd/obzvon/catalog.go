@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/obzvon/obzvon/api"
 	"github.com/obzvon/obzvon/journal"
 )
 
@@ -22,7 +26,7 @@ func catalogCommand() *cli.Command {
 				Name:      "load",
 				Usage:     "load topics.json and scripts.json from DIR (or the built-in CMI catalog with --default)",
 				ArgsUsage: "DIR",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "default", Usage: "load the catalog shipped with obzvon"}, journalDirFlag, journalKeyFlag},
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "default", Usage: "load the catalog shipped with obzvon"}, journalDirFlag, journalKeyFlag, socketFlag},
 				Action: func(c *cli.Context) error {
 					var topics []journal.Topic
 					var scripts []journal.Script
@@ -38,13 +42,8 @@ func catalogCommand() *cli.Command {
 					if err != nil {
 						return cli.Exit(err.Error(), exitFailure)
 					}
-					j, err := openJournal(c, false)
-					if err != nil {
-						return err
-					}
-					defer j.Close()
-					if err := j.LoadCatalog(context.Background(), cliActor(), topics, scripts); err != nil {
-						return cli.Exit(err.Error(), exitFailure)
+					if err := loadCatalog(c, topics, scripts); err != nil {
+						return exitOf(err)
 					}
 					fmt.Fprintf(c.App.Writer, "loaded %d topics, %d answer scripts\n", len(topics), len(scripts))
 					return nil
@@ -56,7 +55,7 @@ func catalogCommand() *cli.Command {
 				ArgsUsage: "WORDS…",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "kind", Usage: "complaint, consultation, statement, proposal or gratitude"},
-					&cli.BoolFlag{Name: "json", Usage: "print JSON"}, journalDirFlag, journalKeyFlag,
+					&cli.BoolFlag{Name: "json", Usage: "print JSON"}, journalDirFlag, journalKeyFlag, socketFlag,
 				},
 				Action: func(c *cli.Context) error {
 					kind := journal.KindUnknown
@@ -66,14 +65,23 @@ func catalogCommand() *cli.Command {
 							return cli.Exit(fmt.Sprintf("--kind %q: %v\nTry: --kind complaint", k, err), exitUsage)
 						}
 					}
-					j, err := openJournal(c, true)
-					if err != nil {
+					if c.NArg() == 0 {
+						return cli.Exit("catalog search needs WORDS to search\nTry: obzvon catalog search замена полиса", exitUsage)
+					}
+					hits, err := searchCatalog(c, strings.Join(c.Args().Slice(), " "), kind)
+					var ec cli.ExitCoder
+					if errors.As(err, &ec) {
 						return err
 					}
-					defer j.Close()
-					hits, err := j.SearchCatalog(context.Background(), strings.Join(c.Args().Slice(), " "), kind)
 					if err != nil {
 						return cli.Exit(err.Error()+"\nTry: obzvon catalog search замена полиса", exitFailure)
+					}
+					// Arrays, never null, whichever path answered.
+					if hits.Topics == nil {
+						hits.Topics = []journal.Topic{}
+					}
+					if hits.Scripts == nil {
+						hits.Scripts = []journal.Script{}
 					}
 					if c.Bool("json") {
 						return json.NewEncoder(c.App.Writer).Encode(hits)
@@ -91,4 +99,57 @@ func catalogCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// loadCatalog stores the catalog read on this side (validated already)
+// through a running daemon, which validates it again, or in the journal
+// directory when no daemon answers.
+func loadCatalog(c *cli.Context, topics []journal.Topic, scripts []journal.Script) error {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		var req api.CatalogLoadRequest
+		if req.Topics, err = json.Marshal(topics); err != nil {
+			return err
+		}
+		if req.Scripts, err = json.Marshal(scripts); err != nil {
+			return err
+		}
+		return d.do(ctx, http.MethodPost, "/api/v1/catalog/load", req, "", nil)
+	}
+	j, err := openJournal(c, false)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	return j.LoadCatalog(ctx, cliActor(), topics, scripts)
+}
+
+// searchCatalog searches topics and scripts through a running daemon, or
+// in the journal directory when no daemon answers.
+func searchCatalog(c *cli.Context, query string, kind journal.Kind) (journal.CatalogHits, error) {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return journal.CatalogHits{}, err
+	}
+	if d != nil {
+		// The daemon adds recommended_operators to each script; the CLI
+		// shows the scripts themselves, as the direct path does.
+		var hits journal.CatalogHits
+		q := url.Values{"q": {query}}
+		if kind != journal.KindUnknown {
+			q.Set("kind", kind.String())
+		}
+		return hits, d.get(ctx, "/api/v1/catalog/search", q, &hits)
+	}
+	j, err := openJournal(c, true)
+	if err != nil {
+		return journal.CatalogHits{}, err
+	}
+	defer j.Close()
+	return j.SearchCatalog(ctx, query, kind)
 }

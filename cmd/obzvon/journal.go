@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -15,16 +16,17 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/lists"
 )
 
 // defaultJournalDir is where the CLI looks for the journal when --dir is
 // not given (make run keeps its data under ./var).
 const defaultJournalDir = "./var/journal"
 
-// journalDirFlag is the --dir flag shared by the commands that open the
-// journal directly. Until the daemon's HTTP API exists they open the
-// directory themselves: read-only for queries, so they fail with a clear
-// message while a daemon holds it.
+// journalDirFlag is the --dir flag shared by the commands that use the
+// journal. While a daemon runs they go through its admin socket (beside
+// the directory, see socketFlag); otherwise they open the directory
+// themselves, read-only for queries.
 var journalDirFlag = &cli.StringFlag{Name: "dir", Value: defaultJournalDir, Usage: "journal directory", EnvVars: []string{"OBZVON_JOURNAL_DIR"}}
 
 var journalKeyFlag = &cli.StringFlag{Name: "key-file", Usage: "encryption key file of an encrypted journal", EnvVars: []string{"OBZVON_JOURNAL_KEY_FILE"}}
@@ -276,30 +278,18 @@ func journalSearchCommand() *cli.Command {
 			&cli.StringFlag{Name: "number", Usage: "appeal number, 2026-000123"},
 			&cli.StringFlag{Name: "phone", Usage: "caller phone in any Russian format"},
 			&cli.StringFlag{Name: "enp", Usage: "policy number (16 digits)"},
-			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag, socketFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if c.String("number") == "" && c.String("phone") == "" && c.String("enp") == "" {
 				return cli.Exit("give --number, --phone or --enp\nTry: obzvon journal search --phone 89123456789", exitUsage)
 			}
-			j, err := openJournal(c, true)
-			if err != nil {
-				return err
+			if enp := c.String("enp"); enp != "" && !lists.ValidENP(enp) {
+				return cli.Exit(fmt.Sprintf("--enp %q: a policy number has 16 digits\nTry: obzvon journal search --enp 2600000000000001", enp), exitUsage)
 			}
-			defer j.Close()
-			ctx := context.Background()
-			var refs []journal.AppealRef
-			if n := c.String("number"); n != "" {
-				a, err := j.Appeal(ctx, cliActor(), n)
-				if err != nil {
-					return cli.Exit(err.Error(), exitFailure)
-				}
-				refs = append(refs, journal.AppealRef{ID: a.ID, Number: a.Number, Created: a.Created, Kind: a.Kind, Topic: a.Topic, Status: a.Status, Assignee: a.Assignee})
-			} else {
-				refs, err = j.History(ctx, cliActor(), journal.HistoryQuery{Phone: c.String("phone"), Person: journal.PersonData{ENP: c.String("enp")}})
-				if err != nil {
-					return cli.Exit(err.Error(), exitFailure)
-				}
+			refs, err := searchAppeals(c, c.String("number"), c.String("phone"), c.String("enp"))
+			if err != nil {
+				return exitOf(err)
 			}
 			if c.Bool("json") {
 				if refs == nil {
@@ -325,7 +315,7 @@ func journalExportCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "start of the period (2026-03-01, RFC 3339)"},
 			&cli.StringFlag{Name: "to", Usage: "end of the period, exclusive"},
 			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv or json"},
-			journalDirFlag, journalKeyFlag,
+			journalDirFlag, journalKeyFlag, socketFlag,
 		},
 		Action: func(c *cli.Context) error {
 			from, to, err := fromTo(c)
@@ -336,14 +326,9 @@ func journalExportCommand() *cli.Command {
 			if format != "csv" && format != "json" {
 				return cli.Exit(fmt.Sprintf("--format %q: want csv or json\nTry: obzvon journal export --from 2026-03-01 --format csv", format), exitUsage)
 			}
-			j, err := openJournal(c, true)
+			as, err := exportAppeals(c, from, to)
 			if err != nil {
-				return err
-			}
-			defer j.Close()
-			as, err := j.AppealsCreated(context.Background(), cliActor(), from, to)
-			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
+				return exitOf(err)
 			}
 			if format == "json" {
 				if as == nil {
@@ -356,6 +341,62 @@ func journalExportCommand() *cli.Command {
 			return writeAppealsCSV(c.App.Writer, as)
 		},
 	}
+}
+
+// searchAppeals finds appeals by number, or else by phone or policy
+// number, through a running daemon, or in the journal directory when no
+// daemon answers.
+func searchAppeals(c *cli.Context, number, phone, enp string) ([]journal.AppealRef, error) {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return nil, err
+	}
+	var j *journal.Journal
+	if d == nil {
+		if j, err = openJournal(c, true); err != nil {
+			return nil, err
+		}
+		defer j.Close()
+	}
+	if number != "" {
+		var a *journal.Appeal
+		if d != nil {
+			a = new(journal.Appeal)
+			err = d.get(ctx, "/api/v1/appeals/"+url.PathEscape(number), nil, a)
+		} else {
+			a, err = j.Appeal(ctx, cliActor(), number)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []journal.AppealRef{{ID: a.ID, Number: a.Number, Created: a.Created, Kind: a.Kind, Topic: a.Topic, Status: a.Status, Assignee: a.Assignee}}, nil
+	}
+	var refs []journal.AppealRef
+	if d != nil {
+		return refs, d.get(ctx, "/api/v1/history", url.Values{"phone": {phone}, "enp": {enp}}, &refs)
+	}
+	return j.History(ctx, cliActor(), journal.HistoryQuery{Phone: phone, Person: journal.PersonData{ENP: enp}})
+}
+
+// exportAppeals reads the full appeals created in [from, to) through a
+// running daemon, or from the journal directory when no daemon answers.
+func exportAppeals(c *cli.Context, from, to time.Time) ([]journal.Appeal, error) {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil {
+		var as []journal.Appeal
+		return as, d.get(ctx, "/api/v1/journal/appeals", url.Values{"from": {timeParam(from)}, "to": {timeParam(to)}}, &as)
+	}
+	j, err := openJournal(c, true)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	return j.AppealsCreated(ctx, cliActor(), from, to)
 }
 
 // writeAppealsCSV writes appeals the way Russian Excel opens them: UTF-8

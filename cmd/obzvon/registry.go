@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/obzvon/obzvon/api"
 	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/lists"
 )
@@ -29,7 +34,7 @@ func registryLoadCommand() *cli.Command {
 		Name:      "load",
 		Usage:     "load persons from a CSV (UTF-8 or Windows-1251, ';' or ',') or XLSX file; known policy numbers are updated",
 		ArgsUsage: "FILE",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}, journalDirFlag, journalKeyFlag},
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}, journalDirFlag, journalKeyFlag, socketFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return cli.Exit("registry load needs exactly one FILE\nTry: obzvon registry load registry.csv", exitUsage)
@@ -40,23 +45,16 @@ func registryLoadCommand() *cli.Command {
 				return cli.Exit(err.Error(), exitFailure)
 			}
 			defer f.Close()
-			j, err := openJournal(c, false)
+			res, err := loadRegistry(c, f, name)
 			if err != nil {
-				return err
+				return exitOf(err)
 			}
-			defer j.Close()
-			st, rowErrs, err := j.LoadRegistry(context.Background(), cliActor(), f, lists.FormatOf(name), filepath.Base(name))
-			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
-			}
+			st, rowErrs := res.LoadStats, res.Errors
 			if c.Bool("json") {
 				if rowErrs == nil {
 					rowErrs = []*lists.RowError{}
 				}
-				return json.NewEncoder(c.App.Writer).Encode(struct {
-					journal.LoadStats
-					Errors []*lists.RowError `json:"errors"`
-				}{st, rowErrs})
+				return json.NewEncoder(c.App.Writer).Encode(api.RegistryLoadResult{LoadStats: st, Errors: rowErrs})
 			}
 			fmt.Fprintf(c.App.Writer, "%s (%s): %d rows: %d inserted, %d updated, %d unchanged; %d rejected; %.0f rows/s\n",
 				name, st.Encoding, st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected, float64(st.Rows)/st.Took.Seconds())
@@ -80,16 +78,15 @@ func registrySearchCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "surname"}, &cli.StringFlag{Name: "name"}, &cli.StringFlag{Name: "patronymic"},
 			&cli.StringFlag{Name: "birth", Usage: "date of birth, 01.02.1960 or 1960-02-01"},
-			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag, socketFlag,
 		},
 		Action: func(c *cli.Context) error {
-			j, err := openJournal(c, true)
-			if err != nil {
+			ps, err := searchPersons(c, journal.PersonQuery{
+				Surname: c.String("surname"), Name: c.String("name"), Patronymic: c.String("patronymic"), Birth: c.String("birth")})
+			var ec cli.ExitCoder
+			if errors.As(err, &ec) {
 				return err
 			}
-			defer j.Close()
-			ps, err := j.SearchPersons(context.Background(), cliActor(), journal.PersonQuery{
-				Surname: c.String("surname"), Name: c.String("name"), Patronymic: c.String("patronymic"), Birth: c.String("birth")})
 			if err != nil {
 				return cli.Exit(err.Error()+"\nTry: obzvon registry search --surname иван --birth 01.02.1960", exitFailure)
 			}
@@ -136,4 +133,49 @@ func registryGenerateCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// loadRegistry loads the list file f (named name) through a running
+// daemon, which gets the file as the request body, or into the journal
+// directory when no daemon answers.
+func loadRegistry(c *cli.Context, f *os.File, name string) (api.RegistryLoadResult, error) {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return api.RegistryLoadResult{}, err
+	}
+	if d != nil {
+		var res api.RegistryLoadResult
+		q := url.Values{"name": {filepath.Base(name)}}
+		err := d.do(ctx, http.MethodPost, "/api/v1/registry/load?"+q.Encode(), io.Reader(f), "application/octet-stream", &res)
+		return res, err
+	}
+	j, err := openJournal(c, false)
+	if err != nil {
+		return api.RegistryLoadResult{}, err
+	}
+	defer j.Close()
+	st, rowErrs, err := j.LoadRegistry(ctx, cliActor(), f, lists.FormatOf(name), filepath.Base(name))
+	return api.RegistryLoadResult{LoadStats: st, Errors: rowErrs}, err
+}
+
+// searchPersons searches the registry through a running daemon, or in the
+// journal directory when no daemon answers.
+func searchPersons(c *cli.Context, pq journal.PersonQuery) ([]journal.Person, error) {
+	ctx := context.Background()
+	d, err := dialAdmin(c)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil {
+		var ps []journal.Person
+		q := url.Values{"surname": {pq.Surname}, "name": {pq.Name}, "patronymic": {pq.Patronymic}, "birth": {pq.Birth}}
+		return ps, d.get(ctx, "/api/v1/registry/persons", q, &ps)
+	}
+	j, err := openJournal(c, true)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	return j.SearchPersons(ctx, cliActor(), pq)
 }
