@@ -18,7 +18,7 @@ func TestRecordingSurvivesKill9(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	sipPort, httpPort, trunkPort := peertest.FreePort(t), peertest.FreePort(t), peertest.FreePort(t)
-	base := 16000 + (os.Getpid()%100)*20
+	base := 19000 + (os.Getpid()%50)*20
 	cfg := fmt.Sprintf(`[sip]
 port = %d
 [http]

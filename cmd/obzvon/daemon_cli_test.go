@@ -40,9 +40,9 @@ type runningDaemon struct {
 	http string // base URL of the TCP API
 }
 
-// startDaemon builds and starts `obzvon serve` on free loopback ports and
+// startCLIDaemon builds and starts `obzvon serve` on free loopback ports and
 // waits until its admin socket answers /readyz.
-func startDaemon(t *testing.T) *runningDaemon {
+func startCLIDaemon(t *testing.T) *runningDaemon {
 	t.Helper()
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -183,7 +183,7 @@ func decodeLoad(t *testing.T, out string) loadResult {
 // real daemon while it holds the journal's lock, then, after SIGTERM, the
 // same commands on the directory: the answers must be the same.
 func TestStaffCommandsThroughTheDaemon(t *testing.T) {
-	d := startDaemon(t)
+	d := startCLIDaemon(t)
 	dir := filepath.Join(d.data, "journal")
 	// The lock is really held: opening the directory fails.
 	if j, err := journal.Open(journal.DefaultOptions(dir)); err == nil {
