@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -202,6 +203,16 @@ func stateChanging(method string) bool {
 }
 
 // errUnauthenticated is the 401 answer.
+// peerKey carries the local user on the other end of the admin socket.
+type peerKey struct{}
+
+// WithSocketPeer records in ctx the local user (e.g. "root" or "uid
+// 1001") connected to the admin socket, so the audit names who acted: the
+// daemon sets it from the connection's credentials (SO_PEERCRED).
+func WithSocketPeer(ctx context.Context, user string) context.Context {
+	return context.WithValue(ctx, peerKey{}, user)
+}
+
 var errUnauthenticated = errors.New("authentication required: log in or send Authorization: Bearer <token>")
 
 // authenticate finds who makes r. It returns (nil, nil) for an anonymous
@@ -211,7 +222,11 @@ func (s *server) authenticate(r *http.Request) (*principal, error) {
 	if s.admin {
 		// The socket's file mode admits only root and the obzvon group:
 		// whoever connects administers the appliance anyway.
-		return &principal{login: "socket", roles: []journal.Role{journal.RoleAdmin}, via: viaSocket}, nil
+		login := "socket"
+		if peer, ok := r.Context().Value(peerKey{}).(string); ok && peer != "" {
+			login = "socket:" + peer
+		}
+		return &principal{login: login, roles: []journal.Role{journal.RoleAdmin}, via: viaSocket}, nil
 	}
 	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -381,13 +382,18 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 	mustRun(t, "agent", "passwd", "--dir", dir, "--sip", "ivanova")
 	mustRun(t, "agent", "disable", "--dir", dir, "--enable", "petrov")
 
-	// The daemon audited what the CLI did through it as the socket.
+	// The daemon audited what the CLI did through it under the local user
+	// on the socket (SO_PEERCRED).
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
 	j, err := journal.Open(journal.DefaultOptions(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	entries, err := j.Audit(context.Background(), journal.Actor{Login: "t", Role: journal.RoleAdmin}, journal.AuditQuery{Account: "socket"})
+	entries, err := j.Audit(context.Background(), journal.Actor{Login: "t", Role: journal.RoleAdmin}, journal.AuditQuery{Account: "socket:" + me.Username})
 	ops := map[string]int{}
 	for _, e := range entries {
 		ops[e.Op]++

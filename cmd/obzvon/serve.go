@@ -11,7 +11,9 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -151,6 +153,31 @@ func loadPrompts(cfg *config.Config) (map[string]*media.Prompt, error) {
 	return out, errors.Join(errs...)
 }
 
+// socketPeer names the local user on the other end of an admin-socket
+// connection (SO_PEERCRED), for the audit log.
+func socketPeer(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *syscall.Ucred
+	_ = raw.Control(func(fd uintptr) {
+		cred, _ = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	})
+	if cred == nil {
+		return ctx
+	}
+	name := "uid " + strconv.Itoa(int(cred.Uid))
+	if u, err := user.LookupId(strconv.Itoa(int(cred.Uid))); err == nil {
+		name = u.Username
+	}
+	return api.WithSocketPeer(ctx, name)
+}
+
 // adminSocketPath is where the daemon listens for the local CLI.
 func adminSocketPath(dataDir string) string { return filepath.Join(dataDir, "obzvon.sock") }
 
@@ -268,6 +295,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	_ = os.Chmod(sockPath, 0o660)
 	as := &http.Server{
+		ConnContext:       socketPeer,
 		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
