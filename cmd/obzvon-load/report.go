@@ -380,7 +380,7 @@ func (r *report) writeText(w io.Writer) {
 		p("callers → %s number %s: rate %.4g/s (placed %.1f/s), concurrent %d, total %d, hold %s, rtp %v",
 			r.Config.Target, r.Config.Number, r.Config.Rate, u.PlaceRate, r.Config.Concurrent, r.Config.Total, r.Config.Hold, r.Config.RTP)
 		p("  calls: attempted %d, answered %d, failed %d %v, timeouts %d, errors %d", u.Attempted, u.Answered, u.Failed, u.FailedCodes, u.Timeouts, u.Errors)
-		p("  ended: by us %d, by peer %d, BYE failed %d; bad answer SDP %d", u.LocalBye, u.RemoteBye, u.ByeFailed, u.SDPErrors)
+		p("  ended: by us %d, by peer %d, BYE failed %d; bad answer SDP %d; BYEs for no call of ours %d", u.LocalBye, u.RemoteBye, u.ByeFailed, u.SDPErrors, u.StrayByes)
 		p("  setup INVITE→200: p50 %.3f ms, p99 %.3f ms, max %.3f ms (n=%d)", u.Setup.P50ms, u.Setup.P99ms, u.Setup.MaxMs, u.Setup.N)
 		writeRTP(w, "  rtp", u.RTP)
 		for _, e := range u.ErrorSample {
@@ -388,7 +388,7 @@ func (r *report) writeText(w io.Writer) {
 		}
 	}
 	if u := r.UAS; u != nil {
-		p("trunk on %s (%s): invites %d, answered %d, rejected %d, no ACK %d, BYEs %d", r.UASListen, r.Config.UASMode, u.Invites, u.Answered, u.Rejected, u.NoAck, u.Byes)
+		p("trunk on %s (%s): invites %d, answered %d, rejected %d, no ACK %d, BYEs %d (+%d for no call of ours)", r.UASListen, r.Config.UASMode, u.Invites, u.Answered, u.Rejected, u.NoAck, u.Byes, u.StrayByes)
 		writeRTP(w, "  rtp", u.RTP)
 	}
 	wr := r.Window
