@@ -89,6 +89,9 @@ func TestCallerAgainstTrunk(t *testing.T) {
 			if cr.Setup.N != calls || cr.Setup.P50ms <= 0 {
 				t.Errorf("setup latency = %+v, want %d samples > 0", cr.Setup, calls)
 			}
+			if cr.StrayByes != 0 || tr.StrayByes != 0 {
+				t.Errorf("BYEs for unknown calls: caller %d, trunk %d; want 0", cr.StrayByes, tr.StrayByes)
+			}
 			if tr.Invites != calls || tr.Answered != calls || tr.Byes != calls {
 				t.Errorf("trunk = %+v, want %d invites, answers and BYEs", tr, calls)
 			}
