@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,7 @@ type engine struct {
 	byAddr  map[uint64][]*leg
 	senders []*leg
 	done    rtpTotals // of stopped legs
+	perLeg  []uint64  // packets each stopped leg received
 	live    int
 
 	next      atomic.Uint32
@@ -247,11 +249,14 @@ func (e *engine) close() {
 	}
 }
 
-// totals returns the counters of stopped legs (all legs after close).
-func (e *engine) totals() rtpTotals {
+// totals returns the counters of stopped legs (all legs after close),
+// and the packets each received, sorted.
+func (e *engine) totals() (rtpTotals, []uint64) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.done
+	per := slices.Clone(e.perLeg)
+	slices.Sort(per)
+	return e.done, per
 }
 
 // leg is one call's RTP stream pair on one of the engine's sockets.
@@ -381,6 +386,7 @@ func (e *engine) foldLocked(l *leg) {
 		t.Scheduled = uint64(time.Since(l.startedAt) / (packetPeriod * time.Millisecond))
 	}
 	e.done.add(t)
+	e.perLeg = append(e.perLeg, t.Received)
 	l.rx = rtpTotals{}
 	l.tx = 0
 }
