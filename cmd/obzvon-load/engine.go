@@ -55,7 +55,6 @@ type engine struct {
 	senders []*leg
 	done    rtpTotals // of stopped legs
 	perLeg  []uint64  // packets each stopped leg received
-	live    int
 
 	next      atomic.Uint32
 	rxPackets atomic.Uint64 // matched to a leg
@@ -232,18 +231,14 @@ func (e *engine) close() {
 	e.wg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	seen := map[*leg]bool{}
+	var live []*leg
 	for _, ls := range e.byAddr {
-		for _, l := range ls {
-			if !seen[l] {
-				seen[l] = true
-				e.foldLocked(l)
-			}
-		}
+		live = append(live, ls...)
 	}
-	for _, l := range e.senders {
-		if !seen[l] {
-			seen[l] = true
+	live = append(live, e.senders...)
+	for _, l := range live {
+		if !l.stopped { // a call's own stop later must not count it again
+			l.stopped = true
 			e.foldLocked(l)
 		}
 	}
@@ -329,7 +324,6 @@ func (l *leg) start(remote netip.AddrPort, pt byte) error {
 		l.sendIdx = len(e.senders)
 		e.senders = append(e.senders, l)
 	}
-	e.live++
 	return nil
 }
 
@@ -345,7 +339,6 @@ func (l *leg) stop() {
 	if !l.started {
 		return
 	}
-	e.live--
 	e.foldLocked(l)
 }
 
