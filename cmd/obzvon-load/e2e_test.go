@@ -89,6 +89,9 @@ func TestCallerAgainstTrunk(t *testing.T) {
 			if cr.Setup.N != calls || cr.Setup.P50ms <= 0 {
 				t.Errorf("setup latency = %+v, want %d samples > 0", cr.Setup, calls)
 			}
+			if cr.StrayByes != 0 || tr.StrayByes != 0 {
+				t.Errorf("BYEs for unknown calls: caller %d, trunk %d; want 0", cr.StrayByes, tr.StrayByes)
+			}
 			if tr.Invites != calls || tr.Answered != calls || tr.Byes != calls {
 				t.Errorf("trunk = %+v, want %d invites, answers and BYEs", tr, calls)
 			}
@@ -105,8 +108,8 @@ func TestCallerAgainstTrunk(t *testing.T) {
 				if r.Legs != calls || r.Streams < calls {
 					t.Errorf("%s: %d legs, %d streams; want %d legs each with a stream", name, r.Legs, r.Streams, calls)
 				}
-				if r.Silent != 0 {
-					t.Errorf("%s: %d legs received no RTP, want 0", name, r.Silent)
+				if r.Silent != 0 || r.PerLegMin == 0 || r.PerLegP50 < r.PerLegMin {
+					t.Errorf("%s: %d legs received no RTP, per leg min %d median %d; want every leg some", name, r.Silent, r.PerLegMin, r.PerLegP50)
 				}
 				if r.Lost != 0 {
 					t.Errorf("%s: lost %d of %d by sequence numbers, want 0 on loopback", name, r.Lost, r.Expected)

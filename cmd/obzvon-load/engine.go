@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +54,7 @@ type engine struct {
 	byAddr  map[uint64][]*leg
 	senders []*leg
 	done    rtpTotals // of stopped legs
-	live    int
+	perLeg  []uint64  // packets each stopped leg received
 
 	next      atomic.Uint32
 	rxPackets atomic.Uint64 // matched to a leg
@@ -230,28 +231,27 @@ func (e *engine) close() {
 	e.wg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	seen := map[*leg]bool{}
+	var live []*leg
 	for _, ls := range e.byAddr {
-		for _, l := range ls {
-			if !seen[l] {
-				seen[l] = true
-				e.foldLocked(l)
-			}
-		}
+		live = append(live, ls...)
 	}
-	for _, l := range e.senders {
-		if !seen[l] {
-			seen[l] = true
+	live = append(live, e.senders...)
+	for _, l := range live {
+		if !l.stopped { // a call's own stop later must not count it again
+			l.stopped = true
 			e.foldLocked(l)
 		}
 	}
 }
 
-// totals returns the counters of stopped legs (all legs after close).
-func (e *engine) totals() rtpTotals {
+// totals returns the counters of stopped legs (all legs after close),
+// and the packets each received, sorted.
+func (e *engine) totals() (rtpTotals, []uint64) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.done
+	per := slices.Clone(e.perLeg)
+	slices.Sort(per)
+	return e.done, per
 }
 
 // leg is one call's RTP stream pair on one of the engine's sockets.
@@ -324,7 +324,6 @@ func (l *leg) start(remote netip.AddrPort, pt byte) error {
 		l.sendIdx = len(e.senders)
 		e.senders = append(e.senders, l)
 	}
-	e.live++
 	return nil
 }
 
@@ -340,7 +339,6 @@ func (l *leg) stop() {
 	if !l.started {
 		return
 	}
-	e.live--
 	e.foldLocked(l)
 }
 
@@ -381,6 +379,7 @@ func (e *engine) foldLocked(l *leg) {
 		t.Scheduled = uint64(time.Since(l.startedAt) / (packetPeriod * time.Millisecond))
 	}
 	e.done.add(t)
+	e.perLeg = append(e.perLeg, t.Received)
 	l.rx = rtpTotals{}
 	l.tx = 0
 }

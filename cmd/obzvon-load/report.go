@@ -15,6 +15,10 @@ import (
 type rtpReport struct {
 	rtpTotals
 	LossPct float64 `json:"loss_pct"`
+	// PerLegMin and PerLegP50 are the fewest and the median packets one
+	// call's leg received.
+	PerLegMin uint64 `json:"per_leg_received_min"`
+	PerLegP50 uint64 `json:"per_leg_received_p50"`
 	// SentPct is Sent as a share of Scheduled (tone senders only).
 	SentPct    float64 `json:"sent_pct_of_schedule,omitempty"`
 	Unmatched  uint64  `json:"unmatched"`
@@ -31,9 +35,13 @@ type rtpReport struct {
 }
 
 func (e *engine) report() rtpReport {
-	r := rtpReport{rtpTotals: e.totals(), Unmatched: e.unmatched.Load(), SendErrors: e.txErrors.Load(), LateTicks: e.lateTicks.Load(), Skipped: e.skipped.Load(), ToneShare: -1}
+	tot, per := e.totals()
+	r := rtpReport{rtpTotals: tot, Unmatched: e.unmatched.Load(), SendErrors: e.txErrors.Load(), LateTicks: e.lateTicks.Load(), Skipped: e.skipped.Load(), ToneShare: -1}
 	if r.Expected > 0 {
 		r.LossPct = round3(100 * float64(r.Lost) / float64(r.Expected))
+	}
+	if len(per) > 0 {
+		r.PerLegMin, r.PerLegP50 = per[0], per[(len(per)-1)/2]
 	}
 	if r.Scheduled > 0 {
 		r.SentPct = round3(100 * float64(r.Sent) / float64(r.Scheduled))
@@ -380,7 +388,7 @@ func (r *report) writeText(w io.Writer) {
 		p("callers → %s number %s: rate %.4g/s (placed %.1f/s), concurrent %d, total %d, hold %s, rtp %v",
 			r.Config.Target, r.Config.Number, r.Config.Rate, u.PlaceRate, r.Config.Concurrent, r.Config.Total, r.Config.Hold, r.Config.RTP)
 		p("  calls: attempted %d, answered %d, failed %d %v, timeouts %d, errors %d", u.Attempted, u.Answered, u.Failed, u.FailedCodes, u.Timeouts, u.Errors)
-		p("  ended: by us %d, by peer %d, BYE failed %d; bad answer SDP %d", u.LocalBye, u.RemoteBye, u.ByeFailed, u.SDPErrors)
+		p("  ended: by us %d, by peer %d, BYE failed %d; bad answer SDP %d; BYEs for no call of ours %d", u.LocalBye, u.RemoteBye, u.ByeFailed, u.SDPErrors, u.StrayByes)
 		p("  setup INVITE→200: p50 %.3f ms, p99 %.3f ms, max %.3f ms (n=%d)", u.Setup.P50ms, u.Setup.P99ms, u.Setup.MaxMs, u.Setup.N)
 		writeRTP(w, "  rtp", u.RTP)
 		for _, e := range u.ErrorSample {
@@ -388,7 +396,7 @@ func (r *report) writeText(w io.Writer) {
 		}
 	}
 	if u := r.UAS; u != nil {
-		p("trunk on %s (%s): invites %d, answered %d, rejected %d, no ACK %d, BYEs %d", r.UASListen, r.Config.UASMode, u.Invites, u.Answered, u.Rejected, u.NoAck, u.Byes)
+		p("trunk on %s (%s): invites %d, answered %d, rejected %d, no ACK %d, BYEs %d (+%d for no call of ours)", r.UASListen, r.Config.UASMode, u.Invites, u.Answered, u.Rejected, u.NoAck, u.Byes, u.StrayByes)
 		writeRTP(w, "  rtp", u.RTP)
 	}
 	wr := r.Window
@@ -434,9 +442,7 @@ func writeRTP(w io.Writer, prefix string, r rtpReport) {
 	if d := r.Delay; d != nil {
 		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, max %.1f µs (n=%d, unmatched %d)\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, d.Rejected)
 	}
-	if r.Silent > 0 {
-		fmt.Fprintf(w, "%s: %d of %d legs received no RTP at all\n", prefix, r.Silent, r.Legs)
-	}
+	fmt.Fprintf(w, "%s: per call: received min %d, median %d packets; %d of %d legs received none\n", prefix, r.PerLegMin, r.PerLegP50, r.Silent, r.Legs)
 	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",
 		prefix, r.Sent, r.Received, r.Lost, r.Expected, r.LossPct, r.Streams, r.ToneEqual, r.ToneShare, r.Unmatched, r.SendErrors, r.LateTicks, r.Skipped)
 }

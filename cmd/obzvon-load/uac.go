@@ -37,8 +37,9 @@ type uac struct {
 	attempted, answered, timeouts, errs atomic.Uint64
 	remoteBye, localBye, byeFailed      atomic.Uint64
 	sdpErrors                           atomic.Uint64
-	active                              atomic.Int64 // answered, not ended
-	setups                              atomic.Int64 // INVITE sent, no final answer yet
+	strayByes                           atomic.Uint64 // BYE for no dialog of ours (481)
+	active                              atomic.Int64  // answered, not ended
+	setups                              atomic.Int64  // INVITE sent, no final answer yet
 
 	mu        sync.Mutex
 	setup     []time.Duration
@@ -52,6 +53,7 @@ func newUAC(cfg uacConfig, ep *sipEndpoint, rtp *engine) *uac {
 	u.dc = sipgo.NewDialogClientCache(ep.client, ep.contact)
 	ep.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := u.dc.ReadBye(req, tx); err != nil {
+			u.strayByes.Add(1)
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		}
 	})
@@ -228,10 +230,13 @@ type uacReport struct {
 	LocalBye    uint64            `json:"local_bye"`
 	ByeFailed   uint64            `json:"bye_failed"`
 	SDPErrors   uint64            `json:"sdp_errors"`
-	PlaceRate   float64           `json:"placed_per_s"`
-	Setup       latencySummary    `json:"setup"`
-	ErrorSample []string          `json:"error_sample,omitempty"`
-	RTP         rtpReport         `json:"rtp"`
+	// StrayByes are BYEs for no call of ours, answered 481: typically
+	// the peer hanging up a call we had given up on (setup timeout).
+	StrayByes   uint64         `json:"stray_byes"`
+	PlaceRate   float64        `json:"placed_per_s"`
+	Setup       latencySummary `json:"setup"`
+	ErrorSample []string       `json:"error_sample,omitempty"`
+	RTP         rtpReport      `json:"rtp"`
 }
 
 func (u *uac) report(start time.Time) uacReport {
@@ -241,7 +246,7 @@ func (u *uac) report(start time.Time) uacReport {
 		Attempted: u.attempted.Load(), Answered: u.answered.Load(),
 		Timeouts: u.timeouts.Load(), Errors: u.errs.Load(),
 		RemoteBye: u.remoteBye.Load(), LocalBye: u.localBye.Load(), ByeFailed: u.byeFailed.Load(),
-		SDPErrors: u.sdpErrors.Load(), Setup: summarize(u.setup),
+		SDPErrors: u.sdpErrors.Load(), StrayByes: u.strayByes.Load(), Setup: summarize(u.setup),
 		FailedCodes: map[string]uint64{}, ErrorSample: u.errSample,
 	}
 	codes := make([]int, 0, len(u.byCode))

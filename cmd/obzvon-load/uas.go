@@ -50,6 +50,7 @@ type uas struct {
 	ds   *sipgo.DialogServerCache
 
 	invites, answered, rejected, noAck, byes atomic.Uint64
+	strayByes                                atomic.Uint64
 	active                                   atomic.Int64
 	sessID                                   atomic.Uint64
 }
@@ -61,6 +62,7 @@ func newUAS(ctx context.Context, ep *sipEndpoint, rtp *engine, mode uasMode) *ua
 	ep.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { _ = u.ds.ReadAck(req, tx) })
 	ep.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := u.ds.ReadBye(req, tx); err != nil {
+			u.strayByes.Add(1)
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 			return
 		}
@@ -127,15 +129,17 @@ func (u *uas) onInvite(ctx context.Context, req *sip.Request, tx sip.ServerTrans
 
 // uasReport is the trunk role's part of the report.
 type uasReport struct {
-	Invites  uint64    `json:"invites"`
-	Answered uint64    `json:"answered"`
-	Rejected uint64    `json:"rejected"`
-	NoAck    uint64    `json:"no_ack"`
-	Byes     uint64    `json:"byes"`
-	RTP      rtpReport `json:"rtp"`
+	Invites  uint64 `json:"invites"`
+	Answered uint64 `json:"answered"`
+	Rejected uint64 `json:"rejected"`
+	NoAck    uint64 `json:"no_ack"`
+	Byes     uint64 `json:"byes"`
+	// StrayByes are BYEs for no call of ours, answered 481.
+	StrayByes uint64    `json:"stray_byes"`
+	RTP       rtpReport `json:"rtp"`
 }
 
 func (u *uas) report() uasReport {
 	return uasReport{Invites: u.invites.Load(), Answered: u.answered.Load(), Rejected: u.rejected.Load(),
-		NoAck: u.noAck.Load(), Byes: u.byes.Load()}
+		NoAck: u.noAck.Load(), Byes: u.byes.Load(), StrayByes: u.strayByes.Load()}
 }
