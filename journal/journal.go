@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -82,6 +83,8 @@ type Journal struct {
 	seqMu  sync.Mutex
 	seqs   map[string]*badger.Sequence
 	loadMu sync.Mutex
+
+	stats struct{ writes, commits, fallbacks atomic.Uint64 }
 
 	commitCh      chan *commitReq
 	committerDone chan struct{}
