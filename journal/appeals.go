@@ -412,14 +412,13 @@ func checkOperator(txn *badger.Txn, login string) error {
 	var acc Account
 	err := getJSON(txn, recordKey(kindAccount, login), &acc)
 	if errors.Is(err, ErrNotFound) {
-		any := false
 		o := badger.DefaultIteratorOptions
 		o.Prefix, o.PrefetchValues = recordKey(kindAccount, ""), false
 		it := txn.NewIterator(o)
 		it.Rewind()
-		any = it.Valid()
+		accounts := it.Valid()
 		it.Close()
-		if !any {
+		if !accounts {
 			return nil
 		}
 		return &FieldError{"to", fmt.Sprintf("no account %q", login)}
