@@ -62,6 +62,7 @@ func TestCatalogSearch(t *testing.T) {
 		{"сколько ждать МРТ", KindConsultation, "cons-waiting-times", "s-waiting-times"},
 		{"страховую компанию поменять", KindConsultation, "cons-insurer-change", ""},
 		{"полис новорождённому", KindUnknown, "cons-newborn", "s-newborn"},
+		{"платные услуги", KindComplaint, "compl-paid-services", "s-paid-services"},
 	}
 	for _, tt := range tests {
 		h, err := j.SearchCatalog(ctx, tt.query, tt.kind)
