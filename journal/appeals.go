@@ -383,12 +383,19 @@ func (j *Journal) changeAppeal(ctx context.Context, who Actor, id, op string, fn
 }
 
 // Move performs a workflow action on appeal id (see Apply for the rules)
-// and stores the result with its history entry and audit.
+// and stores the result with its history entry and audit. An appeal
+// forwarded or transferred must go to an enabled account that may work
+// appeals (checked once any account exists).
 func (j *Journal) Move(ctx context.Context, who Actor, id string, act Step) (*Appeal, error) {
-	a, err := j.changeAppeal(ctx, who, id, "move", func(a *Appeal, _ *badger.Txn) (*Appeal, string, error) {
+	a, err := j.changeAppeal(ctx, who, id, "move", func(a *Appeal, txn *badger.Txn) (*Appeal, string, error) {
 		n, err := Apply(a, act, who, j.now())
 		if err != nil {
 			return nil, "", err
+		}
+		if n.Assignee != a.Assignee {
+			if err := checkOperator(txn, n.Assignee); err != nil {
+				return nil, "", err
+			}
 		}
 		return n, act.Move.String() + " " + a.Status.String() + "→" + n.Status.String(), nil
 	})
@@ -396,6 +403,36 @@ func (j *Journal) Move(ctx context.Context, who Actor, id string, act Step) (*Ap
 		return nil, fmt.Errorf("move appeal: %w", err)
 	}
 	return a, nil
+}
+
+// checkOperator verifies, in txn, that login is an enabled account whose
+// roles may work appeals. A journal without accounts (a fresh install,
+// tests of the workflow alone) accepts any login.
+func checkOperator(txn *badger.Txn, login string) error {
+	var acc Account
+	err := getJSON(txn, recordKey(kindAccount, login), &acc)
+	if errors.Is(err, ErrNotFound) {
+		o := badger.DefaultIteratorOptions
+		o.Prefix, o.PrefetchValues = recordKey(kindAccount, ""), false
+		it := txn.NewIterator(o)
+		it.Rewind()
+		accounts := it.Valid()
+		it.Close()
+		if !accounts {
+			return nil
+		}
+		return &FieldError{"to", fmt.Sprintf("no account %q", login)}
+	}
+	if err != nil {
+		return err
+	}
+	if acc.Disabled {
+		return &FieldError{"to", fmt.Sprintf("account %s is disabled", login)}
+	}
+	if !acc.Allowed(ActionUpdate, ResourceAppeal) {
+		return &FieldError{"to", fmt.Sprintf("account %s (%s) does not work appeals", login, rolesString(acc.Roles))}
+	}
+	return nil
 }
 
 // AppealEdit lists the card fields to change; nil fields stay as they are.

@@ -257,3 +257,38 @@ func TestAppealsVisibleByRole(t *testing.T) {
 		}
 	}
 }
+
+func TestMoveChecksTargetOperator(t *testing.T) {
+	j, _ := Open(Options{InMemory: true})
+	defer j.Close()
+	ctx := context.Background()
+	for _, n := range []NewAccount{
+		{Login: "op1", DisplayName: "Оператор", Roles: []Role{RoleOperatorL1}},
+		{Login: "l2", DisplayName: "Второй уровень", Roles: []Role{RoleOperatorL2}},
+		{Login: "gone", DisplayName: "Уволен", Roles: []Role{RoleOperatorL2}},
+		{Login: "camp", DisplayName: "Кампании", Roles: []Role{RoleCampaignStaff}},
+	} {
+		if _, err := j.AddAccount(ctx, adm, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.SetDisabled(ctx, adm, "gone", true)
+	a := card("", "")
+	if err := j.CreateAppeal(ctx, op1, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ to, want string }{
+		{"nobody", `no account "nobody"`},
+		{"gone", "account gone is disabled"},
+		{"camp", "does not work appeals"},
+	} {
+		_, err := j.Move(ctx, op1, a.ID, Step{Move: MoveTransfer, To: tt.to})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("transfer to %s = %v, want %q", tt.to, err, tt.want)
+		}
+	}
+	n, err := j.Move(ctx, op1, a.ID, Step{Move: MoveClose, Resolution: ResolutionForwarded, Comment: "перезвонить", To: "l2"})
+	if err != nil || n.Status != StatusDeferred || n.Assignee != "l2" {
+		t.Fatalf("forward to l2 = %+v, %v", n, err)
+	}
+}

@@ -215,11 +215,15 @@ func TestEncryptionAtRest(t *testing.T) {
 // Close (goleak in TestMain catches a loop left running). Whether GC
 // reclaims space is Badger's business and not asserted here.
 func TestValueLogGC(t *testing.T) {
-	j, err := Open(DefaultOptions(t.TempDir()))
+	o := DefaultOptions(t.TempDir())
+	o.GCInterval = time.Millisecond
+	j, err := Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.StartGC(time.Millisecond)
+	if j.gcDone == nil {
+		t.Fatal("Open did not start the GC loop")
+	}
 	ctx := context.Background()
 	a := card("", "")
 	if err := j.CreateAppeal(ctx, op1, a); err != nil {

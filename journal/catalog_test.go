@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -62,6 +63,7 @@ func TestCatalogSearch(t *testing.T) {
 		{"сколько ждать МРТ", KindConsultation, "cons-waiting-times", "s-waiting-times"},
 		{"страховую компанию поменять", KindConsultation, "cons-insurer-change", ""},
 		{"полис новорождённому", KindUnknown, "cons-newborn", "s-newborn"},
+		{"платные услуги", KindComplaint, "compl-paid-services", "s-paid-services"},
 	}
 	for _, tt := range tests {
 		h, err := j.SearchCatalog(ctx, tt.query, tt.kind)
@@ -180,4 +182,26 @@ func scriptIDs(ss []Script) []string {
 		out = append(out, s.ID)
 	}
 	return out
+}
+
+// TestCatalogFindsEveryEntryByItsTitle searches for every topic and script
+// by its own title: it must come back among the first three.
+func TestCatalogFindsEveryEntryByItsTitle(t *testing.T) {
+	j, _ := Open(Options{InMemory: true})
+	defer j.Close()
+	ctx := context.Background()
+	loadDefaultCatalog(t, j)
+	topics, scripts, _ := DefaultCatalog()
+	for _, tp := range topics {
+		h, err := j.SearchCatalog(ctx, tp.Title, tp.Kind)
+		if err != nil || !slices.ContainsFunc(h.Topics[:min(3, len(h.Topics))], func(x Topic) bool { return x.ID == tp.ID }) {
+			t.Errorf("SearchCatalog(%q, %s) topics = %v, want %s in the first three", tp.Title, tp.Kind, ids(h.Topics), tp.ID)
+		}
+	}
+	for _, s := range scripts {
+		h, err := j.SearchCatalog(ctx, s.Title, KindUnknown)
+		if err != nil || !slices.ContainsFunc(h.Scripts[:min(3, len(h.Scripts))], func(x Script) bool { return x.ID == s.ID }) {
+			t.Errorf("SearchCatalog(%q) scripts = %v, want %s in the first three", s.Title, scriptIDs(h.Scripts), s.ID)
+		}
+	}
 }

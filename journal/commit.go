@@ -98,7 +98,9 @@ type fnError struct {
 func (e *fnError) Error() string { return e.err.Error() }
 
 func (j *Journal) commitGroup(group []*commitReq) {
+	j.stats.writes.Add(uint64(len(group)))
 	for len(group) > 1 {
+		j.stats.commits.Add(1)
 		err := j.db.Update(func(txn *badger.Txn) error {
 			for i, r := range group {
 				if err := r.fn(txn); err != nil {
@@ -120,11 +122,34 @@ func (j *Journal) commitGroup(group []*commitReq) {
 			group = append(group[:fe.i:fe.i], group[fe.i+1:]...)
 			continue
 		}
+		j.stats.fallbacks.Add(1)
 		break // the commit failed: one transaction each below
 	}
 	for _, r := range group {
+		j.stats.commits.Add(1)
 		r.finish(j.updateAlone(r.fn))
 	}
+}
+
+// Stats are counters and sizes of a journal, for the metrics package.
+type Stats struct {
+	// Writes counts read-write transactions asked for (update calls and
+	// audit entries); Commits counts Badger commits (each one fsync with
+	// SyncWrites); Writes/Commits is the group-commit factor.
+	Writes, Commits uint64
+	// Fallbacks counts groups whose commit failed and were committed one
+	// transaction at a time.
+	Fallbacks uint64
+	// LSMBytes and ValueLogBytes are Badger's on-disk sizes (updated by
+	// Badger about once a minute).
+	LSMBytes, ValueLogBytes int64
+}
+
+// Stats returns the journal's counters and sizes.
+func (j *Journal) Stats() Stats {
+	lsm, vlog := j.db.Size()
+	return Stats{Writes: j.stats.writes.Load(), Commits: j.stats.commits.Load(), Fallbacks: j.stats.fallbacks.Load(),
+		LSMBytes: lsm, ValueLogBytes: vlog}
 }
 
 // updateAlone runs fn in its own transaction, retrying conflicts.

@@ -51,6 +51,11 @@ func TestGroupCommitIsolation(t *testing.T) {
 		t.Errorf("%d appeals stored, want %d", len(l), n-n/4)
 	}
 	mustHealthy(t, j)
+	st := j.Stats()
+	if st.Writes < n || st.Commits == 0 || st.Commits > st.Writes+uint64(n) {
+		t.Errorf("Stats() = %+v, want ≥ %d writes and some commits", st, n)
+	}
+	t.Logf("group commit: %d writes in %d commits", st.Writes, st.Commits)
 	j.Close()
 	if err := j.CreateAppeal(ctx, op1, card("", "")); !errors.Is(err, ErrClosed) {
 		t.Errorf("CreateAppeal after Close = %v, want ErrClosed", err)

@@ -58,9 +58,9 @@
 //
 // Backup streams a consistent snapshot of the open journal (online);
 // Restore loads one into an empty directory and runs migrations. Backups
-// are not encrypted: store them like the journal. StartGC runs Badger's
-// value-log GC on a schedule; Sizes reports the LSM and value-log sizes
-// for metrics.
+// are not encrypted: store them like the journal. Open starts Badger's
+// value-log GC on a schedule (Options.GCInterval); Stats reports the
+// group-commit counters and the LSM and value-log sizes for metrics.
 //
 // # Access and audit
 //

@@ -7,5 +7,9 @@
 //
 // It is pure logic with no storage: the journal stores what it returns,
 // campaigns reuse it for survey lists. Every bad row is reported with its
-// line, field and reason; the good rows are returned.
+// line, field and reason; the good rows are returned. The header may be
+// preceded by up to four title lines.
+//
+// WriteSyntheticRegistry makes registries of any size from made-up
+// combinations of common Russian names, for tests and benchmarks.
 package lists

@@ -38,6 +38,9 @@ func FormatOf(name string) Format {
 	return FormatUnknown
 }
 
+// headerSearch is how many leading lines may precede the header.
+const headerSearch = 5
+
 // Reader reads rows of a list one at a time, so a registry of millions of
 // rows is never held in memory.
 type Reader struct {
@@ -50,8 +53,10 @@ type Reader struct {
 }
 
 // NewReader opens a list in format f (FormatUnknown: sniff the content),
-// reads its header and maps it with required fields (nil: DefaultRequired).
-// A header without a required column is an error wrapping ErrHeader.
+// finds its header (the first of the first five lines whose names map
+// every required field; nil required means DefaultRequired) and is ready
+// to read the rows after it. No such line is an error wrapping ErrHeader
+// that describes the first line.
 func NewReader(r io.Reader, f Format, required []Field) (*Reader, error) {
 	if required == nil {
 		required = DefaultRequired
@@ -76,18 +81,30 @@ func NewReader(r io.Reader, f Format, required []Field) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	line, header, err := lr.next()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%w: the file is empty", ErrHeader)
+	// The header is the first line that maps; lists exported from other
+	// systems often start with a title or a blank line or two.
+	var firstErr error
+	for tries := 0; tries < headerSearch; tries++ {
+		line, header, err := lr.next()
+		if err == io.EOF {
+			if firstErr != nil {
+				return nil, firstErr
+			}
+			return nil, fmt.Errorf("%w: the file is empty", ErrHeader)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrHeader, line, err)
+		}
+		m, err := NewMapper(slices.Clone(header), required)
+		if err == nil {
+			lr.mapper = m
+			return lr, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: line %d: %v", ErrHeader, line, err)
-	}
-	lr.mapper, err = NewMapper(slices.Clone(header), required)
-	if err != nil {
-		return nil, err
-	}
-	return lr, nil
+	return nil, firstErr
 }
 
 // Mapper returns the header mapping in use.
@@ -188,26 +205,30 @@ func validUTF8Prefix(b []byte) bool {
 	return len(b) == 0
 }
 
-// sniffComma picks the separator of the header line: the most frequent of
-// ';', ',' and tab outside quotes.
+// sniffComma picks the separator: the one of ';', ',' and tab that occurs
+// most often outside quotes on a single line among the first few (the
+// header, or a title line above it).
 func sniffComma(head []byte) rune {
+	best, bestN := ',', 0
 	counts := map[rune]int{}
-	quoted := false
+	quoted, lines := false, 0
 	for _, c := range string(head) {
 		if c == '"' {
 			quoted = !quoted
 		}
 		if !quoted && c == '\n' {
-			break
+			lines++
+			if lines > headerSearch {
+				break
+			}
+			counts = map[rune]int{}
+			continue
 		}
 		if !quoted && (c == ';' || c == ',' || c == '\t') {
 			counts[c]++
-		}
-	}
-	best := ','
-	for _, c := range []rune{';', '\t'} {
-		if counts[c] > counts[best] {
-			best = c
+			if counts[c] > bestN {
+				best, bestN = c, counts[c]
+			}
 		}
 	}
 	return best

@@ -182,8 +182,17 @@ func TestHeaderErrors(t *testing.T) {
 			t.Errorf("ReadAll(%q) = %v, want ErrHeader with %q", tt.in, err, tt.want)
 		}
 	}
+	// A title line above the header is skipped; row lines stay true.
+	res, err := ReadAll(strings.NewReader("Список застрахованных на 01.03.2026;;;\n;;;\nФамилия;Имя;Дата рождения;ЕНП\nИванов;Иван;01.02.1990;1111222233334444\n"), FormatCSV, nil)
+	if err != nil || len(res.Rows) != 1 || res.Rows[0].Line != 4 {
+		t.Errorf("list with a title line = %+v, %v; want one row at line 4", res, err)
+	}
+	res, err = ReadAll(strings.NewReader("Реестр, выгрузка от 01.03.2026\nФамилия;Имя;Дата рождения;ЕНП\nИванов;Иван;01.02.1990;1111222233334444\n"), FormatCSV, nil)
+	if err != nil || len(res.Rows) != 1 || res.Comma != ';' {
+		t.Errorf("list with a comma in its title line = %+v, %v; want ';' and one row", res, err)
+	}
 	// A full-name column stands for the three name columns.
-	res, err := ReadAll(strings.NewReader("ФИО,ДР,ЕНП\nИванов Иван Иванович,01.02.1990,1111222233334444\n"), FormatCSV, nil)
+	res, err = ReadAll(strings.NewReader("ФИО,ДР,ЕНП\nИванов Иван Иванович,01.02.1990,1111222233334444\n"), FormatCSV, nil)
 	if err != nil || len(res.Rows) != 1 || res.Rows[0].Patronymic != "Иванович" {
 		t.Errorf("full-name list = %+v, %v", res, err)
 	}

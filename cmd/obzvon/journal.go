@@ -40,6 +40,7 @@ func journalCommand() *cli.Command {
 			journalSearchCommand(),
 			journalExportCommand(),
 			journalAuditCommand(),
+			journalCheckCommand(),
 			journalBackupCommand(),
 			journalRestoreCommand(),
 			journalRotateKeyCommand(),
@@ -471,6 +472,33 @@ func journalAuditCommand() *cli.Command {
 					e.Subject, dash(e.Person), dash(e.Detail))
 			}
 			return tw.Flush()
+		},
+	}
+}
+
+func journalCheckCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "check",
+		Usage: "verify that every index entry points at its record and every record is indexed (holds all index keys in memory)",
+		Flags: []cli.Flag{journalDirFlag, journalKeyFlag},
+		Action: func(c *cli.Context) error {
+			j, err := openJournal(c, true)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			probs, err := j.CheckIndexes(context.Background())
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			for _, p := range probs {
+				fmt.Fprintln(c.App.Writer, p)
+			}
+			if len(probs) > 0 {
+				return cli.Exit(fmt.Sprintf("%d index problems", len(probs)), exitFailure)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "journal indexes agree with their records")
+			return nil
 		},
 	}
 }

@@ -100,6 +100,9 @@ func TestJournalBackupRestore(t *testing.T) {
 	if err != nil || !strings.Contains(out, c.ID) {
 		t.Fatalf("calls in restored journal = %q, %v; want %s", out, err, c.ID)
 	}
+	if out, err := runCLI(t, "journal", "check", "--dir", target); err != nil || !strings.Contains(out, "agree") {
+		t.Fatalf("journal check of the restored journal = %q, %v", out, err)
+	}
 	if _, err := runCLI(t, "journal", "restore", file, target); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("restore into a non-empty dir = %v", err)
 	}
