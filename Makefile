@@ -5,7 +5,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PREFIX    ?= /usr
 DESTDIR   ?=
-RACE_PKGS := ./media/... ./dialer/... ./metrics/... ./internal/... ./journal/... ./api/...
+RACE_PKGS := ./media/... ./dialer/... ./metrics/... ./internal/... ./journal/... ./lists/... ./api/...
 export CGO_ENABLED ?= 1
 
 .PHONY: help build run test test-deps bench lint install clean bench-pacing
