@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/obzvon/obzvon/internal/peertest"
 	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/lists"
 )
@@ -50,23 +51,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// lockedBuffer collects log output from concurrent handlers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // env is a handler over a real journal in a temporary directory.
 type env struct {
@@ -74,7 +58,7 @@ type env struct {
 	j     *journal.Journal
 	h     http.Handler
 	clock *fakeClock
-	logs  *lockedBuffer
+	logs  *peertest.SyncBuffer
 	// topic is a consultation topic of the shipped catalog.
 	topic string
 }
@@ -109,7 +93,7 @@ func newEnvTB(t testing.TB) *env {
 	if err != nil || len(ts) == 0 {
 		t.Fatalf("topics: %v %v", ts, err)
 	}
-	e := &env{t: t, j: j, clock: &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}, logs: &lockedBuffer{}, topic: ts[0].ID}
+	e := &env{t: t, j: j, clock: &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}, logs: &peertest.SyncBuffer{}, topic: ts[0].ID}
 	reg := prometheus.NewPedanticRegistry()
 	e.h = NewHandler(Options{
 		Health: fakeHealth{}, Gatherer: reg, Journal: j, Now: e.clock.Now,

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/obzvon/obzvon/internal/peertest"
 )
 
 // daemonProc is a running `obzvon serve` under test.
@@ -15,7 +16,7 @@ type daemonProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	url  string
-	logs lockedBuffer
+	logs peertest.SyncBuffer
 	done chan error
 	err  error
 }
@@ -106,21 +107,4 @@ func (d *daemonProc) waitMetric(timeout time.Duration, want ...string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

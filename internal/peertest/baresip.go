@@ -30,7 +30,7 @@ type Baresip struct {
 	cmd    *exec.Cmd
 	Dir    string
 	RecDir string
-	out    syncBuffer
+	out    SyncBuffer
 	done   chan error
 }
 

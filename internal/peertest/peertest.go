@@ -94,7 +94,7 @@ type SIPp struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	dir  string
-	out  syncBuffer
+	out  SyncBuffer
 	done chan error
 }
 
@@ -251,20 +251,20 @@ func ScenarioDir() string {
 // Output is what SIPp printed so far.
 func (s *SIPp) Output() string { return s.out.String() }
 
-// syncBuffer is a bytes.Buffer safe for the process's writer goroutine
-// and the test reading it.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (a process's
+// output copier, concurrent handlers' logs) and the test reading it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
