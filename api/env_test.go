@@ -51,7 +51,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-
 // env is a handler over a real journal in a temporary directory.
 type env struct {
 	t     testing.TB
