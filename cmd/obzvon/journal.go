@@ -20,8 +20,17 @@ import (
 )
 
 // defaultJournalDir is where the CLI looks for the journal when --dir is
-// not given (make run keeps its data under ./var).
-const defaultJournalDir = "./var/journal"
+// not given: ./var/journal (what `make run` uses) when it exists here,
+// else /var/lib/obzvon/journal (the systemd service's) when that exists,
+// else ./var/journal. The daemon's admin socket is looked for beside it.
+var defaultJournalDir = func() string {
+	for _, d := range []string{"./var/journal", "/var/lib/obzvon/journal"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	return "./var/journal"
+}()
 
 // journalDirFlag is the --dir flag shared by the commands that use the
 // journal. While a daemon runs they go through its admin socket (beside
