@@ -358,6 +358,17 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 		}
 	}
 
+	// The audit is readable through the daemon too, and names the local
+	// user who loaded the registry through the socket.
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := mustRun(t, "journal", "audit", "--dir", dir, "--account", "socket:"+me.Username, "--json")
+	if !strings.Contains(audit, `"op":"load"`) {
+		t.Errorf("journal audit via the daemon lacks the registry load:\n%.2000s", audit)
+	}
+
 	d.stop()
 
 	// Without the daemon, the same commands read the directory and print
@@ -384,7 +395,7 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 
 	// The daemon audited what the CLI did through it under the local user
 	// on the socket (SO_PEERCRED).
-	me, err := user.Current()
+	me, err = user.Current()
 	if err != nil {
 		t.Fatal(err)
 	}

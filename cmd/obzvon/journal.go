@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -451,22 +452,41 @@ func journalAuditCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "start of the period"},
 			&cli.StringFlag{Name: "to", Usage: "end of the period, exclusive"},
 			&cli.IntFlag{Name: "limit", Value: 1000, Usage: "at most this many entries"},
-			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}, journalDirFlag, journalKeyFlag, socketFlag,
 		},
 		Action: func(c *cli.Context) error {
 			from, to, err := fromTo(c)
 			if err != nil {
 				return err
 			}
-			j, err := openJournal(c, true)
+			var es []journal.AuditEntry
+			api, err := dialAdmin(c)
 			if err != nil {
 				return err
 			}
-			defer j.Close()
-			es, err := j.Audit(context.Background(), cliActor(), journal.AuditQuery{Account: c.String("account"), Person: c.String("person"),
-				Subject: c.String("subject"), From: from, To: to, Limit: c.Int("limit")})
-			if err != nil {
-				return cli.Exit(err.Error()+"\nTry: obzvon journal audit --account ivanova", exitFailure)
+			if api != nil {
+				q := url.Values{"account": {c.String("account")}, "person": {c.String("person")},
+					"subject": {c.String("subject")}, "limit": {strconv.Itoa(c.Int("limit"))}}
+				if !from.IsZero() {
+					q.Set("from", from.Format(time.RFC3339Nano))
+				}
+				if !to.IsZero() {
+					q.Set("to", to.Format(time.RFC3339Nano))
+				}
+				if err := api.get(context.Background(), "/api/v1/audit", q, &es); err != nil {
+					return exitOf(err)
+				}
+			} else {
+				j, err := openJournal(c, true)
+				if err != nil {
+					return err
+				}
+				defer j.Close()
+				es, err = j.Audit(context.Background(), cliActor(), journal.AuditQuery{Account: c.String("account"), Person: c.String("person"),
+					Subject: c.String("subject"), From: from, To: to, Limit: c.Int("limit")})
+				if err != nil {
+					return cli.Exit(err.Error()+"\nTry: obzvon journal audit --account ivanova", exitFailure)
+				}
 			}
 			if c.Bool("json") {
 				if es == nil {
