@@ -9,8 +9,8 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strings"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
