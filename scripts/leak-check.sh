@@ -30,7 +30,8 @@
 #   MEDIA_CALLS=200     MEDIA_SECONDS=30   RAMP_RATE=100
 #   SETTLE=45           idle seconds after the load (> sipgo's 32 s timers)
 #   RSS_WATCH=0         then print RSS and the runtime's unreleased free heap
-#                       every 30 s for this many more seconds (the scavenger)
+#                       every 30 s for this many more seconds (each sample
+#                       forces a GC, which lets the scavenger release)
 #   GOROUTINE_MARGIN=20 HEAP_MARGIN_MB=8   FD_MARGIN=10
 #   RTP_MIN=24000 RTP_PORTS=4000
 #   OUT=DIR             results (default: a new /tmp/obzvon-leak-check.*)
@@ -201,8 +202,13 @@ for f in sys.argv[1:]:
     print("leak-check: %s: attempted %d answered %d failed %d timeouts %d errors %d" % (f.rsplit("/", 1)[-1], u.get("attempted", 0), u.get("answered", 0), u.get("failed", 0), u.get("timeouts", 0), u.get("errors", 0)))
 PY
 
-log "load stopped; idle for $SETTLE s (sipgo Timer J/H: 32 s)"
-sleep "$SETTLE"
+# Settle without touching the runtime (no forced GC): RSS from /proc only.
+log "load stopped; idle for $SETTLE s (sipgo Timer L/J: 32 s)"
+for t in $(seq 15 15 "$SETTLE"); do
+	sleep 15
+	log "idle+$t s: RSS $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$OBZVON_PID/status") kB"
+done
+sleep $((SETTLE % 15))
 snapshot after
 
 # The runtime hands freed heap back to the kernel in the background; show
