@@ -3,7 +3,7 @@
 #
 # One obzvon (the real `bin/obzvon serve`, loopback only) is measured at
 # idle, driven by bin/obzvon-load, and measured again after the load has
-# stopped and sipgo's transaction timers (Timer J/H, at most 32 s) have
+# stopped and sipgo's transaction timers (Timer L/J, 64*T1 = 32 s) have
 # expired:
 #
 #   1. short calls: SETUP_RATE calls/s for SETUP_SECONDS s to route 601
@@ -11,7 +11,11 @@
 #      caller;
 #   2. bridged calls: MEDIA_CALLS calls to route 88xx (dial → the
 #      generator's echo trunk), RTP both ways, MEDIA_SECONDS s up;
-#   3. SETTLE s of idle.
+#   3. SETTLE s of idle;
+#
+# ROUNDS times over (a leak grows with every round; what only follows the
+# peak load, such as maps and the runtime's goroutine and timer pools,
+# stays put after the first).
 #
 # Each snapshot (idle, after) records the goroutine count (pprof on the
 # admin socket), heap in use after a forced GC (/debug/pprof/heap?gc=1),
@@ -24,11 +28,24 @@
 # (scavenger), so RSS after a burst stays above the idle figure for
 # minutes without anything being leaked.
 #
+# What to expect (2026-11, diago v0.42.1 / sipgo v1.7.3): goroutines and
+# fds are back at idle as soon as the calls end; live heap is back within
+# ~1-3 MB after the 32 s (the runtime's goroutine/timer pools and maps
+# sized by the peak; they do not grow from round to round). During load
+# every answered call keeps ~7 kB live for 32 s: sipgo holds the INVITE
+# server transaction in the Accepted state until Timer L
+# (sip/transaction_server_tx_fsm.go actRespondAccept), and with it the
+# INVITE, the 200 OK and the DialogServerSession that DialogUA.ReadInvite's
+# tx.OnTerminate closure captures. Peak heap ≈ 7 kB × rate × 32 s, twice
+# that with GOGC=100 headroom. RSS stays at the peak until the runtime's
+# next GC (at the latest its 2-minute forced GC), then drops.
+#
 # Knobs (environment):
 #   QUICK=1             SETUP_SECONDS=10 MEDIA_CALLS=50 MEDIA_SECONDS=5
 #   SETUP_RATE=300      SETUP_SECONDS=60
 #   MEDIA_CALLS=200     MEDIA_SECONDS=30   RAMP_RATE=100
 #   SETTLE=45           idle seconds after the load (> sipgo's 32 s timers)
+#   ROUNDS=1            load + settle rounds on the same daemon
 #   RSS_WATCH=0         then print RSS and the runtime's unreleased free heap
 #                       every 30 s for this many more seconds (each sample
 #                       forces a GC, which lets the scavenger release)
@@ -51,6 +68,7 @@ MEDIA_CALLS=${MEDIA_CALLS:-200}
 MEDIA_SECONDS=${MEDIA_SECONDS:-30}
 RAMP_RATE=${RAMP_RATE:-100}
 SETTLE=${SETTLE:-45}
+ROUNDS=${ROUNDS:-1}
 GOROUTINE_MARGIN=${GOROUTINE_MARGIN:-20}
 HEAP_MARGIN_MB=${HEAP_MARGIN_MB:-8}
 FD_MARGIN=${FD_MARGIN:-10}
@@ -181,35 +199,39 @@ ENV
 sleep 2
 snapshot idle
 
-log "short calls: $SETUP_RATE/s for $SETUP_SECONDS s to route 601"
-$LOAD --target "127.0.0.1:$SIP_PORT" --number 601 --rate "$SETUP_RATE" --duration "${SETUP_SECONDS}s" \
-	--hold 10s --setup-timeout 10s --rtp=false --obzvon-pid "$OBZVON_PID" --progress 0 \
-	--json "$OUT/setup.json" >"$OUT/setup.txt" 2>"$OUT/setup.err" || log "obzvon-load (setup) exited $?: $(tail -3 "$OUT/setup.err")"
-grep -m1 -i 'answered\|attempted' "$OUT/setup.txt" >&2 || true
-snapshot peak-setup
+for round in $(seq 1 "$ROUNDS"); do
+	[ "$ROUNDS" = 1 ] || log "round $round of $ROUNDS"
+	log "short calls: $SETUP_RATE/s for $SETUP_SECONDS s to route 601"
+	$LOAD --target "127.0.0.1:$SIP_PORT" --number 601 --rate "$SETUP_RATE" --duration "${SETUP_SECONDS}s" \
+		--hold 10s --setup-timeout 10s --rtp=false --obzvon-pid "$OBZVON_PID" --progress 0 \
+		--json "$OUT/setup.json" >"$OUT/setup.txt" 2>"$OUT/setup.err" || log "obzvon-load (setup) exited $?: $(tail -3 "$OUT/setup.err")"
+	grep -m1 -i 'answered\|attempted' "$OUT/setup.txt" >&2 || true
+	snapshot peak-setup
 
-ramp=$(( (MEDIA_CALLS + RAMP_RATE - 1) / RAMP_RATE ))
-hold=$(( ramp + MEDIA_SECONDS ))
-log "bridged calls: $MEDIA_CALLS to route 8801 at $RAMP_RATE/s, RTP both ways, hold $hold s"
-$LOAD --target "127.0.0.1:$SIP_PORT" --number 8801 --rate "$RAMP_RATE" --concurrent "$MEDIA_CALLS" --total "$MEDIA_CALLS" \
-	--duration "$((ramp + 1))s" --hold "${hold}s" --setup-timeout 10s \
-	--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode echo --obzvon-pid "$OBZVON_PID" --progress 0 \
-	--json "$OUT/media.json" >"$OUT/media.txt" 2>"$OUT/media.err" || log "obzvon-load (media) exited $?: $(tail -3 "$OUT/media.err")"
-python3 - "$OUT/setup.json" "$OUT/media.json" <<'PY' >&2 || true
-import json, sys
-for f in sys.argv[1:]:
-    u = json.load(open(f)).get("uac") or {}
-    print("leak-check: %s: attempted %d answered %d failed %d timeouts %d errors %d" % (f.rsplit("/", 1)[-1], u.get("attempted", 0), u.get("answered", 0), u.get("failed", 0), u.get("timeouts", 0), u.get("errors", 0)))
-PY
+	ramp=$(( (MEDIA_CALLS + RAMP_RATE - 1) / RAMP_RATE ))
+	hold=$(( ramp + MEDIA_SECONDS ))
+	log "bridged calls: $MEDIA_CALLS to route 8801 at $RAMP_RATE/s, RTP both ways, hold $hold s"
+	$LOAD --target "127.0.0.1:$SIP_PORT" --number 8801 --rate "$RAMP_RATE" --concurrent "$MEDIA_CALLS" --total "$MEDIA_CALLS" \
+		--duration "$((ramp + 1))s" --hold "${hold}s" --setup-timeout 10s \
+		--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode echo --obzvon-pid "$OBZVON_PID" --progress 0 \
+		--json "$OUT/media.json" >"$OUT/media.txt" 2>"$OUT/media.err" || log "obzvon-load (media) exited $?: $(tail -3 "$OUT/media.err")"
+	python3 - "$OUT/setup.json" "$OUT/media.json" <<-'PY' >&2 || true
+	import json, sys
+	for f in sys.argv[1:]:
+	    u = json.load(open(f)).get("uac") or {}
+	    print("leak-check: %s: attempted %d answered %d failed %d timeouts %d errors %d" % (f.rsplit("/", 1)[-1], u.get("attempted", 0), u.get("answered", 0), u.get("failed", 0), u.get("timeouts", 0), u.get("errors", 0)))
+	PY
 
-# Settle without touching the runtime (no forced GC): RSS from /proc only.
-log "load stopped; idle for $SETTLE s (sipgo Timer L/J: 32 s)"
-for t in $(seq 15 15 "$SETTLE"); do
-	sleep 15
-	log "idle+$t s: RSS $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$OBZVON_PID/status") kB"
+	# Settle without touching the runtime (no forced GC): RSS from /proc only.
+	log "load stopped; idle for $SETTLE s (sipgo Timer L/J: 32 s)"
+	for t in $(seq 15 15 "$SETTLE"); do
+		sleep 15
+		log "idle+$t s: RSS $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$OBZVON_PID/status") kB"
+	done
+	sleep $((SETTLE % 15))
+	snapshot after
+	[ "$ROUNDS" = 1 ] || cp "$OUT/after.env" "$OUT/after-round$round.env"
 done
-sleep $((SETTLE % 15))
-snapshot after
 
 # The runtime hands freed heap back to the kernel in the background; show
 # how RSS follows (HeapIdle-HeapReleased is free heap still resident).
@@ -254,6 +276,12 @@ SUMMARY=$OUT/summary.txt
 	printf '%-12s %10d %10d %+10d\n' "RSS kB" "$ir" "$rss_kb" $((rss_kb - ir))
 	printf '%-12s %10d %10d %+10d\n' fds "$ifd" "$fds" $((fds - ifd))
 	echo "calls active after: $calls_active"
+	if [ "$ROUNDS" -gt 1 ]; then
+		for r in $(seq 1 "$ROUNDS"); do
+			# shellcheck disable=SC1090
+			(. "$OUT/after-round$r.env"; echo "after round $r: goroutines $goroutines, heap $((heap_alloc / 1024)) kB, RSS $rss_kb kB, fds $fds")
+		done
+	fi
 	echo "goroutine growth by creator (top 10):"
 	sed -n '1,11p' "$OUT/goroutines-by-creator.txt"
 } | tee "$SUMMARY" >&2
