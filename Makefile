@@ -39,6 +39,10 @@ bench-pacing: build ## pacing simulator: full grid (3 modes × 10/25/50/100 agen
 bench-load: ## benchmark obzvon with bin/obzvon-load: call setup rate, bridged media (QUICK=1: 10 s steps)
 	./scripts/bench-load.sh
 
+.PHONY: leak-check
+leak-check: ## load obzvon (300 calls/s short, 200 bridged), idle 45 s, check goroutines/heap/fds are back to idle (QUICK=1: short run)
+	./scripts/leak-check.sh
+
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./...

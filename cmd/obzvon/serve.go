@@ -296,7 +296,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	_ = os.Chmod(sockPath, 0o660)
 	as := &http.Server{
 		ConnContext:       socketPeer,
-		Handler:           api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log}),
+		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = as.Serve(sl) }()
