@@ -226,6 +226,9 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	if werr == nil && j.opts.SyncWrites {
 		werr = j.db.Sync()
 	}
+	if werr == nil {
+		werr = j.settleAfterLoad()
+	}
 	st.Rows, st.Inserted, st.Updated, st.Unchanged = pst.Rows, pst.Inserted, pst.Updated, pst.Unchanged
 	st.Rejected = rejected
 	if werr != nil {
@@ -239,6 +242,31 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	j.log.Info("registry loaded", "source", source, "rows", st.Rows, "inserted", st.Inserted, "updated", st.Updated,
 		"rejected", st.Rejected, "took", st.Took)
 	return st, rowErrs, nil
+}
+
+// settleL0 is how many level-0 tables a bulk load may leave before it
+// compacts them away.
+const settleL0 = 4
+
+// settleAfterLoad compacts the tables a bulk load left in level 0 into
+// the levels below (two workers). Level-0 tables each span the whole key
+// range and Badger compacts them only once 20 pile up (see Open), so
+// without this every registry search merges up to 19 of them, and the
+// first compaction that later writes trigger is a large one competing
+// with searches. At 1M rows it took 7 s and search p50/p99 right after
+// the load went from 476/1175 µs to 337/704 µs; run in the background
+// instead, it raised p99 to 5.9 ms while it ran.
+func (j *Journal) settleAfterLoad() error {
+	l0 := j.db.Levels()[0].NumTables
+	if l0 < settleL0 {
+		return nil
+	}
+	start := time.Now()
+	if err := j.db.Flatten(2); err != nil {
+		return fmt.Errorf("compact after load: %w", err)
+	}
+	j.log.Info("registry: compacted after load", "level0_tables", l0, "took", time.Since(start))
+	return nil
 }
 
 // preparedBatch is a batch of persons encoded for writing: sets[i] is
