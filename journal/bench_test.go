@@ -173,6 +173,92 @@ func BenchmarkPersonSearch(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
 
+// searchQueries are operator-like queries taken from the synthetic
+// registry itself, so most find someone.
+func searchQueries(n int) []PersonQuery {
+	var sample bytes.Buffer
+	lists.WriteSyntheticRegistry(&sample, 2000, 1)
+	res, _ := lists.ReadAll(&sample, lists.FormatCSV, nil)
+	rng := rand.New(rand.NewPCG(7, 7))
+	queries := make([]PersonQuery, 0, n)
+	for i := 0; i < n; i++ {
+		r := res.Rows[rng.IntN(len(res.Rows))]
+		sur := []rune(r.Surname)
+		switch i % 4 {
+		case 0:
+			queries = append(queries, PersonQuery{Surname: string(sur[:min(len(sur), 3+rng.IntN(3))])})
+		case 1:
+			queries = append(queries, PersonQuery{Surname: r.Surname, Name: string([]rune(r.Name)[:2])})
+		case 2:
+			queries = append(queries, PersonQuery{Name: r.Name, Birth: r.Birth})
+		default:
+			queries = append(queries, PersonQuery{Birth: r.Birth})
+		}
+	}
+	return queries
+}
+
+// BenchmarkSearchAfterLoad loads a synthetic registry (OBZVON_BENCH_ROWS)
+// into a fresh journal and, from the moment LoadRegistry returns, searches
+// for OBZVON_BENCH_AFTER (default 30s), reporting p50/p99 per 5-second
+// window: the latency operators see while compaction settles. Run it
+// with -benchtime=1x.
+func BenchmarkSearchAfterLoad(b *testing.B) {
+	rows := benchRows(b)
+	window, total := 5*time.Second, 30*time.Second
+	if s := os.Getenv("OBZVON_BENCH_AFTER"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			b.Fatalf("OBZVON_BENCH_AFTER=%q: want a duration like 60s", s)
+		}
+		total = d
+	}
+	var csv bytes.Buffer
+	if err := lists.WriteSyntheticRegistry(&csv, rows, 1); err != nil {
+		b.Fatal(err)
+	}
+	queries := searchQueries(1000)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		j, err := Open(DefaultOptions(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, _, err := j.LoadRegistry(ctx, adm, bytes.NewReader(csv.Bytes()), lists.FormatCSV, "synthetic.csv")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("loaded %d rows in %s (%.0f rows/s)", st.Rows, st.Took.Round(time.Millisecond), float64(st.Rows)/st.Took.Seconds())
+		start := time.Now()
+		var lat []time.Duration
+		var first []time.Duration
+		for w := time.Duration(0); w < total; w += window {
+			lat = lat[:0]
+			for n := 0; time.Since(start) < w+window; n++ {
+				t0 := time.Now()
+				if _, err := j.SearchPersons(ctx, op1, queries[n%len(queries)]); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			l0 := j.db.Levels()[0]
+			b.Logf("%3.0fs-%3.0fs: %5d searches p50 %6dµs p99 %6dµs max %6dµs; L0 %d tables",
+				w.Seconds(), (w + window).Seconds(), len(lat), lat[len(lat)/2].Microseconds(),
+				lat[len(lat)*99/100].Microseconds(), lat[len(lat)-1].Microseconds(), l0.NumTables)
+			if w == 0 {
+				first = slices.Clone(lat)
+			}
+		}
+		b.ReportMetric(float64(first[len(first)/2].Microseconds()), "first5s-p50-µs")
+		b.ReportMetric(float64(first[len(first)*99/100].Microseconds()), "first5s-p99-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "last5s-p99-µs")
+		j.Close()
+		b.ReportMetric(float64(dirSize(dir))/(1<<20), "MiB-on-disk")
+	}
+}
+
 // BenchmarkAppealCreateSynced64 creates appeals from 64 concurrent writers
 // on a synced on-disk journal and reports creates/s.
 func BenchmarkAppealCreateSynced64(b *testing.B) {

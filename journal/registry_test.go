@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -125,6 +126,76 @@ func TestRegistrySampleFiles(t *testing.T) {
 	got, _ := j.SearchPersons(context.Background(), op1, PersonQuery{Surname: "федорова", Name: "мария"})
 	if len(got) == 0 || got[0].Surname != "Фёдорова" {
 		t.Fatalf("search in loaded sample = %+v", got)
+	}
+	mustHealthy(t, j)
+}
+
+// TestRegistryLoadBatches loads a registry of several load batches twice
+// on disk, the second time with some surnames changed, and checks the
+// counts, the moved index keys and the index consistency.
+func TestRegistryLoadBatches(t *testing.T) {
+	const rows = 2*loadBatch + 500
+	var buf strings.Builder
+	if err := lists.WriteSyntheticRegistry(&buf, rows, 3); err != nil {
+		t.Fatal(err)
+	}
+	j := backends(t)["disk"](t)
+	ctx := context.Background()
+	st, errs, err := j.LoadRegistry(ctx, adm, strings.NewReader(buf.String()), lists.FormatCSV, "a.csv")
+	if err != nil || st.Inserted != rows || st.Rows != rows || len(errs) != 0 {
+		t.Fatalf("LoadRegistry = %+v, %v, %v; want %d inserted", st, errs, err, rows)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	changed := 0
+	for i := 1; i < len(lines); i += 97 {
+		_, rest, _ := strings.Cut(lines[i], ";")
+		lines[i] = "Перезагруженный;" + rest
+		changed++
+	}
+	st, errs, err = j.LoadRegistry(ctx, adm, strings.NewReader(strings.Join(lines, "\n")), lists.FormatCSV, "b.csv")
+	if err != nil || st.Updated != changed || st.Unchanged != rows-changed || st.Inserted != 0 || len(errs) != 0 {
+		t.Fatalf("reload = %+v, %v, %v; want %d updated, %d unchanged", st, errs, err, changed, rows-changed)
+	}
+	got, err := j.SearchPersons(ctx, op1, PersonQuery{Surname: "перезагруженный"})
+	if err != nil || len(got) != SearchLimit || got[0].Source != "b.csv" {
+		t.Fatalf("search for the changed surname = %d persons (%v), want %d from b.csv", len(got), err, SearchLimit)
+	}
+	mustHealthy(t, j)
+}
+
+// cancelReader cancels a context once n bytes have been read through it.
+type cancelReader struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= n; c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestRegistryLoadCancel cancels a load midway: it fails with the
+// context's error, its stages stop (main_test checks for leaked
+// goroutines) and the journal still loads afterwards.
+func TestRegistryLoadCancel(t *testing.T) {
+	var buf strings.Builder
+	if err := lists.WriteSyntheticRegistry(&buf, 4*loadBatch, 4); err != nil {
+		t.Fatal(err)
+	}
+	j := backends(t)["disk"](t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &cancelReader{r: strings.NewReader(buf.String()), n: buf.Len() / 2, cancel: cancel}
+	if _, _, err := j.LoadRegistry(ctx, adm, r, lists.FormatCSV, "a.csv"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled LoadRegistry = %v, want context.Canceled", err)
+	}
+	st, _, err := j.LoadRegistry(context.Background(), adm, strings.NewReader(buf.String()), lists.FormatCSV, "a.csv")
+	if err != nil || st.Rows != 4*loadBatch || st.Inserted+st.Unchanged != 4*loadBatch {
+		t.Fatalf("load after a cancelled one = %+v, %v", st, err)
 	}
 	mustHealthy(t, j)
 }
