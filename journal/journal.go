@@ -142,6 +142,12 @@ func Open(opts Options) (*Journal, error) {
 		WithBlockCacheSize(256 << 20).
 		WithIndexCacheSize(32 << 20).
 		WithMetricsEnabled(false)
+	// Every level's tables are BaseTableSize (Badger doubles it per level
+	// by default): a compaction keeps the tables it builds in memory,
+	// several at once, and with 16 and 32 MiB tables in the lower levels
+	// a 3M registry load peaked at 3.0 GB of anonymous memory (4.75 GB
+	// RSS); with 8 MiB tables throughout, 1.3 GB (2.9 GB RSS), no slower.
+	bo.TableSizeMultiplier = 1
 	if opts.EncryptionKeyFile != "" {
 		key, err := ReadKeyFile(opts.EncryptionKeyFile)
 		if err != nil {

@@ -227,7 +227,7 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		werr = j.db.Sync()
 	}
 	if werr == nil {
-		werr = j.settleAfterLoad()
+		j.settleAfterLoad()
 	}
 	st.Rows, st.Inserted, st.Updated, st.Unchanged = pst.Rows, pst.Inserted, pst.Updated, pst.Unchanged
 	st.Rejected = rejected
@@ -255,18 +255,25 @@ const settleL0 = 4
 // first compaction that later writes trigger is a large one competing
 // with searches. At 1M rows it took 7 s and search p50/p99 right after
 // the load went from 476/1175 µs to 337/704 µs; run in the background
-// instead, it raised p99 to 5.9 ms while it ran.
-func (j *Journal) settleAfterLoad() error {
+// instead, it raised p99 to 5.9 ms while it ran. The load is already
+// durable here, so a failure is logged, not returned: an error from
+// LoadRegistry means nothing was acknowledged.
+//
+// Limits: Flatten leaves level 0 alone when it holds all the data (a
+// first load of up to ~500k rows into an empty journal leaves up to 19
+// tables there: search p50/p99 727/1672 µs at 300k rows), and memtables
+// still being flushed land in level 0 after it.
+func (j *Journal) settleAfterLoad() {
 	l0 := j.db.Levels()[0].NumTables
 	if l0 < settleL0 {
-		return nil
+		return
 	}
 	start := time.Now()
 	if err := j.db.Flatten(2); err != nil {
-		return fmt.Errorf("compact after load: %w", err)
+		j.log.Warn("registry: compact after load", "level0_tables", l0, "err", err)
+		return
 	}
 	j.log.Info("registry: compacted after load", "level0_tables", l0, "took", time.Since(start))
-	return nil
 }
 
 // preparedBatch is a batch of persons encoded for writing: sets[i] is
