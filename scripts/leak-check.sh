@@ -79,70 +79,14 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/obzvon-leak-work.XXXXXX)
 
 log() { echo "leak-check: $*" >&2; }
+. "$(dirname "$0")/bench-lib.sh"
 
-free_port() {
-	python3 -c 'import socket,sys
-s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM)
-s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
-}
-
-OBZVON=${OBZVON_BIN:-bin/obzvon}
-if [ -z "${OBZVON_BIN:-}" ]; then
-	log "building bin/obzvon"
-	$GO build -trimpath -o bin/obzvon ./cmd/obzvon
-fi
-log "building bin/obzvon-load"
-$GO build -trimpath -o bin/obzvon-load ./cmd/obzvon-load
+build_binaries
 LOAD=bin/obzvon-load
-
-SIP_PORT=$(free_port udp)
-UAS_PORT=$(free_port udp)
-while [ "$UAS_PORT" = "$SIP_PORT" ]; do UAS_PORT=$(free_port udp); done
-HTTP_PORT=$(free_port tcp)
-RTP_MAX=$((RTP_MIN + RTP_PORTS - 1))
+pick_ports
 SOCK=$WORK/data/obzvon.sock
-
-sox -q -n -r 8000 -c 1 -b 16 -e signed-integer "$WORK/greeting.wav" synth 1 sine 440 gain -6
-
-CFG=$WORK/obzvon.toml
-cat >"$CFG" <<TOML
-[log]
-level = "warn"
-
-[sip]
-host = "127.0.0.1"
-port = $SIP_PORT
-transports = ["udp"]
-
-[rtp]
-ip = "127.0.0.1"
-port_min = $RTP_MIN
-port_max = $RTP_MAX
-
-[http]
-listen = "127.0.0.1:$HTTP_PORT"
-
-[data]
-dir = "$WORK/data"
-
-[calls]
-drain_timeout = "5s"
-
-[prompts.files]
-greeting = "$WORK/greeting.wav"
-
-[[route]]
-name = "prompt"
-match = "601"
-action = "playback"
-prompt = "greeting"
-
-[[route]]
-name = "trunk"
-match = "88*"
-action = "dial"
-target = "sip:8800@127.0.0.1:$UAS_PORT"
-TOML
+write_prompt
+write_config
 cp "$CFG" "$OUT/obzvon.toml"
 
 OBZVON_PID=
