@@ -477,13 +477,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 		c.log.Info("early media to caller failed", "error", earlyErr)
 	}
 	if err != nil {
-		var de *DialError
-		code := codeLocalError
-		reason := "Server Internal Error"
-		if errors.As(err, &de) {
-			code, reason = de.Code, de.Reason
-			c.outRec = &journal.LegRecord{Role: "callee", RemoteURI: c.target(r), SIPCode: de.Code}
-		}
+		code, reason := c.noteFailedDial(r, err)
 		c.log.Info("dial failed", slog.Int(attrCode, code))
 		if c.ctx.Err() != nil {
 			c.rec.SIPCode = 487
@@ -530,14 +524,23 @@ func (c *call) target(r config.Route) string {
 	return strings.ReplaceAll(r.Target, "${number}", c.rec.To)
 }
 
+// noteFailedDial keeps the failed far leg for the call record and returns
+// the code and reason to pass on (500 when the attempt never got a SIP
+// code).
+func (c *call) noteFailedDial(r config.Route, err error) (int, string) {
+	var de *DialError
+	if !errors.As(err, &de) {
+		return codeLocalError, "Server Internal Error"
+	}
+	c.outRec = &journal.LegRecord{Role: "callee", RemoteURI: c.target(r), SIPCode: de.Code}
+	return de.Code, de.Reason
+}
+
 // dialAnswered is a dial route entered from a menu after answer.
 func (c *call) dialAnswered(r config.Route) {
 	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.rec.From})
 	if err != nil {
-		var de *DialError
-		if errors.As(err, &de) {
-			c.outRec = &journal.LegRecord{Role: "callee", RemoteURI: r.Target, SIPCode: de.Code}
-		}
+		c.noteFailedDial(r, err)
 		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {
 			_ = c.s.engine.Play(c.ctx, c.leg, p)
 		}
