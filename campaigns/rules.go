@@ -232,7 +232,8 @@ type Rules struct {
 	// RetryDelay is the wait after an attempt, by its result.
 	RetryDelay map[Outcome]time.Duration
 	// NoRedialAfterAbandon is the period after an abandoned call during
-	// which the contact is not called again (default 72 h).
+	// which the contact is not called again. Zero means none: the retry
+	// delay of OutcomeAbandoned alone applies (DefaultRules sets 72 h).
 	NoRedialAfterAbandon time.Duration
 	// DNC lists blocked phones (nil: none).
 	DNC DNC
@@ -370,12 +371,8 @@ func (r *Rules) Check(now time.Time, c *ContactState, phone, agent string) Verdi
 		if last == nil || a.At.After(last.At) {
 			last = a
 		}
-		if a.Result == OutcomeAbandoned {
-			period := r.NoRedialAfterAbandon
-			if period == 0 {
-				period = 72 * time.Hour
-			}
-			later(a.At.Add(period), BlockAbandoned)
+		if a.Result == OutcomeAbandoned && r.NoRedialAfterAbandon > 0 {
+			later(a.At.Add(r.NoRedialAfterAbandon), BlockAbandoned)
 		}
 	}
 	cb := c.Callback
