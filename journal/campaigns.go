@@ -1051,7 +1051,9 @@ func (j *Journal) LoadContacts(ctx context.Context, who Actor, campaign string, 
 		}
 	}
 	detail := fmt.Sprintf("inserted %d updated %d unchanged %d no_phone %d", st.Inserted, st.Updated, st.Unchanged, st.NoPhone)
-	err = j.update(ctx, func(txn *badger.Txn) error { return j.audit(txn, who, "load", "campaign:"+campaign, "", source+": "+detail) })
+	err = j.update(ctx, func(txn *badger.Txn) error {
+		return j.audit(txn, who, "load", "campaign:"+campaign, "", source+": "+detail)
+	})
 	return st, err
 }
 
