@@ -111,6 +111,13 @@ func (t AnswerType) String() string {
 // MarshalText writes the name.
 func (t AnswerType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
+// UnmarshalText parses a name.
+func (t *AnswerType) UnmarshalText(b []byte) error {
+	v, err := ParseAnswerType(string(b))
+	*t = v
+	return err
+}
+
 // ParseAnswerType parses a type name as printed by String.
 func ParseAnswerType(s string) (AnswerType, error) {
 	i, err := parseName(answerTypeNames[:], s, "answer type")

@@ -1098,3 +1098,12 @@ func validENP(s string) bool {
 	}
 	return true
 }
+
+// AuditExport records an export of personal data (a campaign's results)
+// by who.
+func (j *Journal) AuditExport(ctx context.Context, who Actor, subject, detail string) error {
+	if !Allowed(who.Role, ActionRead, ResourceCampaign) {
+		return fmt.Errorf("export: %w: role %s", ErrDenied, who.Role)
+	}
+	return j.auditRead(ctx, who, "export", subject, "", detail)
+}
