@@ -54,6 +54,7 @@ func TestPerLegReaders(t *testing.T) {
 		{"SendDTMF", TestSendDTMF},
 		{"CloseRace", TestEngineCloseWhileCreatingLegs},
 		{"IPv6", TestIPv6Bridge},
+		{"SuperviseErrors", TestSuperviseErrors},
 	} {
 		t.Run(tt.name, tt.f)
 	}
