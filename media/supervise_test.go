@@ -204,7 +204,15 @@ func (p *peer) sendRaw(to netip.AddrPort, pt uint8, marker bool, payload []byte,
 // sendPaced sends n 20 ms tone frames paced by the clock, as a phone
 // does, with an RFC 4733 event (digit code) in the middle. The event's
 // packets share its start timestamp and take no time of the audio stream.
+// Timestamps follow the clock from the peer's first paced packet on, as a
+// phone's do: a pause between two calls of sendPaced is a jump in
+// timestamps (silence suppression), not a stream that stood still.
 func (p *peer) sendPaced(to netip.AddrPort, c Codec, freq float64, n int, evPT uint8, code uint8) error {
+	if p.clock0.IsZero() {
+		p.clock0, p.ts0 = time.Now(), p.ts
+	} else {
+		p.ts = max(p.ts, p.ts0+uint32(time.Since(p.clock0)/(20*time.Millisecond))*FrameSamples)
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for i := range n {
