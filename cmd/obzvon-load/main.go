@@ -251,6 +251,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("--phone-spread %s, --segment-gap %s: spread must not be negative, gap must be positive", *phoneSpread, *segGap)
 		}
 		o.phones = &phonesConfig{Registrar: reg, Accounts: accts, Expires: *phoneExp, Answer: am, RegSpread: *phoneSpread, SegmentGap: *segGap}
+		if *deadline == 0 && o.deadline > 0 {
+			o.deadline += *phoneSpread + 10*time.Second // registering comes first
+		}
 		if *phoneListen != "" {
 			ap, err := parseLoopback(*phoneListen)
 			if err != nil {
@@ -299,6 +302,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.deadline == 0 {
 		o.deadline = *duration + 10*time.Second
+		if o.phones != nil {
+			o.deadline += *phoneSpread + 10*time.Second
+		}
 	}
 	if o.deadline < *duration {
 		return nil, fmt.Errorf("--deadline %s: shorter than --duration %s", o.deadline, *duration)
@@ -484,7 +490,7 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 	}()
 
 	if caller != nil {
-		caller.run(ctx, start.Add(o.duration))
+		caller.run(ctx, time.Now().Add(o.duration)) // after the phones registered
 	} else {
 		select {
 		case <-ctx.Done():
@@ -504,7 +510,7 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 	if caller != nil && trunk != nil {
 		// The trunk's side of the last BYEs (relayed by obzvon) may still
 		// be on its way: give it a moment to count them.
-		for i := 0; i < 300 && trunk.active.Load() > 0 && ctx.Err() == nil; i++ {
+		for i := 0; i < 300 && trunk.active.Load()+trunk.pending.Load() > 0 && ctx.Err() == nil; i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}

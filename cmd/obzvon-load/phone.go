@@ -152,6 +152,7 @@ type phones struct {
 	invites, answered, busy           atomic.Uint64
 	notFound, cancelled, neverAns     atomic.Uint64
 	reinvites, reinviteFail           atomic.Uint64
+	minExpires                        atomic.Uint64 // 423 answered with a longer Expires
 	farBye, localBye, noAck           atomic.Uint64
 	active                            atomic.Int64
 	registered                        atomic.Int64
@@ -170,12 +171,13 @@ type phones struct {
 
 // phone is one softphone.
 type phone struct {
-	p      *phones
-	idx    int
-	acct   phoneAccount
-	callID string
-	cseq   uint32
-	inCall atomic.Bool
+	p       *phones
+	idx     int
+	acct    phoneAccount
+	callID  string
+	cseq    uint32
+	expires time.Duration // asked for; raised by a 423's Min-Expires
+	inCall  atomic.Bool
 
 	segs       int
 	customerMs int64
@@ -185,7 +187,7 @@ func newPhones(cfg phonesConfig, ep *sipEndpoint, e *engine, ev *eventLog) *phon
 	p := &phones{cfg: cfg, sip: ep, rtp: e, byUser: map[string]*phone{}, regCodes: map[int]uint64{}, events: ev, stop: make(chan struct{})}
 	p.ds = sipgo.NewDialogServerCache(ep.client, ep.contact)
 	for i, a := range cfg.Accounts {
-		ph := &phone{p: p, idx: i, acct: a, callID: fmt.Sprintf("obzvon-load-reg-%s-%d@%s", a.User, time.Now().UnixNano(), ep.addr.Addr()), cseq: 1}
+		ph := &phone{p: p, idx: i, acct: a, callID: fmt.Sprintf("obzvon-load-reg-%s-%d@%s", a.User, time.Now().UnixNano(), ep.addr.Addr()), cseq: 1, expires: cfg.Expires}
 		p.byUser[a.User] = ph
 		p.list = append(p.list, ph)
 	}
@@ -255,7 +257,7 @@ func (ph *phone) keepRegistered(ctx context.Context, delay time.Duration, stopAt
 		case <-ctx.Done():
 		case <-t.C:
 			if time.Now().Before(stopAt) {
-				ok = ph.register(ctx, p.cfg.Expires)
+				ok = ph.register(ctx, ph.expires)
 				switch {
 				case first && ok:
 					p.regOK.Add(1)
@@ -268,7 +270,7 @@ func (ph *phone) keepRegistered(ctx context.Context, delay time.Duration, stopAt
 					p.regFail.Add(1)
 				}
 				first = false
-				next := p.cfg.Expires / 2
+				next := ph.expires / 2
 				if !ok {
 					next = 2 * time.Second // retry soon
 				}
@@ -330,6 +332,17 @@ func (ph *phone) register(ctx context.Context, expires time.Duration) bool {
 		return false
 	}
 	lat := time.Since(t0)
+	if res.StatusCode == 423 && expires > 0 {
+		// Interval Too Brief (RFC 3261 §10.3 step 7): ask again with the
+		// registrar's Min-Expires.
+		if h := res.GetHeader("Min-Expires"); h != nil {
+			if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && time.Duration(n)*time.Second > expires {
+				ph.expires = time.Duration(n) * time.Second
+				p.minExpires.Add(1)
+				return ph.register(ctx, ph.expires)
+			}
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if res.StatusCode != sip.StatusOK {
@@ -543,25 +556,27 @@ type phoneSummary struct {
 
 // phonesReport is the operator phones role's part of the report.
 type phonesReport struct {
-	Phones        int               `json:"phones"`
-	Answer        string            `json:"answer"`
-	Registered    uint64            `json:"registered"`
-	RegFailures   uint64            `json:"register_failures"`
-	RegCodes      map[string]uint64 `json:"register_failed_by_code,omitempty"`
-	Refreshes     uint64            `json:"refreshes"`
-	Unregistered  uint64            `json:"unregistered"`
-	RegLatency    latencySummary    `json:"register"`
-	Invites       uint64            `json:"invites"`
-	Answered      uint64            `json:"answered"`
-	Busy          uint64            `json:"busy"`
-	NotFound      uint64            `json:"not_found"`
-	Cancelled     uint64            `json:"cancelled"`
-	NeverAnswered uint64            `json:"rang_unanswered"`
-	NoAck         uint64            `json:"no_ack"`
-	ReInvites     uint64            `json:"reinvites"`
-	ReInviteFail  uint64            `json:"reinvites_refused"`
-	FarBye        uint64            `json:"ended_by_far_end"`
-	LocalBye      uint64            `json:"ended_by_phone"`
+	Phones      int               `json:"phones"`
+	Answer      string            `json:"answer"`
+	Registered  uint64            `json:"registered"`
+	RegFailures uint64            `json:"register_failures"`
+	RegCodes    map[string]uint64 `json:"register_failed_by_code,omitempty"`
+	Refreshes   uint64            `json:"refreshes"`
+	// IntervalTooBrief counts 423 answers, retried with Min-Expires.
+	IntervalTooBrief uint64         `json:"interval_too_brief"`
+	Unregistered     uint64         `json:"unregistered"`
+	RegLatency       latencySummary `json:"register"`
+	Invites          uint64         `json:"invites"`
+	Answered         uint64         `json:"answered"`
+	Busy             uint64         `json:"busy"`
+	NotFound         uint64         `json:"not_found"`
+	Cancelled        uint64         `json:"cancelled"`
+	NeverAnswered    uint64         `json:"rang_unanswered"`
+	NoAck            uint64         `json:"no_ack"`
+	ReInvites        uint64         `json:"reinvites"`
+	ReInviteFail     uint64         `json:"reinvites_refused"`
+	FarBye           uint64         `json:"ended_by_far_end"`
+	LocalBye         uint64         `json:"ended_by_phone"`
 	// AnswerToCustomer is, per answered call, the time from the phone's
 	// answer being acknowledged to the first packet of customer audio:
 	// the connect time of ring-mode calls (each customer rings the
@@ -583,7 +598,7 @@ func (p *phones) report() phonesReport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := phonesReport{Phones: len(p.list), Answer: p.cfg.Answer.String(),
-		Registered: p.regOK.Load(), RegFailures: p.regFail.Load(), Refreshes: p.regRefresh.Load(), Unregistered: p.unreg.Load(),
+		Registered: p.regOK.Load(), RegFailures: p.regFail.Load(), Refreshes: p.regRefresh.Load(), IntervalTooBrief: p.minExpires.Load(), Unregistered: p.unreg.Load(),
 		RegLatency: summarize(p.regLat), Invites: p.invites.Load(), Answered: p.answered.Load(), Busy: p.busy.Load(),
 		NotFound: p.notFound.Load(), Cancelled: p.cancelled.Load(), NeverAnswered: p.neverAns.Load(), NoAck: p.noAck.Load(),
 		ReInvites: p.reinvites.Load(), ReInviteFail: p.reinviteFail.Load(), FarBye: p.farBye.Load(), LocalBye: p.localBye.Load(),

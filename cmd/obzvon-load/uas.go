@@ -57,6 +57,7 @@ type uas struct {
 	invites, answered, rejected, noAck, byes atomic.Uint64
 	strayByes                                atomic.Uint64
 	active                                   atomic.Int64
+	pending                                  atomic.Int64 // campaign calls not ended (ringing too)
 	sessID                                   atomic.Uint64
 
 	camp *campaignTrunk // campaign mode
@@ -89,6 +90,8 @@ func (u *uas) reject(req *sip.Request, tx sip.ServerTransaction, code int, reaso
 func (u *uas) onInvite(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) {
 	u.invites.Add(1)
 	if u.camp != nil {
+		u.pending.Add(1)
+		defer u.pending.Add(-1)
 		u.camp.onInvite(ctx, u, req, tx)
 		return
 	}
