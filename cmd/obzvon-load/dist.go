@@ -16,13 +16,12 @@ import (
 //
 // The zero dist is "not set".
 type dist struct {
-	kind     string // "", fixed, exp, uniform
-	a, b     time.Duration
-	text     string
-	scale    float64 // durations are divided by this (0 or 1: none)
-	mu       *sync.Mutex
-	rng      *rand.Rand
-	maxDrawn time.Duration
+	kind  string // "", fixed, exp, uniform
+	a, b  time.Duration
+	text  string
+	scale float64 // durations are divided by this (0 or 1: none)
+	mu    *sync.Mutex
+	rng   *rand.Rand
 }
 
 // parseDist parses s (see dist); an empty s gives the zero dist.

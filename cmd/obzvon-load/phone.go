@@ -166,7 +166,6 @@ type phones struct {
 	segN             uint64
 	segDrop          uint64
 	maxGap           time.Duration
-	perPhone         []phoneSummary
 }
 
 // phone is one softphone.
