@@ -425,8 +425,7 @@ type amdTap struct {
 	nextTS   uint32    // RTP timestamp expected at pos
 	lastSeen time.Time // arrival of the last packet
 	frame    [FrameSamples]int16
-	n        int // samples in frame
-	pcm      [FrameSamples]int16
+	n        int            // samples in frame
 	result   chan AMDResult // one result, buffered
 }
 
