@@ -99,6 +99,7 @@ func New(opts Options) (*Server, error) {
 			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
 			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
 			Algorithms: opts.Config.SIP.DigestAlgorithms,
+			Metrics:    opts.Metrics,
 			Logger:     log,
 		})
 	}
