@@ -210,6 +210,16 @@ type Route struct {
 	// Repeats is how many times a menu replays its prompt without input
 	// before hanging up.
 	Repeats int `toml:"repeats"`
+	// Allow says who may use the route: "anyone", "phones" (operator
+	// phones that authenticate), and networks or addresses of trunks
+	// (trusted callers). Unset: "phones" for a dial route to an external
+	// target, "anyone" otherwise (see routeaccess.go).
+	Allow []string `toml:"allow"`
+	// CallerID is the number a dial route shows the far end. Unset: the
+	// caller's own number when the caller is trusted (an authenticated
+	// phone, a trunk network) or the target is one of our phones; else
+	// none ("obzvon"). Never an untrusted caller's choice.
+	CallerID string `toml:"caller_id"`
 }
 
 // Records reports whether a dial route records.
@@ -520,6 +530,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validateRouteAccess()...)
 	return errors.Join(errs...)
 }
 
@@ -559,8 +570,12 @@ func (c *Config) RouteByName(name string) (Route, bool) {
 }
 
 // MatchRoute returns the first route whose pattern matches the called
-// number. Routes with an empty pattern are never matched.
+// number. Routes with an empty pattern are never matched, and a number
+// that is not ValidNumber matches nothing.
 func (c *Config) MatchRoute(called string) (Route, bool) {
+	if !ValidNumber(called) {
+		return Route{}, false
+	}
 	for _, r := range c.Routes {
 		if r.Match != "" && MatchPattern(r.Match, called) {
 			return r, true

@@ -118,7 +118,7 @@ func callThrough(t *testing.T, callerScenario, trunkScenario string, trunkArgs .
 	t.Helper()
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, trunkScenario, append([]string{"-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "1"}, trunkArgs...)...)
@@ -195,7 +195,7 @@ func TestDialRouteTranscodesPCMAToPCMU(t *testing.T) {
 func TestDialRouteBusyTrunkKeepsCode(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, "uas_trunk_busy.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
@@ -400,7 +400,7 @@ func TestHoldAndUnholdByReInvite(t *testing.T) {
 func TestEarlyMediaReachesCallerBeforeAnswer(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, "uas_trunk_early.xml", "-p", strconv.Itoa(trunkPort),
@@ -431,7 +431,7 @@ func TestEarlyMediaReachesCallerBeforeAnswer(t *testing.T) {
 func TestCallerCancelWhileTrunkRings(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, "uas_trunk_noanswer.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
@@ -453,7 +453,7 @@ func TestCallerCancelWhileTrunkRings(t *testing.T) {
 func TestRingTimeoutCancelsTrunk(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}}, func(c *config.Config) { c.Calls.RingTimeout = config.Duration{Duration: 2 * time.Second} })
 	trunk := peertest.StartSIPp(t, "uas_trunk_noanswer.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
