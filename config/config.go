@@ -148,8 +148,13 @@ type Calls struct {
 	RingTimeout Duration `toml:"ring_timeout"`
 	// MaxDuration hangs up any call that lasts longer (0 = no limit).
 	MaxDuration Duration `toml:"max_duration"`
-	// MaxConcurrent refuses new calls with 503 above this many (0 = no limit).
+	// MaxConcurrent refuses new calls with 503 above this many; 0 derives
+	// the limit from the RTP port range (see MaxCalls).
 	MaxConcurrent int `toml:"max_concurrent"`
+	// InviteRate is how many new INVITEs per second one source address
+	// may send (twice that in a burst) before it gets 503; addresses in a
+	// route's allow networks (trunks) are exempt. 0 turns it off.
+	InviteRate float64 `toml:"invite_rate"`
 	// RTPTimeout hangs up an answered call when no RTP has arrived from
 	// the caller for this long (a phone or gateway gone without BYE);
 	// calls on hold are spared. 0 turns it off.
@@ -258,6 +263,7 @@ func Default() *Config {
 			RingTimeout:  Duration{30 * time.Second},
 			MaxDuration:  Duration{4 * time.Hour},
 			RTPTimeout:   Duration{60 * time.Second},
+			InviteRate:   defaultInviteRate,
 		},
 		Routes: []Route{
 			{Name: "echo", Match: "600", Action: ActionEcho, Prompt: "echo-intro"},
@@ -531,6 +537,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateRouteAccess()...)
+	errs = append(errs, c.validateLimits()...)
 	return errors.Join(errs...)
 }
 

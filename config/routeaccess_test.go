@@ -89,3 +89,22 @@ func TestMatchRouteDigitsOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxCallsDerivedFromRTPRange(t *testing.T) {
+	c := Default() // 20000–29999: 5000 RTP/RTCP pairs, IVR routes only
+	if got := c.MaxCalls(); got != 5000 {
+		t.Errorf("MaxCalls() of the defaults = %d, want 5000", got)
+	}
+	c.Routes = append(c.Routes, Route{Name: "t", Match: "8*", Action: ActionDial, Target: "reg:${number}"})
+	if got := c.MaxCalls(); got != 2500 {
+		t.Errorf("MaxCalls() with a dial route = %d, want 2500 (two pairs a call)", got)
+	}
+	c.Calls.MaxConcurrent = 30
+	if got := c.MaxCalls(); got != 30 {
+		t.Errorf("MaxCalls() with max_concurrent 30 = %d, want 30", got)
+	}
+	c.Calls.InviteRate = -1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "calls.invite_rate") {
+		t.Errorf("Validate() with invite_rate -1 = %v, want an error about it", err)
+	}
+}

@@ -53,10 +53,11 @@ type call struct {
 	outRec   *journal.LegRecord
 
 	// trusted: the caller came from a route's network or authenticated
-	// as an account (see admit).
+	// as an account (see admitInvite).
 	trusted bool
-	// unrecorded: the INVITE was refused before any route ran (no route,
-	// refused access, rate limit): counted and logged, not journaled.
+	// unrecorded: the INVITE was refused before any route ran: counted
+	// and logged, not journaled (admitInvite refuses most such INVITEs
+	// before a call exists).
 	unrecorded bool
 }
 
@@ -94,9 +95,7 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	s.mu.Unlock()
 	s.metrics.CallStarted(metrics.DirectionInbound)
 	defer func() {
-		s.mu.Lock()
-		delete(s.calls, c.id)
-		s.mu.Unlock()
+		s.release(c)
 		s.handlers.Done()
 	}()
 
@@ -174,9 +173,7 @@ func (c *call) run() string {
 		c.reject(sip.StatusNotFound, "Not Found")
 		return metrics.ResultRejected
 	}
-	if !c.admit(route) {
-		return metrics.ResultRejected
-	}
+	c.trusted = c.s.takeTrusted(c.in.InviteRequest)
 	c.rec.Route = route.Name
 	c.log = c.log.With(attrRoute, route.Name)
 
@@ -207,7 +204,9 @@ func (c *call) run() string {
 	c.rec.Codec = choice.Codec.String()
 	c.mu.Unlock()
 	defer leg.Close()
-	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	// An untrusted caller gets media only once its RTP arrives (RTP
+	// reflection: its SDP may name someone else's address).
+	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}
 	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
 
 	if route.Action == config.ActionDial {
@@ -267,7 +266,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 			c.hangup(hangupSystem)
 			return err
 		}
-		if err := leg.Start(media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}); err != nil {
+		if err := leg.Start(media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}); err != nil {
 			c.hangup(hangupSystem)
 			return err
 		}
@@ -303,10 +302,13 @@ func (c *call) takeACK(body []byte) {
 	}
 }
 
-// reject sends a final error response to the INVITE.
+// reject sends a final error response to the INVITE. The call stops
+// counting against calls.max_concurrent first: the response waits for the
+// caller's ACK, up to 32 s (Timer H) when a flood never sends one.
 func (c *call) reject(code int, reason string) {
 	c.rec.SIPCode = code
 	c.rec.HangupBy = hangupSystem
+	c.s.release(c)
 	if err := c.in.Respond(code, reason, nil); err != nil {
 		c.log.Debug("respond failed", "error", err)
 	}

@@ -338,13 +338,11 @@ Content-Length: 0
 	if code := caller.Wait(20 * time.Second); code != 0 {
 		t.Fatalf("call after bad input: sipp exit %d\n%s", code, caller.Output())
 	}
-	calls := a.waitCalls(t, 3)
-	codes := map[int]int{}
-	for _, c := range calls {
-		codes[c.SIPCode]++
-	}
-	if codes[400] != 1 || codes[488] != 1 || codes[200] != 1 {
-		t.Errorf("records by code = %v, want one each of 400, 488, 200", codes)
+	// INVITEs refused before a call began are not journaled (issue 11
+	// item 4: a flood of them wrote thousands of records); the call is.
+	calls := a.waitCalls(t, 1)
+	if len(calls) != 1 || calls[0].SIPCode != 200 {
+		t.Errorf("records %+v, want only the answered call", calls)
 	}
 }
 

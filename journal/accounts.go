@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -357,7 +358,7 @@ func (j *Journal) SetDisabled(ctx context.Context, who Actor, login string, disa
 func (j *Journal) VerifyPassword(ctx context.Context, login, password string) (*Account, error) {
 	a, err := j.Account(ctx, login)
 	if errors.Is(err, ErrNotFound) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -467,8 +468,9 @@ const (
 	argonKeyLen  = 32
 )
 
-// dummyHash is checked against for unknown logins so their timing matches.
-var dummyHash = HashPassword("obzvon-no-such-account")
+// dummyHash is checked against for unknown logins so their timing
+// matches; made on first use, not at start of every obzvon command.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("obzvon-no-such-account") })
 
 // HashPassword returns an argon2id hash of password in PHC form:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>.
