@@ -99,7 +99,7 @@ func newEnvTB(t testing.TB) *env {
 	reg := prometheus.NewPedanticRegistry()
 	e.h = NewHandler(Options{
 		Health: fakeHealth{}, Gatherer: reg, Journal: j, Now: e.clock.Now,
-		Sleep: func(_ context.Context, d time.Duration) error { e.slept.Add(int64(d)); return nil },
+		Sleep:  func(_ context.Context, d time.Duration) error { e.slept.Add(int64(d)); return nil },
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	return e
