@@ -233,8 +233,10 @@ func TestConcurrentGuessesAreBounded(t *testing.T) {
 	for c := range codes {
 		count[c]++
 	}
-	if count[401] != n {
-		t.Errorf("%d parallel guesses from %d addresses: %v, want %d × 401", n, n, count, n)
+	// 503: the hashing pool had no slot within its wait (slow hashing
+	// under -race); never 429, a lockout.
+	if count[401] == 0 || count[401]+count[503] != n {
+		t.Errorf("%d parallel guesses from %d addresses: %v, want each 401 (or 503 from a full hashing pool)", n, n, count)
 	}
 	e.slept.Store(0)
 	w := e.do(req{method: "POST", path: "/api/v1/login", remote: "198.51.100.1:1", body: map[string]string{"login": "op1", "password": "guess x"}})
