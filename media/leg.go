@@ -131,6 +131,7 @@ type Leg struct {
 
 	cfg      atomic.Pointer[legConfig]
 	sink     atomic.Pointer[sink]
+	amd      atomic.Pointer[amdTap] // answering-machine detection, or nil
 	hold     atomic.Bool
 	playing  atomic.Int32
 	closed   atomic.Bool
@@ -454,6 +455,10 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 			payload = payload[k:]
 		}
 		payload = pkt[h.payloadOff:h.payloadEnd]
+	}
+
+	if t := l.amd.Load(); t != nil && audio {
+		t.packet(cfg.codec, payload, h.ssrc, h.ts, now)
 	}
 
 	s := l.sink.Load()
