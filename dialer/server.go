@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -166,6 +168,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
+	s.waitUDPListener()
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
 	if s.reg != nil {
 		go func() {
@@ -182,6 +185,25 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// waitUDPListener waits (at most a second) until sipgo has put the UDP
+// listener in its connection pool: ServeBackground returns once the
+// socket is bound, and an INVITE sent before the pool has it makes sipgo
+// bind the same address again for the client (EADDRINUSE).
+func (s *Server) waitUDPListener() {
+	sc := s.cfg.SIP
+	if ip := net.ParseIP(sc.Host); !slices.Contains(sc.Transports, "udp") || ip == nil || ip.IsUnspecified() {
+		return // diago's client then binds its own port: no race
+	}
+	addr := net.JoinHostPort(sc.Host, strconv.Itoa(sc.Port))
+	for range 100 {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.log.Warn("sip: UDP listener not in the connection pool after 1 s", "addr", addr)
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
