@@ -92,6 +92,8 @@ func checkWAV(b []byte) (wavInfo, error) {
 
 func TestEmbeddedPrompts(t *testing.T) {
 	want := []string{Busy, EchoIntro, Goodbye, Greeting, Invalid, Menu}
+	want = append(want, CampaignPrompts()...)
+	slices.Sort(want)
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}
