@@ -544,3 +544,57 @@ func TestRunnerRecoversAfterCrash(t *testing.T) {
 		}
 	})
 }
+
+// A priority callback (a person abandoned earlier, past the no-redial
+// period) is dialed before contacts that were due long before it.
+func TestRunnerPriorityCallbackFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		j, err := journal.Open(journal.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		set := Settings{Mode: "progressive", Weekdays: "00:00-24:00", Weekend: "00:00-24:00"}
+		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
+			t.Fatal(err)
+		}
+		cp, _ := CompiledOf(mustCampaign(t, j))
+		f := newFakeCenter(t, j, cp, 1)
+		var list []journal.Contact
+		for i := range 5 {
+			enp := fmt.Sprintf("26194821993%05d", i)
+			list = append(list, contact(enp, fmt.Sprintf("+7912345%04d", i*10+4))) // busy: short calls
+			f.zones[enp] = "MSK"
+		}
+		if _, err := j.LoadContacts(ctx, staff, "disp-2026", list, "list.csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		last := list[4].ID
+		err = j.ChangeContact(ctx, "disp-2026", last, func(c *journal.Contact) (*journal.ContactChange, error) {
+			n := c.Clone()
+			n.Callback = &journal.ContactCallback{At: time.Now().Add(-time.Minute), Priority: true}
+			n.Next = n.Callback.At
+			return &journal.ContactChange{Contact: n}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		time.Sleep(time.Second)
+		cancel()
+		<-done
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.placed) == 0 || !strings.HasPrefix(f.placed[0], last+"@") {
+			t.Errorf("first dials %v, want the priority callback %s first", f.placed, last)
+		}
+	})
+}
