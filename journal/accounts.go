@@ -50,17 +50,17 @@ type Account struct {
 	PasswordHash string `json:"password_hash,omitempty"`
 	// SIP digest credentials (RFC 7616 §3.4.2): HA1 = H(login:realm:secret)
 	// with MD5 and with SHA-256. The secret itself is not stored.
-	SIPRealm     string    `json:"sip_realm,omitempty"`
-	SIPHA1MD5    string    `json:"sip_ha1_md5,omitempty"`
-	SIPHA1SHA256 string    `json:"sip_ha1_sha256,omitempty"`
+	SIPRealm     string `json:"sip_realm,omitempty"`
+	SIPHA1MD5    string `json:"sip_ha1_md5,omitempty"`
+	SIPHA1SHA256 string `json:"sip_ha1_sha256,omitempty"`
 	// The same with the extension as the digest user, so that a phone may
 	// register as 1001 instead of ivanova. Set with the secret; an
 	// extension given after it needs a new secret.
-	SIPExtHA1MD5    string `json:"sip_ext_ha1_md5,omitempty"`
-	SIPExtHA1SHA256 string `json:"sip_ext_ha1_sha256,omitempty"`
-	Disabled     bool      `json:"disabled,omitempty"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	SIPExtHA1MD5    string    `json:"sip_ext_ha1_md5,omitempty"`
+	SIPExtHA1SHA256 string    `json:"sip_ext_ha1_sha256,omitempty"`
+	Disabled        bool      `json:"disabled,omitempty"`
+	Created         time.Time `json:"created"`
+	Updated         time.Time `json:"updated"`
 }
 
 const (
