@@ -51,6 +51,9 @@ type call struct {
 	ackSDP   chan []byte // a delayed offer's answer, from the ACK
 	out      *OutboundLeg
 	outRec   *journal.LegRecord
+	queue    *queueCall // the call's stay in the ACD, for queue routes
+
+	queueResult string // metrics result of a queue route (set by runQueue)
 }
 
 // hangup ends the call from our side.
@@ -64,6 +67,7 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel,
 		log: s.log.With(attrCallID, in.InviteRequest.CallID().Value()),
 		rec: journal.CallRecord{
+			ID:        journal.NewID(now),
 			Direction: "inbound",
 			From:      in.FromUser(),
 			To:        in.ToUser(),
@@ -204,6 +208,15 @@ func (c *call) run() string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
+	return c.result()
+}
+
+// result is the metrics result of an answered call: a queue call's own
+// (abandoned when no operator took it), else answered.
+func (c *call) result() string {
+	if c.queueResult != "" {
+		return c.queueResult
+	}
 	return metrics.ResultAnswered
 }
 
@@ -272,7 +285,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
-	return metrics.ResultAnswered
+	return c.result()
 }
 
 // takeACK hands the SDP of the ACK that completes a delayed-offer answer
@@ -350,6 +363,8 @@ func (c *call) runRoute(r config.Route, depth int) {
 	case config.ActionDial:
 		// A dial reached from a menu: the caller is answered already.
 		c.dialAnswered(r)
+	case config.ActionQueue:
+		c.queueResult = c.runQueue(r)
 	}
 }
 

@@ -29,6 +29,8 @@ type DialOptions struct {
 	// (early media: ringback, announcements); nil otherwise. It runs in
 	// the dialing goroutine: don't block.
 	OnProgress func(code int, early *media.Leg)
+	// Headers are added to the INVITE (e.g. auto-answer hints).
+	Headers []sip.Header
 }
 
 // Dial failure codes that never came from the far end.
@@ -221,6 +223,9 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	})
 	req.From().Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(&d.UA.ContactHDR)
+	for _, h := range opt.Headers {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(o.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv))
 	if err := sipgo.ClientRequestBuild(d.UA.Client, req); err != nil {

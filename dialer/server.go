@@ -49,6 +49,9 @@ type Options struct {
 	Credentials Credentials
 	// Metrics counts calls and SIP traffic; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Desk runs the inbound ACD (operators' sessions and queue routes);
+	// nil: queue routes answer with the busy prompt.
+	Desk *DeskOptions
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -63,9 +66,10 @@ type Server struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
-	ua  *sipgo.UserAgent
-	dg  *diago.Diago
-	reg *Registrar
+	ua   *sipgo.UserAgent
+	dg   *diago.Diago
+	reg  *Registrar
+	desk *Desk
 
 	draining atomic.Bool
 	closed   atomic.Bool
@@ -94,7 +98,9 @@ func New(opts Options) (*Server, error) {
 	}
 	var reg *Registrar
 	if opts.Credentials != nil {
+		store, _ := opts.Credentials.(BindingStore)
 		reg = NewRegistrar(opts.Credentials, RegistrarOptions{
+			Store:      store,
 			Realm:      opts.Config.SIP.Realm,
 			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
 			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
@@ -102,7 +108,7 @@ func New(opts Options) (*Server, error) {
 			Logger:     log,
 		})
 	}
-	return &Server{
+	s := &Server{
 		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
@@ -112,8 +118,18 @@ func New(opts Options) (*Server, error) {
 		log:     log,
 		calls:   map[string]*call{},
 		legs:    map[string]*OutboundLeg{},
-	}, nil
+	}
+	if opts.Desk != nil {
+		if opts.Desk.ACD == nil || opts.Desk.Directory == nil {
+			return nil, errors.New("dialer: Desk needs ACD and Directory")
+		}
+		s.desk = newDesk(s, *opts.Desk)
+	}
+	return s, nil
 }
+
+// Desk is the operators' desk, nil without an ACD.
+func (s *Server) Desk() *Desk { return s.desk }
 
 // Start binds the SIP listeners and serves until Close. It returns once
 // every transport is listening.
@@ -154,6 +170,13 @@ func (s *Server) Start(ctx context.Context) error {
 		}))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
+	if s.reg != nil {
+		if n, err := s.reg.Restore(ctx); err != nil {
+			s.log.Warn("stored registrations not restored", "error", err)
+		} else if n > 0 {
+			s.log.Info("registrations restored", "bindings", n)
+		}
+	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
@@ -162,6 +185,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
+	if s.desk != nil {
+		s.desk.start()
+	}
 	if s.reg != nil {
 		go func() {
 			t := time.NewTicker(30 * time.Second)
@@ -239,6 +265,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.handlers.Wait()
+	if s.desk != nil {
+		s.desk.close() // BYE to the session legs while the UA still runs
+	}
 	if s.stop != nil {
 		s.stop()
 	}
