@@ -83,8 +83,9 @@ func (s SessionStatus) MarshalText() ([]byte, error) { return []byte(s.String())
 
 // DeskOptions configure the desk.
 type DeskOptions struct {
-	// ACD distributes the calls; the desk does not own it.
-	ACD *acd.ACD
+	// ACD configures the distributor the desk creates (its Sink is the
+	// desk: leave it nil).
+	ACD acd.Options
 	// Directory gives accounts (roles, extension, queues) and appeals.
 	Directory AgentDirectory
 	// Events stores the ACD's events (nil: not stored).
@@ -125,13 +126,32 @@ type agentSession struct {
 	err      string // why the last session failed, for the desktop
 }
 
-// newDesk wires a desk into s; opt.ACD must be set.
-func newDesk(s *Server, opt DeskOptions) *Desk {
+// newDesk creates the ACD and the desk around it.
+func newDesk(s *Server, opt DeskOptions) (*Desk, error) {
 	ctx, stop := context.WithCancel(context.Background())
-	d := &Desk{s: s, opt: opt, acd: opt.ACD, log: s.log, sessions: map[string]*agentSession{}, onCall: map[string]*call{},
+	d := &Desk{s: s, opt: opt, log: s.log, sessions: map[string]*agentSession{}, onCall: map[string]*call{},
 		evCh: make(chan acd.Event, 8192), evDone: make(chan struct{}), runCtx: ctx, stop: stop}
-	return d
+	ao := opt.ACD
+	ao.Sink = d
+	if ao.ObserveDecision == nil && opt.Metrics != nil {
+		ao.ObserveDecision = opt.Metrics.Decision
+	}
+	a, err := acd.New(ao)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	d.acd = a
+	for _, q := range ao.Queues {
+		opt.Metrics.AddQueue(q.Name)
+	}
+	opt.Metrics.RegisterSnapshot(d.metricsSnapshot)
+	return d, nil
 }
+
+// ACD is the distributor (for campaigns to add their queues and read
+// their operators).
+func (d *Desk) ACD() *acd.ACD { return d.acd }
 
 // start runs the ACD's clock and the event writer.
 func (d *Desk) start() {

@@ -120,10 +120,14 @@ func New(opts Options) (*Server, error) {
 		legs:    map[string]*OutboundLeg{},
 	}
 	if opts.Desk != nil {
-		if opts.Desk.ACD == nil || opts.Desk.Directory == nil {
-			return nil, errors.New("dialer: Desk needs ACD and Directory")
+		if opts.Desk.Directory == nil {
+			return nil, errors.New("dialer: Desk needs a Directory")
 		}
-		s.desk = newDesk(s, *opts.Desk)
+		d, err := newDesk(s, *opts.Desk)
+		if err != nil {
+			return nil, fmt.Errorf("dialer: %w", err)
+		}
+		s.desk = d
 	}
 	return s, nil
 }

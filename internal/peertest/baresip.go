@@ -22,6 +22,9 @@ type BaresipOptions struct {
 	// MicSeconds is how long the microphone plays the Russian prompt
 	// (repeated); baresip hangs up when it ends. Default 30.
 	MicSeconds int
+	// AnswerMode is "auto" (the default: answer at once) or "manual"
+	// (ring until cancelled: a phone nobody answers).
+	AnswerMode string
 }
 
 // Baresip is a running baresip softphone.
@@ -63,6 +66,10 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		"{{PASSWORD}}":    o.Password,
 		"{{REGISTRAR}}":   o.Registrar,
 		"{{REGINT}}":      "60",
+		"{{ANSWERMODE}}":  o.AnswerMode,
+	}
+	if o.AnswerMode == "" {
+		vars["{{ANSWERMODE}}"] = "auto"
 	}
 	tdir := filepath.Join(filepath.Dir(ScenarioDir()), "baresip")
 	for _, name := range []string{"config", "accounts"} {
@@ -114,6 +121,19 @@ func (b *Baresip) Stop() {
 		_ = b.cmd.Process.Kill()
 		<-b.done
 	}
+}
+
+// Kill ends baresip at once (SIGKILL): no BYE, no un-REGISTER, as a
+// phone that lost power.
+func (b *Baresip) Kill() {
+	select {
+	case err := <-b.done:
+		b.done <- err
+		return
+	default:
+	}
+	_ = b.cmd.Process.Kill()
+	b.done <- <-b.done
 }
 
 // Output is what baresip logged so far.

@@ -1,0 +1,552 @@
+package dialer
+
+// The inbound ACD with real peers: baresip operators on session legs (or
+// ring mode), SIPp callers, and a test phone made of a second dialer and
+// media engine that records what a caller hears.
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/obzvon/obzvon/acd"
+	"github.com/obzvon/obzvon/config"
+	"github.com/obzvon/obzvon/internal/peertest"
+	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
+	"github.com/obzvon/obzvon/metrics"
+)
+
+// acdEnv is an appliance with the ACD, its operators' accounts and a
+// copy of every ACD event.
+type acdEnv struct {
+	*testAppliance
+	desk *Desk
+	reg  *prometheus.Registry
+
+	mu     sync.Mutex
+	events []acd.Event
+	notify chan struct{}
+}
+
+// acdPorts returns a 160-port RTP range in the ACD tests' band
+// (30000–33999), apart per process and per use within it.
+func acdPorts(slot int) (int, int) {
+	base := 30000 + ((os.Getpid()%12)*2+slot)*160
+	return base, base + 159
+}
+
+type operator struct {
+	login, ext, secret string
+	level              int
+	queues             []string
+}
+
+func ops(n int, queues ...string) []operator {
+	var out []operator
+	for i := 1; i <= n; i++ {
+		out = append(out, operator{login: fmt.Sprintf("op%d", i), ext: strconv.Itoa(1000 + i),
+			secret: fmt.Sprintf("secret-op%d-x", i), level: 1, queues: queues})
+	}
+	return out
+}
+
+// startACD starts an appliance whose route 8800 queues callers in "main"
+// (and 8801 in "l2"), with accounts for operators.
+func startACD(t *testing.T, operators []operator, tweak func(*config.Config)) *acdEnv {
+	t.Helper()
+	e := &acdEnv{reg: prometheus.NewPedanticRegistry(), notify: make(chan struct{}, 1)}
+	routes := []config.Route{
+		{Name: "in", Match: "8800", Action: config.ActionQueue, Queue: "main"},
+		{Name: "in2", Match: "8801", Action: config.ActionQueue, Queue: "l2"},
+		{Name: "agent", Match: "1XXX", Action: config.ActionDial, Target: "reg:${number}"},
+	}
+	desk := &DeskOptions{Metrics: metrics.NewACD(e.reg), OnEvent: e.record}
+	e.testAppliance = startApplianceDesk(t, routes, desk, func(c *config.Config) {
+		c.RTP.PortMin, c.RTP.PortMax = acdPorts(0)
+		c.Queues = []config.Queue{
+			{Name: "main", WrapUp: config.Duration{Duration: time.Second}, ServiceLevel: "80/20", MaxWait: config.Duration{Duration: 2 * time.Minute},
+				Overflow: "message"},
+			{Name: "l2", WrapUp: config.Duration{Duration: time.Second}},
+		}
+		c.ACD.SessionRingTimeout = config.Duration{Duration: 10 * time.Second}
+		c.ACD.RingTimeout = config.Duration{Duration: 3 * time.Second}
+		c.ACD.AgentRTPTimeout = config.Duration{Duration: 3 * time.Second}
+		if tweak != nil {
+			tweak(c)
+		}
+	}, func(jr *journal.Journal) {
+		admin := journal.Actor{Login: "root", Role: journal.RoleAdmin}
+		for _, o := range operators {
+			role := journal.RoleOperatorL1
+			if o.level == 2 {
+				role = journal.RoleOperatorL2
+			}
+			if _, err := jr.AddAccount(context.Background(), admin, journal.NewAccount{Login: o.login, DisplayName: "Оператор " + o.login,
+				Roles: []journal.Role{role}, Extension: o.ext, Queues: o.queues, SIPRealm: "obzvon", SIPSecret: o.secret}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	e.desk = e.srv.Desk()
+	return e
+}
+
+func (e *acdEnv) record(ev acd.Event) {
+	e.mu.Lock()
+	e.events = append(e.events, ev)
+	e.mu.Unlock()
+	select {
+	case e.notify <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until cond holds, re-checking whenever an ACD event
+// arrives (and every 50 ms, for states that change without one).
+func (e *acdEnv) waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-e.notify:
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+	}
+}
+
+func (e *acdEnv) eventsOf(kind acd.EventKind) []acd.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []acd.Event
+	for _, ev := range e.events {
+		if ev.Kind == kind {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func (e *acdEnv) state(login string) acd.State { return e.desk.Agent(login).State }
+
+// startOperators registers a baresip per operator and starts their work.
+func (e *acdEnv) startOperators(t *testing.T, operators []operator, delivery acd.Delivery, mic int) map[string]*peertest.Baresip {
+	t.Helper()
+	phones := map[string]*peertest.Baresip{}
+	for _, o := range operators {
+		phones[o.login] = peertest.StartBaresip(t, peertest.BaresipOptions{User: o.ext, Password: o.secret,
+			Registrar: e.target(), MicSeconds: mic})
+	}
+	for _, o := range operators {
+		e.waitFor(t, 20*time.Second, o.login+" registered", func() bool { return len(e.srv.Registrar().Lookup(o.login)) > 0 })
+		if err := e.desk.StartWork(context.Background(), o.login, delivery); err != nil {
+			t.Fatalf("StartWork(%s) = %v", o.login, err)
+		}
+	}
+	for _, o := range operators {
+		e.waitFor(t, 20*time.Second, o.login+" ready", func() bool { return e.state(o.login) == acd.StateReady })
+	}
+	return phones
+}
+
+// TestACDTenCallersThreeOperators: three baresip operators on session
+// legs take ten SIPp callers who call at once. Each operator ends each
+// call from the desktop after a short talk; every caller reaches an
+// operator, audio passes both ways, and the journal's events, call
+// records and /metrics agree.
+func TestACDTenCallersThreeOperators(t *testing.T) {
+	operators := ops(3, "main")
+	e := startACD(t, operators, nil)
+	phones := e.startOperators(t, operators, acd.DeliverySession, 120)
+
+	// Operators end each call 1.5 s after it connects ("завершить звонок").
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		seen := map[string]bool{}
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			for _, ev := range e.eventsOf(acd.EventConnect) {
+				if seen[ev.Call] || time.Since(ev.Time) < 1500*time.Millisecond {
+					continue
+				}
+				seen[ev.Call] = true
+				if err := e.desk.HangupCall(ev.Agent); err != nil {
+					t.Errorf("HangupCall(%s) for %s: %v", ev.Agent, ev.Call, err)
+				}
+			}
+		}
+	}()
+
+	callers := peertest.StartSIPp(t, "uac_inbound.xml", e.target(), "-s", "8800", "-d", "60000",
+		"-m", "10", "-r", "10", "-l", "10", "-timeout", "60s",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	if code := callers.Wait(60 * time.Second); code != 0 {
+		t.Fatalf("callers exit %d:\n%s\n%s", code, callers.Output(), callers.Logs())
+	}
+	calls := e.waitCalls(t, 10)
+	for _, o := range operators {
+		e.waitFor(t, 10*time.Second, o.login+" ready after wrap-up", func() bool { return e.state(o.login) == acd.StateReady })
+	}
+
+	served := map[string]int{}
+	for _, c := range calls {
+		if c.Queue != "main" || c.QueueResult != metrics.QueueAnswered || len(c.Agents) != 1 {
+			t.Errorf("call %s: queue %q result %q agents %+v; want answered by one operator", c.ID, c.Queue, c.QueueResult, c.Agents)
+			continue
+		}
+		a := c.Agents[0]
+		served[a.Login]++
+		if a.EndedBy != hangupAgent || c.HangupBy != hangupAgent {
+			t.Errorf("call %s ended by %q/%q, want the operator", c.ID, a.EndedBy, c.HangupBy)
+		}
+		if !c.QueueEntered.Before(a.Connected) || !a.Connected.Before(a.Ended) || a.Ended.After(c.Ended) {
+			t.Errorf("call %s: times out of order: entered %v connected %v ended %v record ended %v", c.ID, c.QueueEntered, a.Connected, a.Ended, c.Ended)
+		}
+		if w := a.Connected.Sub(c.QueueEntered).Milliseconds(); c.WaitMillis < w-5 || c.WaitMillis > w+5 {
+			t.Errorf("call %s: wait %d ms, want %d", c.ID, c.WaitMillis, w)
+		}
+		wav := peertest.ReadStereoWAV(t, c.Recording)
+		if share, n := peertest.ToneShare(wav.Left, wav.Rate, 1000); share < 0.9 || n < 40 {
+			t.Errorf("call %s left (caller): 1 kHz share %.2f over %d blocks, want the caller's tone", c.ID, share, n)
+		}
+		if share, n := peertest.ToneShare(wav.Right, wav.Rate, 1000); share > 0.3 || n < 30 {
+			t.Errorf("call %s right (operator): 1 kHz share %.2f over %d blocks, want the operator's speech", c.ID, share, n)
+		}
+	}
+	if len(served) != 3 {
+		t.Errorf("calls per operator %v: want all three operators used", served)
+	}
+
+	// The journal's events: ten enters, ten connects, ten completes, each
+	// call's in order with the times of its record.
+	var stored []acd.Event
+	err := e.journal.Events(context.Background(), ACDStream, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), func(ev journal.Event) error {
+		var a acd.Event
+		if err := json.Unmarshal(ev.Data, &a); err != nil {
+			return err
+		}
+		stored = append(stored, a)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[acd.EventKind]int{}
+	byCall := map[string][]acd.Event{}
+	for _, ev := range stored {
+		count[ev.Kind]++
+		if ev.Call != "" {
+			byCall[ev.Call] = append(byCall[ev.Call], ev)
+		}
+	}
+	if count[acd.EventEnter] != 10 || count[acd.EventConnect] != 10 || count[acd.EventComplete] != 10 || count[acd.EventAbandon] != 0 {
+		t.Errorf("stored events %v; want 10 enter, 10 connect, 10 complete", count)
+	}
+	for _, c := range calls {
+		evs := byCall[c.ID]
+		var kinds []string
+		for _, ev := range evs {
+			kinds = append(kinds, ev.Kind.String())
+		}
+		if fmt.Sprint(kinds) != "[enter offer connect complete]" {
+			t.Errorf("call %s events %v", c.ID, kinds)
+			continue
+		}
+		if d := evs[2].Time.Sub(c.Agents[0].Connected); d < -50*time.Millisecond || d > 50*time.Millisecond {
+			t.Errorf("call %s: connect event at %v, record says %v", c.ID, evs[2].Time, c.Agents[0].Connected)
+		}
+	}
+
+	// /metrics agrees with the journal.
+	if got := testutil.ToFloat64(e.metric(t, "obzvon_queue_calls_total", "main", "answered")); got != 10 {
+		t.Errorf("obzvon_queue_calls_total{main,answered} = %v, want 10", got)
+	}
+	inSL := 0
+	for _, c := range calls {
+		if c.WaitMillis <= 20000 {
+			inSL++
+		}
+	}
+	if got, want := e.gauge(t, "obzvon_queue_service_level_ratio", "main"), float64(inSL)/10; math.Abs(got-want) > 1e-9 {
+		t.Errorf("service level %v, want %v from the records", got, want)
+	}
+	if got := e.gauge(t, "obzvon_queue_waiting", "main"); got != 0 {
+		t.Errorf("waiting = %v", got)
+	}
+	if got := e.gauge(t, "obzvon_agents", "ready"); got != 3 {
+		t.Errorf("obzvon_agents{ready} = %v, want 3", got)
+	}
+	if n := testutil.CollectAndCount(e.reg, "obzvon_queue_wait_seconds"); n != 2 {
+		t.Errorf("obzvon_queue_wait_seconds series = %d, want 2 (main, l2)", n)
+	}
+	if problems, err := testutil.GatherAndLint(e.reg); err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", problems, err)
+	}
+
+	// What the operators heard: the callers' tone, on their session legs.
+	for login, ph := range phones {
+		ph.Stop()
+		heard, _ := ph.Recordings()
+		if len(heard) != 1 {
+			t.Errorf("%s: %d recordings of what it heard, want 1 (one session leg)", login, len(heard))
+			continue
+		}
+		x, rate := peertest.ReadMonoWAV(t, heard[0])
+		if share, n := peertest.ToneShare(x, rate, 1000); share < 0.9 || n < 40 {
+			t.Errorf("%s heard: 1 kHz share %.2f over %d blocks, want the callers' tone", login, share, n)
+		}
+	}
+}
+
+func (e *acdEnv) metric(t *testing.T, name string, labels ...string) prometheus.Collector {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i, lp := range m.GetLabel() {
+				if i < len(labels) && lp.GetValue() != labels[i] {
+					continue next
+				}
+			}
+			v := m.GetCounter().GetValue()
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "x"}, func() float64 { return v })
+		}
+	}
+	t.Fatalf("no %s%v in the exposition", name, labels)
+	return nil
+}
+
+func (e *acdEnv) gauge(t *testing.T, name string, label string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
+				if m.GetGauge() != nil {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{%s} in the exposition", name, label)
+	return 0
+}
+
+// testPhone is a caller made of a second dialer and media engine: it
+// calls the appliance, sends a tone and records what it hears (left
+// channel of Recording).
+type testPhone struct {
+	srv    *Server
+	engine *media.Engine
+	out    *OutboundLeg
+	rec    *media.Recorder
+	bridge *media.Bridge
+	sink   *media.Leg
+	stop   context.CancelFunc
+	played chan struct{}
+	path   string
+}
+
+func newPhoneServer(t *testing.T) (*Server, *media.Engine) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.SIP.Port = peertest.FreePort(t)
+	cfg.Data.Dir = t.TempDir()
+	cfg.RTP.PortMin, cfg.RTP.PortMax = acdPorts(1)
+	cfg.Routes, cfg.Queues = nil, nil
+	cfg.Calls.RingTimeout = config.Duration{Duration: 20 * time.Second}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	engine, err := media.NewEngine(media.EngineConfig{IP: netip.MustParseAddr("127.0.0.1"),
+		PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax, RecordDir: cfg.Data.RecordingsDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { engine.Close() })
+	srv, err := New(Options{Config: cfg, Engine: engine, Prompts: map[string]*media.Prompt{},
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, engine
+}
+
+// call dials number at the appliance from caller id from; the phone sends
+// a tone of freq Hz until hung up.
+func (e *acdEnv) call(t *testing.T, srv *Server, engine *media.Engine, number, from string, freq float64) *testPhone {
+	t.Helper()
+	out, err := srv.Dial(context.Background(), "sip:"+number+"@"+e.target(), DialOptions{From: from})
+	if err != nil {
+		t.Fatalf("test phone: dial %s: %v", number, err)
+	}
+	p := &testPhone{srv: srv, engine: engine, out: out, played: make(chan struct{})}
+	// A sink leg that only receives the bridge's copy: the recorder's left
+	// channel is what the phone heard.
+	sink, err := engine.NewLeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	discard, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { discard.Close() })
+	if err := sink.Start(media.LegParams{Remote: discard.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: media.PCMU}); err != nil {
+		t.Fatal(err)
+	}
+	p.sink = sink
+	p.path = filepath.Join(t.TempDir(), from+".wav")
+	if p.rec, err = media.NewRecorder(p.path); err != nil {
+		t.Fatal(err)
+	}
+	if p.bridge, err = engine.Connect(out.Leg(), sink, p.rec); err != nil {
+		t.Fatal(err)
+	}
+	tone, err := media.ParsePrompt("tone", toneWAV(freq, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	go func() {
+		defer close(p.played)
+		for ctx.Err() == nil {
+			if err := engine.Play(ctx, out.Leg(), tone); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(p.hangup)
+	return p
+}
+
+// hangup ends the phone's call (if still up) and closes the recording.
+func (p *testPhone) hangup() {
+	p.stop()
+	<-p.played
+	p.out.Hangup(context.Background())
+	p.bridge.Disconnect()
+	p.sink.Close()
+	p.rec.Close()
+}
+
+// heard returns what the phone heard so far (closes the recording).
+func (p *testPhone) heard(t *testing.T) []float64 {
+	t.Helper()
+	p.hangup()
+	return peertest.ReadStereoWAV(t, p.path).Left
+}
+
+// toneWAV is a WAV (8 kHz, 16-bit, mono) of a sine at freq for seconds.
+func toneWAV(freq float64, seconds int) []byte {
+	n := 8000 * seconds
+	b := make([]byte, 44, 44+2*n)
+	copy(b, "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*n))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1)
+	binary.LittleEndian.PutUint16(b[22:], 1)
+	binary.LittleEndian.PutUint32(b[24:], 8000)
+	binary.LittleEndian.PutUint32(b[28:], 16000)
+	binary.LittleEndian.PutUint16(b[32:], 2)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
+	for i := range n {
+		v := int16(12000 * math.Sin(2*math.Pi*freq*float64(i)/8000))
+		b = binary.LittleEndian.AppendUint16(b, uint16(v))
+	}
+	return b
+}
+
+// promptPCM is what a caller hears of a prompt: its samples through
+// µ-law and back.
+func promptPCM(t *testing.T, name string) []float64 {
+	t.Helper()
+	p, err := media.LoadPrompt(filepath.Join("..", "prompts", "ru", name+".wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ulaw := p.Frames(media.PCMU)
+	pcm := media.Decode(nil, ulaw, media.PCMU)
+	out := make([]float64, len(pcm))
+	for i, v := range pcm {
+		out[i] = float64(v) / 32768
+	}
+	return out
+}
+
+// contains reports whether x holds the samples of want exactly (within
+// one quantum), somewhere: a prompt the phone heard bit for bit.
+func containsSamples(x, want []float64) bool {
+	if len(want) == 0 || len(x) < len(want) {
+		return false
+	}
+	// Anchor on the first loud sample of want.
+	k := 0
+	for k < len(want) && math.Abs(want[k]) < 0.05 {
+		k++
+	}
+	if k == len(want) {
+		return false
+	}
+	for i := k; i+len(want)-k <= len(x); i++ {
+		if math.Abs(x[i]-want[k]) > 1e-4 {
+			continue
+		}
+		ok := true
+		for j := k; j < len(want); j++ {
+			if math.Abs(x[i-k+j]-want[j]) > 1e-4 {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
