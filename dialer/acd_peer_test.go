@@ -550,3 +550,190 @@ func containsSamples(x, want []float64) bool {
 	}
 	return false
 }
+
+// TestACDAnnouncementOverflowAndCallerHangsUp: with the one operator
+// paused, callers wait: the second hears its position announced ("Ваш
+// номер в очереди: два") and the estimated wait; a caller past the
+// queue's maximum wait hears the overflow message and is hung up; then
+// the operator comes back, takes the first caller, the caller hangs up
+// first and the operator is ready again after wrap-up.
+func TestACDAnnouncementOverflowAndCallerHangsUp(t *testing.T) {
+	operators := ops(1, "main")
+	e := startACD(t, operators, func(c *config.Config) {
+		q := &c.Queues[0]
+		q.AnnouncePosition, q.AnnounceWait = true, true
+		q.AnnounceEvery = config.Duration{Duration: 10 * time.Second}
+		q.MaxWait = config.Duration{Duration: 10 * time.Second}
+		q.Greeting = "queue-greeting"
+		q.WrapUp = config.Duration{Duration: 2 * time.Second}
+	})
+	e.startOperators(t, operators, acd.DeliverySession, 120)
+	if err := e.desk.Pause("op1", "обед"); err != nil {
+		t.Fatal(err)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	first := e.call(t, phoneSrv, phoneEngine, "8800", "79001110001", 700)
+	e.waitFor(t, 10*time.Second, "first caller queued", func() bool { return len(e.eventsOf(acd.EventEnter)) == 1 })
+	second := e.call(t, phoneSrv, phoneEngine, "8800", "79001110002", 700)
+	e.waitFor(t, 10*time.Second, "second caller queued", func() bool { return len(e.eventsOf(acd.EventEnter)) == 2 })
+
+	// Both would wait past the 10 s maximum? The first is taken before: the
+	// operator comes back at 4 s.
+	e.waitFor(t, 10*time.Second, "4 s of waiting", func() bool {
+		return time.Since(e.eventsOf(acd.EventEnter)[0].Time) > 4*time.Second
+	})
+	if err := e.desk.Ready("op1"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 5*time.Second, "first caller connected", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	if c := e.eventsOf(acd.EventConnect)[0]; c.Agent != "op1" {
+		t.Fatalf("connect %+v", c)
+	}
+	// The second caller times out and gets the overflow message.
+	e.waitFor(t, 15*time.Second, "second caller overflowed", func() bool { return len(e.eventsOf(acd.EventTimeout)) == 1 })
+	e.waitFor(t, 15*time.Second, "second caller hung up", func() bool {
+		select {
+		case <-second.out.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	heard2 := second.heard(t)
+	for _, p := range []string{"queue-greeting", "queue-position", "n2", "queue-overflow"} {
+		if !containsSamples(heard2, promptPCM(t, p)) {
+			t.Errorf("second caller did not hear prompt %q", p)
+		}
+	}
+	if containsSamples(heard2, promptPCM(t, "n1")) {
+		t.Errorf("second caller heard position one")
+	}
+	// The first caller hangs up while talking; op1 wraps up, then is ready.
+	first.hangup()
+	e.waitFor(t, 5*time.Second, "op1 in wrap-up", func() bool { return e.state("op1") == acd.StateWrapUp })
+	e.waitFor(t, 5*time.Second, "op1 ready after wrap-up", func() bool { return e.state("op1") == acd.StateReady })
+	states := e.eventsOf(acd.EventAgentState)
+	last := states[len(states)-2:]
+	if last[0].State != acd.StateWrapUp || last[1].State != acd.StateReady || last[1].Time.Sub(last[0].Time) < 2*time.Second {
+		t.Errorf("op1's last states %+v: want wrap_up then ready 2 s later", last)
+	}
+
+	calls := e.waitCalls(t, 2)
+	byFrom := map[string]journal.CallRecord{}
+	for _, c := range calls {
+		byFrom[c.From] = c
+	}
+	if c := byFrom["79001110001"]; c.QueueResult != metrics.QueueAnswered || c.HangupBy != hangupCaller || len(c.Agents) != 1 || c.Agents[0].EndedBy != hangupCaller {
+		t.Errorf("first call: result %q hangup %q agents %+v", c.QueueResult, c.HangupBy, c.Agents)
+	}
+	if c := byFrom["79001110002"]; c.QueueResult != metrics.QueueTimeout || len(c.Agents) != 0 || c.WaitMillis < 10000 {
+		t.Errorf("second call: result %q agents %+v wait %d ms; want timeout after 10 s", c.QueueResult, c.Agents, c.WaitMillis)
+	}
+	if got := testutil.ToFloat64(e.metric(t, "obzvon_queue_calls_total", "main", "timeout")); got != 1 {
+		t.Errorf("timeouts = %v", got)
+	}
+}
+
+// TestACDOperatorKilledMidCall: the operator's phone dies mid-call (no
+// BYE): its RTP stops, the operator is logged out, and the caller goes
+// back to the head of the queue and reaches the other operator.
+func TestACDOperatorKilledMidCall(t *testing.T) {
+	operators := ops(2, "main")
+	e := startACD(t, operators, nil)
+	phones := e.startOperators(t, operators, acd.DeliverySession, 120)
+	if err := e.desk.Pause("op2", "обучение"); err != nil {
+		t.Fatal(err)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79002220001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	if a := e.eventsOf(acd.EventConnect)[0].Agent; a != "op1" {
+		t.Fatalf("connected to %s", a)
+	}
+	if err := e.desk.Ready("op2"); err != nil {
+		t.Fatal(err)
+	}
+	phones["op1"].Kill()
+	e.waitFor(t, 15*time.Second, "requeued and connected to op2", func() bool {
+		c := e.eventsOf(acd.EventConnect)
+		return len(c) == 2 && c[1].Agent == "op2"
+	})
+	if got := e.state("op1"); got != acd.StateLoggedOut {
+		t.Errorf("op1 after its phone died: %v, want logged_out", got)
+	}
+	if rq := e.eventsOf(acd.EventRequeue); len(rq) != 1 || rq[0].Agent != "op1" {
+		t.Errorf("requeue events %+v", rq)
+	}
+	// Talk a little with op2, then hang up; the caller heard both
+	// operators' speech (the prompt baresip sends), never silence only.
+	e.waitFor(t, 5*time.Second, "a second with op2", func() bool { return time.Since(e.eventsOf(acd.EventConnect)[1].Time) > time.Second })
+	caller.hangup()
+	calls := e.waitCalls(t, 1)
+	c := calls[0]
+	if len(c.Agents) != 2 || c.Agents[0].Login != "op1" || c.Agents[0].EndedBy != "agent gone" || c.Agents[1].Login != "op2" {
+		t.Fatalf("agents of the call: %+v", c.Agents)
+	}
+	if c.QueueResult != metrics.QueueAnswered {
+		t.Errorf("queue result %q", c.QueueResult)
+	}
+	wav := peertest.ReadStereoWAV(t, c.Recording)
+	if share, n := peertest.ToneShare(wav.Left, wav.Rate, 700); share < 0.9 || n < 50 {
+		t.Errorf("recording left: 700 Hz share %.2f over %d blocks", share, n)
+	}
+}
+
+// TestACDRingModeNoAnswerPauses: in ring mode each call rings the
+// operator's phone; a phone nobody answers puts its operator in the
+// pause "не отвечает" and the caller goes on to the next operator.
+func TestACDRingModeNoAnswerPauses(t *testing.T) {
+	operators := ops(2, "main")
+	e := startACD(t, operators, nil)
+	silent := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1001", Password: operators[0].secret,
+		Registrar: e.target(), AnswerMode: "manual"})
+	_ = silent
+	answering := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1002", Password: operators[1].secret,
+		Registrar: e.target(), MicSeconds: 60})
+	_ = answering
+	for _, o := range operators {
+		e.waitFor(t, 20*time.Second, o.login+" registered", func() bool { return len(e.srv.Registrar().Lookup(o.ext)) > 0 })
+	}
+	if err := e.desk.StartWork(context.Background(), "op1", acd.DeliveryRing); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.state("op1"); got != acd.StateReady {
+		t.Fatalf("op1 in ring mode: %v, want ready at once", got)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79003330001", 700)
+	e.waitFor(t, 10*time.Second, "op1 rang out", func() bool { return len(e.eventsOf(acd.EventNoAnswer)) == 1 })
+	v := e.desk.Agent("op1")
+	if v.State != acd.StatePaused || v.Reason != acd.PauseNoAnswer {
+		t.Fatalf("op1 after no answer: %v %q", v.State, v.Reason)
+	}
+	if err := e.desk.StartWork(context.Background(), "op2", acd.DeliveryRing); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 10*time.Second, "connected to op2", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	e.waitFor(t, 5*time.Second, "a second with op2", func() bool { return time.Since(e.eventsOf(acd.EventConnect)[0].Time) > time.Second })
+	caller.hangup()
+	c := e.waitCalls(t, 1)[0]
+	if len(c.Agents) != 1 || c.Agents[0].Login != "op2" {
+		t.Fatalf("agents %+v", c.Agents)
+	}
+	var agentLegs int
+	for _, l := range c.Legs {
+		if l.Role == "agent" {
+			agentLegs++
+		}
+	}
+	if agentLegs != 1 {
+		t.Errorf("legs %+v: want the ring-mode leg to op2's phone", c.Legs)
+	}
+	wav := peertest.ReadStereoWAV(t, c.Recording)
+	if share, n := peertest.ToneShare(wav.Left, wav.Rate, 700); share < 0.9 || n < 30 {
+		t.Errorf("recording left: 700 Hz share %.2f over %d blocks", share, n)
+	}
+	if _, n := peertest.ToneShare(wav.Right, wav.Rate, 1000); n < 30 {
+		t.Errorf("recording right: %d blocks of the operator's audio", n)
+	}
+}
