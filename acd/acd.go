@@ -187,6 +187,9 @@ func (a *ACD) poke() {
 }
 
 func (a *ACD) emit(e Event) {
+	if en := a.entries[e.Call]; en != nil && en.Consult {
+		e.Consult = true
+	}
 	if a.opt.Sink != nil {
 		a.opt.Sink.Record(e)
 	}
@@ -442,7 +445,9 @@ func (a *ACD) Enqueue(e Entry) (*Ticket, error) {
 	a.entries[e.ID] = en
 	a.requeue(en)
 	en.origPos = a.position(en)
-	q.day.Offered++
+	if !e.Consult {
+		q.day.Offered++
+	}
 	est, _ := a.estimate(en)
 	a.emit(Event{Time: now, Kind: EventEnter, Queue: q.cfg.Name, Call: e.ID, Position: en.origPos, Wait: est, Outbound: outbound})
 	a.match(now)
@@ -544,19 +549,21 @@ func (a *ACD) Leave(id string, o Outcome) (time.Duration, error) {
 	switch o {
 	case OutcomeTimeout:
 		kind = EventTimeout
-		e.q.day.Timeouts++
+		if !e.Consult {
+			e.q.day.Timeouts++
+		}
 	case OutcomeTransferred:
 		kind = EventTransfer
 	default:
 		o = OutcomeAbandoned
-		if !e.answered {
+		if !e.answered && !e.Consult {
 			e.q.day.Abandoned++
 			if wait <= e.q.cfg.SLThreshold {
 				e.q.day.AbandonedInSL++
 			}
 		}
 	}
-	a.emit(Event{Time: now, Kind: kind, Queue: e.Queue, Call: id, Position: pos, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound})
+	a.emit(Event{Time: now, Kind: kind, Queue: e.Queue, Call: id, Position: pos, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound, Consult: e.Consult})
 	a.match(now)
 	return wait, nil
 }
@@ -575,7 +582,7 @@ func (a *ACD) Connected(id, login string) error {
 	ag := e.agent
 	e.state, e.connected = entryConnected, now
 	wait := now.Sub(e.entered)
-	if !e.answered {
+	if !e.answered && !e.Consult {
 		e.answered = true
 		e.q.day.Answered++
 		if wait <= e.q.cfg.SLThreshold {
@@ -685,7 +692,7 @@ func (a *ACD) leaveTransfer(id, target string) (time.Duration, error) {
 	}
 	delete(a.entries, id)
 	wait := now.Sub(e.entered)
-	a.emit(Event{Time: now, Kind: EventTransfer, Queue: e.Queue, Call: id, Reason: target, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound})
+	a.emit(Event{Time: now, Kind: EventTransfer, Queue: e.Queue, Call: id, Reason: target, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound, Consult: e.Consult})
 	a.match(now)
 	return wait, nil
 }
@@ -703,17 +710,21 @@ func (a *ACD) finish(id, by string, o Outcome) error {
 	delete(a.entries, id)
 	talk := now.Sub(e.connected)
 	q := e.q
-	q.day.Completed++
-	q.day.TalkSum += talk
+	if !e.Consult {
+		q.day.Completed++
+		q.day.TalkSum += talk
+	}
 	kind := EventComplete
 	if o == OutcomeTransferred {
 		kind = EventTransfer
 	}
 	a.emit(Event{Time: now, Kind: kind, Agent: ag.cfg.Login, Queue: e.Queue, Call: id, Reason: by,
-		Wait: e.connected.Sub(e.entered), Talk: talk, Outbound: q.cfg.Kind == KindOutbound})
+		Wait: e.connected.Sub(e.entered), Talk: talk, Outbound: q.cfg.Kind == KindOutbound, Consult: e.Consult})
 	ag.entry, e.agent = nil, nil
-	ag.callsToday++
-	q.aht.add((talk + q.cfg.WrapUp).Seconds())
+	if !e.Consult {
+		ag.callsToday++
+		q.aht.add((talk + q.cfg.WrapUp).Seconds())
+	}
 	if ag.pendingLogout || q.cfg.WrapUp <= 0 {
 		a.endCall(ag, now, true)
 	} else {
@@ -778,4 +789,40 @@ func (a *ACD) nextDeadline(now time.Time) time.Time {
 		}
 	}
 	return next
+}
+
+// CompleteTransfer ends an attended transfer: call (connected to agent A)
+// and consult (A's consultation call, connected to agent B) become one:
+// the caller is now connected to B, A goes to wrap-up, and the consult
+// entry is gone. B's talk time counts from the consult's connect.
+func (a *ACD) CompleteTransfer(callID, consultID string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	e, c := a.entries[callID], a.entries[consultID]
+	if e == nil || c == nil || e.state != entryConnected || c.state != entryConnected {
+		return fmt.Errorf("acd: complete transfer of %s to %s: %w", callID, consultID, ErrUnknownEntry)
+	}
+	from, to := e.agent, c.agent
+	talk := now.Sub(e.connected)
+	q := e.q
+	q.day.TalkSum += talk
+	a.emit(Event{Time: now, Kind: EventTransfer, Agent: from.cfg.Login, Queue: e.Queue, Call: callID, Reason: to.cfg.Login,
+		Wait: e.connected.Sub(e.entered), Talk: talk, Outbound: q.cfg.Kind == KindOutbound})
+	delete(a.entries, consultID)
+	e.agent, e.connected = to, c.connected
+	to.entry = e
+	from.entry = nil
+	from.callsToday++
+	a.emit(Event{Time: now, Kind: EventConnect, Agent: to.cfg.Login, Queue: e.Queue, Call: callID, Reason: "transfer",
+		Wait: now.Sub(e.entered), Outbound: q.cfg.Kind == KindOutbound})
+	if from.pendingLogout || q.cfg.WrapUp <= 0 {
+		a.endCall(from, now, true)
+	} else {
+		from.wrapTo, from.wrapQ = now.Add(q.cfg.WrapUp), q
+		a.setState(from, StateWrapUp, "", now)
+		a.poke()
+	}
+	a.match(now)
+	return nil
 }

@@ -554,3 +554,47 @@ func TestEstimateWait(t *testing.T) {
 		t.Fatalf("Position(c3) = %d, %v, %v, %v; want 2, 2m20s", pos, ewt, have, ok)
 	}
 }
+
+func TestAttendedTransfer(t *testing.T) {
+	c := newClock()
+	a, rec := newTestACD(t, c)
+	login(t, a, "anna", 1, "main")
+	offered(t, enqueue(t, a, "c1", "main"))
+	_ = a.Connected("c1", "anna")
+	c.add(30 * time.Second)
+	// anna consults boris about c1.
+	login(t, a, "boris", 2)
+	tk, err := a.Enqueue(Entry{ID: "c1/consult", Queue: "main", Agent: "boris", Consult: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := offered(t, tk); n.Agent != "boris" {
+		t.Fatal(n)
+	}
+	_ = a.Connected("c1/consult", "boris")
+	c.add(10 * time.Second)
+	if err := a.CompleteTransfer("c1", "c1/consult"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.Agent("anna"); v.State != StateWrapUp {
+		t.Fatalf("anna after the transfer: %v", v.State)
+	}
+	if v, _ := a.Agent("boris"); v.State != StateTalking || v.Call != "c1" {
+		t.Fatalf("boris after the transfer: %v on %q", v.State, v.Call)
+	}
+	c.add(20 * time.Second)
+	if err := a.Hangup("c1", "caller"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.Agent("boris"); v.State != StateWrapUp {
+		t.Fatalf("boris after the call: %v", v.State)
+	}
+	q := a.Snapshot().Queues[0]
+	if q.Today.Answered != 1 || q.Today.Offered != 1 || q.Today.Completed != 1 {
+		t.Errorf("counters %+v: one call, answered once (the consultation is not counted)", q.Today)
+	}
+	want := []string{"enter", "offer", "connect", "enter", "offer", "connect", "transfer", "connect", "complete"}
+	if got := rec.kinds(); !equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+}

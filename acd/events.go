@@ -97,6 +97,9 @@ type Event struct {
 	Talk time.Duration `json:"talk,omitempty"`
 	// Kind of the queue (inbound or campaign), for reports.
 	Outbound bool `json:"outbound,omitempty"`
+	// Consult marks events of a consultation call between operators (not
+	// a customer's call: reports skip it).
+	Consult bool `json:"consult,omitempty"`
 }
 
 // EventSink receives ACD events in order. Record is called with the

@@ -213,6 +213,10 @@ type Entry struct {
 	Agent string
 	// Caller is the caller's number, passed on in offers and events.
 	Caller string
+	// Consult marks an operator's consultation call with another operator
+	// (the first half of an attended transfer): it occupies the agent like
+	// a call but does not count in the queue's figures.
+	Consult bool
 }
 
 // NoticeKind says what a Notice on a Ticket means.

@@ -28,6 +28,9 @@ type Desk interface {
 	Agent(login string) dialer.AgentStatus
 	Agents() []dialer.AgentStatus
 	Queues() []acd.QueueView
+	Transfer(ctx context.Context, callID, by string, supervisor bool, target string, mode dialer.TransferMode, appeal string) error
+	CompleteTransfer(ctx context.Context, callID, by string, supervisor bool) error
+	CancelTransfer(ctx context.Context, callID, by string, supervisor bool) error
 }
 
 // routesAgent registers the desk's endpoints (when the daemon has an ACD).
@@ -49,6 +52,54 @@ func (s *server) routesAgent() {
 	s.handle("POST /api/v1/agents/{login}/wrapup", rCreate, journal.ResourceAgent, s.agentWrapUp(true))
 	s.handle("POST /api/v1/agents/{login}/hangup", rCreate, journal.ResourceAgent, s.agentHangup(true))
 	s.handle("GET /api/v1/queues", rRead, journal.ResourceAgent, s.listQueues)
+	s.handle("POST /api/v1/calls/{call}/transfer", rUpdate, journal.ResourceAgent, s.transfer)
+	s.handle("POST /api/v1/calls/{call}/transfer/complete", rUpdate, journal.ResourceAgent, s.transferEnd(true))
+	s.handle("POST /api/v1/calls/{call}/transfer/cancel", rUpdate, journal.ResourceAgent, s.transferEnd(false))
+}
+
+type transferRequest struct {
+	Target string `json:"target"`
+	Mode   string `json:"mode,omitempty"`
+	// AppealID is the appeal being registered for the call; it follows
+	// the call to the new operator.
+	AppealID string `json:"appeal_id,omitempty"`
+}
+
+func (s *server) transfer(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req transferRequest
+	if err := decodeJSON(r, w, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Target == "" || len(req.Target) > 64 {
+		s.fail(w, r, unprocessable("target: give an extension, queue:NAME or a number"))
+		return
+	}
+	mode := dialer.TransferMode(req.Mode)
+	err := s.desk.Transfer(r.Context(), r.PathValue("call"), p.login, p.allowed(rCreate, journal.ResourceAgent), req.Target, mode, req.AppealID)
+	if err != nil {
+		s.deskFail(w, r, err)
+		return
+	}
+	s.log.Info("call transferred", "by", p.login, "mode", string(mode))
+	writeJSON(w, http.StatusOK, map[string]string{"status": "transferred", "mode": string(mode)})
+}
+
+func (s *server) transferEnd(complete bool) authedFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *principal) {
+		sup := p.allowed(rCreate, journal.ResourceAgent)
+		var err error
+		if complete {
+			err = s.desk.CompleteTransfer(r.Context(), r.PathValue("call"), p.login, sup)
+		} else {
+			err = s.desk.CancelTransfer(r.Context(), r.PathValue("call"), p.login, sup)
+		}
+		if err != nil {
+			s.deskFail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"completed": complete})
+	}
 }
 
 // agentLogin is whom a request acts on: the caller, or {login} for the
@@ -269,6 +320,10 @@ func (s *server) deskFail(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, unprocessable("%v", err))
 	case errors.Is(err, acd.ErrNotWorking), errors.Is(err, acd.ErrUnknownAgent), errors.Is(err, dialer.ErrNotRegistered),
 		errors.Is(err, dialer.ErrNoCall), errors.Is(err, acd.ErrAlreadyWorking):
+		s.fail(w, r, &badRequestError{http.StatusConflict, err.Error()})
+	case errors.Is(err, dialer.ErrBadTarget):
+		s.fail(w, r, unprocessable("%v", err))
+	case errors.Is(err, dialer.ErrTargetAway), errors.Is(err, dialer.ErrNoConsultation):
 		s.fail(w, r, &badRequestError{http.StatusConflict, err.Error()})
 	case errors.Is(err, dialer.ErrNotAnOperator):
 		s.fail(w, r, &forbiddenError{err.Error()})

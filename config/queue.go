@@ -22,6 +22,13 @@ type ACD struct {
 	// AgentRTPTimeout logs an operator out when its session leg sends no
 	// RTP for this long (a phone gone without BYE). 0 turns it off.
 	AgentRTPTimeout Duration `toml:"agent_rtp_timeout"`
+	// TransferPatterns are the external numbers operators may transfer a
+	// caller to (patterns as in routes: 8XXXXXXXXXX, +7*); a dial route
+	// matching the number places the call. Empty: no external transfers.
+	TransferPatterns []string `toml:"transfer_patterns"`
+	// TransferCallerID is the caller ID shown on external transfers
+	// (never the caller's own number: it is not ours to present).
+	TransferCallerID string `toml:"transfer_caller_id"`
 }
 
 // Queue is one inbound queue (a `[[queue]]` table). Routes with action
@@ -172,6 +179,14 @@ func (c *Config) validateACD(bad func(key string, val any, format string, args .
 	}
 	if d := c.ACD.AgentRTPTimeout.Duration; d != 0 && d < time.Second {
 		bad("acd.agent_rtp_timeout", c.ACD.AgentRTPTimeout.String(), "must be 0 (off) or at least 1s")
+	}
+	for i, p := range c.ACD.TransferPatterns {
+		if p == "" || !matchRE.MatchString(p) {
+			bad(fmt.Sprintf("acd.transfer_patterns[%d]", i), p, "pattern is digits, +, X (any digit) and a trailing * (any rest)")
+		}
+	}
+	if id := c.ACD.TransferCallerID; id != "" && strings.Trim(strings.TrimPrefix(id, "+"), "0123456789") != "" {
+		bad("acd.transfer_caller_id", id, "digits only (optionally with a leading +)")
 	}
 	names := map[string]int{}
 	for i, q := range c.Queues {

@@ -54,6 +54,8 @@ type call struct {
 	queue    *queueCall // the call's stay in the ACD, for queue routes
 
 	queueResult string // metrics result of a queue route (set by runQueue)
+
+	cmds chan callCmd // transfers and other commands from the API
 }
 
 // hangup ends the call from our side.
@@ -64,7 +66,7 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	now := time.Now()
 	ctx, cancel := context.WithCancelCause(in.Context())
 	c := &call{
-		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel,
+		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel, cmds: make(chan callCmd),
 		log: s.log.With(attrCallID, in.InviteRequest.CallID().Value()),
 		rec: journal.CallRecord{
 			ID:        journal.NewID(now),

@@ -79,8 +79,15 @@ func (o *OutboundLeg) Leg() *media.Leg { return o.leg }
 // Done is closed when the far end hangs up or the leg is hung up.
 func (o *OutboundLeg) Done() <-chan struct{} { return o.d.Context().Done() }
 
-// Hangup sends BYE (once) and frees the media.
+// byeTimeout bounds how long a BYE to a peer that may be gone is waited
+// for (UDP retransmits it until Timer F, 32 s, otherwise).
+const byeTimeout = 5 * time.Second
+
+// Hangup sends BYE (once) and frees the media. It waits for the BYE's
+// answer at most until ctx ends, and never longer than 5 s.
 func (o *OutboundLeg) Hangup(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, byeTimeout)
+	defer cancel()
 	o.mu.Lock()
 	if !o.ended.IsZero() {
 		o.mu.Unlock()

@@ -40,6 +40,9 @@ type queueCall struct {
 	greeted bool
 	hops    int
 	result  string // for the call record's QueueResult
+
+	consult  *consultation   // an attended transfer in progress
+	external *transferTarget // set by a blind transfer to a number
 }
 
 // runQueue carries an answered call through its queue; it returns the
@@ -96,7 +99,21 @@ func (qc *queueCall) run() bool {
 		if qc.out != nil {
 			agentGone = qc.out.Done()
 		}
+		var consultNotices <-chan acd.Notice
+		if qc.consult != nil {
+			consultNotices = qc.consult.tk.Notices()
+		}
 		select {
+		case cmd := <-c.cmds:
+			qc.handle(cmd)
+			if tt := qc.external; tt != nil {
+				qc.result = metrics.QueueTransferred
+				qc.runExternal(*tt)
+				return true
+			}
+		case n := <-consultNotices:
+			qc.consult.tk.Refill()
+			qc.consultOffer(n)
 		case n := <-qc.tk.Notices():
 			qc.tk.Refill()
 			switch n.Kind {
@@ -105,19 +122,21 @@ func (qc *queueCall) run() bool {
 			case acd.NoticeRevoked:
 				if qc.agent == n.Agent {
 					c.log.Info("operator gone; the caller is back at the head of the queue", "agent", n.Agent)
+					qc.endConsult("agent gone")
 					qc.disconnect("agent gone")
 					qc.startHold(false)
 				}
 			}
 		case <-agentGone:
 			// Ring mode: the operator's phone hung up the call.
+			qc.endConsult(hangupAgent)
 			_ = qc.d.acd.Hangup(qc.id, hangupAgent)
 			qc.disconnect(hangupAgent)
 			c.hangup(hangupCallee)
 			return true
 		case <-maxWait:
 			maxWait = nil
-			if qc.agent != "" {
+			if qc.agent != "" || qc.answered() {
 				continue // answered: the maximum wait no longer applies
 			}
 			if _, err := qc.d.acd.Leave(qc.id, acd.OutcomeTimeout); err != nil {
@@ -137,6 +156,7 @@ func (qc *queueCall) run() bool {
 			if errors.As(context.Cause(c.ctx), &hc) {
 				by = hc.by
 			}
+			qc.endConsult(by)
 			if qc.agent != "" {
 				_ = qc.d.acd.Hangup(qc.id, by)
 				qc.disconnect(by)
