@@ -71,6 +71,26 @@ type queue struct {
 	rrLast string
 	day    QueueCounters
 	aht    ewma // talk + wrap-up of completed calls, seconds
+	// arrivals are the entry times of the last rateWindow (callers, not
+	// consultations), for the arrival rate blending needs.
+	arrivals []time.Time
+}
+
+// rateWindow is the window of the arrival rate.
+const rateWindow = 15 * time.Minute
+
+// arrive notes an arrival at now and drops those older than the window.
+func (q *queue) arrive(now time.Time) {
+	q.trim(now)
+	q.arrivals = append(q.arrivals, now)
+}
+
+func (q *queue) trim(now time.Time) {
+	i := 0
+	for i < len(q.arrivals) && now.Sub(q.arrivals[i]) > rateWindow {
+		i++
+	}
+	q.arrivals = q.arrivals[i:]
 }
 
 type agent struct {
@@ -269,6 +289,23 @@ func (a *ACD) Login(cfg AgentConfig) error {
 	return nil
 }
 
+// UpdateMembership replaces a working agent's queues (e.g. a campaign
+// started after the agent began work).
+func (a *ACD) UpdateMembership(login string, queues []Member) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ag := a.agents[login]
+	if ag == nil {
+		return
+	}
+	ag.cfg.Queues = queues
+	ag.members = make(map[string]int, len(queues))
+	for _, m := range queues {
+		ag.members[m.Queue] = m.Penalty
+	}
+	a.match(a.now())
+}
+
 // Logout ends an agent's work. A reserved call goes back to its place in
 // the queue; a call in progress finishes first (the agent is logged out
 // when it ends, without wrap-up).
@@ -447,6 +484,7 @@ func (a *ACD) Enqueue(e Entry) (*Ticket, error) {
 	en.origPos = a.position(en)
 	if !e.Consult {
 		q.day.Offered++
+		q.arrive(now)
 	}
 	est, _ := a.estimate(en)
 	a.emit(Event{Time: now, Kind: EventEnter, Queue: q.cfg.Name, Call: e.ID, Position: en.origPos, Wait: est, Outbound: outbound})

@@ -52,6 +52,10 @@ func (a *ACD) eligible(ag *agent, e *entry, now time.Time) (int, bool) {
 	if !ok {
 		return 0, false
 	}
+	if e.q.cfg.Kind == KindOutbound && ag.cfg.Delivery == DeliveryRing {
+		// A live campaign answer may wait 2 s: no time to ring a phone.
+		return 0, false
+	}
 	if l2 := e.q.cfg.Level2After; l2 > 0 && ag.cfg.Level >= 2 && now.Sub(e.entered) < l2 {
 		return 0, false
 	}

@@ -68,7 +68,12 @@ type QueueView struct {
 	Today        QueueCounters `json:"today"`
 	AHT          time.Duration `json:"-"`
 	SLThreshold  time.Duration `json:"-"`
+	SLTarget     float64       `json:"-"`
 	ServiceLevel float64       `json:"-"` // NaN when no call counts yet
+	// CallsPerHour is the arrival rate over the last 15 minutes.
+	CallsPerHour float64 `json:"-"`
+	// Members are the logins of the agents serving the queue, working or not.
+	Members []string `json:"-"`
 }
 
 // Snapshot is the ACD at one moment.
@@ -104,8 +109,10 @@ func (a *ACD) Snapshot() Snapshot {
 	slices.Sort(names)
 	for _, n := range names {
 		q := a.queues[n]
+		q.trim(now)
 		v := QueueView{Name: n, Kind: q.cfg.Kind, Today: q.day, AHT: time.Duration(q.aht.v * float64(time.Second)),
-			SLThreshold: q.cfg.SLThreshold, ServiceLevel: math.NaN()}
+			SLThreshold: q.cfg.SLThreshold, SLTarget: q.cfg.SLTarget, ServiceLevel: math.NaN(),
+			CallsPerHour: float64(len(q.arrivals)) * float64(time.Hour) / float64(rateWindow)}
 		if sl, ok := q.day.ServiceLevel(); ok {
 			v.ServiceLevel = sl
 		}
@@ -118,6 +125,9 @@ func (a *ACD) Snapshot() Snapshot {
 			}
 		}
 		for _, ag := range a.byLogin {
+			if _, ok := ag.members[n]; ok {
+				v.Members = append(v.Members, ag.cfg.Login)
+			}
 			if _, ok := ag.members[n]; ok && ag.state.Working() {
 				v.Working++
 				if ag.state == StateReady {

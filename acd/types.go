@@ -165,6 +165,9 @@ type QueueConfig struct {
 	MaxLen int
 	// SLThreshold is the service-level answer time (e.g. 20 s of 80/20).
 	SLThreshold time.Duration
+	// SLTarget is the service-level objective (e.g. 0.8 of 80/20), for
+	// blending: the campaign pacer keeps enough operators for it.
+	SLTarget float64
 }
 
 // DefaultPriority is the priority of queues whose config leaves it 0:

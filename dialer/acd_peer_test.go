@@ -60,7 +60,7 @@ func ops(n int, queues ...string) []operator {
 	var out []operator
 	for i := 1; i <= n; i++ {
 		out = append(out, operator{login: fmt.Sprintf("op%d", i), ext: strconv.Itoa(1000 + i),
-			secret: fmt.Sprintf("secret-op%d-x", i), level: 1, queues: queues})
+			secret: fmt.Sprintf("tq8Vz-3nRw-%d", i*7919), level: 1, queues: queues})
 	}
 	return out
 }

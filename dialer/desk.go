@@ -106,7 +106,7 @@ type Desk struct {
 
 	mu       sync.Mutex
 	sessions map[string]*agentSession // by login
-	onCall   map[string]*call         // by login: the customer call connected to the operator
+	onCall   map[string]deskCall      // by login: the customer call connected to the operator
 
 	evCh    chan acd.Event
 	evDone  chan struct{}
@@ -129,7 +129,7 @@ type agentSession struct {
 // newDesk creates the ACD and the desk around it.
 func newDesk(s *Server, opt DeskOptions) (*Desk, error) {
 	ctx, stop := context.WithCancel(context.Background())
-	d := &Desk{s: s, opt: opt, log: s.log, sessions: map[string]*agentSession{}, onCall: map[string]*call{},
+	d := &Desk{s: s, opt: opt, log: s.log, sessions: map[string]*agentSession{}, onCall: map[string]deskCall{},
 		evCh: make(chan acd.Event, 8192), evDone: make(chan struct{}), runCtx: ctx, stop: stop}
 	ao := opt.ACD
 	ao.Sink = d
@@ -447,14 +447,23 @@ func (d *Desk) sessionLeg(login string) *OutboundLeg {
 	return nil
 }
 
+// deskCall is a customer call connected to an operator: an inbound call
+// of a queue or an answered campaign call.
+type deskCall interface {
+	// hangup ends the call from our side (by: who asked).
+	hangup(by string)
+	// callInfo describes the call for the operator's desktop.
+	callInfo() CallInfo
+}
+
 // attach and detach track which customer call is connected to an operator.
-func (d *Desk) attach(login string, c *call) {
+func (d *Desk) attach(login string, c deskCall) {
 	d.mu.Lock()
 	d.onCall[login] = c
 	d.mu.Unlock()
 }
 
-func (d *Desk) detach(login string, c *call) {
+func (d *Desk) detach(login string, c deskCall) {
 	d.mu.Lock()
 	if d.onCall[login] == c {
 		delete(d.onCall, login)

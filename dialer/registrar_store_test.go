@@ -22,7 +22,7 @@ func TestRegisterByExtensionPersists(t *testing.T) {
 	defer j.Close()
 	admin := journal.Actor{Login: "root", Role: journal.RoleAdmin}
 	if _, err := j.AddAccount(ctx, admin, journal.NewAccount{Login: "ivanova", DisplayName: "Иванова", Extension: "1001",
-		Roles: []journal.Role{journal.RoleOperatorL1}, SIPRealm: "obzvon", SIPSecret: "secret-1001"}); err != nil {
+		Roles: []journal.Role{journal.RoleOperatorL1}, SIPRealm: "obzvon", SIPSecret: "Jd4-plq9-Wm2x"}); err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Now()}
@@ -31,7 +31,7 @@ func TestRegisterByExtensionPersists(t *testing.T) {
 	}
 	r := newReg()
 	req := register(t, "1001", "<sip:1001-abc@127.0.0.1:5999>", "300")
-	if res := r.respond(answer(t, req, r.respond(req), "1001", "secret-1001", "MD5")); res.StatusCode != 200 {
+	if res := r.respond(answer(t, req, r.respond(req), "1001", "Jd4-plq9-Wm2x", "MD5")); res.StatusCode != 200 {
 		t.Fatalf("register as extension = %d\n%s", res.StatusCode, res)
 	}
 	for _, user := range []string{"ivanova", "1001"} {
@@ -41,7 +41,7 @@ func TestRegisterByExtensionPersists(t *testing.T) {
 	}
 	// Registering with the login works too (its own HA1).
 	req = register(t, "ivanova", "<sip:ivanova@127.0.0.1:6001>", "300")
-	if res := r.respond(answer(t, req, r.respond(req), "ivanova", "secret-1001", "MD5")); res.StatusCode != 200 {
+	if res := r.respond(answer(t, req, r.respond(req), "ivanova", "Jd4-plq9-Wm2x", "MD5")); res.StatusCode != 200 {
 		t.Fatalf("register as login = %d", res.StatusCode)
 	}
 	// A new registrar (the daemon restarted) restores both bindings.
@@ -60,7 +60,7 @@ func TestRegisterByExtensionPersists(t *testing.T) {
 	// Unregistering removes it from the store.
 	c.t = c.t.Add(-301 * time.Second)
 	req = register(t, "1001", "*", "0")
-	if res := r2.respond(answer(t, req, r2.respond(req), "1001", "secret-1001", "MD5")); res.StatusCode != 200 {
+	if res := r2.respond(answer(t, req, r2.respond(req), "1001", "Jd4-plq9-Wm2x", "MD5")); res.StatusCode != 200 {
 		t.Fatalf("unregister = %d", res.StatusCode)
 	}
 	if n, _ := newReg().Restore(ctx); n != 0 {

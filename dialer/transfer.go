@@ -94,8 +94,9 @@ func (d *Desk) resolveTarget(ctx context.Context, t string) (transferTarget, err
 func (d *Desk) callOf(id, by string, supervisor bool) (*call, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for login, c := range d.onCall {
-		if c.rec.ID != id {
+	for login, dc := range d.onCall {
+		c, ok := dc.(*call)
+		if !ok || c.rec.ID != id {
 			continue
 		}
 		if login != by && !supervisor {

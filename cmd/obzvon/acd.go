@@ -23,10 +23,10 @@ func deskOptions(cfg *config.Config, jr *journal.Journal, reg prometheus.Registe
 	}
 	for _, q := range cfg.Queues {
 		st, _ := acd.ParseStrategy(q.Strategy)
-		_, th := q.SL()
+		target, th := q.SL()
 		opt.ACD.Queues = append(opt.ACD.Queues, acd.QueueConfig{
 			Name: q.Name, Kind: acd.KindInbound, Strategy: st, Priority: q.Priority, WrapUp: q.WrapUp.Duration,
-			Level2After: q.Level2After.Duration, MaxLen: q.MaxLen, SLThreshold: th,
+			Level2After: q.Level2After.Duration, MaxLen: q.MaxLen, SLThreshold: th, SLTarget: target,
 		})
 	}
 	return opt
