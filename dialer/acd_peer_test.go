@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -830,5 +831,87 @@ func TestACDTransfers(t *testing.T) {
 	}
 	if n := len(e.eventsOf(acd.EventTransfer)); n != 2 {
 		t.Errorf("%d transfer events, want 2", n)
+	}
+}
+
+// TestACDConnectOutbound: a campaign's live answer (the appliance's call
+// to a SIPp trunk) is handed to the campaign's operator within the grace,
+// the pacer's view shows the operator talking, the desktop's hang-up ends
+// the operator's part; with nobody ready the hand-off gives up after the
+// grace (the runner's safe-harbor path).
+func TestACDConnectOutbound(t *testing.T) {
+	operators := ops(1, "survey", "main")
+	e := startACD(t, operators, nil)
+	e.desk.AddCampaign("survey", time.Second)
+	phones := e.startOperators(t, operators, acd.DeliverySession, 120)
+	trunkPort := peertest.FreePort(t)
+	trunk := peertest.StartSIPp(t, "uas_trunk.xml", "-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "2")
+	ctx := context.Background()
+	dial := func() *OutboundLeg {
+		out, err := e.srv.Dial(ctx, fmt.Sprintf("sip:79000000001@127.0.0.1:%d", trunkPort), DialOptions{})
+		if err != nil {
+			t.Fatalf("dial the trunk: %v\n%s", err, trunk.Output())
+		}
+		return out
+	}
+	out := dial()
+	start := time.Now()
+	oc, err := e.desk.ConnectOutbound(ctx, out.Leg(), "survey", "att-1", "79000000001", 2*time.Second, nil)
+	if err != nil {
+		t.Fatalf("ConnectOutbound = %v", err)
+	}
+	if oc.Agent() != "op1" || time.Since(start) > time.Second {
+		t.Fatalf("connected to %q after %v", oc.Agent(), time.Since(start))
+	}
+	agents := e.desk.Operators().Agents("survey", nil)
+	if len(agents) != 1 || agents[0].State != acd.StateTalking || agents[0].Inbound {
+		t.Fatalf("pacer's view %+v: want one operator talking on an outbound call", agents)
+	}
+	in := e.desk.Operators().Inbound("survey")
+	if in == nil || in.Target.Fraction != 0.8 || in.Target.AnswerTime != 20 {
+		t.Fatalf("blended inbound %+v: want main's 80/20", in)
+	}
+	if info := e.desk.Agent("op1").Call; info == nil || info.Direction != "outbound" || info.Campaign != "survey" || info.ContactID != "att-1" {
+		t.Fatalf("desktop call info %+v", info)
+	}
+	e.waitFor(t, 5*time.Second, "two seconds of talk", func() bool { return time.Since(start) > 2*time.Second })
+	if err := e.desk.HangupCall("op1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-oc.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the operator's hang-up did not end the outbound call")
+	}
+	if oc.EndedBy() != hangupAgent || e.state("op1") != acd.StateWrapUp {
+		t.Fatalf("ended by %q, op1 %v", oc.EndedBy(), e.state("op1"))
+	}
+	out.Hangup(ctx)
+
+	// Nobody ready: the hand-off gives up after the grace.
+	e.waitFor(t, 5*time.Second, "op1 ready", func() bool { return e.state("op1") == acd.StateReady })
+	if err := e.desk.Pause("op1", "обед"); err != nil {
+		t.Fatal(err)
+	}
+	out = dial()
+	defer out.Hangup(ctx)
+	start = time.Now()
+	if _, err := e.desk.ConnectOutbound(ctx, out.Leg(), "survey", "att-2", "79000000001", 2*time.Second, nil); !errors.Is(err, ErrNoAgent) {
+		t.Fatalf("ConnectOutbound with nobody ready = %v, want ErrNoAgent", err)
+	}
+	if d := time.Since(start); d < 2*time.Second || d > 3*time.Second {
+		t.Errorf("gave up after %v, want the 2 s grace", d)
+	}
+	if ab := e.eventsOf(acd.EventAbandon); len(ab) != 1 || ab[0].Call != "att-2" || !ab[0].Outbound {
+		t.Errorf("abandon events %+v", ab)
+	}
+	phones["op1"].Stop()
+	heard, _ := phones["op1"].Recordings()
+	if len(heard) != 1 {
+		t.Fatalf("recordings %v", heard)
+	}
+	x, rate := peertest.ReadMonoWAV(t, heard[0])
+	if _, n := peertest.ToneShare(x, rate, 1000); n < 50 {
+		t.Errorf("op1 heard %d blocks of the called person's audio, want ~2 s", n)
 	}
 }
