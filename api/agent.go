@@ -14,6 +14,7 @@ import (
 	"github.com/obzvon/obzvon/acd"
 	"github.com/obzvon/obzvon/dialer"
 	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
 )
 
 // Desk is the operators' desk; *dialer.Desk implements it.
@@ -31,6 +32,8 @@ type Desk interface {
 	Transfer(ctx context.Context, callID, by string, supervisor bool, target string, mode dialer.TransferMode, appeal string) error
 	CompleteTransfer(ctx context.Context, callID, by string, supervisor bool) error
 	CancelTransfer(ctx context.Context, callID, by string, supervisor bool) error
+	Supervise(ctx context.Context, who journal.Actor, agent string, mode media.SuperviseMode) error
+	StopSupervision(ctx context.Context, who journal.Actor) error
 }
 
 // routesAgent registers the desk's endpoints (when the daemon has an ACD).
@@ -55,6 +58,43 @@ func (s *server) routesAgent() {
 	s.handle("POST /api/v1/calls/{call}/transfer", rUpdate, journal.ResourceAgent, s.transfer)
 	s.handle("POST /api/v1/calls/{call}/transfer/complete", rUpdate, journal.ResourceAgent, s.transferEnd(true))
 	s.handle("POST /api/v1/calls/{call}/transfer/cancel", rUpdate, journal.ResourceAgent, s.transferEnd(false))
+	s.handle("POST /api/v1/supervise", rCreate, journal.ResourceAgent, s.supervise)
+	s.handle("DELETE /api/v1/supervise", rCreate, journal.ResourceAgent, s.stopSupervise)
+}
+
+type superviseRequest struct {
+	Agent string `json:"agent"`
+	Mode  string `json:"mode"`
+}
+
+func (s *server) supervise(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req superviseRequest
+	if err := decodeJSON(r, w, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	mode, err := media.ParseSuperviseMode(req.Mode)
+	if err != nil {
+		s.fail(w, r, unprocessable("mode: %v", err))
+		return
+	}
+	if req.Agent == "" {
+		s.fail(w, r, unprocessable("agent: give the operator's login"))
+		return
+	}
+	if err := s.desk.Supervise(r.Context(), p.actor(rCreate, journal.ResourceAgent), req.Agent, mode); err != nil {
+		s.deskFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"agent": req.Agent, "mode": mode.String()})
+}
+
+func (s *server) stopSupervise(w http.ResponseWriter, r *http.Request, p *principal) {
+	if err := s.desk.StopSupervision(r.Context(), p.actor(rCreate, journal.ResourceAgent)); err != nil {
+		s.deskFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "stopped"})
 }
 
 type transferRequest struct {
@@ -323,6 +363,10 @@ func (s *server) deskFail(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, &badRequestError{http.StatusConflict, err.Error()})
 	case errors.Is(err, dialer.ErrBadTarget):
 		s.fail(w, r, unprocessable("%v", err))
+	case errors.Is(err, media.ErrBridgeSupervised), errors.Is(err, media.ErrBridgeDisconnected):
+		s.fail(w, r, &badRequestError{http.StatusConflict, err.Error()})
+	case errors.Is(err, dialer.ErrNotSupervising):
+		s.fail(w, r, &badRequestError{http.StatusConflict, err.Error()})
 	case errors.Is(err, dialer.ErrTargetAway), errors.Is(err, dialer.ErrNoConsultation):
 		s.fail(w, r, &badRequestError{http.StatusConflict, err.Error()})
 	case errors.Is(err, dialer.ErrNotAnOperator):

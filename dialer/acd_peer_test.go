@@ -420,6 +420,10 @@ func (e *acdEnv) call(t *testing.T, srv *Server, engine *media.Engine, number, f
 	t.Helper()
 	out, err := srv.Dial(context.Background(), "sip:"+number+"@"+e.target(), DialOptions{From: from})
 	if err != nil {
+		var de *DialError
+		if errors.As(err, &de) {
+			err = fmt.Errorf("%v: %v", err, de.Err)
+		}
 		t.Fatalf("test phone: dial %s: %v", number, err)
 	}
 	p := &testPhone{srv: srv, engine: engine, out: out, played: make(chan struct{})}
@@ -913,5 +917,79 @@ func TestACDConnectOutbound(t *testing.T) {
 	x, rate := peertest.ReadMonoWAV(t, heard[0])
 	if _, n := peertest.ToneShare(x, rate, 1000); n < 50 {
 		t.Errorf("op1 heard %d blocks of the called person's audio, want ~2 s", n)
+	}
+}
+
+// TestACDSupervision: a supervisor's baresip (its microphone a 1500 Hz
+// tone) listens to, whispers to and barges into an operator's call with a
+// caller sending 700 Hz: the caller hears the supervisor only in barge,
+// and every session is in the audit log.
+func TestACDSupervision(t *testing.T) {
+	operators := ops(1, "main")
+	sup := operator{login: "boss", ext: "1900", secret: "Pq7-sup-Xv9r-2", level: 1}
+	e := startACD(t, append(operators, sup), nil)
+	// The supervisor's account: the test created it as an operator; make a
+	// supervisor of it.
+	e.startOperators(t, operators, acd.DeliverySession, 120)
+	supPhone := peertest.StartBaresip(t, peertest.BaresipOptions{User: sup.ext, Password: sup.secret, Registrar: e.target(),
+		MicSeconds: 120, MicTone: 1500})
+	e.waitFor(t, 20*time.Second, "supervisor registered", func() bool { return len(e.srv.Registrar().Lookup("boss")) > 0 })
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79005550001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	id := e.eventsOf(acd.EventConnect)[0].Call
+	boss := journal.Actor{Login: "boss", Role: journal.RoleSupervisor}
+	ctx := context.Background()
+
+	phase := func(mode media.SuperviseMode) {
+		t.Helper()
+		if err := e.desk.Supervise(ctx, boss, "op1", mode); err != nil {
+			t.Fatalf("Supervise(%v) = %v", mode, err)
+		}
+		at := time.Now()
+		e.waitFor(t, 10*time.Second, "3 s of "+mode.String(), func() bool { return time.Since(at) > 3*time.Second })
+	}
+	phase(media.SuperviseListen)
+	phase(media.SuperviseWhisper)
+	phase(media.SuperviseBarge)
+	if err := e.desk.StopSupervision(ctx, boss); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.desk.StopSupervision(ctx, boss); !errors.Is(err, ErrNotSupervising) {
+		t.Fatalf("second stop = %v", err)
+	}
+	heard := caller.heard(t)
+	// The caller's audio in thirds: listen, whisper, barge (3 s each, from
+	// the first supervision on). Only barge carries the supervisor's tone.
+	start := len(heard) - 8000*9
+	if start < 0 {
+		t.Fatalf("the caller's recording is too short: %d samples", len(heard))
+	}
+	for i, mode := range []string{"listen", "whisper", "barge"} {
+		seg := heard[start+8000*3*i+6000 : start+8000*3*(i+1)-6000]
+		share, _ := peertest.ToneShare(seg, 8000, 1500)
+		if mode == "barge" && share < 0.2 || mode != "barge" && share > 0.05 {
+			t.Errorf("%s: the caller heard the supervisor's 1500 Hz at share %.2f", mode, share)
+		}
+	}
+	supPhone.Stop()
+	supHeard, _ := supPhone.Recordings()
+	if len(supHeard) == 0 {
+		t.Fatal("the supervisor's phone recorded nothing")
+	}
+	x, rate := peertest.ReadMonoWAV(t, supHeard[0])
+	if share, n := peertest.ToneShare(x, rate, 700); share < 0.2 || n < 200 {
+		t.Errorf("supervisor heard the caller's 700 Hz at share %.2f over %d blocks", share, n)
+	}
+	entries, err := e.journal.Audit(ctx, journal.Actor{Login: "root", Role: journal.RoleAdmin}, journal.AuditQuery{Subject: "call:" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, en := range entries {
+		ops = append(ops, en.Op+" "+en.Detail)
+	}
+	if len(entries) != 4 || entries[0].Account != "boss" {
+		t.Fatalf("audit of the call: %v; want 3 supervise and 1 supervise-end by boss", ops)
 	}
 }

@@ -107,6 +107,8 @@ type Desk struct {
 	mu       sync.Mutex
 	sessions map[string]*agentSession // by login
 	onCall   map[string]deskCall      // by login: the customer call connected to the operator
+	// supervisions by supervisor's login
+	supervisions map[string]*supervision
 
 	evCh    chan acd.Event
 	evDone  chan struct{}
@@ -130,7 +132,8 @@ type agentSession struct {
 func newDesk(s *Server, opt DeskOptions) (*Desk, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	d := &Desk{s: s, opt: opt, log: s.log, sessions: map[string]*agentSession{}, onCall: map[string]deskCall{},
-		evCh: make(chan acd.Event, 8192), evDone: make(chan struct{}), runCtx: ctx, stop: stop}
+		supervisions: map[string]*supervision{},
+		evCh:         make(chan acd.Event, 8192), evDone: make(chan struct{}), runCtx: ctx, stop: stop}
 	ao := opt.ACD
 	ao.Sink = d
 	if ao.ObserveDecision == nil && opt.Metrics != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,9 @@ type BaresipOptions struct {
 	// AnswerMode is "auto" (the default: answer at once) or "manual"
 	// (ring until cancelled: a phone nobody answers).
 	AnswerMode string
+	// MicTone, when set, makes the microphone a sine of this frequency
+	// instead of the prompt (to tell who hears whom).
+	MicTone float64
 }
 
 // Baresip is a running baresip softphone.
@@ -53,7 +57,11 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		o.MicSeconds = 30
 	}
 	mic := filepath.Join(dir, "mic.wav")
-	writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
+	if o.MicTone > 0 {
+		writeToneWAV(t, mic, o.MicTone, o.MicSeconds)
+	} else {
+		writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
+	}
 	rtp := FreeMediaPort(t)
 	vars := map[string]string{
 		"{{SIP_LISTEN}}":  "127.0.0.1:" + strconv.Itoa(FreePort(t)),
@@ -187,6 +195,31 @@ func wavData(t *testing.T, b []byte) (data []byte, rate, channels int) {
 		off += 8 + size + size&1
 	}
 	return data, rate, channels
+}
+
+// writeToneWAV writes a 16-bit 8 kHz mono WAV of a sine at freq.
+func writeToneWAV(t *testing.T, dst string, freq float64, seconds int) {
+	t.Helper()
+	n := 8000 * seconds
+	out := make([]byte, 0, 44+2*n)
+	out = append(out, "RIFF"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(36+2*n))
+	out = append(out, "WAVEfmt "...)
+	out = binary.LittleEndian.AppendUint32(out, 16)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint32(out, 8000)
+	out = binary.LittleEndian.AppendUint32(out, 16000)
+	out = binary.LittleEndian.AppendUint16(out, 2)
+	out = binary.LittleEndian.AppendUint16(out, 16)
+	out = append(out, "data"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(2*n))
+	for i := range n {
+		out = binary.LittleEndian.AppendUint16(out, uint16(int16(10000*math.Sin(2*math.Pi*freq*float64(i)/8000))))
+	}
+	if err := os.WriteFile(dst, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // writeRepeatedWAV writes src's samples repeated to fill seconds.
