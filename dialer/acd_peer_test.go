@@ -993,3 +993,40 @@ func TestACDSupervision(t *testing.T) {
 		t.Fatalf("audit of the call: %v; want 3 supervise and 1 supervise-end by boss", ops)
 	}
 }
+
+// TestACDTransferByREFER: the operator's baresip transfers the caller to
+// extension 1002 with its own transfer command (SIP REFER on the session
+// leg): the caller reaches op2, and op1 keeps working (its phone, which
+// hangs up after a transfer, is called back for a new session leg).
+func TestACDTransferByREFER(t *testing.T) {
+	operators := ops(2, "main")
+	e := startACD(t, operators, nil)
+	phones := e.startOperators(t, operators, acd.DeliverySession, 120)
+	if err := e.desk.Pause("op2", "обучение"); err != nil {
+		t.Fatal(err)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79006660001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	if err := e.desk.Ready("op2"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := phones["op1"].Command("transfer", "sip:1002@"+e.target())
+	if err != nil {
+		t.Fatalf("baresip transfer: %v", err)
+	}
+	t.Logf("baresip: %s", out)
+	e.waitFor(t, 10*time.Second, "connected to op2", func() bool {
+		c := e.eventsOf(acd.EventConnect)
+		return len(c) == 2 && c[1].Agent == "op2"
+	})
+	// op1 is still working after its phone's hang-up: wrap-up, then ready,
+	// on a new session leg.
+	e.waitFor(t, 10*time.Second, "op1 ready again", func() bool { return e.state("op1") == acd.StateReady })
+	e.waitFor(t, 10*time.Second, "op1's session leg up", func() bool { return e.desk.Agent("op1").Session == SessionUp })
+	caller.hangup()
+	c := e.waitCalls(t, 1)[0]
+	if len(c.Agents) != 2 || c.Agents[1].Login != "op2" || len(c.Transfers) != 1 || c.Transfers[0].To != "1002" || c.Transfers[0].By != "op1" {
+		t.Fatalf("record: agents %+v transfers %+v", c.Agents, c.Transfers)
+	}
+}

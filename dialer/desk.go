@@ -125,7 +125,8 @@ type agentSession struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	started  time.Time
-	err      string // why the last session failed, for the desktop
+	err      string    // why the last session failed, for the desktop
+	referAt  time.Time // when the phone last transferred by REFER
 }
 
 // newDesk creates the ACD and the desk around it.
@@ -356,25 +357,48 @@ func (d *Desk) autoAnswer() []sip.Header {
 }
 
 // runSession calls the operator's phone and keeps the session leg until
-// the work ends or the phone goes away.
+// the work ends or the phone goes away. A phone that hangs up right after
+// transferring a customer by REFER is called back for a new session leg.
 func (d *Desk) runSession(ctx context.Context, s *agentSession, cfg acd.AgentConfig) {
 	defer close(s.done)
 	log := d.log.With("agent", s.login)
-	out, err := d.s.Dial(ctx, "reg:"+s.login, DialOptions{RingTimeout: d.s.cfg.ACD.SessionRingTimeout.Duration,
-		From: "obzvon", Headers: d.autoAnswer()})
-	if err != nil {
-		log.Info("session leg not established", "error", err)
-		d.setSession(s, SessionDown, nil, "телефон не ответил")
-		return
+	loggedIn := false
+	for attempt := 0; ; attempt++ {
+		out, err := d.s.Dial(ctx, "reg:"+s.login, DialOptions{RingTimeout: d.s.cfg.ACD.SessionRingTimeout.Duration,
+			From: "obzvon", Headers: d.autoAnswer()})
+		if err != nil {
+			log.Info("session leg not established", "error", err)
+			if loggedIn {
+				_ = d.acd.AgentGone(s.login, "phone did not answer the session call")
+			}
+			d.setSession(s, SessionDown, nil, "телефон не ответил")
+			return
+		}
+		d.setSession(s, SessionUp, out, "")
+		if !loggedIn {
+			if err := d.acd.Login(cfg); err != nil {
+				log.Warn("session leg up but login refused", "error", err)
+				out.Hangup(context.Background())
+				d.setSession(s, SessionDown, nil, err.Error())
+				return
+			}
+			loggedIn = true
+			log.Info("session leg up; operator ready")
+		}
+		again := d.watchSession(ctx, s, out, log)
+		out.Hangup(context.Background())
+		if !again || attempt >= 3 {
+			return
+		}
+		log.Info("the phone hung up after a transfer; calling it back for the session leg")
+		d.setSession(s, SessionConnecting, nil, "")
 	}
-	defer out.Hangup(context.Background())
-	d.setSession(s, SessionUp, out, "")
-	if err := d.acd.Login(cfg); err != nil {
-		log.Warn("session leg up but login refused", "error", err)
-		d.setSession(s, SessionDown, nil, err.Error())
-		return
-	}
-	log.Info("session leg up; operator ready")
+}
+
+// watchSession waits until the session leg ends. It returns true when
+// the phone hung up just after a REFER (call it back), false otherwise
+// (the operator is logged out or finished).
+func (d *Desk) watchSession(ctx context.Context, s *agentSession, out *OutboundLeg, log *slog.Logger) bool {
 	rtpTimeout := d.s.cfg.ACD.AgentRTPTimeout.Duration
 	var tick <-chan time.Time
 	if rtpTimeout > 0 {
@@ -386,14 +410,17 @@ func (d *Desk) runSession(ctx context.Context, s *agentSession, cfg acd.AgentCon
 	for {
 		select {
 		case <-ctx.Done():
-			// Finished (or logged out): the deferred Hangup sends BYE.
+			// Finished (or logged out): the caller sends BYE.
 			d.setSession(s, SessionDown, nil, "")
-			return
+			return false
 		case <-out.Done():
+			if d.referredRecently(s) {
+				return true
+			}
 			log.Info("operator's phone ended the session leg")
 			_ = d.acd.AgentGone(s.login, "phone hung up")
 			d.setSession(s, SessionDown, nil, "телефон завершил сессию")
-			return
+			return false
 		case now := <-tick:
 			last := out.Leg().Stats().LastReceived
 			if last.IsZero() {
@@ -403,7 +430,7 @@ func (d *Desk) runSession(ctx context.Context, s *agentSession, cfg acd.AgentCon
 				log.Info("no RTP from the operator's phone; ending the session", "timeout", rtpTimeout.String())
 				_ = d.acd.AgentGone(s.login, "no RTP from phone")
 				d.setSession(s, SessionDown, nil, "нет звука от телефона")
-				return
+				return false
 			}
 		}
 	}

@@ -266,7 +266,9 @@ func (qc *queueCall) take(n acd.Notice) {
 			_ = qc.d.acd.OfferFailed(qc.id, n.Agent, cause)
 			return
 		}
+		c.mu.Lock()
 		qc.out, to = out, out.Leg()
+		c.mu.Unlock()
 	default:
 		leg := qc.d.sessionLeg(n.Agent)
 		if leg == nil {
@@ -336,7 +338,9 @@ func (qc *queueCall) dropOut() {
 	qc.c.rec.Legs[len(qc.c.rec.Legs)-1].Role = "agent"
 	qc.c.mu.Unlock()
 	qc.out.Hangup(context.Background())
+	qc.c.mu.Lock()
 	qc.out = nil
+	qc.c.mu.Unlock()
 }
 
 // holdPlayer plays the queue's greeting, announcements and music to the

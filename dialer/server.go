@@ -303,6 +303,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}
+		if req.Method == sip.REFER && s.handleRefer(req, tx) {
+			return
+		}
 		if req.IsInvite() {
 			if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
 				s.reInvite(req, tx)

@@ -325,7 +325,9 @@ func (qc *queueCall) completeConsult(cmd callCmd) error {
 	var to *media.Leg
 	if cs.out != nil {
 		to = cs.out.Leg()
+		c.mu.Lock()
 		qc.out = cs.out
+		c.mu.Unlock()
 	} else if l := qc.d.sessionLeg(cs.agent); l != nil {
 		to = l.Leg()
 	}

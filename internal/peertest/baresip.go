@@ -3,8 +3,10 @@ package peertest
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +41,7 @@ type Baresip struct {
 	RecDir string
 	out    SyncBuffer
 	done   chan error
+	ctrl   string // host:port of its ctrl_tcp module
 }
 
 // StartBaresip renders a profile from this package's templates (auto
@@ -94,7 +97,7 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1)}
+	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"]}
 	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	if err := b.cmd.Start(); err != nil {
@@ -129,6 +132,27 @@ func (b *Baresip) Stop() {
 		_ = b.cmd.Process.Kill()
 		<-b.done
 	}
+}
+
+// Command sends a command to baresip's ctrl_tcp module (JSON in a
+// netstring, e.g. Command("transfer", "1002")) and returns its answer.
+func (b *Baresip) Command(cmd, params string) (string, error) {
+	c, err := net.DialTimeout("tcp", b.ctrl, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	js, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": "t"})
+	if _, err := c.Write([]byte(strconv.Itoa(len(js)) + ":" + string(js) + ",")); err != nil {
+		return "", err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	n, err := c.Read(buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
 }
 
 // Kill ends baresip at once (SIGKILL): no BYE, no un-REGISTER, as a
