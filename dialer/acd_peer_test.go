@@ -1030,3 +1030,71 @@ func TestACDTransferByREFER(t *testing.T) {
 		t.Fatalf("record: agents %+v transfers %+v", c.Agents, c.Transfers)
 	}
 }
+
+// TestACDOverflowCallback: a caller past the queue's maximum wait with
+// the callback overflow hears the callback message; a deferred appeal of
+// the caller's number waits for the queue's level-2 operator. A caller
+// whose number has an appeal in work goes ahead of an earlier caller.
+func TestACDOverflowCallback(t *testing.T) {
+	operators := append(ops(1, "main"), operator{login: "senior", ext: "1201", secret: "Hq2-sx7r-Lz8w", level: 2, queues: []string{"main"}})
+	e := startACD(t, operators, func(c *config.Config) {
+		q := &c.Queues[0]
+		q.MaxWait = config.Duration{Duration: 6 * time.Second}
+		q.Overflow = "callback"
+		q.OpenAppealPriority = 10
+	})
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	ctx := context.Background()
+	// The first caller times out and asks for a callback.
+	first := e.call(t, phoneSrv, phoneEngine, "8800", "79007770001", 700)
+	e.waitFor(t, 15*time.Second, "the caller's overflow", func() bool { return len(e.eventsOf(acd.EventTimeout)) == 1 })
+	e.waitFor(t, 15*time.Second, "the caller hung up", func() bool {
+		select {
+		case <-first.out.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	if !containsSamples(first.heard(t), promptPCM(t, "queue-callback")) {
+		t.Error("the caller did not hear the callback message")
+	}
+	admin := journal.Actor{Login: "root", Role: journal.RoleAdmin}
+	refs, err := e.journal.Appeals(ctx, admin, nil, journal.AppealFilter{Assignee: "senior"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0].Status != journal.StatusDeferred {
+		t.Fatalf("appeals of senior %+v: want one deferred callback", refs)
+	}
+	a, err := e.journal.Appeal(ctx, admin, refs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.waitCalls(t, 1)[0]
+	if a.Phone != "+79007770001" || a.Topic != journal.TopicCallback || len(a.Calls) != 1 || a.Calls[0] != c.ID || c.QueueResult != "callback" {
+		t.Fatalf("callback appeal %+v / call %s result %q", a, c.ID, c.QueueResult)
+	}
+	// The same number calls again (an appeal in work: deferred) after an
+	// unknown caller: it goes ahead.
+	e.startOperators(t, operators[:1], acd.DeliverySession, 60)
+	if err := e.desk.Pause("op1", "обед"); err != nil {
+		t.Fatal(err)
+	}
+	other := e.call(t, phoneSrv, phoneEngine, "8800", "79007770002", 700)
+	e.waitFor(t, 10*time.Second, "the other caller queued", func() bool { return len(e.eventsOf(acd.EventEnter)) == 2 })
+	again := e.call(t, phoneSrv, phoneEngine, "8800", "79007770001", 700)
+	e.waitFor(t, 10*time.Second, "the returning caller queued", func() bool { return len(e.eventsOf(acd.EventEnter)) == 3 })
+	if pos := e.eventsOf(acd.EventEnter)[2].Position; pos != 1 {
+		t.Errorf("the returning caller entered at position %d, want 1 (ahead)", pos)
+	}
+	if err := e.desk.Ready("op1"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 10*time.Second, "a caller connected", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	if info := e.desk.Agent("op1").Call; info == nil || info.Caller != "79007770001" {
+		t.Errorf("op1 took %+v, want the returning caller", info)
+	}
+	again.hangup()
+	other.hangup()
+}
