@@ -353,7 +353,7 @@ func testSupervise(t *testing.T, ca, cb, cs Codec) {
 				f := r.freqs[j]
 				if want := contains(r.hears[i], "abs"[j]); want && h.present[f] < n/2 {
 					t.Errorf("%s hears the %s's %v Hz in %d of %d frames, want >= %d", who, other.name, f, h.present[f], h.frames, n/2)
-				} else if !want && h.maxShr[f] > 0.02 {
+				} else if !want && h.maxShr[f] > 0.1 { // leakage, not a mixed-in party (see the recording check below)
 					t.Errorf("%s hears the %s's %v Hz (share up to %.3f), want nothing", who, other.name, f, h.maxShr[f])
 				}
 			}
