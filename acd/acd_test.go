@@ -10,11 +10,10 @@ import (
 // clock is a settable test clock.
 type clock struct{ t time.Time }
 
-func (c *clock) now() time.Time            { return c.t }
-func (c *clock) add(d time.Duration)       { c.t = c.t.Add(d) }
-func newClock() *clock                     { return &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)} }
-func (c *clock) set(t time.Time)           { c.t = t }
-func (c *clock) since(t time.Time) float64 { return c.t.Sub(t).Seconds() }
+func (c *clock) now() time.Time      { return c.t }
+func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *clock               { return &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)} }
+func (c *clock) set(t time.Time)     { c.t = t }
 
 type recorder struct{ events []Event }
 
