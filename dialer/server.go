@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -193,6 +195,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
+	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
 	if s.desk != nil {
 		s.desk.start()
@@ -212,6 +215,26 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// waitUDPListener waits (at most 2 s) until sipgo has put the UDP
+// listener's socket in its connection pool. sipgo reports a listener
+// ready before it does that, and a request sent in between makes sipgo
+// bind a second socket to the same address, which fails (EADDRINUSE) and
+// loses the request: a call placed right after Start.
+func (s *Server) waitUDPListener(sc config.SIP) {
+	if !slices.Contains(sc.Transports, "udp") {
+		return
+	}
+	addr := net.JoinHostPort(sc.Host, strconv.Itoa(sc.Port))
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr)
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
