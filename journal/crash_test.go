@@ -18,6 +18,9 @@ import (
 
 const crashDirEnv = "OBZVON_CRASH_CHILD_DIR"
 
+// reader reads persons in the SIGKILL test.
+var reader = Actor{"reader", RoleOperatorL1}
+
 // TestCrashChild is the writer the SIGKILL test runs in a child process.
 // It does nothing in a normal test run.
 func TestCrashChild(t *testing.T) {
@@ -44,6 +47,19 @@ func TestCrashChild(t *testing.T) {
 	}
 	ack("R 7")
 	var wg sync.WaitGroup
+	// A reader of personal data: each acknowledged read must leave its
+	// audit entry (auditRead commits it before the data is returned).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 1000000; i++ {
+			if _, err := j.Person(ctx, reader, fmt.Sprintf("10000000000000%02d", 1+i%7)); err != nil {
+				ack("ERR %v", err)
+				return
+			}
+			ack("P %d", i+1)
+		}
+	}()
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
@@ -130,6 +146,7 @@ func TestSIGKILLDurability(t *testing.T) {
 			defer j.Close()
 			ctx := context.Background()
 			numbers := map[string]bool{}
+			reads := 0
 			for _, a := range acks {
 				f := strings.Fields(a)
 				switch f[0] {
@@ -154,6 +171,8 @@ func TestSIGKILLDurability(t *testing.T) {
 					if _, err := j.Call(ctx, f[1]); err != nil {
 						t.Fatalf("acknowledged call %s lost: %v", f[1], err)
 					}
+				case "P":
+					reads++
 				case "R":
 					for i := 1; i <= 7; i++ {
 						if _, err := j.Person(ctx, adm, fmt.Sprintf("10000000000000%02d", i)); err != nil {
@@ -162,8 +181,15 @@ func TestSIGKILLDurability(t *testing.T) {
 					}
 				}
 			}
+			es, err := j.Audit(ctx, adm, AuditQuery{Account: reader.Login, Limit: 1 << 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(es) < reads {
+				t.Errorf("%d audit entries of the reader after %d acknowledged reads: reads of personal data lost their audit", len(es), reads)
+			}
 			mustHealthy(t, j)
-			t.Logf("%d acknowledged writes verified", len(acks))
+			t.Logf("%d acknowledged writes verified, %d audited reads", len(acks), reads)
 		})
 	}
 }
@@ -178,6 +204,8 @@ func validAck(s string) bool {
 		return len(f) == 3 && len(f[1]) == 26 && len(f[2]) == 11
 	case "R":
 		return s == "R 7"
+	case "P":
+		return len(f) == 2 && f[1] != ""
 	case "M", "C":
 		return len(f) == 2 && len(f[1]) == 26
 	}
