@@ -37,8 +37,9 @@ const maxGroup = 128
 const commitQueue = 1024
 
 type commitReq struct {
-	fn   func(*badger.Txn) error
-	done chan error // update waits on it
+	fn    func(*badger.Txn) error
+	done  chan error // update waits on it
+	probe bool       // a liveness probe (Ping): no transaction
 }
 
 func (r *commitReq) finish(err error) { r.done <- err }
@@ -63,7 +64,13 @@ func (j *Journal) startCommitter() {
 					break more
 				}
 			}
-			j.commitGroup(group)
+			group, probes := splitProbes(group)
+			if len(group) > 0 {
+				j.commitGroup(group)
+			}
+			for _, p := range probes {
+				p.finish(nil)
+			}
 		}
 	}()
 }
