@@ -22,9 +22,7 @@ run: build ## build and start the appliance on built-in defaults (data under ./v
 test-deps: ## install the Debian packages the tests use (SIPp, baresip, sox, promtool)
 	./scripts/install-test-deps.sh
 
-test: test-deps ## install test peers if missing, then run every test
-	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
-	$(GO) vet ./...
+test: test-deps check-tracked lint ## install test peers if missing, check the tree (tracked files, gofmt, vet, staticcheck), then run every test
 	$(GO) test -timeout 20m -count=1 ./...
 	$(GO) test -timeout 20m -count=1 -race $(RACE_PKGS)
 	$(GO) test -timeout 10m -count=1 -run '^$$' -bench . -benchtime=1x ./...
@@ -76,3 +74,7 @@ install: build ## install binary, unit, sysusers/tmpfiles, prompts, default conf
 
 clean: ## remove build output
 	rm -rf bin
+
+.PHONY: check-tracked
+check-tracked: ## fail when git tracks a file over 1 MiB or an ELF binary
+	./scripts/check-tracked.sh

@@ -85,6 +85,8 @@ func listenRaw(ip netip.Addr, port int) (*rawSocket, error) {
 }
 
 // recv reads one datagram; it returns syscall.EAGAIN when none is queued.
+//
+//lint:ignore U1000 kept beside recvmmsg for single reads
 func (s *rawSocket) recv(b []byte) (int, netip.AddrPort, error) {
 	var rsa syscall.RawSockaddrAny
 	alen := uint32(syscall.SizeofSockaddrAny)

@@ -71,10 +71,13 @@ func Mount(backing, mnt string) (*FS, error) {
 		return nil, fmt.Errorf("lossyfs: %w", err)
 	}
 	root.Dev = uint64(st.Dev)
+	// NewNode is deprecated for NodeWrapChilder, but it is the one hook
+	// that makes every node of a loopback tree ours, root included.
+	//lint:ignore SA1019 see above
 	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
 		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, fs: f}
 	}
-	rootNode := root.NewNode(root, nil, "", &st)
+	rootNode := root.NewNode(root, nil, "", &st) //lint:ignore SA1019 see above
 	root.RootNode = rootNode
 	srv, err := fs.Mount(mnt, rootNode, &fs.Options{
 		MountOptions: fuse.MountOptions{
