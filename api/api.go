@@ -66,13 +66,13 @@ type server struct {
 	sessions  *sessionStore
 	byAccount *limiter
 	bySource  *limiter
-	mux       *http.ServeMux
+	mux       *routeMux
 	proxies   []netip.Prefix
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies}
 	if s.log == nil {
 		s.log = discardLogger
 	}
