@@ -58,7 +58,7 @@ func (h *hostileClient) final(wait time.Duration) (line, msg string) {
 	}
 }
 
-func sipHeader(msg, name string) string {
+func hostileHeader(msg, name string) string {
 	for _, l := range strings.Split(msg, "\r\n") {
 		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
 			return strings.TrimSpace(v)
@@ -71,12 +71,12 @@ func sipHeader(msg, name string) string {
 // answer, for a delayed offer) and BYE, which must be answered 200.
 func (h *hostileClient) hangUp(res string, delayed bool) {
 	h.t.Helper()
-	contact := strings.Trim(sipHeader(res, "Contact"), "<>")
+	contact := strings.Trim(hostileHeader(res, "Contact"), "<>")
 	if i := strings.IndexByte(contact, '>'); i >= 0 {
 		contact = contact[:i]
 	}
 	common := fmt.Sprintf("From: %s\r\nTo: %s\r\nCall-ID: %s\r\nMax-Forwards: 70\r\n",
-		sipHeader(res, "From"), sipHeader(res, "To"), sipHeader(res, "Call-ID"))
+		hostileHeader(res, "From"), hostileHeader(res, "To"), hostileHeader(res, "Call-ID"))
 	body := ""
 	ctype := ""
 	if delayed {
