@@ -144,6 +144,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if allow := probe.h.Get("Allow"); allow != "" {
 			h.Set("Allow", allow)
 		}
+		if loc := probe.h.Get("Location"); loc != "" && probe.code/100 == 3 {
+			h.Set("Location", loc) // the mux's redirect to the cleaned path
+		}
 		writeError(w, probe.code, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, strings.ToLower(http.StatusText(probe.code))))
 		return
 	}

@@ -76,6 +76,9 @@ func TestHostileInputOnEveryRoute(t *testing.T) {
 			t.Errorf("%s = %d %.200s, want no server error", what, code, body)
 			return
 		}
+		if code/100 == 3 && strings.Contains(what, "dot-dot") && res.Result().Header.Get("Location") != "" {
+			return // the mux cleans the path and redirects; nothing is served
+		}
 		if wantRefusal && (code < 400 || code >= 500) {
 			t.Errorf("%s = %d %.200s, want a 4xx refusal", what, code, body)
 		}

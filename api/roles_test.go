@@ -40,6 +40,10 @@ var (
 	accountRead   = set("supervisor", "admin")
 	adminOnly     = set("admin")
 	metricsRead   = set("supervisor", "admin", "sre")
+	campaignRead  = set("supervisor", "admin", "campaign_staff")
+	campaignWrite = set("admin", "campaign_staff")
+	surveyRead    = set(append(operators, "supervisor", "admin", "campaign_staff")...)
+	surveyWrite   = set(append(operators, "admin")...)
 )
 
 // TestEveryRoleAgainstEveryEndpoint tries every role, and an anonymous
@@ -123,6 +127,19 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/journal/backup", "", adminOnly},
 		{"GET", "/api/v1/journal/appeals?from=2026-01-01T00:00:00Z", "", adminOnly},
 		{"GET", "/api/v1/journal/check", "", adminOnly},
+
+		{"GET", "/api/v1/campaigns", "", campaignRead},
+		{"POST", "/api/v1/campaigns", `{}`, campaignWrite},
+		{"GET", "/api/v1/campaigns/nosuch", "", campaignRead},
+		{"POST", "/api/v1/campaigns/nosuch/load", "", campaignWrite},
+		{"POST", "/api/v1/campaigns/nosuch/start", "", campaignWrite},
+		{"POST", "/api/v1/campaigns/nosuch/pause", "", campaignWrite},
+		{"POST", "/api/v1/campaigns/nosuch/stop", "", campaignWrite},
+		{"GET", "/api/v1/campaigns/nosuch/export", "", campaignRead},
+		{"GET", "/api/v1/campaigns/nosuch/why", "", campaignRead},
+		{"GET", "/api/v1/campaigns/nosuch/contacts/" + testENP, "", surveyRead},
+		{"POST", "/api/v1/campaigns/nosuch/contacts/" + testENP + "/card", `{}`, surveyWrite},
+		{"GET", "/api/v1/scripts", "", campaignRead},
 		{"POST", "/api/v1/journal/repair", "", adminOnly},
 	}
 	// The table must cover every route of the mux: a route added without
