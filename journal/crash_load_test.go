@@ -65,8 +65,8 @@ func TestCrashLoadChild(t *testing.T) {
 // absent: a record and its index keys commit together), and that loading
 // the file again leaves every person of the file findable.
 func TestSIGKILLDuringRegistryLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads a 40k registry several times")
+	if testing.Short() || raceEnabled {
+		t.Skip("loads a 30k registry several times; runs without -short and -race")
 	}
 	for round := 0; round < 3; round++ {
 		t.Run(fmt.Sprint("round", round), func(t *testing.T) {

@@ -17,6 +17,9 @@ import (
 // power (every byte not fsynced is dropped), reopens the journal from the
 // backing directory and returns what was lost.
 func powerLossRound(t *testing.T, env ...string) (lost []string, acks int) {
+	if raceEnabled {
+		t.Skip("crash test: runs in the pass without -race")
+	}
 	if err := lossyfs.Available(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)
