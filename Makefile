@@ -26,6 +26,7 @@ test: test-deps check-tracked lint ## install test peers if missing, check the t
 	$(GO) test -timeout 20m -count=1 ./...
 	$(GO) test -timeout 20m -count=1 -race $(RACE_PKGS)
 	$(GO) test -timeout 10m -count=1 -run '^$$' -bench . -benchtime=1x ./...
+	SHORT=1 FUZZTIME=3s GO=$(GO) ./scripts/fuzz.sh
 
 bench: build ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -78,3 +79,7 @@ clean: ## remove build output
 .PHONY: check-tracked
 check-tracked: ## fail when git tracks a file over 1 MiB or an ELF binary
 	./scripts/check-tracked.sh
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 5m); make test runs the network parsers for 3 s
+	FUZZTIME=$${FUZZTIME:-5m} GO=$(GO) ./scripts/fuzz.sh
