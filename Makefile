@@ -83,3 +83,7 @@ check-tracked: ## fail when git tracks a file over 1 MiB or an ELF binary
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 5m); make test runs the network parsers for 3 s
 	FUZZTIME=$${FUZZTIME:-5m} GO=$(GO) ./scripts/fuzz.sh
+
+.PHONY: soak
+soak: ## steady mixed load for SOAK_MINUTES (default 30): samples into CSV + PNG, fails when a resource grows
+	SOAK_MINUTES=$${SOAK_MINUTES:-30} GO=$(GO) ./scripts/soak.sh
