@@ -87,3 +87,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 5m); make test runs th
 .PHONY: soak
 soak: ## steady mixed load for SOAK_MINUTES (default 30): samples into CSV + PNG, fails when a resource grows
 	SOAK_MINUTES=$${SOAK_MINUTES:-30} GO=$(GO) ./scripts/soak.sh
+
+.PHONY: overload
+overload: ## offer twice calls.max_concurrent (CAP=100) for 60 s: excess 503, no audio lost, memory bounded, serving within 5 s after
+	GO=$(GO) ./scripts/overload.sh
