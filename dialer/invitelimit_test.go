@@ -29,11 +29,14 @@ func TestInviteLimiter(t *testing.T) {
 	if !l.allow("192.0.2.8:5060") {
 		t.Errorf("another source refused")
 	}
-	if !l.allow("198.51.100.9:5060") || !l.allow("198.51.100.9:5060") || !l.allow("198.51.100.9:5060") || !l.allow("198.51.100.9:5060") || !l.allow("198.51.100.9:5060") {
-		t.Errorf("a trunk in a route's allow network was limited")
+	for i := 0; i < 5; i++ {
+		if !l.allow("198.51.100.9:5060") {
+			t.Errorf("a trunk in a route's allow network was limited")
+			break
+		}
 	}
 	c.t = c.t.Add(time.Second)
-	if !l.allow("192.0.2.7:5060") || !l.allow("192.0.2.7:5060") || l.allow("192.0.2.7:5060") {
+	if a, b, c := l.allow("192.0.2.7:5060"), l.allow("192.0.2.7:5060"), l.allow("192.0.2.7:5060"); !a || !b || c {
 		t.Errorf("after 1 s: want 2 more INVITEs at rate 2/s, then a refusal")
 	}
 	cfg.Calls.InviteRate = 0
