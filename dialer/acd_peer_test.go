@@ -1098,3 +1098,114 @@ func TestACDOverflowCallback(t *testing.T) {
 	again.hangup()
 	other.hangup()
 }
+
+// TestACDTransferToExternalNumber: an operator transfers the caller to an
+// external number that acd.transfer_patterns allows; a dial route places
+// the call (SIPp as the trunk) and bridges it; a number the patterns do
+// not allow is refused.
+func TestACDTransferToExternalNumber(t *testing.T) {
+	operators := ops(1, "main")
+	trunkPort := peertest.FreePort(t)
+	e := startACD(t, operators, func(c *config.Config) {
+		c.ACD.TransferPatterns = []string{"88XXXX"}
+		c.ACD.TransferCallerID = "78652000000"
+		c.Routes = append(c.Routes, config.Route{Name: "trunk", Match: "88*", Action: config.ActionDial,
+			Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort)})
+	})
+	e.startOperators(t, operators, acd.DeliverySession, 60)
+	trunk := peertest.StartSIPp(t, "uas_trunk.xml", "-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "1")
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79008880001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	id := e.eventsOf(acd.EventConnect)[0].Call
+	ctx := context.Background()
+	if err := e.desk.Transfer(ctx, id, "op1", false, "8812345678", TransferBlind, ""); !errors.Is(err, ErrBadTarget) {
+		t.Fatalf("transfer to a number the patterns do not allow = %v, want ErrBadTarget", err)
+	}
+	if err := e.desk.Transfer(ctx, id, "op1", false, "881234", TransferBlind, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 5*time.Second, "op1 in wrap-up", func() bool { return e.state("op1") == acd.StateWrapUp })
+	at := time.Now()
+	e.waitFor(t, 10*time.Second, "3 s with the external party", func() bool { return time.Since(at) > 3*time.Second })
+	caller.hangup()
+	if code := trunk.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("trunk exit %d:\n%s\n%s", code, trunk.Output(), trunk.Logs())
+	}
+	c := e.waitCalls(t, 1)[0]
+	if len(c.Transfers) != 1 || c.Transfers[0].To != "881234" || c.QueueResult != metrics.QueueTransferred {
+		t.Fatalf("record transfers %+v result %q", c.Transfers, c.QueueResult)
+	}
+	var callee *journal.LegRecord
+	for i := range c.Legs {
+		if c.Legs[i].Role == "callee" {
+			callee = &c.Legs[i]
+		}
+	}
+	if callee == nil || callee.SIPCode != 200 || callee.PacketsIn < 100 {
+		t.Fatalf("the external leg %+v", callee)
+	}
+	wav := peertest.ReadStereoWAV(t, c.Recording)
+	// The last 2 s are the external party's (SIPp's prompt, speech with
+	// pauses): audio on the right channel.
+	if len(wav.Right) < 16000 {
+		t.Fatalf("recording of %d samples", len(wav.Right))
+	}
+	if _, n := peertest.ToneShare(wav.Right[len(wav.Right)-16000:], wav.Rate, 1000); n < 40 {
+		t.Errorf("recording right, last 2 s: %d blocks of audio, want the external party", n)
+	}
+}
+
+// TestACDAttendedTransferCancelled: the consulted operator declines; the
+// operator cancels and is back with the caller, the consulted operator
+// wraps up, and the record shows no transfer.
+func TestACDAttendedTransferCancelled(t *testing.T) {
+	operators := ops(2, "main")
+	e := startACD(t, operators, nil)
+	e.startOperators(t, operators, acd.DeliverySession, 60)
+	if err := e.desk.Pause("op2", "обучение"); err != nil {
+		t.Fatal(err)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79009990001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	id := e.eventsOf(acd.EventConnect)[0].Call
+	ctx := context.Background()
+	if err := e.desk.CancelTransfer(ctx, id, "op1", false); !errors.Is(err, ErrNoConsultation) {
+		t.Fatalf("cancel without a consultation = %v", err)
+	}
+	if err := e.desk.Ready("op2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.desk.Transfer(ctx, id, "op1", false, "1002", TransferAttended, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 5*time.Second, "op2 consulted", func() bool { return e.state("op2") == acd.StateTalking })
+	if err := e.desk.CancelTransfer(ctx, id, "op1", false); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 5*time.Second, "op2 in wrap-up", func() bool { return e.state("op2") == acd.StateWrapUp })
+	if v := e.desk.Agent("op1"); v.State != acd.StateTalking || v.Call == nil || v.Call.CallID != id {
+		t.Fatalf("op1 after the cancel: %v %+v", v.State, v.Call)
+	}
+	at := time.Now()
+	e.waitFor(t, 5*time.Second, "2 s with op1 again", func() bool { return time.Since(at) > 2*time.Second })
+	caller.hangup()
+	c := e.waitCalls(t, 1)[0]
+	if len(c.Agents) != 1 || c.Agents[0].Login != "op1" || len(c.Transfers) != 0 {
+		t.Fatalf("record agents %+v transfers %+v", c.Agents, c.Transfers)
+	}
+	wav := peertest.ReadStereoWAV(t, c.Recording)
+	if _, n := peertest.ToneShare(wav.Right[len(wav.Right)-16000:], wav.Rate, 1000); n < 40 {
+		t.Errorf("recording right, last 2 s: %d blocks: op1 is not heard after the cancel", n)
+	}
+	var consult int
+	for _, ev := range e.eventsOf(acd.EventComplete) {
+		if ev.Consult {
+			consult++
+		}
+	}
+	if consult != 1 {
+		t.Errorf("%d completed consultations in the events, want 1", consult)
+	}
+}

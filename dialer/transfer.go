@@ -262,7 +262,9 @@ func (qc *queueCall) startConsult(cmd callCmd) error {
 		return err
 	}
 	qc.bridge.Disconnect()
+	c.mu.Lock()
 	qc.bridge = nil
+	c.mu.Unlock()
 	qc.consult = &consultation{id: id, agent: cmd.target.agent, tk: tk}
 	if cmd.appeal != "" {
 		c.mu.Lock()
@@ -371,7 +373,9 @@ func (qc *queueCall) cancelConsult() error {
 	if err != nil {
 		return err
 	}
+	qc.c.mu.Lock()
 	qc.bridge = br
+	qc.c.mu.Unlock()
 	return nil
 }
 
