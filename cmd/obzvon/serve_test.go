@@ -236,7 +236,7 @@ drain_timeout = "1s"
 
 func TestShippedConfigIsValid(t *testing.T) {
 	out, errs, code := runCmd("check-config", "../../systemd/obzvon.toml")
-	if code != 0 || !strings.Contains(out, "OK (4 routes)") {
-		t.Errorf("check-config systemd/obzvon.toml = exit %d, %q %q; want OK with 4 routes", code, out, errs)
+	if code != 0 || !strings.Contains(out, "OK (5 routes)") {
+		t.Errorf("check-config systemd/obzvon.toml = exit %d, %q %q; want OK with 5 routes", code, out, errs)
 	}
 }
