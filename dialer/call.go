@@ -3,6 +3,7 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -51,6 +52,11 @@ type call struct {
 	ackSDP   chan []byte // a delayed offer's answer, from the ACK
 	out      *OutboundLeg
 	outRec   *journal.LegRecord
+	queue    *queueCall // the call's stay in the ACD, for queue routes
+
+	queueResult string // metrics result of a queue route (set by runQueue)
+
+	cmds chan callCmd // transfers and other commands from the API
 
 	// trusted: the caller came from a route's network or authenticated
 	// as an account (see admitInvite).
@@ -59,6 +65,47 @@ type call struct {
 	// and logged, not journaled (admitInvite refuses most such INVITEs
 	// before a call exists).
 	unrecorded bool
+
+	// released: the far leg was handed to another call (an attended
+	// transfer by REFER with Replaces); freed is closed once this call
+	// no longer uses it.
+	released bool
+	freed    chan struct{}
+}
+
+// endOut ends the far leg when the call is done with it: BYE, unless it
+// was handed over, in which case the taker is told it is free.
+func (c *call) endOut(out *OutboundLeg) {
+	c.mu.Lock()
+	released, freed := c.released, c.freed
+	c.mu.Unlock()
+	if released {
+		close(freed)
+		return
+	}
+	out.Hangup(context.Background())
+}
+
+// takeOut hands this call's far leg to another call: this call ends (BYE
+// to its caller) without hanging the far leg up, and takeOut returns the
+// leg once it is free of this call's bridge.
+func (c *call) takeOut(ctx context.Context) (*OutboundLeg, error) {
+	c.mu.Lock()
+	out := c.out
+	if out == nil || c.released {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("call %s: %w: no connected far leg", c.rec.ID, ErrBadTarget)
+	}
+	c.released, c.freed = true, make(chan struct{})
+	freed := c.freed
+	c.mu.Unlock()
+	c.hangup(hangupSystem)
+	select {
+	case <-freed:
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // hangup ends the call from our side.
@@ -69,9 +116,10 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	now := time.Now()
 	ctx, cancel := context.WithCancelCause(in.Context())
 	c := &call{
-		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel,
+		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel, cmds: make(chan callCmd),
 		log: s.log.With(attrCallID, in.InviteRequest.CallID().Value()),
 		rec: journal.CallRecord{
+			ID:        journal.NewID(now),
 			Direction: "inbound",
 			From:      in.FromUser(),
 			// Route on the Request-URI, never on To: a proxy or filter in
@@ -216,6 +264,15 @@ func (c *call) run() string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
+	return c.result()
+}
+
+// result is the metrics result of an answered call: a queue call's own
+// (abandoned when no operator took it), else answered.
+func (c *call) result() string {
+	if c.queueResult != "" {
+		return c.queueResult
+	}
 	return metrics.ResultAnswered
 }
 
@@ -284,7 +341,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
-	return metrics.ResultAnswered
+	return c.result()
 }
 
 // takeACK hands the SDP of the ACK that completes a delayed-offer answer
@@ -365,6 +422,8 @@ func (c *call) runRoute(r config.Route, depth int) {
 	case config.ActionDial:
 		// A dial reached from a menu: the caller is answered already.
 		c.dialAnswered(r)
+	case config.ActionQueue:
+		c.queueResult = c.runQueue(r)
 	}
 }
 
@@ -445,6 +504,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	// a failed attempt leaves no empty file behind.
 	var rec *media.Recorder
 	var bridge *media.Bridge
+	var out *OutboundLeg
 	connect := func(other *media.Leg) error {
 		rec = c.newRecorder(r)
 		var err error
@@ -457,6 +517,9 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 		}
 		if rec != nil {
 			rec.Close()
+		}
+		if out != nil {
+			c.endOut(out)
 		}
 	}()
 	var earlyErr error
@@ -517,7 +580,6 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
 
 	if bridge == nil {
 		if err := connect(out.Leg()); err != nil {
@@ -566,7 +628,7 @@ func (c *call) dialAnswered(r config.Route) {
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
+	defer c.endOut(out)
 	rec := c.newRecorder(r)
 	bridge, err := c.s.engine.Connect(c.leg, out.Leg(), rec)
 	if err != nil {

@@ -37,6 +37,8 @@ type DialOptions struct {
 	// at all (not even 100 Trying) within it: the far end is down. The
 	// error wraps ErrNoResponse. Zero waits for the transaction's Timer B.
 	ResponseTimeout time.Duration
+	// Headers are added to the INVITE (e.g. auto-answer hints).
+	Headers []sip.Header
 }
 
 // ErrNoResponse is wrapped by the *DialError of an INVITE that got no
@@ -74,6 +76,10 @@ type OutboundLeg struct {
 	target  string
 	invited time.Time
 
+	// referred is when the phone on this leg last had a REFER accepted
+	// (unix ns): its hang-up soon after ends the transfer, not the call.
+	referred atomic.Int64
+
 	mu       sync.Mutex
 	codec    CodecPT
 	eventPT  uint8
@@ -86,11 +92,25 @@ type OutboundLeg struct {
 // Leg is the leg's media.
 func (o *OutboundLeg) Leg() *media.Leg { return o.leg }
 
+// referPending reports whether the phone on o had a REFER accepted in
+// the last 10 s (its hang-up is then part of the transfer).
+func (o *OutboundLeg) referPending() bool {
+	t := o.referred.Load()
+	return t != 0 && time.Since(time.Unix(0, t)) < 10*time.Second
+}
+
 // Done is closed when the far end hangs up or the leg is hung up.
 func (o *OutboundLeg) Done() <-chan struct{} { return o.d.Context().Done() }
 
-// Hangup sends BYE (once) and frees the media.
+// byeTimeout bounds how long a BYE to a peer that may be gone is waited
+// for (UDP retransmits it until Timer F, 32 s, otherwise).
+const byeTimeout = 5 * time.Second
+
+// Hangup sends BYE (once) and frees the media. It waits for the BYE's
+// answer at most until ctx ends, and never longer than 5 s.
 func (o *OutboundLeg) Hangup(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, byeTimeout)
+	defer cancel()
 	o.mu.Lock()
 	if !o.ended.IsZero() {
 		o.mu.Unlock()
@@ -233,6 +253,9 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	})
 	req.From().Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(&d.UA.ContactHDR)
+	for _, h := range opt.Headers {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(o.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv))
 	if err := sipgo.ClientRequestBuild(d.UA.Client, req); err != nil {

@@ -51,6 +51,9 @@ type Options struct {
 	Credentials Credentials
 	// Metrics counts calls and SIP traffic; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Desk runs the inbound ACD (operators' sessions and queue routes);
+	// nil: queue routes answer with the busy prompt.
+	Desk *DeskOptions
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -65,9 +68,10 @@ type Server struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
-	ua  *sipgo.UserAgent
-	dg  *diago.Diago
-	reg *Registrar
+	ua   *sipgo.UserAgent
+	dg   *diago.Diago
+	reg  *Registrar
+	desk *Desk
 
 	invites *inviteLimiter
 	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
@@ -76,6 +80,8 @@ type Server struct {
 	closed   atomic.Bool
 	stop     context.CancelFunc
 	handlers sync.WaitGroup
+
+	probe atomic.Pointer[chan struct{}] // Ping's lock probe still waiting (heartbeat.go)
 
 	mu    sync.Mutex
 	calls map[string]*call        // by inbound dialog ID
@@ -99,7 +105,9 @@ func New(opts Options) (*Server, error) {
 	}
 	var reg *Registrar
 	if opts.Credentials != nil {
+		store, _ := opts.Credentials.(BindingStore)
 		reg = NewRegistrar(opts.Credentials, RegistrarOptions{
+			Store:      store,
 			Realm:      opts.Config.SIP.Realm,
 			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
 			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
@@ -108,7 +116,7 @@ func New(opts Options) (*Server, error) {
 			Logger:     log,
 		})
 	}
-	return &Server{
+	s := &Server{
 		invites: newInviteLimiter(opts.Config, time.Now),
 		reg:     reg,
 		cfg:     opts.Config,
@@ -119,8 +127,22 @@ func New(opts Options) (*Server, error) {
 		log:     log,
 		calls:   map[string]*call{},
 		legs:    map[string]*OutboundLeg{},
-	}, nil
+	}
+	if opts.Desk != nil {
+		if opts.Desk.Directory == nil {
+			return nil, errors.New("dialer: Desk needs a Directory")
+		}
+		d, err := newDesk(s, *opts.Desk)
+		if err != nil {
+			return nil, fmt.Errorf("dialer: %w", err)
+		}
+		s.desk = d
+	}
+	return s, nil
 }
+
+// Desk is the operators' desk, nil without an ACD.
+func (s *Server) Desk() *Desk { return s.desk }
 
 // Start binds the SIP listeners and serves until Close. It returns once
 // every transport is listening.
@@ -161,6 +183,13 @@ func (s *Server) Start(ctx context.Context) error {
 		}))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
+	if s.reg != nil {
+		if n, err := s.reg.Restore(ctx); err != nil {
+			s.log.Warn("stored registrations not restored", "error", err)
+		} else if n > 0 {
+			s.log.Info("registrations restored", "bindings", n)
+		}
+	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
@@ -168,8 +197,11 @@ func (s *Server) Start(ctx context.Context) error {
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
-	s.waitUDPListener()
+	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
+	if s.desk != nil {
+		s.desk.start()
+	}
 	if s.reg != nil {
 		go func() {
 			t := time.NewTicker(30 * time.Second)
@@ -187,23 +219,24 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// waitUDPListener waits (at most a second) until sipgo has put the UDP
-// listener in its connection pool: ServeBackground returns once the
-// socket is bound, and an INVITE sent before the pool has it makes sipgo
-// bind the same address again for the client (EADDRINUSE).
-func (s *Server) waitUDPListener() {
-	sc := s.cfg.SIP
-	if ip := net.ParseIP(sc.Host); !slices.Contains(sc.Transports, "udp") || ip == nil || ip.IsUnspecified() {
-		return // diago's client then binds its own port: no race
+// waitUDPListener waits (at most 2 s) until sipgo has put the UDP
+// listener's socket in its connection pool. sipgo reports a listener
+// ready before it does that, and a request sent in between makes sipgo
+// bind a second socket to the same address, which fails (EADDRINUSE) and
+// loses the request: a call placed right after Start.
+func (s *Server) waitUDPListener(sc config.SIP) {
+	if !slices.Contains(sc.Transports, "udp") {
+		return
 	}
 	addr := net.JoinHostPort(sc.Host, strconv.Itoa(sc.Port))
-	for range 100 {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
 		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
-	s.log.Warn("sip: UDP listener not in the connection pool after 1 s", "addr", addr)
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr)
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
@@ -266,6 +299,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.handlers.Wait()
+	if s.desk != nil {
+		s.desk.close() // BYE to the session legs while the UA still runs
+	}
 	if s.stop != nil {
 		s.stop()
 	}
@@ -291,6 +327,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 					c.takeACK(req.Body())
 				}
 			}
+		}
+		if req.Method == sip.REFER && s.handleRefer(req, tx) {
+			return
 		}
 		if req.IsInvite() {
 			if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {

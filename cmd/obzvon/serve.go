@@ -271,6 +271,18 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
 	})
 
+	srv, err := dialer.New(dialer.Options{
+		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
+		Desk: deskOptions(cfg, jr, reg),
+	})
+	if err != nil {
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	var desk api.Desk
+	if dk := srv.Desk(); dk != nil {
+		desk = dk
+	}
+
 	d := &daemon{}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -278,7 +290,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	hs := &http.Server{
 		Handler: api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies()}),
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
@@ -304,7 +316,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	_ = os.Chmod(sockPath, 0o660)
 	as := &http.Server{
 		ConnContext:       socketPeer,
-		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log})),
+		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log, Desk: desk})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = as.Serve(sl) }()
@@ -313,12 +325,6 @@ func serve(parent context.Context, cfg *config.Config) error {
 		os.Remove(sockPath)
 	}()
 
-	srv, err := dialer.New(dialer.Options{
-		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
-	})
-	if err != nil {
-		return cli.Exit(err.Error(), exitFailure)
-	}
 	if err := srv.Start(ctx); err != nil {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)
@@ -332,20 +338,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
 
-	if iv, ok := sdnotify.WatchdogInterval(); ok {
-		go func() {
-			t := time.NewTicker(iv / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					_ = sdnotify.Watchdog()
-				}
-			}
-		}()
-	}
+	startWatchdog(ctx, log, srv, engine, jr) // WATCHDOG=1 only while every component answers
 
 	select {
 	case sig := <-sigs:
