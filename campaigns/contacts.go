@@ -70,6 +70,10 @@ type Settings struct {
 	// (5xx, no response, no trunk) before the campaign pauses itself
 	// (default 5).
 	TrunkFailures int `json:"trunk_failures,omitempty"`
+	// WrapUp is the operators' wrap-up after a call of this campaign (a
+	// Go duration; empty: the ACD's default). It also seeds the pacer's
+	// wrap-up estimate unless PriorWrap is set.
+	WrapUp string `json:"wrap_up,omitempty"`
 	// PriorLive, PriorRing, PriorTalk and PriorWrap seed the pacer's
 	// estimates of a new campaign (defaults: DefaultPriors): the share of
 	// live answers and Go durations.
@@ -185,6 +189,8 @@ type Compiled struct {
 	CardTimeout time.Duration
 	// Priors seed the estimates of a campaign without saved ones.
 	Priors Priors
+	// WrapUp is Settings.WrapUp (0: the ACD's default).
+	WrapUp time.Duration
 }
 
 // Compile checks s (with defaults filled) and returns it ready for use;
@@ -272,6 +278,12 @@ func (s Settings) Compile() (*Compiled, error) {
 		return bad("prior_live", s.PriorLive, "want a fraction in (0, 1)")
 	}
 	c.Priors.LiveProb = s.PriorLive
+	if s.WrapUp != "" {
+		if c.WrapUp, err = time.ParseDuration(s.WrapUp); err != nil || c.WrapUp < 0 || c.WrapUp > time.Hour {
+			return bad("wrap_up", s.WrapUp, "want a duration of 0s..1h, e.g. 15s")
+		}
+		c.Priors.Wrap = c.WrapUp
+	}
 	for _, pd := range []struct {
 		key, v string
 		to     *time.Duration

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -40,13 +41,38 @@ const (
 	ivrDigitTimeout = 4 * time.Second
 )
 
-// Connector connects an answered campaign call to an operator: the ACD's
-// desk implements it. ConnectOutbound queues leg in campaign's outbound
-// queue and switches it onto a ready operator's session leg within grace,
-// returning the operator and a channel closed when either side ends the
-// call; an error means no operator took it in time (leg is left alone).
+// Connector connects an answered campaign call to an operator: it queues
+// leg in campaign's outbound queue and switches it onto a ready
+// operator's session leg within grace, recording the call with rec (nil:
+// none); an error means no operator took it in time (leg is left alone).
+// DeskConnector adapts the ACD's desk.
 type Connector interface {
-	ConnectOutbound(ctx context.Context, leg *media.Leg, campaign, attemptID, caller string, grace time.Duration) (agent string, done <-chan struct{}, err error)
+	Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller string, grace time.Duration, rec *media.Recorder) (Connected, error)
+}
+
+// Connected is a campaign call on an operator's session leg.
+type Connected interface {
+	// Agent is the operator's login.
+	Agent() string
+	// Done is closed when the operator's part ends (the operator hung up,
+	// the operator's phone went away, or End).
+	Done() <-chan struct{}
+	// End ends the operator's part (the customer hung up: "caller").
+	End(by string)
+}
+
+// DeskConnector connects campaign calls through the ACD's desk
+// (Desk.ConnectOutbound).
+func DeskConnector(d *Desk) Connector { return deskConnector{d} }
+
+type deskConnector struct{ d *Desk }
+
+func (c deskConnector) Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller string, grace time.Duration, rec *media.Recorder) (Connected, error) {
+	oc, err := c.d.ConnectOutbound(ctx, leg, campaign, attempt, caller, grace, rec)
+	if err != nil {
+		return nil, err
+	}
+	return oc, nil
 }
 
 // PromptSource returns a prompt by name (loaded once, kept).
@@ -222,21 +248,38 @@ func (c *campaignCall) cut(e *campaigns.AttemptEnd, lctx context.Context, note s
 func (c *campaignCall) operator(ctx, lctx context.Context, e campaigns.AttemptEnd) campaigns.AttemptEnd {
 	live := time.Now()
 	type connected struct {
-		agent string
-		done  <-chan struct{}
-		err   error
+		call Connected
+		err  error
 	}
 	res := make(chan connected, 1)
 	cctx, ccancel := context.WithCancel(lctx)
 	defer ccancel()
+	var rec *media.Recorder
 	if conn := c.cd.connector(); conn != nil {
+		// The call is recorded from the operator's connection on; the
+		// file of a call no operator took is removed.
+		r, err := c.cd.s.engine.NewCallRecorder(time.Now().Format("150405")+"-"+c.d.Campaign+"-"+c.d.Attempt, time.Now())
+		if err != nil {
+			c.log.Warn("campaign call not recorded", "error", err)
+		} else {
+			rec = r
+		}
 		go func() {
-			agent, done, err := conn.ConnectOutbound(cctx, c.call.Leg(), c.d.Campaign, c.d.Attempt, c.d.Phone, c.d.Grace)
-			res <- connected{agent, done, err}
+			oc, err := conn.Connect(cctx, c.call.Leg(), c.d.Campaign, c.d.Attempt, c.d.Phone, c.d.Grace, rec)
+			res <- connected{oc, err}
 		}()
 	} else {
 		res <- connected{err: errors.New("no operator desk")}
 	}
+	defer func() {
+		if rec == nil {
+			return
+		}
+		_ = rec.Close()
+		if e.Agent == "" {
+			_ = os.Remove(rec.Path())
+		}
+	}()
 
 	// The safe-harbor message starts safeHarborAfter the live answer
 	// unless an operator took the call first.
@@ -276,11 +319,13 @@ wait:
 	}
 	if got.err == nil {
 		pcancel()
-		c.event(campaigns.CallConnected, func(ev *campaigns.CallEvent) { ev.Agent = got.agent })
-		e.Agent = got.agent
+		e.Agent = got.call.Agent()
+		c.event(campaigns.CallConnected, func(ev *campaigns.CallEvent) { ev.Agent = e.Agent })
 		select {
-		case <-got.done:
+		case <-got.call.Done():
+			e.Note = "the operator ended the call"
 		case <-lctx.Done():
+			got.call.End("caller")
 		}
 		e.Result = campaigns.ResultReached
 		return e

@@ -123,18 +123,27 @@ type fakeDesk struct {
 	fail bool
 }
 
-func (f *fakeDesk) ConnectOutbound(ctx context.Context, leg *media.Leg, campaign, attempt, caller string, grace time.Duration) (string, <-chan struct{}, error) {
+func (f *fakeDesk) Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller string, grace time.Duration, rec *media.Recorder) (Connected, error) {
 	if f.fail {
 		select {
 		case <-time.After(grace):
 		case <-ctx.Done():
 		}
-		return "", nil, errors.New("no operator within the grace period")
+		return nil, errors.New("no operator within the grace period")
 	}
-	done := make(chan struct{})
-	time.AfterFunc(f.talk, func() { close(done) })
-	return "op1", done, nil
+	c := &fakeCall{done: make(chan struct{})}
+	time.AfterFunc(f.talk, func() { c.End("agent") })
+	return c, nil
 }
+
+type fakeCall struct {
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *fakeCall) Agent() string         { return "op1" }
+func (c *fakeCall) Done() <-chan struct{} { return c.done }
+func (c *fakeCall) End(string)            { c.once.Do(func() { close(c.done) }) }
 
 // waitFor polls cond every 100 ms until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {

@@ -24,12 +24,12 @@ type campaignRun struct {
 }
 
 // startCampaigns wires outbound campaigns: the [[trunk]]s, the campaign
-// side of the dialer and a runner for every running campaign (found in
-// the journal now — after a crash too — and whenever one is started).
-// Operators are the ACD's (nil: none yet, so only agentless campaigns
-// dial).
+// side of the dialer, the ACD's desk (each campaign is an outbound queue
+// of the ACD; its operators are those whose account lists it) and a
+// runner for every running campaign (found in the journal now — after a
+// crash too — and whenever one is started).
 func startCampaigns(ctx context.Context, cfg *config.Config, srv *dialer.Server, jr *journal.Journal,
-	reg prometheus.Registerer, ops campaigns.Operators, log *slog.Logger) (*campaignRun, error) {
+	reg prometheus.Registerer, log *slog.Logger) (*campaignRun, error) {
 	m := metrics.NewCampaigns(reg)
 	trunks, err := dialer.NewTrunks(srv, m)
 	if err != nil {
@@ -48,6 +48,11 @@ func startCampaigns(ctx context.Context, cfg *config.Config, srv *dialer.Server,
 		return p, nil
 	}
 	cd := dialer.NewCampaignDialer(srv, trunks, prompt, m)
+	var ops campaigns.Operators
+	if desk := srv.Desk(); desk != nil {
+		cd.SetConnector(dialer.DeskConnector(desk))
+		ops = &campaignQueues{desk: desk, jr: jr, log: log, added: map[string]bool{}}
+	}
 	mgr := campaigns.NewManager(campaigns.RunnerOptions{Store: jr, Dialer: cd, Operators: ops, Metrics: m, Logger: log})
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r := &campaignRun{Dialer: cd, stop: cancel, done: make(chan struct{})}
@@ -56,6 +61,49 @@ func startCampaigns(ctx context.Context, cfg *config.Config, srv *dialer.Server,
 		mgr.Run(rctx)
 	}()
 	return r, nil
+}
+
+// campaignQueues is the desk's view of operators for the runners; it
+// makes each campaign an outbound queue of the ACD (with the campaign's
+// wrap-up) the first time its runner asks.
+type campaignQueues struct {
+	desk *dialer.Desk
+	jr   *journal.Journal
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	added map[string]bool
+}
+
+func (q *campaignQueues) ensure(campaign string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.added[campaign] {
+		return
+	}
+	q.added[campaign] = true
+	c, err := q.jr.Campaign(context.Background(), campaign)
+	if err != nil {
+		q.log.Error("campaign queue", "campaign", campaign, "error", err)
+		return
+	}
+	cp, err := campaigns.CompiledOf(c)
+	if err != nil {
+		q.log.Error("campaign queue", "campaign", campaign, "error", err)
+		return
+	}
+	q.desk.AddCampaign(campaign, cp.WrapUp)
+}
+
+// Agents implements campaigns.Operators.
+func (q *campaignQueues) Agents(campaign string, dst []campaigns.Agent) []campaigns.Agent {
+	q.ensure(campaign)
+	return q.desk.Operators().Agents(campaign, dst)
+}
+
+// Inbound implements campaigns.Operators.
+func (q *campaignQueues) Inbound(campaign string) *campaigns.Inbound {
+	return q.desk.Operators().Inbound(campaign)
 }
 
 // Stop hangs up the campaigns' calls, records their ends and stops the

@@ -329,7 +329,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)
 	}
-	camp, err := startCampaigns(ctx, cfg, srv, jr, reg, nil, log)
+	camp, err := startCampaigns(ctx, cfg, srv, jr, reg, log)
 	if err != nil {
 		srv.Close()
 		hs.Close()
