@@ -62,6 +62,9 @@ type Settings struct {
 	AMD string `json:"amd,omitempty"`
 	// MachinePrompt is the message left on an answering machine.
 	MachinePrompt string `json:"machine_prompt,omitempty"`
+	// AMDInitialSilence: an answer with no word this long is taken for a
+	// person (AMD's verdict unknown) (a Go duration; default 2.5s).
+	AMDInitialSilence string `json:"amd_initial_silence,omitempty"`
 	// CardTimeout is how long after a call with an operator the attempt
 	// waits for the operator's survey card before it is closed as
 	// reached (a Go duration, default 15m).
@@ -182,8 +185,10 @@ type Compiled struct {
 	Zone     *time.Location
 	Rules    Rules
 	Ring     time.Duration
-	// AMD is the answering-machine action.
-	AMD AMDAction
+	// AMD is the answering-machine action, AMDInitialSilence its
+	// detector's initial silence (0: the detector's default).
+	AMD               AMDAction
+	AMDInitialSilence time.Duration
 	// CardTimeout is how long a call's attempt waits for the operator's
 	// card (Settings.CardTimeout).
 	CardTimeout time.Duration
@@ -267,6 +272,11 @@ func (s Settings) Compile() (*Compiled, error) {
 		c.AMD = AMDAction(i)
 	} else {
 		return bad("amd", s.AMD, "want off, hangup, message or operator")
+	}
+	if s.AMDInitialSilence != "" {
+		if c.AMDInitialSilence, err = time.ParseDuration(s.AMDInitialSilence); err != nil || c.AMDInitialSilence < 500*time.Millisecond || c.AMDInitialSilence > 5*time.Second {
+			return bad("amd_initial_silence", s.AMDInitialSilence, "want a duration of 500ms..5s")
+		}
 	}
 	if c.CardTimeout, err = time.ParseDuration(s.CardTimeout); err != nil || c.CardTimeout < time.Second {
 		return bad("card_timeout", s.CardTimeout, "want a duration of at least 1s, e.g. 15m")

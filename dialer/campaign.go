@@ -199,14 +199,25 @@ func (c *campaignCall) run(ctx context.Context) campaigns.AttemptEnd {
 		c.record()
 	}()
 
+	// A person must hear the safe-harbor message within a second of the
+	// answer unless an operator took the call: its clock starts now, also
+	// while answering-machine detection listens.
+	var sh *safeHarbor
+	if c.d.Mode != campaigns.ModeAgentless {
+		sh = c.newSafeHarbor(lctx, answered)
+		defer sh.stop()
+	}
 	if set.AMD != campaigns.AMDOff {
-		res, err := c.cd.s.engine.DetectMachine(lctx, call.Leg(), media.AMDConfig{})
+		res, err := c.cd.s.engine.DetectMachine(lctx, call.Leg(), media.AMDConfig{InitialSilence: set.AMDInitialSilence})
 		if err != nil {
 			return c.cut(&e, lctx, "hung up during answering-machine detection")
 		}
 		c.cd.metrics.AMDDecision(res.Verdict.String(), time.Since(answered).Seconds())
 		e.AMD, e.AMDTime = res.Verdict.String(), time.Since(answered)
 		if res.Verdict == media.AMDMachine {
+			if sh != nil && set.AMD != campaigns.AMDOperator {
+				sh.stop()
+			}
 			c.event(campaigns.CallMachine, func(ev *campaigns.CallEvent) { ev.AMD, ev.AMDTime = e.AMD, e.AMDTime })
 			switch set.AMD {
 			case campaigns.AMDHangup:
@@ -226,7 +237,7 @@ func (c *campaignCall) run(ctx context.Context) campaigns.AttemptEnd {
 	if c.d.Mode == campaigns.ModeAgentless {
 		return c.ivr(lctx, e)
 	}
-	return c.operator(ctx, lctx, e)
+	return c.operator(lctx, e, sh)
 }
 
 // cut ends an attempt whose call went away early.
@@ -244,9 +255,8 @@ func (c *campaignCall) cut(e *campaigns.AttemptEnd, lctx context.Context, note s
 }
 
 // operator connects a live answer to an operator, or abandons it with the
-// safe-harbor message.
-func (c *campaignCall) operator(ctx, lctx context.Context, e campaigns.AttemptEnd) campaigns.AttemptEnd {
-	live := time.Now()
+// safe-harbor message sh (already counting since the answer).
+func (c *campaignCall) operator(lctx context.Context, e campaigns.AttemptEnd, sh *safeHarbor) campaigns.AttemptEnd {
 	type connected struct {
 		call Connected
 		err  error
@@ -280,45 +290,18 @@ func (c *campaignCall) operator(ctx, lctx context.Context, e campaigns.AttemptEn
 			_ = os.Remove(rec.Path())
 		}
 	}()
-
-	// The safe-harbor message starts safeHarborAfter the live answer
-	// unless an operator took the call first.
-	prompt, perr := c.cd.prompts(c.d.Settings.Settings.SafeHarborPrompt)
-	if perr != nil {
-		c.log.Error("safe-harbor prompt missing: an abandoned call hears nothing", "prompt", c.d.Settings.Settings.SafeHarborPrompt, "error", perr)
-	}
-	var playStarted time.Time
-	playDone := make(chan error, 1)
-	pctx, pcancel := context.WithCancel(lctx)
-	defer pcancel()
-	startMessage := func() {
-		if prompt == nil || !playStarted.IsZero() {
-			return
-		}
-		playStarted = time.Now()
-		go func() { playDone <- c.cd.s.engine.Play(pctx, c.call.Leg(), prompt) }()
-	}
-	timer := time.NewTimer(max(safeHarborAfter-time.Since(live), 0))
-	defer timer.Stop()
 	var got connected
-wait:
-	for {
-		select {
-		case <-timer.C:
-			startMessage()
-		case got = <-res:
-			break wait
-		case <-lctx.Done():
-			ccancel()
-			got = <-res
-			if got.err == nil {
-				break wait
-			}
+	select {
+	case got = <-res:
+	case <-lctx.Done():
+		ccancel()
+		got = <-res
+		if got.err != nil {
 			return c.cut(&e, lctx, "the far end hung up waiting for an operator")
 		}
 	}
 	if got.err == nil {
-		pcancel()
+		sh.stop()
 		e.Agent = got.call.Agent()
 		c.event(campaigns.CallConnected, func(ev *campaigns.CallEvent) { ev.Agent = e.Agent })
 		select {
@@ -331,18 +314,88 @@ wait:
 		return e
 	}
 	// Abandoned: nobody within the grace period.
-	startMessage()
+	sh.start()
 	c.event(campaigns.CallAbandoned, nil)
 	e.Result = campaigns.ResultAbandoned
-	if !playStarted.IsZero() {
-		e.SafeHarbor = playStarted.Sub(e.Answered)
-		if err := <-playDone; err != nil && !errors.Is(err, context.Canceled) {
-			e.Note = "safe-harbor message cut off: " + err.Error()
-		} else if err != nil {
+	if at := sh.startedAt(); !at.IsZero() {
+		e.SafeHarbor = at.Sub(e.Answered)
+		switch err := sh.wait(); {
+		case errors.Is(err, context.Canceled):
 			e.Note = "the far end hung up during the safe-harbor message"
+		case err != nil:
+			e.Note = "safe-harbor message cut off: " + err.Error()
 		}
 	}
 	return e
+}
+
+// safeHarbor is a call's safe-harbor message: it starts safeHarborAfter
+// the answer unless stopped first (an operator took the call, a machine
+// answered), or at once on start.
+type safeHarbor struct {
+	c      *campaignCall
+	prompt *media.Prompt
+	ctx    context.Context
+	cancel context.CancelFunc
+	timer  *time.Timer
+	done   chan error
+
+	mu      sync.Mutex
+	started time.Time
+	stopped bool
+}
+
+func (c *campaignCall) newSafeHarbor(lctx context.Context, answered time.Time) *safeHarbor {
+	name := c.d.Settings.Settings.SafeHarborPrompt
+	p, err := c.cd.prompts(name)
+	if err != nil {
+		c.log.Error("safe-harbor prompt missing: an abandoned call hears nothing", "prompt", name, "error", err)
+	}
+	h := &safeHarbor{c: c, prompt: p, done: make(chan error, 1)}
+	h.ctx, h.cancel = context.WithCancel(lctx)
+	h.timer = time.AfterFunc(max(safeHarborAfter-time.Since(answered), 0), h.start)
+	return h
+}
+
+// start starts the message now unless it started or was stopped.
+func (h *safeHarbor) start() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.prompt == nil || h.stopped || !h.started.IsZero() {
+		return
+	}
+	h.started = time.Now()
+	go func() { h.done <- h.c.cd.s.engine.Play(h.ctx, h.c.call.Leg(), h.prompt) }()
+}
+
+// stop cancels the message (and stops it if it plays). Safe on nil.
+func (h *safeHarbor) stop() {
+	if h == nil {
+		return
+	}
+	h.timer.Stop()
+	h.mu.Lock()
+	h.stopped = true
+	playing := !h.started.IsZero()
+	h.mu.Unlock()
+	h.cancel()
+	if playing {
+		<-h.done
+		h.done <- context.Canceled
+	}
+}
+
+func (h *safeHarbor) startedAt() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.started
+}
+
+// wait waits for the message to end.
+func (h *safeHarbor) wait() error {
+	err := <-h.done
+	h.done <- err
+	return err
 }
 
 // ivr runs an agentless campaign's IVR.
