@@ -22,7 +22,7 @@
 # same scaled scenario beside them. Every run records /proc/pressure/cpu.
 #
 # Knobs: AGENTS=25 MINUTES=20 WARMUP=3 LIVE=0.3 MODE=predictive SEEDS=5
-#        RTP_MIN=14000 RTP_PORTS=800 OUT=DIR OBZVON_BIN=PATH
+#        RTP_MIN=17400 RTP_PORTS=600 OUT=DIR OBZVON_BIN=PATH
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,8 +33,8 @@ WARMUP=${WARMUP:-3}
 LIVE=${LIVE:-0.3}
 MODE=${MODE:-predictive}
 SEEDS=${SEEDS:-5}
-RTP_MIN=${RTP_MIN:-14000}
-RTP_PORTS=${RTP_PORTS:-800}
+RTP_MIN=${RTP_MIN:-17400} # the top of the load benchmarks' band: bench-acd takes 14000-17399
+RTP_PORTS=${RTP_PORTS:-600}
 CONTACTS=${CONTACTS:-$((AGENTS * (MINUTES + WARMUP) * 60 / 2))}
 OUT=${OUT:-$(mktemp -d /tmp/obzvon-bench-campaign.XXXXXX)}
 mkdir -p "$OUT"
@@ -48,7 +48,7 @@ build_binaries
 pick_ports
 J=$WORK/data/journal
 SOCK=$WORK/data/obzvon.sock
-api() { curl -sS --unix-socket "$SOCK" "$@"; }
+api() { curl -sS --unix-socket "$SOCK" -H 'Content-Type: application/json' "$@"; }
 
 OBZVON_PID= LOAD_PID=
 cleanup() {
@@ -130,9 +130,10 @@ LOAD_PID=$!
 log "starting the operators' work (session legs)"
 for i in $(seq 1 "$AGENTS"); do
 	n=$(printf %02d "$i")
-	for _ in $(seq 1 100); do
-		code=$(api -o /dev/null -w '%{http_code}' -X POST -d '{"action":"start"}' "http://obzvon/api/v1/agents/op$n/session")
+	for try in $(seq 1 100); do
+		code=$(api -o "$WORK/session.out" -w '%{http_code}' -X POST -d '{"action":"start"}' "http://obzvon/api/v1/agents/op$n/session")
 		[ "$code" = 202 ] && break
+		[ "$try" = 100 ] && log "op$n: session start answered $code: $(cat "$WORK/session.out")"
 		sleep 0.2
 	done
 done
