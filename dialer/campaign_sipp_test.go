@@ -408,3 +408,37 @@ func TestCampaignPausesOnTrunk503(t *testing.T) {
 		}
 	}
 }
+
+// The other AMD actions: a machine hears the machine message to its end
+// (then is hung up), or goes to an operator like a person.
+func TestCampaignMachineActions(t *testing.T) {
+	for _, tc := range []struct {
+		amd, result, agent string
+		minCall            time.Duration
+	}{
+		{"message", "machine", "", 13 * time.Second},
+		{"operator", "reached", "op1", 0},
+	} {
+		t.Run(tc.amd, func(t *testing.T) {
+			sipp, addr := sippTrunk(t, "uas_campaign.xml", "-d", "200")
+			r := startCampaignRig(t, addr, time.Second)
+			r.cd.SetConnector(&fakeDesk{talk: time.Second})
+			enps := r.campaign(t, "m", "screening", campaigns.Settings{Mode: "progressive", AMD: tc.amd, CardTimeout: "1s"}, 8)
+			stop := r.run(t, "m", readyOperators(1))
+			waitFor(t, 60*time.Second, "the machine's call to end", settled(t, r.a.journal, "m"))
+			stop()
+			sipp.Stop()
+			c := contactsOf(t, r.a.journal, "m")[enps[0]]
+			a, err := r.a.journal.Attempt(context.Background(), c.Attempts[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Result != tc.result || a.AMD != "machine" || a.Agent != tc.agent {
+				t.Errorf("attempt: result %q amd %q agent %q (%s); want %s, machine, %q", a.Result, a.AMD, a.Agent, a.Note, tc.result, tc.agent)
+			}
+			if d := a.Ended.Sub(a.Answered); d < tc.minCall {
+				t.Errorf("the call lasted %v after the answer, want >= %v (the machine message)", d, tc.minCall)
+			}
+		})
+	}
+}
