@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,8 @@ type Server struct {
 	dg  *diago.Diago
 	reg *Registrar
 
+	tlsServer, tlsClient *tls.Config // SIP over TLS (tls.go); nil without TLS
+
 	draining atomic.Bool
 	closed   atomic.Bool
 	stop     context.CancelFunc
@@ -119,7 +122,11 @@ func New(opts Options) (*Server, error) {
 // every transport is listening.
 func (s *Server) Start(ctx context.Context) error {
 	sc := s.cfg.SIP
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(sc.UserAgent))
+	var err error
+	if s.tlsServer, s.tlsClient, err = tlsConfigs(sc, s.log); err != nil {
+		return fmt.Errorf("sip tls: %w", err)
+	}
+	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgent(sc.UserAgent)}, s.uaOptions()...)...)
 	if err != nil {
 		return fmt.Errorf("sip user agent: %w", err)
 	}
@@ -145,13 +152,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ext = sc.Host
 	}
 	for _, t := range sc.Transports {
-		opts = append(opts, diago.WithTransport(diago.Transport{
-			Transport:    t,
-			BindHost:     sc.Host,
-			BindPort:     sc.Port,
-			ExternalHost: ext,
-			ExternalPort: sc.Port,
-		}))
+		opts = append(opts, diago.WithTransport(s.transportFor(t, ext)))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -255,6 +256,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		s.metrics.SIPRequest(req.Method.String())
 		tx = &countingTx{ServerTransaction: tx, m: s.metrics}
+		if refuseInsecureSIPS(req, tx) {
+			return
+		}
 		if req.IsAck() && len(req.Body()) > 0 {
 			if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
 				s.mu.Lock()
@@ -346,7 +350,11 @@ func renegotiate(req *sip.Request, leg *media.Leg, sess *sdpSession, cur *CodecP
 	if err != nil {
 		return sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil), err
 	}
-	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	keys, err := reofferSRTP(sess.srtpMode, requestTransport(req), off, sess)
+	if err != nil {
+		return sip.NewResponseFromRequest(req, 488, reason488(err), nil), err
+	}
+	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, SRTP: keys}
 	if !off.Addr.Addr().IsUnspecified() {
 		if err := leg.Update(p); err != nil {
 			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil), err
@@ -366,7 +374,7 @@ func sdpResponse(req *sip.Request, body []byte) *sip.Response {
 
 // newSession starts a fresh SDP session identity.
 func (s *Server) newSession() *sdpSession {
-	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff}
+	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff, srtpMode: s.cfg.RTP.SRTP}
 }
 
 // registerLeg tracks an outbound dialog for re-INVITEs.

@@ -3,7 +3,9 @@ package peertest
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +24,16 @@ type BaresipOptions struct {
 	// MicSeconds is how long the microphone plays the Russian prompt
 	// (repeated); baresip hangs up when it ends. Default 30.
 	MicSeconds int
+	// MicWAV, when set, is played instead of the prompt (16-bit PCM mono
+	// 8 kHz), repeated for MicSeconds.
+	MicWAV string
+	// Transport "tls" registers (and takes calls) over TLS; CAFile then
+	// holds the CA the appliance's certificate must chain to.
+	Transport string
+	CAFile    string
+	// MediaEnc is the account's mediaenc: "srtp" (SDES offered on
+	// RTP/AVP, best effort) or "srtp-mand" (RTP/SAVP only).
+	MediaEnc string
 }
 
 // Baresip is a running baresip softphone.
@@ -30,6 +42,9 @@ type Baresip struct {
 	cmd    *exec.Cmd
 	Dir    string
 	RecDir string
+	// RTPPorts are the first and last of baresip's RTP/RTCP ports.
+	RTPPorts [2]int
+	ctrl     string
 	out    SyncBuffer
 	done   chan error
 }
@@ -50,12 +65,31 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		o.MicSeconds = 30
 	}
 	mic := filepath.Join(dir, "mic.wav")
-	writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
+	src := filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav")
+	if o.MicWAV != "" {
+		src = o.MicWAV
+	}
+	writeRepeatedWAV(t, src, mic, o.MicSeconds)
 	rtp := FreeMediaPort(t)
+	ctrl := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	var uriParams, accParams, extra string
+	if o.Transport != "" {
+		uriParams = ";transport=" + o.Transport
+	}
+	if o.CAFile != "" {
+		extra += "sip_cafile\t\t" + o.CAFile + "\n"
+	}
+	if o.MediaEnc != "" {
+		accParams = ";mediaenc=" + o.MediaEnc
+		extra += "module\t\t\tsrtp.so\n"
+	}
 	vars := map[string]string{
-		"{{SIP_LISTEN}}":  "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"{{RTP_PORTS}}":   fmt.Sprintf("%d-%d", rtp, rtp+3),
-		"{{CTRL_LISTEN}}": "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{SIP_LISTEN}}":     "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{RTP_PORTS}}":      fmt.Sprintf("%d-%d", rtp, rtp+3),
+		"{{CTRL_LISTEN}}":    ctrl,
+		"{{URI_PARAMS}}":     uriParams,
+		"{{ACCOUNT_PARAMS}}": accParams,
+		"{{EXTRA_CONFIG}}":   extra,
 		"{{MIC_WAV}}":     mic,
 		"{{REC_DIR}}":     rec,
 		"{{MAX_CALLS}}":   "1",
@@ -79,7 +113,7 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1)}
+	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), RTPPorts: [2]int{rtp, rtp + 3}, ctrl: ctrl}
 	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	if err := b.cmd.Start(); err != nil {
@@ -197,5 +231,31 @@ func writeRepeatedWAV(t *testing.T, src, dst string, seconds int) {
 	}
 	if err := os.WriteFile(dst, out, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Command sends a command to baresip's ctrl_tcp socket (a netstring of
+// JSON) and returns its response, e.g. Command("dial", "sip:600@host").
+func (b *Baresip) Command(cmd, params string) (string, error) {
+	c, err := net.DialTimeout("tcp", b.ctrl, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	msg, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": "t"})
+	if _, err := fmt.Fprintf(c, "%d:%s,", len(msg), msg); err != nil {
+		return "", err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return "", err
+		}
+		// Events share the socket; the response has "response":true.
+		if out := string(buf[:n]); strings.Contains(out, `"response":true`) {
+			return out, nil
+		}
 	}
 }
