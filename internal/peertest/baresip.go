@@ -45,8 +45,8 @@ type Baresip struct {
 	// RTPPorts are the first and last of baresip's RTP/RTCP ports.
 	RTPPorts [2]int
 	ctrl     string
-	out    SyncBuffer
-	done   chan error
+	out      SyncBuffer
+	done     chan error
 }
 
 // StartBaresip renders a profile from this package's templates (auto
@@ -90,13 +90,13 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		"{{URI_PARAMS}}":     uriParams,
 		"{{ACCOUNT_PARAMS}}": accParams,
 		"{{EXTRA_CONFIG}}":   extra,
-		"{{MIC_WAV}}":     mic,
-		"{{REC_DIR}}":     rec,
-		"{{MAX_CALLS}}":   "1",
-		"{{USER}}":        o.User,
-		"{{PASSWORD}}":    o.Password,
-		"{{REGISTRAR}}":   o.Registrar,
-		"{{REGINT}}":      "60",
+		"{{MIC_WAV}}":        mic,
+		"{{REC_DIR}}":        rec,
+		"{{MAX_CALLS}}":      "1",
+		"{{USER}}":           o.User,
+		"{{PASSWORD}}":       o.Password,
+		"{{REGISTRAR}}":      o.Registrar,
+		"{{REGINT}}":         "60",
 	}
 	tdir := filepath.Join(filepath.Dir(ScenarioDir()), "baresip")
 	for _, name := range []string{"config", "accounts"} {
