@@ -55,6 +55,9 @@ type Options struct {
 	// they put in X-Forwarded-For. Empty: the peer address is the source
 	// (behind an untrusted proxy every login would share its bucket).
 	TrustedProxies []netip.Prefix
+	// Sleep waits out a login slowdown; nil is a timer that honours ctx
+	// (tests pass a fake).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // server holds the handler's state.
@@ -66,6 +69,7 @@ type server struct {
 	sessions  *sessionStore
 	byAccount *limiter
 	bySource  *limiter
+	guard     *loginGuard
 	mux       *http.ServeMux
 	proxies   []netip.Prefix
 }
@@ -82,6 +86,7 @@ func NewHandler(o Options) http.Handler {
 	s.sessions = newSessionStore(s.now)
 	s.byAccount = newLimiter(s.now, loginBurstAccount, loginRefillAccount)
 	s.bySource = newLimiter(s.now, loginBurstSource, loginRefillSource)
+	s.guard = newLoginGuard(s.now, o.Sleep)
 
 	mux := s.mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -253,6 +258,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesCampaigns()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

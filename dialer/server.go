@@ -70,6 +70,9 @@ type Server struct {
 
 	tlsServer, tlsClient *tls.Config // SIP over TLS (tls.go); nil without TLS
 
+	invites *inviteLimiter
+	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
+
 	draining atomic.Bool
 	closed   atomic.Bool
 	stop     context.CancelFunc
@@ -102,10 +105,12 @@ func New(opts Options) (*Server, error) {
 			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
 			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
 			Algorithms: opts.Config.SIP.DigestAlgorithms,
+			Metrics:    opts.Metrics,
 			Logger:     log,
 		})
 	}
 	return &Server{
+		invites: newInviteLimiter(opts.Config, time.Now),
 		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
@@ -280,7 +285,10 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				_ = tx.Respond(res)
 				return
 			}
-			if max := s.cfg.Calls.MaxConcurrent; max > 0 && s.Active() >= max {
+			if !s.admitInvite(req, tx) {
+				return
+			}
+			if max := s.cfg.MaxCalls(); s.Active() >= max {
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
 				_ = tx.Respond(res)
@@ -375,6 +383,16 @@ func sdpResponse(req *sip.Request, body []byte) *sip.Response {
 // newSession starts a fresh SDP session identity.
 func (s *Server) newSession() *sdpSession {
 	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff, srtpMode: s.cfg.RTP.SRTP}
+}
+
+// release stops counting c as a call in progress (it is being refused);
+// serveInvite forgets it again when it returns, which is harmless.
+func (s *Server) release(c *call) {
+	s.mu.Lock()
+	if s.calls[c.id] == c {
+		delete(s.calls, c.id)
+	}
+	s.mu.Unlock()
 }
 
 // registerLeg tracks an outbound dialog for re-INVITEs.
