@@ -107,6 +107,18 @@ func (c *Config) validateTLS(bad func(key string, val any, format string, args .
 	default:
 		bad("rtp.srtp", c.RTP.SRTP, "must be off, tls (SRTP when SIP is over TLS) or any")
 	}
+	for i, t := range c.Trunks {
+		if !t.SRTP {
+			continue
+		}
+		key := fmt.Sprintf("trunk[%d].srtp", i)
+		switch {
+		case c.RTP.SRTP == SRTPOff:
+			bad(key, t.SRTP, "rtp.srtp is off: turn it on (tls or any) to offer SRTP")
+		case c.RTP.SRTP == SRTPTLS && t.Transport != "tls":
+			bad(key, t.SRTP, "rtp.srtp is tls but the trunk's transport is %q; its keys would travel in clear", t.Transport)
+		}
+	}
 	for i, r := range c.Routes {
 		if !r.SRTP {
 			continue

@@ -49,6 +49,10 @@ func TestValidateTLSKeys(t *testing.T) {
 			[]string{`route[0].srtp = true: rtp.srtp is off`}},
 		{"route srtp over plain SIP", "[rtp]\nsrtp = \"tls\"\n[[route]]\nname = \"t\"\nmatch = \"8*\"\naction = \"dial\"\ntarget = \"sip:${number}@192.0.2.1\"\nsrtp = true\n",
 			[]string{`route[0].srtp = true: rtp.srtp is tls but the target "sip:${number}@192.0.2.1" is not reached over TLS`}},
+		{"trunk srtp with srtp off", "[[trunk]]\nname = \"t\"\naddress = \"192.0.2.1\"\ntransport = \"tls\"\nsrtp = true\n",
+			[]string{`trunk[0].srtp = true: rtp.srtp is off`}},
+		{"trunk srtp over udp", "[rtp]\nsrtp = \"tls\"\n[[trunk]]\nname = \"t\"\naddress = \"192.0.2.1\"\nsrtp = true\n",
+			[]string{`trunk[0].srtp = true: rtp.srtp is tls but the trunk's transport is ""`}},
 		{"route srtp on echo", "[rtp]\nsrtp = \"any\"\n[[route]]\nname = \"e\"\nmatch = \"600\"\naction = \"echo\"\nsrtp = true\n",
 			[]string{`route[0].srtp = true: only a dial route`}},
 	} {
@@ -69,6 +73,7 @@ func TestValidateTLSKeys(t *testing.T) {
 		"[rtp]\nsrtp = \"tls\"\n[[route]]\nname = \"t\"\nmatch = \"8*\"\naction = \"dial\"\ntarget = \"sip:${number}@192.0.2.1;transport=tls\"\nsrtp = true\n",
 		"[rtp]\nsrtp = \"tls\"\n[[route]]\nname = \"a\"\nmatch = \"1XXX\"\naction = \"dial\"\ntarget = \"reg:${number}\"\nsrtp = true\n",
 		"[rtp]\nsrtp = \"any\"\n[[route]]\nname = \"t\"\nmatch = \"8*\"\naction = \"dial\"\ntarget = \"sip:${number}@192.0.2.1\"\nsrtp = true\n",
+		"[rtp]\nsrtp = \"tls\"\n[[trunk]]\nname = \"t\"\naddress = \"192.0.2.1\"\ntransport = \"tls\"\nsrtp = true\n",
 	} {
 		if _, err := tlsConfig(t, ok); err != nil {
 			t.Errorf("Validate(%q) = %v, want nil", ok, err)

@@ -134,7 +134,14 @@ func readPool(key, file string) (*x509.CertPool, error) {
 // from [sip]; both are nil when TLS is not among the transports.
 func tlsConfigs(sc config.SIP, log *slog.Logger) (server, client *tls.Config, err error) {
 	if !sc.HasTransport("tls") {
-		return nil, nil, nil
+		// No listener, no certificate; dialled TLS trunks are still
+		// checked against tls_ca_file when it is set.
+		if sc.TLSCAFile == "" {
+			return nil, nil, nil
+		}
+		client = &tls.Config{MinVersion: tls.VersionTLS12}
+		client.RootCAs, err = readPool("sip.tls_ca_file", sc.TLSCAFile)
+		return nil, client, err
 	}
 	certs, err := newCertLoader(sc.TLSCertFile, sc.TLSKeyFile, log)
 	if err != nil {
