@@ -1,6 +1,7 @@
 package dialer
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -253,4 +254,87 @@ func inDialog(method, invite, res string) string {
 		via, header(invite, "From"), header(res, "To"), header(invite, "Call-ID"),
 		cseq, "Max-Forwards: 70", "Content-Length: 0", "", "",
 	}, "\r\n")
+}
+
+// rtpHalf gives an appliance one half of the test's RTP range, so that two
+// appliances of one test do not compete for ports.
+func rtpHalf(i int) func(*config.Config) {
+	return func(c *config.Config) {
+		securityRTP(c)
+		c.RTP.PortMin += 20 * i
+		c.RTP.PortMax = c.RTP.PortMin + 19
+	}
+}
+
+// Our own dialer as the SRTP peer: appliance A dials a route with
+// srtp = true over TLS to appliance B (its certificate checked against
+// sip.tls_ca_file), whose echo route answers with SRTP. The caller's tone
+// goes to B and back encrypted both ways: A's recording holds it on both
+// channels, and the capture finds it only on the caller's plain leg.
+func TestSRTPBetweenTwoAppliancesOverTLS(t *testing.T) {
+	_, tlsB := withTLS(t)
+	b := startApplianceWith(t, []config.Route{{Name: "echo", Match: "88*", Action: config.ActionEcho}}, nil,
+		tlsB, srtpOn, rtpHalf(1))
+	_, tlsA := withTLS(t)
+	a := startApplianceWith(t, []config.Route{{
+		Name: "peer", Match: "88*", Action: config.ActionDial, Allow: []string{config.AllowAnyone}, SRTP: true,
+		Target: "sip:${number}@" + b.tlsTarget() + ";transport=tls",
+	}}, nil, tlsA, srtpOn, rtpHalf(0), func(c *config.Config) {
+		// A trusts B's CA (B's certificate is from its own test PKI).
+		c.SIP.TLSCAFile = b.cfg.SIP.TLSCAFile
+	})
+	capture := peertest.StartCapture(t)
+	callerMedia := peertest.FreeMediaPort(t)
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "8800", "-d", "3000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(callerMedia))
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller exit %d; output:\n%s\n%s", code, caller.Output(), caller.Logs())
+	}
+	pkts := capture.Stop()
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 200 || len(rec.Legs) != 2 || rec.Legs[1].SIPCode != 200 {
+		t.Fatalf("A's record code %d legs %+v, want 200 on both legs", rec.SIPCode, rec.Legs)
+	}
+	wav := peertest.ReadStereoWAV(t, rec.Recording)
+	for name, ch := range map[string][]float64{"left (caller)": wav.Left, "right (B's echo, decrypted)": wav.Right} {
+		if share, n := peertest.ToneShare(ch, wav.Rate, 1000); share < 0.9 || n < 100 {
+			t.Errorf("A's recording %s: 1 kHz share %.2f over %d blocks, want the tone", name, share, n)
+		}
+	}
+	// The RTP between A and B: both ends are in the test's RTP range.
+	lo, hi := a.cfg.RTP.PortMin, b.cfg.RTP.PortMax
+	between := peertest.Between(pkts, lo, hi, lo, hi)
+	if share, n := peertest.RTPToneShare(between, 1000); n < 200 || share > 0.1 {
+		t.Errorf("A<->B: 1 kHz share %.2f over %d packets, want ciphertext both ways (share near 0)", share, n)
+	}
+	if share, n := peertest.RTPToneShare(peertest.Between(pkts, callerMedia, callerMedia, 0, 65535), 1000); n < 100 || share < 0.9 {
+		t.Errorf("caller's plain leg: 1 kHz share %.2f over %d packets, want the tone in clear", share, n)
+	}
+	if st := b.waitCalls(t, 1)[0]; st.SIPCode != 200 || st.Legs[0].PacketsIn < 100 {
+		t.Errorf("B's record: code %d legs %+v, want 200 with RTP in", st.SIPCode, st.Legs)
+	}
+}
+
+// A TLS trunk whose certificate does not chain to sip.tls_ca_file is not
+// called: the handshake fails, the caller gets an error, the trunk never
+// sees an INVITE.
+func TestTLSTrunkCertificateIsChecked(t *testing.T) {
+	_, tlsB := withTLS(t)
+	b := startApplianceWith(t, []config.Route{{Name: "echo", Match: "88*", Action: config.ActionEcho}}, nil, tlsB, rtpHalf(1))
+	_, tlsA := withTLS(t) // A trusts only its own test CA
+	a := startApplianceWith(t, []config.Route{{
+		Name: "peer", Match: "88*", Action: config.ActionDial, Allow: []string{config.AllowAnyone},
+		Target: "sip:${number}@" + b.tlsTarget() + ";transport=tls",
+	}}, nil, tlsA, rtpHalf(0))
+	got := rawSIP(t, a.target(), strings.ReplaceAll(inviteWithBody("tls-untrusted-1", "v=0\no=x 1 1 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n"), "600@", "8800@"))
+	if f := strings.Fields(got); len(f) < 2 || f[1] < "400" {
+		t.Fatalf("call through an untrusted TLS trunk answered %q, want a failure", got)
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if len(rec.Legs) == 0 || rec.Legs[len(rec.Legs)-1].SIPCode != 500 {
+		t.Errorf("A's record legs %+v, want the trunk leg failed locally (500: no TLS connection)", rec.Legs)
+	}
+	if calls, err := b.journal.Calls(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour)); err != nil || len(calls) != 0 {
+		t.Errorf("B saw %d calls (%v), want none", len(calls), err)
+	}
 }
