@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,10 +63,8 @@ func TestSRTPCallToPhoneOverTLS(t *testing.T) {
 	a := startApplianceWith(t, []config.Route{{
 		Name: "agent", Match: "1XXX", Action: config.ActionDial, Target: "reg:${number}", SRTP: true,
 	}}, fakeCreds{"1001": "secret-1001"}, tlsOn, srtpOn)
-	tone := filepath.Join(t.TempDir(), "tone.wav")
-	peertest.WriteToneWAV(t, tone, 1000, 2)
 	phone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1001", Password: "secret-1001",
-		Registrar: a.tlsTarget(), Transport: "tls", CAFile: pki.CA, MediaEnc: "srtp-mand", MicWAV: tone})
+		Registrar: a.tlsTarget(), Transport: "tls", CAFile: pki.CA, MediaEnc: "srtp-mand", MicTone: 1000})
 	a.waitRegistered(t, "1001", phone.Output)
 	capture := peertest.StartCapture(t)
 	callerMedia := peertest.FreeMediaPort(t)
@@ -113,10 +110,8 @@ func TestSRTPCallFromPhoneToPlainTrunk(t *testing.T) {
 	a := startApplianceWith(t, []config.Route{{
 		Name: "trunk", Match: "88*", Action: config.ActionDial, Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}}, fakeCreds{"1001": "secret-1001"}, tlsOn, srtpOn)
-	tone := filepath.Join(t.TempDir(), "tone.wav")
-	peertest.WriteToneWAV(t, tone, 1000, 2)
 	phone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1001", Password: "secret-1001", MicSeconds: 4,
-		Registrar: a.tlsTarget(), Transport: "tls", CAFile: pki.CA, MediaEnc: "srtp-mand", MicWAV: tone})
+		Registrar: a.tlsTarget(), Transport: "tls", CAFile: pki.CA, MediaEnc: "srtp-mand", MicTone: 1000})
 	a.waitRegistered(t, "1001", phone.Output)
 	trunk := peertest.StartSIPp(t, "uas_trunk.xml", "-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(trunkMedia), "-m", "1")
 	capture := peertest.StartCapture(t)

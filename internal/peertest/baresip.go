@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -24,11 +25,15 @@ type BaresipOptions struct {
 	// MicSeconds is how long the microphone plays the Russian prompt
 	// (repeated); baresip hangs up when it ends. Default 30.
 	MicSeconds int
-	// MicWAV, when set, is played instead of the prompt (16-bit PCM mono
-	// 8 kHz), repeated for MicSeconds.
-	MicWAV string
-	// Transport "tls" registers (and takes calls) over TLS; CAFile then
-	// holds the CA the appliance's certificate must chain to.
+	// AnswerMode is "auto" (the default: answer at once) or "manual"
+	// (ring until cancelled: a phone nobody answers).
+	AnswerMode string
+	// MicTone, when set, makes the microphone a sine of this frequency
+	// instead of the prompt (to tell who hears whom).
+	MicTone float64
+	// Transport "tls" registers (and takes calls) over TLS; CAFile is
+	// then given as sip_cafile (baresip 1.0 does not verify the server's
+	// certificate with it, though).
 	Transport string
 	CAFile    string
 	// MediaEnc is the account's mediaenc: "srtp" (SDES offered on
@@ -42,11 +47,11 @@ type Baresip struct {
 	cmd    *exec.Cmd
 	Dir    string
 	RecDir string
+	out    SyncBuffer
+	done   chan error
+	ctrl   string // host:port of its ctrl_tcp module
 	// RTPPorts are the first and last of baresip's RTP/RTCP ports.
 	RTPPorts [2]int
-	ctrl     string
-	out      SyncBuffer
-	done     chan error
 }
 
 // StartBaresip renders a profile from this package's templates (auto
@@ -65,13 +70,12 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		o.MicSeconds = 30
 	}
 	mic := filepath.Join(dir, "mic.wav")
-	src := filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav")
-	if o.MicWAV != "" {
-		src = o.MicWAV
+	if o.MicTone > 0 {
+		writeToneWAV(t, mic, o.MicTone, o.MicSeconds)
+	} else {
+		writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
 	}
-	writeRepeatedWAV(t, src, mic, o.MicSeconds)
 	rtp := FreeMediaPort(t)
-	ctrl := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 	var uriParams, accParams, extra string
 	if o.Transport != "" {
 		uriParams = ";transport=" + o.Transport
@@ -90,12 +94,12 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		extra += "module\t\t\tsrtp.so\n"
 	}
 	vars := map[string]string{
-		"{{SIP_LISTEN}}":     "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"{{RTP_PORTS}}":      fmt.Sprintf("%d-%d", rtp, rtp+3),
-		"{{CTRL_LISTEN}}":    ctrl,
 		"{{URI_PARAMS}}":     uriParams,
 		"{{ACCOUNT_PARAMS}}": accParams,
 		"{{EXTRA_CONFIG}}":   extra,
+		"{{SIP_LISTEN}}":     "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{RTP_PORTS}}":      fmt.Sprintf("%d-%d", rtp, rtp+3),
+		"{{CTRL_LISTEN}}":    "127.0.0.1:" + strconv.Itoa(FreePort(t)),
 		"{{MIC_WAV}}":        mic,
 		"{{REC_DIR}}":        rec,
 		"{{MAX_CALLS}}":      "1",
@@ -103,6 +107,10 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		"{{PASSWORD}}":       o.Password,
 		"{{REGISTRAR}}":      o.Registrar,
 		"{{REGINT}}":         "60",
+		"{{ANSWERMODE}}":     o.AnswerMode,
+	}
+	if o.AnswerMode == "" {
+		vars["{{ANSWERMODE}}"] = "auto"
 	}
 	tdir := filepath.Join(filepath.Dir(ScenarioDir()), "baresip")
 	for _, name := range []string{"config", "accounts"} {
@@ -119,7 +127,8 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), RTPPorts: [2]int{rtp, rtp + 3}, ctrl: ctrl}
+	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"],
+		RTPPorts: [2]int{rtp, rtp + 3}}
 	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	if err := b.cmd.Start(); err != nil {
@@ -154,6 +163,40 @@ func (b *Baresip) Stop() {
 		_ = b.cmd.Process.Kill()
 		<-b.done
 	}
+}
+
+// Command sends a command to baresip's ctrl_tcp module (JSON in a
+// netstring, e.g. Command("transfer", "1002")) and returns its answer.
+func (b *Baresip) Command(cmd, params string) (string, error) {
+	c, err := net.DialTimeout("tcp", b.ctrl, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	js, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": "t"})
+	if _, err := c.Write([]byte(strconv.Itoa(len(js)) + ":" + string(js) + ",")); err != nil {
+		return "", err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	n, err := c.Read(buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// Kill ends baresip at once (SIGKILL): no BYE, no un-REGISTER, as a
+// phone that lost power.
+func (b *Baresip) Kill() {
+	select {
+	case err := <-b.done:
+		b.done <- err
+		return
+	default:
+	}
+	_ = b.cmd.Process.Kill()
+	b.done <- <-b.done
 }
 
 // Output is what baresip logged so far.
@@ -209,6 +252,31 @@ func wavData(t *testing.T, b []byte) (data []byte, rate, channels int) {
 	return data, rate, channels
 }
 
+// writeToneWAV writes a 16-bit 8 kHz mono WAV of a sine at freq.
+func writeToneWAV(t *testing.T, dst string, freq float64, seconds int) {
+	t.Helper()
+	n := 8000 * seconds
+	out := make([]byte, 0, 44+2*n)
+	out = append(out, "RIFF"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(36+2*n))
+	out = append(out, "WAVEfmt "...)
+	out = binary.LittleEndian.AppendUint32(out, 16)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint32(out, 8000)
+	out = binary.LittleEndian.AppendUint32(out, 16000)
+	out = binary.LittleEndian.AppendUint16(out, 2)
+	out = binary.LittleEndian.AppendUint16(out, 16)
+	out = append(out, "data"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(2*n))
+	for i := range n {
+		out = binary.LittleEndian.AppendUint16(out, uint16(int16(10000*math.Sin(2*math.Pi*freq*float64(i)/8000))))
+	}
+	if err := os.WriteFile(dst, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // writeRepeatedWAV writes src's samples repeated to fill seconds.
 func writeRepeatedWAV(t *testing.T, src, dst string, seconds int) {
 	t.Helper()
@@ -237,31 +305,5 @@ func writeRepeatedWAV(t *testing.T, src, dst string, seconds int) {
 	}
 	if err := os.WriteFile(dst, out, 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// Command sends a command to baresip's ctrl_tcp socket (a netstring of
-// JSON) and returns its response, e.g. Command("dial", "sip:600@host").
-func (b *Baresip) Command(cmd, params string) (string, error) {
-	c, err := net.DialTimeout("tcp", b.ctrl, 5*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	msg, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": "t"})
-	if _, err := fmt.Fprintf(c, "%d:%s,", len(msg), msg); err != nil {
-		return "", err
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 65536)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return "", err
-		}
-		// Events share the socket; the response has "response":true.
-		if out := string(buf[:n]); strings.Contains(out, `"response":true`) {
-			return out, nil
-		}
 	}
 }

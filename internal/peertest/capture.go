@@ -3,7 +3,6 @@ package peertest
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -170,30 +169,4 @@ func Between(pkts []UDPPacket, fromLo, fromHi, toLo, toHi int) []UDPPacket {
 		}
 	}
 	return out
-}
-
-// WriteToneWAV writes seconds of a sine at freq Hz (amplitude 0.5) as a
-// 16-bit mono 8 kHz WAV.
-func WriteToneWAV(t testing.TB, path string, freq float64, seconds int) {
-	t.Helper()
-	n := 8000 * seconds
-	out := make([]byte, 0, 44+2*n)
-	out = append(out, "RIFF"...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(36+2*n))
-	out = append(out, "WAVEfmt "...)
-	out = binary.LittleEndian.AppendUint32(out, 16)
-	out = binary.LittleEndian.AppendUint16(out, 1)
-	out = binary.LittleEndian.AppendUint16(out, 1)
-	out = binary.LittleEndian.AppendUint32(out, 8000)
-	out = binary.LittleEndian.AppendUint32(out, 16000)
-	out = binary.LittleEndian.AppendUint16(out, 2)
-	out = binary.LittleEndian.AppendUint16(out, 16)
-	out = append(out, "data"...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(2*n))
-	for i := range n {
-		out = binary.LittleEndian.AppendUint16(out, uint16(int16(16384*math.Sin(2*math.Pi*freq*float64(i)/8000))))
-	}
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
