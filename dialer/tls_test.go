@@ -237,3 +237,60 @@ func TestTLSHandshakeWithOpenSSL(t *testing.T) {
 		t.Errorf("openssl s_client with another CA: %v\n%s\nwant a verify error", err, out)
 	}
 }
+
+// A sips: Request-URI means TLS on every hop (RFC 5630): over UDP it is
+// refused with 416; over TLS the call is answered with a sips: Contact
+// (RFC 3261 §12.1.1), so the caller's in-dialog requests come back over
+// TLS too.
+func TestSIPSRequestURI(t *testing.T) {
+	pki, tlsOn := withTLS(t)
+	a := startApplianceWith(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}}, nil, tlsOn)
+	sdp := "v=0\no=x 1 1 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n"
+	sipsInvite := strings.Replace(inviteWithBody("sips-udp-1", sdp), "INVITE sip:600@", "INVITE sips:600@", 1)
+	if got := rawSIP(t, a.target(), sipsInvite); !strings.Contains(got, " 416 ") {
+		t.Errorf("sips: INVITE over UDP answered %q, want 416", got)
+	}
+
+	conn, err := tls.Dial("tcp", a.tlsTarget(), &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	invite := strings.NewReplacer("SIP/2.0/UDP", "SIP/2.0/TLS", "LOCAL", local, "<sip:tester@"+local+">", "<sips:tester@"+local+">").
+		Replace(strings.Replace(inviteWithBody("sips-tls-1", sdp), "INVITE sip:600@", "INVITE sips:600@", 1))
+	head, body, _ := strings.Cut(invite, "\n\n")
+	head = strings.Replace(head, "Content-Length: LEN", "Content-Length: "+strconv.Itoa(len(body)), 1)
+	wire := strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + body
+	if _, err := conn.Write([]byte(wire)); err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	buf := make([]byte, 8192)
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no final answer to the sips: INVITE over TLS: %v", err)
+		}
+		res = string(buf[:n])
+		if !strings.Contains(res[:strings.Index(res, "\r\n")], " 100 ") {
+			break
+		}
+	}
+	if !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("sips: INVITE over TLS answered:\n%s\nwant 200", res)
+	}
+	contact := ""
+	for _, l := range strings.Split(res, "\r\n") {
+		if strings.HasPrefix(l, "Contact:") {
+			contact = l
+		}
+	}
+	if !strings.Contains(contact, "<sips:") || strings.Contains(contact, "transport=") {
+		t.Errorf("Contact of the 200 to a sips: INVITE = %q, want a sips: URI without transport", contact)
+	}
+	for _, m := range []string{"ACK", "BYE"} {
+		conn.Write([]byte(strings.Replace(inDialog(m, head, res), "SIP/2.0/UDP", "SIP/2.0/TLS", 1)))
+	}
+}
