@@ -1,6 +1,7 @@
 package dialer
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obzvon/obzvon/acd"
 	"github.com/obzvon/obzvon/config"
 	"github.com/obzvon/obzvon/internal/peertest"
 )
@@ -292,5 +294,82 @@ func TestSIPSRequestURI(t *testing.T) {
 	}
 	for _, m := range []string{"ACK", "BYE"} {
 		conn.Write([]byte(strings.Replace(inDialog(m, head, res), "SIP/2.0/UDP", "SIP/2.0/TLS", 1)))
+	}
+}
+
+// legTransport waits until the server has an answered outbound leg to
+// target and returns the transport its 200 OK came over.
+func (a *testAppliance) legTransport(t *testing.T, target string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		a.srv.mu.Lock()
+		for _, l := range a.srv.legs {
+			if l.target == target && l.d.InviteResponse != nil {
+				tr := l.d.InviteResponse.Transport()
+				a.srv.mu.Unlock()
+				return tr
+			}
+		}
+		a.srv.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no answered leg to %s", target)
+	return ""
+}
+
+// Operators whose phones register over TLS: the session leg ("start
+// work") and a ring-mode call go to their phones over TLS, and queue
+// callers reach them.
+func TestACDPhonesOverTLS(t *testing.T) {
+	pki, tlsOn := withTLS(t)
+	operators := ops(2, "main")
+	e := startACD(t, operators, tlsOn)
+	for _, o := range operators {
+		peertest.StartBaresip(t, peertest.BaresipOptions{User: o.ext, Password: o.secret, Registrar: e.tlsTarget(),
+			Transport: "tls", CAFile: pki.CA, MicSeconds: 60})
+	}
+	for _, o := range operators {
+		e.waitFor(t, 20*time.Second, o.login+" registered over TLS", func() bool {
+			b := e.srv.Registrar().Lookup(o.ext)
+			return len(b) > 0 && b[0].Transport == "TLS"
+		})
+	}
+	if err := e.desk.StartWork(context.Background(), "op1", acd.DeliverySession); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 20*time.Second, "op1 ready", func() bool { return e.state("op1") == acd.StateReady })
+	if tr := e.legTransport(t, "reg:op1"); tr != "TLS" {
+		t.Errorf("op1's session leg answered over %q, want TLS", tr)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	first := e.call(t, phoneSrv, phoneEngine, "8800", "79003330001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	first.hangup()
+
+	// op1 pauses; op2 works in ring mode: the next caller rings op2's
+	// phone over TLS.
+	e.waitFor(t, 10*time.Second, "op1 out of the call", func() bool { return e.state("op1") != acd.StateTalking })
+	if err := e.desk.Pause("op1", e.desk.PauseReasons()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.desk.StartWork(context.Background(), "op2", acd.DeliveryRing); err != nil {
+		t.Fatal(err)
+	}
+	second := e.call(t, phoneSrv, phoneEngine, "8800", "79003330002", 700)
+	e.waitFor(t, 10*time.Second, "connected to op2", func() bool { return len(e.eventsOf(acd.EventConnect)) == 2 })
+	if tr := e.legTransport(t, "reg:op2"); tr != "TLS" {
+		t.Errorf("op2's ring-mode call answered over %q, want TLS", tr)
+	}
+	second.hangup()
+	calls := e.waitCalls(t, 2)
+	got := map[string]bool{}
+	for _, c := range calls {
+		for _, ag := range c.Agents {
+			got[ag.Login] = true
+		}
+	}
+	if !got["op1"] || !got["op2"] {
+		t.Errorf("calls reached %v, want op1 (session) and op2 (ring)", got)
 	}
 }
