@@ -86,6 +86,9 @@ type HTTP struct {
 	// WriteTimeout bounds writing a response other than a backup stream.
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
+	// MaxTokenTTL is the longest a bearer token may live (and the life of
+	// one created without a TTL).
+	MaxTokenTTL Duration `toml:"max_token_ttl"`
 }
 
 // Proxies parses TrustedProxies; Validate has checked them.
@@ -256,7 +259,8 @@ func Default() *Config {
 			DigestAlgorithms: []string{"MD5"}},
 		RTP: RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", OpenMetrics: true,
-			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute}},
+			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute},
+			MaxTokenTTL: Duration{365 * 24 * time.Hour}},
 		Data: Data{Dir: "./var", GCInterval: Duration{10 * time.Minute}},
 		Calls: Calls{
 			DrainTimeout: Duration{30 * time.Second},

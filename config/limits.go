@@ -1,7 +1,10 @@
 package config
 
-// Limits against resource exhaustion (issue 11): how many calls at once,
-// how fast one address may send INVITEs.
+// Limits against resource exhaustion and abuse (issue 11): how many
+// calls at once, how fast one address may send INVITEs, how long a bearer
+// token may live.
+
+import "time"
 
 // Default INVITE rate per source address (per second; the burst is twice
 // that): far above what people dial, far below a flood.
@@ -27,6 +30,9 @@ func (c *Config) MaxCalls() int {
 // validateLimits checks the limit keys.
 func (c *Config) validateLimits() []error {
 	var errs []error
+	if d := c.HTTP.MaxTokenTTL.Duration; d < time.Hour || d > 5*365*24*time.Hour {
+		errs = append(errs, &FieldError{Key: "http.max_token_ttl", Value: c.HTTP.MaxTokenTTL.String(), Msg: "must be 1h..43800h (5 years)"})
+	}
 	if c.Calls.InviteRate < 0 {
 		errs = append(errs, &FieldError{Key: "calls.invite_rate", Value: c.Calls.InviteRate, Msg: "must not be negative (0 turns the limit off)"})
 	}

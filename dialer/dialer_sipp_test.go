@@ -36,6 +36,12 @@ func startAppliance(t *testing.T, routes []config.Route, tweaks ...func(*config.
 // startApplianceWith also runs the registrar over creds.
 func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, tweaks ...func(*config.Config)) *testAppliance {
 	t.Helper()
+	return startApplianceLogged(t, routes, creds, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})), tweaks...)
+}
+
+// startApplianceLogged is startApplianceWith logging to log.
+func startApplianceLogged(t *testing.T, routes []config.Route, creds Credentials, log *slog.Logger, tweaks ...func(*config.Config)) *testAppliance {
+	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.Port = peertest.FreePort(t)
 	cfg.Data.Dir = t.TempDir()
@@ -51,7 +57,6 @@ func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, 
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	engine, err := media.NewEngine(media.EngineConfig{
 		IP: netip.MustParseAddr("127.0.0.1"), PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		RecordDir: cfg.Data.RecordingsDir(), Logger: log,

@@ -124,6 +124,9 @@ func New(opts Options) (*Server, error) {
 // every transport is listening.
 func (s *Server) Start(ctx context.Context) error {
 	sc := s.cfg.SIP
+	// Before NewUA: sipgo's transports take the package's default logger
+	// when they are made.
+	sipLog := sipLibraryLogger(s.log)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(sc.UserAgent))
 	if err != nil {
 		return fmt.Errorf("sip user agent: %w", err)
@@ -142,7 +145,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	opts := []diago.DiagoOption{
 		diago.WithServer(srv),
-		diago.WithLogger(s.log),
+		diago.WithLogger(sipLog),
 		diago.WithServerRequestMiddleware(s.middleware),
 	}
 	ext := sc.ExternalHost
