@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +70,9 @@ type Server struct {
 	reg *Registrar
 
 	invites *inviteLimiter
-	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
+	tcp     *tcpLimits   // caps and timeouts of SIP over TCP
+	tcpLn   net.Listener // the real SIP TCP listener, served through tcp
+	trusted sync.Map     // inviteKey → time admitted: INVITEs admitInvite trusted
 
 	draining atomic.Bool
 	closed   atomic.Bool
@@ -95,6 +99,7 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tcp := newTCPLimits(opts.Config, log, opts.Metrics)
 	var reg *Registrar
 	if opts.Credentials != nil {
 		reg = NewRegistrar(opts.Credentials, RegistrarOptions{
@@ -104,10 +109,16 @@ func New(opts Options) (*Server, error) {
 			Algorithms: opts.Config.SIP.DigestAlgorithms,
 			Metrics:    opts.Metrics,
 			Logger:     log,
+			OnBind: func(source, transport string, until time.Time) {
+				if strings.EqualFold(transport, "tcp") {
+					tcp.keepUntil(source, until.Add(30*time.Second))
+				}
+			},
 		})
 	}
 	return &Server{
 		invites: newInviteLimiter(opts.Config, time.Now),
+		tcp:     tcp,
 		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
@@ -153,21 +164,35 @@ func (s *Server) Start(ctx context.Context) error {
 		ext = sc.Host
 	}
 	for _, t := range sc.Transports {
-		opts = append(opts, diago.WithTransport(diago.Transport{
-			Transport:    t,
-			BindHost:     sc.Host,
-			BindPort:     sc.Port,
-			ExternalHost: ext,
-			ExternalPort: sc.Port,
-		}))
+		tr := diago.Transport{Transport: t, BindHost: sc.Host, BindPort: sc.Port, ExternalHost: ext, ExternalPort: sc.Port}
+		if t == "tcp" {
+			// See tcplimit.go: we serve the real port through the caps;
+			// diago's own TCP listener is on a loopback port nobody is told.
+			ln, internal, err := listenTCPLimited(sc.Host, sc.Port)
+			if err != nil {
+				ua.Close()
+				return fmt.Errorf("sip listen on tcp %s:%d: %w", sc.Host, sc.Port, err)
+			}
+			s.tcpLn = ln
+			tr.BindHost, tr.BindPort = "127.0.0.1", internal
+		}
+		opts = append(opts, diago.WithTransport(tr))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
 		cancel()
+		if s.tcpLn != nil {
+			s.tcpLn.Close()
+		}
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
+	}
+	if s.tcpLn != nil {
+		go func() { _ = srv.ServeTCP(&limitedListener{Listener: s.tcpLn, l: s.tcp}) }()
+		s.log.Info("sip tcp limits", "per_source", s.tcp.perSource, "max", s.tcp.global,
+			"idle_timeout", s.tcp.idle.String(), "message_timeout", s.tcp.message.String())
 	}
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
 	if s.reg != nil {
@@ -249,6 +274,9 @@ func (s *Server) Close() error {
 	s.handlers.Wait()
 	if s.stop != nil {
 		s.stop()
+	}
+	if s.tcpLn != nil {
+		s.tcpLn.Close()
 	}
 	if s.ua != nil {
 		return s.ua.Close()
