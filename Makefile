@@ -76,3 +76,7 @@ install: build ## install binary, unit, sysusers/tmpfiles, prompts, default conf
 
 clean: ## remove build output
 	rm -rf bin
+
+.PHONY: security
+security: test-deps ## attack the daemon as an intruder (svcrack, svwar, SIP/TCP, INVITE and login floods, RTP reflection) and print the figures; OBZVON_BIN=old-binary for "before" figures
+	$(GO) test -tags security -timeout 30m -count=1 -v -run 'TestSecurity' ./internal/securitytest/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|FIGURE|_test.go'
