@@ -258,6 +258,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesCampaigns()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

@@ -26,6 +26,7 @@ type Config struct {
 	Calls   Calls   `toml:"calls"`
 	Prompts Prompts `toml:"prompts"`
 	Routes  []Route `toml:"route"`
+	Trunks  []Trunk `toml:"trunk"`
 }
 
 // Log configures log/slog output on stderr (journald in production).
@@ -533,6 +534,7 @@ func (c *Config) Validate() error {
 			bad(key+".prompt", r.Prompt, "prompt names are lowercase letters, digits, - and _")
 		}
 	}
+	errs = append(errs, c.validateTrunks()...)
 	for i, r := range c.Routes {
 		digits := make([]string, 0, len(r.Choices))
 		for d := range r.Choices {

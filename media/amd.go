@@ -409,7 +409,7 @@ func DetectMachineIn(samples []int16, cfg AMDConfig) (AMDResult, error) {
 
 // ErrAMDRunning is returned by DetectMachine on a leg where a detection
 // is already running.
-var ErrAMDRunning = errors.New("answering-machine detection already running on the leg")
+var ErrAMDRunning = errors.New("media leg already under answering-machine detection")
 
 // amdTap takes a leg's received audio to a detector, placed on a timeline
 // that starts when DetectMachine does: the first packet at its arrival

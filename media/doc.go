@@ -51,8 +51,9 @@
 // carries two is a mixer: every 20 ms, on the supervision's clock
 // goroutine, it pops a frame from each input's jitter buffer, sums them
 // with saturation, encodes the sum in the receiving leg's codec and sends
-// it as a stream of its own. The jitter buffers add 20-40 ms (30 ms on
-// average) and absorb 20 ms of lateness; a gap plays as silence (mix.go).
+// it as a stream of its own. The jitter buffers add 10-20 ms on average
+// (at most about 40 ms), adapt to the lateness of the last second, and a
+// gap plays as silence (mix.go).
 // RFC 4733 events from the customer or the operator reach the other on
 // whichever stream it hears (remapped onto a mixer's stream and clock when
 // it hears a mix); the supervisor's events are only reported on its own
