@@ -44,10 +44,13 @@ func NewCSVWriter(w io.Writer, comma rune) *CSVWriter {
 }
 
 // Write escapes and writes one record.
-func (w *CSVWriter) Write(record []string) error {
+func (w *CSVWriter) Write(record []string) error { return w.Writer.Write(csvCells(record)) }
+
+// csvCells returns record with every cell passed through CSVCell.
+func csvCells(record []string) []string {
 	out := make([]string, len(record))
 	for i, s := range record {
 		out[i] = CSVCell(s)
 	}
-	return w.Writer.Write(out)
+	return out
 }

@@ -41,3 +41,17 @@ func TestCSVWriterEscapesEveryCell(t *testing.T) {
 		t.Errorf("written %q, read back %q %v", b.String(), cells, err)
 	}
 }
+
+func TestWriteCSVEscapesFormulas(t *testing.T) {
+	var b bytes.Buffer
+	err := WriteCSV(&b, false, Table{Name: "x", Header: []string{"ФИО", "Телефон"}, Rows: [][]string{{`=HYPERLINK("http://x.example","Жми")`, "+79161234567"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b.Bytes(), []byte("\ufeff"))))
+	r.Comma = ';'
+	rows, err := r.ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][0] != `'=HYPERLINK("http://x.example","Жми")` || rows[1][1] != "+79161234567" {
+		t.Errorf("WriteCSV rows %q %v, want the formula escaped and the phone as it is", rows, err)
+	}
+}
