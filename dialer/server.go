@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,6 +83,8 @@ type Server struct {
 	closed   atomic.Bool
 	stop     context.CancelFunc
 	handlers sync.WaitGroup
+
+	probe atomic.Pointer[chan struct{}] // Ping's lock probe still waiting (heartbeat.go)
 
 	mu    sync.Mutex
 	calls map[string]*call        // by inbound dialog ID
@@ -221,6 +224,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Info("sip tcp limits", "per_source", s.tcp.perSource, "max", s.tcp.global,
 			"idle_timeout", s.tcp.idle.String(), "message_timeout", s.tcp.message.String())
 	}
+	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
 	if s.desk != nil {
 		s.desk.start()
@@ -240,6 +244,26 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// waitUDPListener waits (at most 2 s) until sipgo has put the UDP
+// listener's socket in its connection pool. sipgo reports a listener
+// ready before it does that, and a request sent in between makes sipgo
+// bind a second socket to the same address, which fails (EADDRINUSE) and
+// loses the request: a call placed right after Start.
+func (s *Server) waitUDPListener(sc config.SIP) {
+	if !slices.Contains(sc.Transports, "udp") {
+		return
+	}
+	addr := net.JoinHostPort(sc.Host, strconv.Itoa(sc.Port))
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr)
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
