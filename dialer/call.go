@@ -242,6 +242,10 @@ func (c *call) run() string {
 		c.reject(488, "Not Acceptable Here")
 		return metrics.ResultRejected
 	}
+	sess, ok := c.answerSession(off)
+	if !ok {
+		return metrics.ResultRejected
+	}
 	_ = c.in.Trying()
 
 	leg, err := c.s.engine.NewLeg()
@@ -251,13 +255,14 @@ func (c *call) run() string {
 		return metrics.ResultFailed
 	}
 	c.mu.Lock()
-	c.leg, c.sess, c.codec, c.eventPT = leg, c.s.newSession(), choice, off.EventPT
+	c.leg, c.sess, c.codec, c.eventPT = leg, sess, choice, off.EventPT
 	c.rec.Codec = choice.Codec.String()
 	c.mu.Unlock()
 	defer leg.Close()
 	// An untrusted caller gets media only once its RTP arrives (RTP
 	// reflection: its SDP may name someone else's address).
-	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}
+	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted,
+		SRTP: sess.srtp.params()}
 	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
 
 	if route.Action == config.ActionDial {
@@ -304,7 +309,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 	c.mu.Unlock()
 	offer := c.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv)
 	answer := func() error {
-		if err := c.in.RespondSDP(offer); err != nil {
+		if err := c.respondSDP(offer); err != nil {
 			c.log.Info("answer failed", "error", err)
 			c.rec.SIPCode, c.rec.HangupBy = 487, hangupCaller
 			return err
@@ -388,7 +393,7 @@ func (c *call) answer(p media.LegParams, sdp []byte, dir Direction) error {
 		}
 		c.leg.SetHold(!dir.peerReceives())
 	}
-	if err := c.in.RespondSDP(sdp); err != nil {
+	if err := c.respondSDP(sdp); err != nil {
 		// The caller cancelled or never acknowledged.
 		c.log.Info("answer failed", "error", err)
 		c.rec.SIPCode = 487
@@ -528,6 +533,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	var earlyErr error
 	opt := DialOptions{
 		From: c.outCallerID(r),
+		SRTP: r.SRTP,
 		OnProgress: func(code int, earlyLeg *media.Leg) {
 			switch {
 			case earlyLeg != nil && early != nil:
@@ -540,7 +546,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 					return
 				}
 				hdr := sip.NewHeader("Content-Type", "application/sdp")
-				if err := c.in.Respond(183, "Session Progress", early.sdp, hdr); err != nil {
+				if err := c.in.Respond(183, "Session Progress", early.sdp, append([]sip.Header{hdr}, c.contactHeaders()...)...); err != nil {
 					earlyErr = err
 					return
 				}
@@ -619,7 +625,7 @@ func (c *call) noteFailedDial(r config.Route, err error) (int, string) {
 
 // dialAnswered is a dial route entered from a menu after answer.
 func (c *call) dialAnswered(r config.Route) {
-	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r)})
+	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r), SRTP: r.SRTP})
 	if err != nil {
 		c.noteFailedDial(r, err)
 		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {

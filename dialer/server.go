@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,8 @@ type Server struct {
 	dg   *diago.Diago
 	reg  *Registrar
 	desk *Desk
+
+	tlsServer, tlsClient *tls.Config // SIP over TLS (tls.go); nil without TLS
 
 	invites *inviteLimiter
 	tcp     *tcpLimits   // caps and timeouts of SIP over TCP
@@ -158,10 +161,14 @@ func (s *Server) Desk() *Desk { return s.desk }
 // every transport is listening.
 func (s *Server) Start(ctx context.Context) error {
 	sc := s.cfg.SIP
+	var err error
+	if s.tlsServer, s.tlsClient, err = tlsConfigs(sc, s.log); err != nil {
+		return fmt.Errorf("sip tls: %w", err)
+	}
 	// Before NewUA: sipgo's transports take the package's default logger
 	// when they are made.
 	sipLog := sipLibraryLogger(s.log)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(sc.UserAgent))
+	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgent(sc.UserAgent)}, s.uaOptions()...)...)
 	if err != nil {
 		return fmt.Errorf("sip user agent: %w", err)
 	}
@@ -187,7 +194,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ext = sc.Host
 	}
 	for _, t := range sc.Transports {
-		tr := diago.Transport{Transport: t, BindHost: sc.Host, BindPort: sc.Port, ExternalHost: ext, ExternalPort: sc.Port}
+		tr := s.transportFor(t, ext)
 		if t == "tcp" {
 			// See tcplimit.go: we serve the real port through the caps;
 			// diago's own TCP listener is on a loopback port nobody is told.
@@ -348,6 +355,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		s.metrics.SIPRequest(req.Method.String())
 		tx = &countingTx{ServerTransaction: tx, m: s.metrics}
+		if refuseInsecureSIPS(req, tx) {
+			return
+		}
 		if req.IsAck() && len(req.Body()) > 0 {
 			if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
 				s.mu.Lock()
@@ -445,7 +455,11 @@ func renegotiate(req *sip.Request, leg *media.Leg, sess *sdpSession, cur *CodecP
 	if err != nil {
 		return sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil), err
 	}
-	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	keys, err := reofferSRTP(sess.srtpMode, requestTransport(req), off, sess)
+	if err != nil {
+		return sip.NewResponseFromRequest(req, 488, reason488(err), nil), err
+	}
+	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, SRTP: keys}
 	if !off.Addr.Addr().IsUnspecified() {
 		if err := leg.Update(p); err != nil {
 			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil), err
@@ -465,7 +479,7 @@ func sdpResponse(req *sip.Request, body []byte) *sip.Response {
 
 // newSession starts a fresh SDP session identity.
 func (s *Server) newSession() *sdpSession {
-	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff}
+	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff, srtpMode: s.cfg.RTP.SRTP}
 }
 
 // release stops counting c as a call in progress (it is being refused);
