@@ -94,4 +94,6 @@ overload: ## offer twice calls.max_concurrent (CAP=100) for 60 s: excess 503, no
 
 .PHONY: security
 security: test-deps ## attack the daemon as an intruder (svcrack, svwar, SIP/TCP, INVITE and login floods, RTP reflection) and print the figures; OBZVON_BIN=old-binary for "before" figures
-	$(GO) test -tags security -timeout 30m -count=1 -v -run 'TestSecurity' ./internal/securitytest/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|FIGURE|_test.go'
+	@log=$${TMPDIR:-/tmp}/obzvon-security.log; \
+	$(GO) test -tags security -timeout 30m -count=1 -v -run 'TestSecurity' ./internal/securitytest/ >$$log 2>&1; rc=$$?; \
+	grep -E '^(=== RUN|--- |PASS|FAIL|ok)|FIGURE|_test.go' $$log; echo "full log: $$log"; exit $$rc
