@@ -80,6 +80,7 @@ type Server struct {
 	invites *inviteLimiter
 	tcp     *tcpLimits   // caps and timeouts of SIP over TCP
 	tcpLn   net.Listener // the real SIP TCP listener, served through tcp
+	tlsLn   net.Listener // the real SIP TLS listener (TCP), likewise
 	trusted sync.Map     // inviteKey → time admitted: INVITEs admitInvite trusted
 
 	draining atomic.Bool
@@ -206,6 +207,12 @@ func (s *Server) Start(ctx context.Context) error {
 			s.tcpLn = ln
 			tr.BindHost, tr.BindPort = "127.0.0.1", internal
 		}
+		if t == "tls" {
+			if err := s.listenTLSLimited(&tr); err != nil {
+				ua.Close()
+				return err
+			}
+		}
 		opts = append(opts, diago.WithTransport(tr))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
@@ -223,6 +230,9 @@ func (s *Server) Start(ctx context.Context) error {
 		if s.tcpLn != nil {
 			s.tcpLn.Close()
 		}
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
+		}
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
@@ -230,6 +240,9 @@ func (s *Server) Start(ctx context.Context) error {
 		go func() { _ = srv.ServeTCP(&limitedListener{Listener: s.tcpLn, l: s.tcp}) }()
 		s.log.Info("sip tcp limits", "per_source", s.tcp.perSource, "max", s.tcp.global,
 			"idle_timeout", s.tcp.idle.String(), "message_timeout", s.tcp.message.String())
+	}
+	if s.tlsLn != nil {
+		go func() { _ = srv.ServeTLS(s.limitedTLS()) }()
 	}
 	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
@@ -338,6 +351,9 @@ func (s *Server) Close() error {
 	}
 	if s.stop != nil {
 		s.stop()
+	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
 	}
 	if s.tcpLn != nil {
 		s.tcpLn.Close()

@@ -373,3 +373,36 @@ func TestACDPhonesOverTLS(t *testing.T) {
 		t.Errorf("calls reached %v, want op1 (session) and op2 (ring)", got)
 	}
 }
+
+// SIP over TLS goes through the TCP caps and timeouts: a connection that
+// never starts its handshake is closed after the message timeout, one
+// idle after its request after the idle timeout, and connections beyond
+// the per-address cap are refused, while TLS within them works.
+func TestTLSConnectionLimits(t *testing.T) {
+	pki, tlsOn := withTLS(t)
+	a := startApplianceWith(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}}, nil, tlsOn, func(c *config.Config) {
+		c.SIP.TCPIdleTimeout = config.Duration{Duration: 2 * time.Second}
+		c.SIP.TCPMessageTimeout = config.Duration{Duration: time.Second}
+		c.SIP.TCPMaxPerSource = 2
+	})
+	cc := &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"}
+	if !closedByServer(dialFrom(t, "127.0.0.2", a.tlsTarget())) {
+		t.Error("a TCP connection to the TLS port that never sent a ClientHello was not closed")
+	}
+	raw := dialFrom(t, "127.0.0.3", a.tlsTarget())
+	used := tls.Client(raw, cc)
+	if !ping(t, used) {
+		t.Fatal("OPTIONS over TLS through the limits: no 200")
+	}
+	if !closedByServer(used) {
+		t.Error("a TLS connection idle after its request was not closed")
+	}
+	c1, c2 := tls.Client(dialFrom(t, "127.0.0.4", a.tlsTarget()), cc), tls.Client(dialFrom(t, "127.0.0.4", a.tlsTarget()), cc)
+	if !ping(t, c1) || !ping(t, c2) {
+		t.Fatal("two TLS connections within the per-address cap: no answer")
+	}
+	third := tls.Client(dialFrom(t, "127.0.0.4", a.tlsTarget()), cc)
+	if err := third.Handshake(); err == nil && ping(t, third) {
+		t.Error("a third TLS connection from one address (cap 2) was served")
+	}
+}
