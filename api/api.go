@@ -262,6 +262,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
 	s.routesAgent()
+	s.routesReports()
 	s.routesCampaigns()
 }
 

@@ -39,6 +39,7 @@ var (
 	accountRead   = set("supervisor", "admin")
 	adminOnly     = set("admin")
 	metricsRead   = set("supervisor", "admin", "sre")
+	reportRead    = set("supervisor", "admin")
 )
 
 // TestEveryRoleAgainstEveryEndpoint tries every role, and an anonymous
@@ -120,6 +121,9 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/audit?account=u_admin", "", adminOnly},
 		{"GET", "/api/v1/journal/backup", "", adminOnly},
 		{"GET", "/api/v1/journal/appeals?from=2026-01-01T00:00:00Z", "", adminOnly},
+
+		{"GET", "/api/v1/reports/queues?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},
+		{"GET", "/api/v1/reports/queue-log?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},
 	}
 	whos := append([]who{}, operators...)
 	whos = append(whos, "supervisor", "admin", "campaign_staff", "sre", anonymous)
