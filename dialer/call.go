@@ -3,6 +3,7 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -64,6 +65,47 @@ type call struct {
 	// and logged, not journaled (admitInvite refuses most such INVITEs
 	// before a call exists).
 	unrecorded bool
+
+	// released: the far leg was handed to another call (an attended
+	// transfer by REFER with Replaces); freed is closed once this call
+	// no longer uses it.
+	released bool
+	freed    chan struct{}
+}
+
+// endOut ends the far leg when the call is done with it: BYE, unless it
+// was handed over, in which case the taker is told it is free.
+func (c *call) endOut(out *OutboundLeg) {
+	c.mu.Lock()
+	released, freed := c.released, c.freed
+	c.mu.Unlock()
+	if released {
+		close(freed)
+		return
+	}
+	out.Hangup(context.Background())
+}
+
+// takeOut hands this call's far leg to another call: this call ends (BYE
+// to its caller) without hanging the far leg up, and takeOut returns the
+// leg once it is free of this call's bridge.
+func (c *call) takeOut(ctx context.Context) (*OutboundLeg, error) {
+	c.mu.Lock()
+	out := c.out
+	if out == nil || c.released {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("call %s: %w: no connected far leg", c.rec.ID, ErrBadTarget)
+	}
+	c.released, c.freed = true, make(chan struct{})
+	freed := c.freed
+	c.mu.Unlock()
+	c.hangup(hangupSystem)
+	select {
+	case <-freed:
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // hangup ends the call from our side.
@@ -197,6 +239,10 @@ func (c *call) run() string {
 		c.reject(488, "Not Acceptable Here")
 		return metrics.ResultRejected
 	}
+	sess, ok := c.answerSession(off)
+	if !ok {
+		return metrics.ResultRejected
+	}
 	_ = c.in.Trying()
 
 	leg, err := c.s.engine.NewLeg()
@@ -206,13 +252,14 @@ func (c *call) run() string {
 		return metrics.ResultFailed
 	}
 	c.mu.Lock()
-	c.leg, c.sess, c.codec, c.eventPT = leg, c.s.newSession(), choice, off.EventPT
+	c.leg, c.sess, c.codec, c.eventPT = leg, sess, choice, off.EventPT
 	c.rec.Codec = choice.Codec.String()
 	c.mu.Unlock()
 	defer leg.Close()
 	// An untrusted caller gets media only once its RTP arrives (RTP
 	// reflection: its SDP may name someone else's address).
-	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}
+	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted,
+		SRTP: sess.srtp.params()}
 	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
 
 	if route.Action == config.ActionDial {
@@ -259,7 +306,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 	c.mu.Unlock()
 	offer := c.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv)
 	answer := func() error {
-		if err := c.in.RespondSDP(offer); err != nil {
+		if err := c.respondSDP(offer); err != nil {
 			c.log.Info("answer failed", "error", err)
 			c.rec.SIPCode, c.rec.HangupBy = 487, hangupCaller
 			return err
@@ -343,7 +390,7 @@ func (c *call) answer(p media.LegParams, sdp []byte, dir Direction) error {
 		}
 		c.leg.SetHold(!dir.peerReceives())
 	}
-	if err := c.in.RespondSDP(sdp); err != nil {
+	if err := c.respondSDP(sdp); err != nil {
 		// The caller cancelled or never acknowledged.
 		c.log.Info("answer failed", "error", err)
 		c.rec.SIPCode = 487
@@ -462,6 +509,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	// a failed attempt leaves no empty file behind.
 	var rec *media.Recorder
 	var bridge *media.Bridge
+	var out *OutboundLeg
 	connect := func(other *media.Leg) error {
 		rec = c.newRecorder(r)
 		var err error
@@ -475,10 +523,14 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 		if rec != nil {
 			rec.Close()
 		}
+		if out != nil {
+			c.endOut(out)
+		}
 	}()
 	var earlyErr error
 	opt := DialOptions{
 		From: c.outCallerID(r),
+		SRTP: r.SRTP,
 		OnProgress: func(code int, earlyLeg *media.Leg) {
 			switch {
 			case earlyLeg != nil && early != nil:
@@ -491,7 +543,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 					return
 				}
 				hdr := sip.NewHeader("Content-Type", "application/sdp")
-				if err := c.in.Respond(183, "Session Progress", early.sdp, hdr); err != nil {
+				if err := c.in.Respond(183, "Session Progress", early.sdp, append([]sip.Header{hdr}, c.contactHeaders()...)...); err != nil {
 					earlyErr = err
 					return
 				}
@@ -534,7 +586,6 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
 
 	if bridge == nil {
 		if err := connect(out.Leg()); err != nil {
@@ -571,7 +622,7 @@ func (c *call) noteFailedDial(r config.Route, err error) (int, string) {
 
 // dialAnswered is a dial route entered from a menu after answer.
 func (c *call) dialAnswered(r config.Route) {
-	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r)})
+	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r), SRTP: r.SRTP})
 	if err != nil {
 		c.noteFailedDial(r, err)
 		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {
@@ -583,7 +634,7 @@ func (c *call) dialAnswered(r config.Route) {
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
+	defer c.endOut(out)
 	rec := c.newRecorder(r)
 	bridge, err := c.s.engine.Connect(c.leg, out.Leg(), rec)
 	if err != nil {

@@ -2,10 +2,13 @@ package dialer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -71,6 +74,8 @@ type Server struct {
 	reg  *Registrar
 	desk *Desk
 
+	tlsServer, tlsClient *tls.Config // SIP over TLS (tls.go); nil without TLS
+
 	invites *inviteLimiter
 	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
 
@@ -78,6 +83,8 @@ type Server struct {
 	closed   atomic.Bool
 	stop     context.CancelFunc
 	handlers sync.WaitGroup
+
+	probe atomic.Pointer[chan struct{}] // Ping's lock probe still waiting (heartbeat.go)
 
 	mu    sync.Mutex
 	calls map[string]*call        // by inbound dialog ID
@@ -144,7 +151,11 @@ func (s *Server) Desk() *Desk { return s.desk }
 // every transport is listening.
 func (s *Server) Start(ctx context.Context) error {
 	sc := s.cfg.SIP
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(sc.UserAgent))
+	var err error
+	if s.tlsServer, s.tlsClient, err = tlsConfigs(sc, s.log); err != nil {
+		return fmt.Errorf("sip tls: %w", err)
+	}
+	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgent(sc.UserAgent)}, s.uaOptions()...)...)
 	if err != nil {
 		return fmt.Errorf("sip user agent: %w", err)
 	}
@@ -170,13 +181,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ext = sc.Host
 	}
 	for _, t := range sc.Transports {
-		opts = append(opts, diago.WithTransport(diago.Transport{
-			Transport:    t,
-			BindHost:     sc.Host,
-			BindPort:     sc.Port,
-			ExternalHost: ext,
-			ExternalPort: sc.Port,
-		}))
+		opts = append(opts, diago.WithTransport(s.transportFor(t, ext)))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
 	if s.reg != nil {
@@ -193,6 +198,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
+	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
 	if s.desk != nil {
 		s.desk.start()
@@ -212,6 +218,26 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// waitUDPListener waits (at most 2 s) until sipgo has put the UDP
+// listener's socket in its connection pool. sipgo reports a listener
+// ready before it does that, and a request sent in between makes sipgo
+// bind a second socket to the same address, which fails (EADDRINUSE) and
+// loses the request: a call placed right after Start.
+func (s *Server) waitUDPListener(sc config.SIP) {
+	if !slices.Contains(sc.Transports, "udp") {
+		return
+	}
+	addr := net.JoinHostPort(sc.Host, strconv.Itoa(sc.Port))
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr)
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
@@ -293,6 +319,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		s.metrics.SIPRequest(req.Method.String())
 		tx = &countingTx{ServerTransaction: tx, m: s.metrics}
+		if refuseInsecureSIPS(req, tx) {
+			return
+		}
 		if req.IsAck() && len(req.Body()) > 0 {
 			if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
 				s.mu.Lock()
@@ -390,7 +419,11 @@ func renegotiate(req *sip.Request, leg *media.Leg, sess *sdpSession, cur *CodecP
 	if err != nil {
 		return sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil), err
 	}
-	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	keys, err := reofferSRTP(sess.srtpMode, requestTransport(req), off, sess)
+	if err != nil {
+		return sip.NewResponseFromRequest(req, 488, reason488(err), nil), err
+	}
+	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, SRTP: keys}
 	if !off.Addr.Addr().IsUnspecified() {
 		if err := leg.Update(p); err != nil {
 			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil), err
@@ -410,7 +443,7 @@ func sdpResponse(req *sip.Request, body []byte) *sip.Response {
 
 // newSession starts a fresh SDP session identity.
 func (s *Server) newSession() *sdpSession {
-	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff}
+	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff, srtpMode: s.cfg.RTP.SRTP}
 }
 
 // release stops counting c as a call in progress (it is being refused);

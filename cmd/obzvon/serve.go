@@ -69,6 +69,12 @@ func checkConfigCommand() *cli.Command {
 			} else if _, err := loadPrompts(cfg); err != nil {
 				problems = append(problems, config.Errors(err)...)
 			}
+			var tlsSummary string
+			if err == nil {
+				var tlsProblems []error
+				tlsSummary, tlsProblems = checkTLS(cfg, time.Now())
+				problems = append(problems, tlsProblems...)
+			}
 			if len(problems) > 0 {
 				for _, p := range problems {
 					fmt.Fprintf(c.App.ErrWriter, "%s: %v\n", path, p)
@@ -79,6 +85,9 @@ func checkConfigCommand() *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s\n", path, w)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: OK (%d routes)\n", path, len(cfg.Routes))
+			if tlsSummary != "" {
+				fmt.Fprintf(c.App.Writer, "%s: %s\n", path, tlsSummary)
+			}
 			return nil
 		},
 	}
@@ -261,6 +270,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		cum, sum := d.Cumulative(bounds)
 		return cum, d.Count(), sum
 	})
+	registerSRTPMetrics(reg, engine, log)
 	m.RegisterMediaCounters(func() metrics.MediaCounters {
 		c := engine.Counters()
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
@@ -327,20 +337,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
 
-	if iv, ok := sdnotify.WatchdogInterval(); ok {
-		go func() {
-			t := time.NewTicker(iv / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					_ = sdnotify.Watchdog()
-				}
-			}
-		}()
-	}
+	startWatchdog(ctx, log, srv, engine, jr) // WATCHDOG=1 only while every component answers
 
 	select {
 	case sig := <-sigs:
