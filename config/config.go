@@ -63,6 +63,17 @@ type SIP struct {
 	// MD5, SHA-256. Some phones fail when offered an algorithm they lack,
 	// so the default is MD5 alone.
 	DigestAlgorithms []string `toml:"digest_algorithms"`
+	// TCPIdleTimeout closes a SIP TCP connection that sends nothing this
+	// long (one carrying a phone's registration stays until the binding
+	// lapses); TCPMessageTimeout closes one whose message has been
+	// arriving this long (a half-sent message).
+	TCPIdleTimeout    Duration `toml:"tcp_idle_timeout"`
+	TCPMessageTimeout Duration `toml:"tcp_message_timeout"`
+	// TCPMaxPerSource caps SIP TCP connections from one address;
+	// TCPMaxConnections caps them all (0: what the descriptor limit
+	// leaves after media, recordings, the journal and HTTP).
+	TCPMaxPerSource   int `toml:"tcp_max_per_source"`
+	TCPMaxConnections int `toml:"tcp_max_connections"`
 	// SIPTLS holds the tls_* keys (tls.go).
 	SIPTLS
 }
@@ -95,6 +106,9 @@ type HTTP struct {
 	// WriteTimeout bounds writing a response other than a backup stream.
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
+	// MaxTokenTTL is the longest a bearer token may live (and the life of
+	// one created without a TTL).
+	MaxTokenTTL Duration `toml:"max_token_ttl"`
 }
 
 // Proxies parses TrustedProxies; Validate has checked them.
@@ -270,10 +284,12 @@ func Default() *Config {
 		Log: Log{Level: "info", Format: "text"},
 		SIP: SIP{Host: "127.0.0.1", Port: 5060, Transports: []string{"udp", "tcp"}, UserAgent: "obzvon",
 			Realm: "obzvon", RegisterMinExpires: Duration{60 * time.Second}, RegisterMaxExpires: Duration{time.Hour},
-			DigestAlgorithms: []string{"MD5"}, SIPTLS: defaultSIPTLS()},
+			DigestAlgorithms: []string{"MD5"}, SIPTLS: defaultSIPTLS(), TCPIdleTimeout: Duration{2 * time.Minute},
+			TCPMessageTimeout: Duration{10 * time.Second}, TCPMaxPerSource: 32},
 		RTP: RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999, SRTP: SRTPOff},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", OpenMetrics: true,
-			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute}},
+			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute},
+			MaxTokenTTL: Duration{365 * 24 * time.Hour}},
 		Data: Data{Dir: "./var", GCInterval: Duration{10 * time.Minute}},
 		ACD: ACD{PauseReasons: []string{"обед", "обучение", "техперерыв"}, SessionRingTimeout: Duration{30 * time.Second},
 			RingTimeout: Duration{20 * time.Second}, AgentRTPTimeout: Duration{30 * time.Second}},

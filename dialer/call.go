@@ -2,9 +2,12 @@ package dialer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -666,8 +669,7 @@ func (c *call) newRecorder(r config.Route) *media.Recorder {
 		return nil
 	}
 	t := c.rec.Arrived
-	name := t.Format("150405") + "-" + sanitize(c.in.InviteRequest.CallID().Value())
-	rec, err := c.s.engine.NewCallRecorder(name, t)
+	rec, err := c.s.engine.NewCallRecorder(c.s.recordingName(t, c.in.InviteRequest.CallID().Value()), t)
 	if err != nil {
 		c.log.Warn("recording not started", "error", err)
 		return nil
@@ -758,6 +760,17 @@ func (c *call) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res.AppendHeader(ct.Contact())
 	}
 	_ = tx.Respond(res)
+}
+
+// recordingName names a call's recording: the time, a number unique in
+// this process and 4 random bytes, then the Call-ID for people looking
+// for a call's file. The caller chooses the Call-ID, so it never makes
+// the name unique: two calls with the same Call-ID in one second once
+// shared one file (issue 11 item 13).
+func (s *Server) recordingName(t time.Time, callID string) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return t.Format("150405") + "-" + strconv.FormatUint(s.seq.Add(1), 36) + hex.EncodeToString(r[:]) + "-" + sanitize(callID)
 }
 
 // sanitize keeps a Call-ID usable as a file name.

@@ -246,7 +246,7 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		Params:  sip.NewParams(),
 	})
 	req.From().Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(contactFor(&d.UA.ContactHDR, &uri))
+	req.AppendHeader(s.contactFor(&d.UA.ContactHDR, &uri, transport))
 	for _, h := range opt.Headers {
 		req.AppendHeader(h)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +78,10 @@ type Server struct {
 	tlsServer, tlsClient *tls.Config // SIP over TLS (tls.go); nil without TLS
 
 	invites *inviteLimiter
-	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
+	tcp     *tcpLimits   // caps and timeouts of SIP over TCP
+	tcpLn   net.Listener // the real SIP TCP listener, served through tcp
+	tlsLn   net.Listener // the real SIP TLS listener (TCP), likewise
+	trusted sync.Map     // inviteKey → time admitted: INVITEs admitInvite trusted
 
 	draining atomic.Bool
 	closed   atomic.Bool
@@ -106,6 +110,7 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tcp := newTCPLimits(opts.Config, log, opts.Metrics)
 	var reg *Registrar
 	if opts.Credentials != nil {
 		store, _ := opts.Credentials.(BindingStore)
@@ -117,10 +122,16 @@ func New(opts Options) (*Server, error) {
 			Algorithms: opts.Config.SIP.DigestAlgorithms,
 			Metrics:    opts.Metrics,
 			Logger:     log,
+			OnBind: func(source, transport string, until time.Time) {
+				if strings.EqualFold(transport, "tcp") {
+					tcp.keepUntil(source, until.Add(30*time.Second))
+				}
+			},
 		})
 	}
 	s := &Server{
 		invites: newInviteLimiter(opts.Config, time.Now),
+		tcp:     tcp,
 		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
@@ -155,6 +166,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.tlsServer, s.tlsClient, err = tlsConfigs(sc, s.log); err != nil {
 		return fmt.Errorf("sip tls: %w", err)
 	}
+	// Before NewUA: sipgo's transports take the package's default logger
+	// when they are made.
+	sipLog := sipLibraryLogger(s.log)
 	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgent(sc.UserAgent)}, s.uaOptions()...)...)
 	if err != nil {
 		return fmt.Errorf("sip user agent: %w", err)
@@ -173,7 +187,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	opts := []diago.DiagoOption{
 		diago.WithServer(srv),
-		diago.WithLogger(s.log),
+		diago.WithLogger(sipLog),
 		diago.WithServerRequestMiddleware(s.middleware),
 	}
 	ext := sc.ExternalHost
@@ -181,7 +195,25 @@ func (s *Server) Start(ctx context.Context) error {
 		ext = sc.Host
 	}
 	for _, t := range sc.Transports {
-		opts = append(opts, diago.WithTransport(s.transportFor(t, ext)))
+		tr := s.transportFor(t, ext)
+		if t == "tcp" {
+			// See tcplimit.go: we serve the real port through the caps;
+			// diago's own TCP listener is on a loopback port nobody is told.
+			ln, internal, err := listenTCPLimited(sc.Host, sc.Port)
+			if err != nil {
+				ua.Close()
+				return fmt.Errorf("sip listen on tcp %s:%d: %w", sc.Host, sc.Port, err)
+			}
+			s.tcpLn = ln
+			tr.BindHost, tr.BindPort = "127.0.0.1", internal
+		}
+		if t == "tls" {
+			if err := s.listenTLSLimited(&tr); err != nil {
+				ua.Close()
+				return err
+			}
+		}
+		opts = append(opts, diago.WithTransport(tr))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
 	if s.reg != nil {
@@ -195,8 +227,22 @@ func (s *Server) Start(ctx context.Context) error {
 	s.stop = cancel
 	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
 		cancel()
+		if s.tcpLn != nil {
+			s.tcpLn.Close()
+		}
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
+		}
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
+	}
+	if s.tcpLn != nil {
+		go func() { _ = srv.ServeTCP(&limitedListener{Listener: s.tcpLn, l: s.tcp}) }()
+		s.log.Info("sip tcp limits", "per_source", s.tcp.perSource, "max", s.tcp.global,
+			"idle_timeout", s.tcp.idle.String(), "message_timeout", s.tcp.message.String())
+	}
+	if s.tlsLn != nil {
+		go func() { _ = srv.ServeTLS(s.limitedTLS()) }()
 	}
 	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
@@ -305,6 +351,12 @@ func (s *Server) Close() error {
 	}
 	if s.stop != nil {
 		s.stop()
+	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
+	if s.tcpLn != nil {
+		s.tcpLn.Close()
 	}
 	if s.ua != nil {
 		return s.ua.Close()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that obzvon's tests use as real peers and
 # tools: SIPp (sip-tester), baresip, sox, espeak-ng, tcpdump, promtool
-# (prometheus), systemd-analyze and openssl. Idempotent: does nothing when every
+# (prometheus), systemd-analyze, openssl and sipvicious (make security).
+# Idempotent: does nothing when every
 # tool is already on PATH.
 set -euo pipefail
 
@@ -13,6 +14,8 @@ command -v espeak-ng       >/dev/null 2>&1 || need+=(espeak-ng)
 command -v tcpdump         >/dev/null 2>&1 || need+=(tcpdump)
 command -v promtool        >/dev/null 2>&1 || need+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v svcrack         >/dev/null 2>&1 || need+=(sipvicious)   # make security: svcrack, svwar, svmap
+command -v prlimit         >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl         >/dev/null 2>&1 || need+=(openssl)
 # baresip's SRTP (SDES) module, used by the SRTP tests, ships in baresip-core.
 [ -e /usr/lib/baresip/modules/srtp.so ] || need+=(baresip-core)

@@ -243,6 +243,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	jopts.Logger = log
 	jopts.EncryptionKeyFile = os.ExpandEnv(cfg.Data.EncryptionKeyFile)
 	jopts.GCInterval = cfg.Data.GCInterval.Duration
+	jopts.MaxTokenTTL = cfg.HTTP.MaxTokenTTL.Duration
 	jr, err := journal.Open(jopts)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("open journal %s: %v", cfg.Data.JournalDir(), err), exitFailure)
