@@ -58,6 +58,7 @@ func newApp() *cli.App {
 			catalogCommand(),
 			campaignCommand(),
 			queueCommand(),
+			reportCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
