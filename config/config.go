@@ -86,6 +86,7 @@ type HTTP struct {
 	// WriteTimeout bounds writing a response other than a backup stream.
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
+	TLS                   // tls_cert_file, tls_key_file (config/tls.go)
 }
 
 // Proxies parses TrustedProxies; Validate has checked them.
@@ -426,6 +427,7 @@ func (c *Config) Validate() error {
 	if c.HTTP.WriteTimeout.Duration < time.Second {
 		bad("http.write_timeout", c.HTTP.WriteTimeout.String(), "must be at least 1s")
 	}
+	errs = append(errs, c.HTTP.tlsErrors()...)
 	if c.Data.Dir == "" {
 		bad("data.dir", c.Data.Dir, "must not be empty")
 	}

@@ -38,7 +38,7 @@ type runningDaemon struct {
 	err  error         // its exit status, once done is closed
 	logs *bytes.Buffer
 	data string
-	http string // base URL of the TCP API
+	http string // base URL of the TCP API (HTTPS: httpsClient trusts it)
 }
 
 // startCLIDaemon builds and starts `obzvon serve` on free loopback ports and
@@ -55,7 +55,7 @@ func startCLIDaemon(t *testing.T) *runningDaemon {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := &runningDaemon{t: t, done: make(chan struct{}), logs: &bytes.Buffer{}, data: data, http: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
+	d := &runningDaemon{t: t, done: make(chan struct{}), logs: &bytes.Buffer{}, data: data, http: fmt.Sprintf("https://127.0.0.1:%d", httpPort)}
 	d.cmd = exec.Command(bin, "serve", "--config", cfgPath)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
@@ -115,7 +115,7 @@ func (d *runningDaemon) stop() {
 func (d *runningDaemon) login(login, password string) int {
 	d.t.Helper()
 	body, _ := json.Marshal(map[string]string{"login": login, "password": password})
-	res, err := http.Post(d.http+"/api/v1/login", "application/json", bytes.NewReader(body))
+	res, err := d.httpsClient().Post(d.http+"/api/v1/login", "application/json", bytes.NewReader(body))
 	if err != nil {
 		d.t.Fatal(err)
 	}

@@ -264,13 +264,13 @@ func serve(parent context.Context, cfg *config.Config) error {
 	})
 
 	d := &daemon{}
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	ln, err := listenHTTP(cfg, log)
 	if err != nil {
-		return cli.Exit(fmt.Sprintf("http listen %s: %v", cfg.HTTP.Listen, err), exitFailure)
+		return cli.Exit(err.Error(), exitFailure)
 	}
 	hs := &http.Server{
-		Handler: api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies()}),
+		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
+			TrustedProxies: cfg.HTTP.Proxies()}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
