@@ -55,6 +55,10 @@ type Options struct {
 	// they put in X-Forwarded-For. Empty: the peer address is the source
 	// (behind an untrusted proxy every login would share its bucket).
 	TrustedProxies []netip.Prefix
+	// Events is the hub of the desktop's live updates (GET
+	// /api/v1/events), shared with the ACD and the campaigns; nil: a
+	// private one.
+	Events *Events
 }
 
 // server holds the handler's state.
@@ -68,6 +72,10 @@ type server struct {
 	bySource  *limiter
 	mux       *http.ServeMux
 	proxies   []netip.Prefix
+	// The desktop's (desktop.go): event hub, stream ping, play audits.
+	hub       *Events
+	eventPing time.Duration
+	plays     playAudit
 }
 
 // NewHandler returns the root HTTP handler.
@@ -82,6 +90,7 @@ func NewHandler(o Options) http.Handler {
 	s.sessions = newSessionStore(s.now)
 	s.byAccount = newLimiter(s.now, loginBurstAccount, loginRefillAccount)
 	s.bySource = newLimiter(s.now, loginBurstSource, loginRefillSource)
+	s.initDesktop(o)
 
 	mux := s.mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -136,6 +145,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// API answers JSON like everywhere else.
 		probe := &statusProbe{h: http.Header{}}
 		s.mux.ServeHTTP(probe, r)
+		if s.desktopNotFound(w, r, probe.code) {
+			return
+		}
 		if allow := probe.h.Get("Allow"); allow != "" {
 			h.Set("Allow", allow)
 		}
@@ -253,6 +265,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesDesktop()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

@@ -161,6 +161,7 @@ func (s *server) createAppeal(w http.ResponseWriter, r *http.Request, p *princip
 		}
 	}
 	s.log.Info("appeal created", keyAppeal, a.ID, keyBy, p.login)
+	s.appealChanged(a, "")
 	w.Header().Set("Location", "/api/v1/appeals/"+a.ID)
 	writeJSON(w, http.StatusCreated, a)
 }
@@ -220,6 +221,7 @@ func (s *server) editAppeal(w http.ResponseWriter, r *http.Request, p *principal
 		s.fail(w, r, err)
 		return
 	}
+	s.appealChanged(n, "")
 	writeJSON(w, http.StatusOK, n)
 }
 
@@ -290,6 +292,7 @@ func (s *server) moveAppeal(m journal.Move) authedFunc {
 			return
 		}
 		s.log.Info("appeal moved", keyAppeal, n.ID, keyMove, m.String(), keyStatus, n.Status.String(), keyBy, p.login)
+		s.appealChanged(n, a.Assignee)
 		writeJSON(w, http.StatusOK, n)
 	}
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that obzvon's tests use as real peers and
 # tools: SIPp (sip-tester), baresip, sox, espeak-ng, tcpdump, promtool
-# (prometheus) and systemd-analyze. Idempotent: does nothing when every
-# tool is already on PATH.
+# (prometheus), systemd-analyze and Chromium with a Cyrillic font (the
+# desktop's browser tests). Idempotent: does nothing when every tool is
+# already on PATH.
 set -euo pipefail
 
 need=()
@@ -13,6 +14,8 @@ command -v espeak-ng       >/dev/null 2>&1 || need+=(espeak-ng)
 command -v tcpdump         >/dev/null 2>&1 || need+=(tcpdump)
 command -v promtool        >/dev/null 2>&1 || need+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v chromium        >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0
@@ -24,5 +27,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-test-deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Another apt run (unattended upgrades, a colleague) may hold the lock:
+# wait for it rather than fail.
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
