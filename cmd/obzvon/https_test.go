@@ -244,3 +244,41 @@ func TestCheckConfigTLSPair(t *testing.T) {
 		})
 	}
 }
+
+// An open event stream (a desktop tab) does not hold the daemon's
+// shutdown: the hub closes it, and the HTTP server stops without cutting
+// connections at its deadline.
+func TestShutdownClosesEventStreams(t *testing.T) {
+	d := startCLIDaemon(t)
+	if out, errs, code := runCmdStdin("correct horse battery\n", "agent", "add", "--dir", filepath.Join(d.data, "journal"), "--name", "Иванова Анна",
+		"--role", "operator_l1", "--password-stdin", "ivanova"); code != 0 {
+		t.Fatalf("agent add: %d %s %s", code, out, errs)
+	}
+	hc := d.httpsClient()
+	body := strings.NewReader(`{"login":"ivanova","password":"correct horse battery"}`)
+	res, err := hc.Post(d.http+"/api/v1/login", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("login = %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", d.http+"/api/v1/events", nil)
+	for _, c := range res.Cookies() {
+		req.AddCookie(c)
+	}
+	stream, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	first := make([]byte, 64)
+	if n, err := stream.Body.Read(first); err != nil || !strings.Contains(string(first[:n]), "retry:") {
+		t.Fatalf("event stream start %q, %v", first[:n], err)
+	}
+	d.stop()
+	if strings.Contains(d.logs.String(), "http shutdown: connections cut") {
+		t.Fatalf("shutdown waited for the open event stream and cut it:\n%s", d.logs)
+	}
+}

@@ -268,15 +268,17 @@ func serve(parent context.Context, cfg *config.Config) error {
 	if err != nil {
 		return cli.Exit(err.Error(), exitFailure)
 	}
+	events := api.NewEvents(log) // the desktop's live updates; the ACD and campaigns publish here
 	hs := &http.Server{
 		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies()}), cfg.HTTP.OpenMetrics),
+			TrustedProxies: cfg.HTTP.Proxies(), Events: events}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(events.Close) // open event streams would hold Shutdown
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "error", err)
@@ -357,7 +359,9 @@ func serve(parent context.Context, cfg *config.Config) error {
 		log.Warn("sip close", "error", err)
 	}
 	shctx, shcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = hs.Shutdown(shctx)
+	if err := hs.Shutdown(shctx); err != nil {
+		log.Warn("http shutdown: connections cut", "error", err)
+	}
 	shcancel()
 	log.Info("stopped")
 	return nil
