@@ -59,6 +59,9 @@ type Options struct {
 	// /api/v1/events), shared with the ACD and the campaigns; nil: a
 	// private one.
 	Events *Events
+	// Sleep waits out a login slowdown; nil is a timer that honours ctx
+	// (tests pass a fake).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // server holds the handler's state.
@@ -70,6 +73,7 @@ type server struct {
 	sessions  *sessionStore
 	byAccount *limiter
 	bySource  *limiter
+	guard     *loginGuard
 	mux       *http.ServeMux
 	proxies   []netip.Prefix
 	// The desktop's (desktop.go): event hub, stream ping, play audits.
@@ -90,6 +94,7 @@ func NewHandler(o Options) http.Handler {
 	s.sessions = newSessionStore(s.now)
 	s.byAccount = newLimiter(s.now, loginBurstAccount, loginRefillAccount)
 	s.bySource = newLimiter(s.now, loginBurstSource, loginRefillSource)
+	s.guard = newLoginGuard(s.now, o.Sleep)
 	s.initDesktop(o)
 
 	mux := s.mux
@@ -265,6 +270,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesCampaigns()
 	s.routesDesktop()
 }
 

@@ -52,50 +52,10 @@ func ParseMode(s string) (Mode, error) {
 	return ModeUnknown, fmt.Errorf("pacing mode %q: %w", s, ErrBadMode)
 }
 
-// AgentState is what an agent usable by the campaign is doing, as far as
-// the pacer cares.
-type AgentState int
-
-// Agent states seen by the pacer.
-const (
-	// AgentUnknown is the zero value: not usable (treated as away).
-	AgentUnknown AgentState = iota
-	// AgentReady is idle and waiting for a call.
-	AgentReady
-	// AgentTalk is on a call.
-	AgentTalk
-	// AgentWrap is in wrap-up after a call.
-	AgentWrap
-	// AgentAway is logged in but paused; it is not expected back soon.
-	AgentAway
-)
-
-var agentStateNames = [...]string{"unknown", "ready", "talk", "wrap", "away"}
-
-// String returns the state's name.
-func (s AgentState) String() string {
-	if s < 0 || int(s) >= len(agentStateNames) {
-		return "unknown"
-	}
-	return agentStateNames[s]
-}
-
-// ParseAgentState parses a state name as printed by String.
-func ParseAgentState(s string) (AgentState, error) {
-	for i, n := range agentStateNames {
-		if i > 0 && n == s {
-			return AgentState(i), nil
-		}
-	}
-	return AgentUnknown, fmt.Errorf("agent state %q: %w", s, ErrBadState)
-}
-
 // Sentinel errors of the pacer's configuration.
 var (
 	// ErrBadMode reports an unknown pacing mode.
 	ErrBadMode = errors.New("unknown pacing mode")
-	// ErrBadState reports an unknown agent state.
-	ErrBadState = errors.New("unknown agent state")
 	// ErrBadPacerConfig reports a pacer setting out of range.
 	ErrBadPacerConfig = errors.New("bad pacer setting")
 	// ErrBadName reports an unknown name of an outcome, reason or block.
@@ -105,7 +65,10 @@ var (
 // Agent is one agent the campaign may use, with how long it has been in
 // its state.
 type Agent struct {
-	State   AgentState
+	// State is the agent's ACD state. Ready agents can take a call;
+	// reserved, talking and wrap_up agents are busy and will be free
+	// soon; paused and logged_out agents are not counted at all.
+	State   acd.State
 	InState time.Duration
 	// Inbound is true when the agent is on (or wrapping up) an inbound
 	// call; blending keeps such agents for inbound while it needs them.
@@ -373,7 +336,7 @@ func (p *Pacer) Decide(s *State) Decision {
 	d := Decision{Mode: p.cfg.Mode, Reason: ReasonPaced}
 	ready := 0
 	for _, a := range s.Agents {
-		if a.State == AgentReady {
+		if a.State == acd.StateReady {
 			ready++
 		}
 	}
@@ -471,7 +434,7 @@ func (p *Pacer) inboundReserve(s *State) int {
 	}
 	busyIn, busyOut := 0, 0
 	for _, a := range s.Agents {
-		if a.State == AgentTalk || a.State == AgentWrap {
+		if a.State.Busy() || a.State == acd.StateWrapUp {
 			if a.Inbound {
 				busyIn++
 			} else {
@@ -573,13 +536,13 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 		deadline[m] = p.horizons[m] + grace
 	}
 	for _, a := range s.Agents {
-		if a.State != AgentWrap && a.State != AgentTalk {
+		if a.State != acd.StateWrapUp && !a.State.Busy() {
 			continue
 		}
 		e := a.InState.Seconds()
 		d := est.wrap
 		mean := meanWrap
-		if a.State == AgentTalk {
+		if a.State.Busy() { // reserved counts as a call just connected
 			d, mean = est.talk, meanTalk
 		}
 		fe := d.cdf(e)
@@ -597,7 +560,7 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 		}
 		for m := range p.horizons {
 			var q float64
-			if a.State == AgentWrap {
+			if a.State == acd.StateWrapUp {
 				q = cond(deadline[m])
 			} else {
 				for _, w := range p.wrapQ {

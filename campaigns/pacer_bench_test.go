@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/obzvon/obzvon/acd"
 )
 
 // benchState returns a mid-day predictive state for n agents: estimates
@@ -16,11 +18,11 @@ func benchState(n int, seed uint64) *State {
 	for i := 0; i < n; i++ {
 		switch u := rng.Float64(); {
 		case u < 0.05:
-			s.Agents = append(s.Agents, Agent{State: AgentReady, InState: secs(rng.Float64() * 5)})
+			s.Agents = append(s.Agents, Agent{State: acd.StateReady, InState: secs(rng.Float64() * 5)})
 		case u < 0.85:
-			s.Agents = append(s.Agents, Agent{State: AgentTalk, InState: secs(rng.Float64() * 300)})
+			s.Agents = append(s.Agents, Agent{State: acd.StateTalking, InState: secs(rng.Float64() * 300)})
 		default:
-			s.Agents = append(s.Agents, Agent{State: AgentWrap, InState: secs(rng.Float64() * 15)})
+			s.Agents = append(s.Agents, Agent{State: acd.StateWrapUp, InState: secs(rng.Float64() * 15)})
 		}
 	}
 	for i := 0; i < n*3/10; i++ {

@@ -25,12 +25,6 @@ func TestModeStringParse(t *testing.T) {
 	if s := Mode(42).String(); s != "unknown" {
 		t.Errorf("Mode(42).String() = %q, want unknown", s)
 	}
-	for st := AgentReady; st <= AgentAway; st++ {
-		got, err := ParseAgentState(st.String())
-		if err != nil || got != st {
-			t.Errorf("ParseAgentState(%q) = %v, %v", st.String(), got, err)
-		}
-	}
 	for o := OutcomeLive; o <= OutcomeAbandoned; o++ {
 		got, err := ParseOutcome(o.String())
 		if err != nil || got != o {
@@ -60,7 +54,7 @@ func TestModeStringParse(t *testing.T) {
 			t.Errorf("ParseBlock(%q) error = %v, want ErrBadName", bad, err)
 		}
 	}
-	for _, s := range []string{Outcome(99).String(), Reason(-1).String(), Block(99).String(), AgentState(9).String()} {
+	for _, s := range []string{Outcome(99).String(), Reason(-1).String(), Block(99).String(), Mode(9).String()} {
 		if s != "unknown" {
 			t.Errorf("out-of-range String() = %q, want unknown", s)
 		}
@@ -93,13 +87,13 @@ func TestPacerConfigValidate(t *testing.T) {
 func agents(ready, talk, wrap int, talkFor, wrapFor time.Duration) []Agent {
 	var a []Agent
 	for i := 0; i < ready; i++ {
-		a = append(a, Agent{State: AgentReady})
+		a = append(a, Agent{State: acd.StateReady})
 	}
 	for i := 0; i < talk; i++ {
-		a = append(a, Agent{State: AgentTalk, InState: talkFor})
+		a = append(a, Agent{State: acd.StateTalking, InState: talkFor})
 	}
 	for i := 0; i < wrap; i++ {
-		a = append(a, Agent{State: AgentWrap, InState: wrapFor})
+		a = append(a, Agent{State: acd.StateWrapUp, InState: wrapFor})
 	}
 	return a
 }
@@ -173,7 +167,7 @@ func TestDecideTable(t *testing.T) {
 			State{Agents: agents(20, 0, 0, 0, 0), Inbound: &Inbound{CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
 			6, ModeProgressive, ReasonPaced, false, 14},
 		{"blending counts agents already on inbound and waiting callers", PacerConfig{Mode: ModeProgressive},
-			State{Agents: append(agents(20, 0, 0, 0, 0), Agent{State: AgentTalk, Inbound: true}, Agent{State: AgentWrap, Inbound: true}),
+			State{Agents: append(agents(20, 0, 0, 0, 0), Agent{State: acd.StateTalking, Inbound: true}, Agent{State: acd.StateWrapUp, Inbound: true}),
 				Inbound: &Inbound{Waiting: 1, CallsPerHour: 200, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}},
 			7, ModeProgressive, ReasonPaced, false, 13},
 		{"blending with patience uses Erlang A", PacerConfig{Mode: ModeProgressive},
@@ -213,7 +207,7 @@ func randomState(rng *rand.Rand, est *Estimates) State {
 	s := State{Estimates: est}
 	n := rng.IntN(120)
 	for i := 0; i < n; i++ {
-		st := AgentState(1 + rng.IntN(4))
+		st := acd.States[rng.IntN(len(acd.States))]
 		s.Agents = append(s.Agents, Agent{State: st, InState: secs(rng.ExpFloat64() * 60), Inbound: rng.IntN(5) == 0})
 	}
 	for i := rng.IntN(80); i > 0; i-- {
@@ -246,7 +240,7 @@ func checkInvariants(t *testing.T, cfg PacerConfig, s *State, d Decision) {
 	cfg = cfg.withDefaults()
 	ready := 0
 	for _, a := range s.Agents {
-		if a.State == AgentReady {
+		if a.State == acd.StateReady {
 			ready++
 		}
 	}
@@ -269,7 +263,7 @@ func checkInvariants(t *testing.T, cfg PacerConfig, s *State, d Decision) {
 		// No agent can be free in time: nothing ready and nobody busy.
 		busy := 0
 		for _, a := range s.Agents {
-			if a.State == AgentTalk || a.State == AgentWrap {
+			if a.State == acd.StateTalking || a.State == acd.StateWrapUp {
 				busy++
 			}
 		}
@@ -306,9 +300,9 @@ func TestPredictiveNeverDialsWithoutAgents(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		s := State{Estimates: est}
 		for j := rng.IntN(200); j > 0; j-- {
-			st := AgentTalk
+			st := acd.StateTalking
 			if rng.IntN(3) == 0 {
-				st = AgentAway
+				st = acd.StatePaused
 			}
 			s.Agents = append(s.Agents, Agent{State: st, InState: secs(rng.Float64() * 0.5)})
 		}
@@ -426,7 +420,7 @@ func FuzzDecide(f *testing.F) {
 		}
 		for i := 0; i < int(nAgents%600); i++ {
 			// Arbitrary, even nonsensical, times in state.
-			s.Agents = append(s.Agents, Agent{State: AgentState(rng.IntN(6) - 1), InState: time.Duration(diff(rng.Int64(), rng.Int64()))})
+			s.Agents = append(s.Agents, Agent{State: acd.State(rng.IntN(9) - 1), InState: time.Duration(diff(rng.Int64(), rng.Int64()))})
 		}
 		for i := 0; i < int(nCalls%600); i++ {
 			s.Calls = append(s.Calls, Call{Ringing: time.Duration(diff(rng.Int64(), rng.Int64()))})

@@ -177,7 +177,7 @@ func (h *eventHeap) pop() simEvent {
 }
 
 type simAgent struct {
-	state         AgentState
+	state         acd.State
 	since         float64
 	inbound       bool // current call is inbound
 	pendingLogout bool
@@ -274,7 +274,7 @@ func Simulate(cfg SimConfig) (SimResult, error) {
 	s.talkMu = math.Log(cfg.TalkMean.Seconds()) - sig2/2
 	s.agents = make([]simAgent, cfg.Agents)
 	for i := range s.agents {
-		s.agents[i] = simAgent{state: AgentReady}
+		s.agents[i] = simAgent{state: acd.StateReady}
 	}
 	s.state.Estimates = s.est
 	s.state.Agents = make([]Agent, 0, cfg.Agents)
@@ -327,7 +327,7 @@ func (s *simulator) run() {
 			s.logout(e.id)
 		case evLogin:
 			a := &s.agents[e.id]
-			a.state, a.since = AgentReady, s.now
+			a.state, a.since = acd.StateReady, s.now
 			s.agentFree(e.id)
 		}
 	}
@@ -345,10 +345,10 @@ func (s *simulator) account(t float64) {
 	for i := range s.agents {
 		a := &s.agents[i]
 		switch a.state {
-		case AgentReady:
+		case acd.StateReady:
 			s.loggedT += dt
 			s.idleT += dt
-		case AgentTalk, AgentWrap:
+		case acd.StateTalking, acd.StateWrapUp:
 			s.loggedT += dt
 			s.busyT += dt
 			if !a.inbound {
@@ -374,10 +374,10 @@ func (s *simulator) tick() {
 	ready := 0
 	for i := range s.agents {
 		a := &s.agents[i]
-		if a.state == AgentAway || a.state == AgentUnknown {
+		if a.state == acd.StatePaused || a.state == acd.StateUnknown {
 			continue
 		}
-		if a.state == AgentReady {
+		if a.state == acd.StateReady {
 			ready++
 		}
 		st.Agents = append(st.Agents, Agent{State: a.state, InState: secs(s.now - a.since), Inbound: a.inbound})
@@ -486,7 +486,7 @@ func (s *simulator) callEnd(id int) {
 func (s *simulator) readyAgent() int {
 	best, bestT := -1, math.Inf(1)
 	for i := range s.agents {
-		if a := &s.agents[i]; a.state == AgentReady && a.since < bestT {
+		if a := &s.agents[i]; a.state == acd.StateReady && a.since < bestT {
 			best, bestT = i, a.since
 		}
 	}
@@ -495,7 +495,7 @@ func (s *simulator) readyAgent() int {
 
 func (s *simulator) connect(i int, inbound bool) {
 	a := &s.agents[i]
-	a.state, a.since, a.inbound, a.talkStart = AgentTalk, s.now, inbound, s.now
+	a.state, a.since, a.inbound, a.talkStart = acd.StateTalking, s.now, inbound, s.now
 	var talk float64
 	if inbound {
 		talk = s.rng.ExpFloat64() * s.cfg.Inbound.HandleTime.Seconds()
@@ -517,7 +517,7 @@ func (s *simulator) talkEnd(i int) {
 		s.est.ObserveTalk(secs(s.now - a.since))
 		s.inUse--
 	}
-	a.state, a.since = AgentWrap, s.now
+	a.state, a.since = acd.StateWrapUp, s.now
 	s.schedule(s.now+s.cfg.Wrap.Seconds(), evWrapEnd, i)
 }
 
@@ -529,11 +529,11 @@ func (s *simulator) wrapEnd(i int) {
 	a.inbound = false
 	if a.pendingLogout {
 		a.pendingLogout = false
-		a.state, a.since = AgentAway, s.now
+		a.state, a.since = acd.StatePaused, s.now
 		s.schedule(s.now+a.logoutFor, evLogin, i)
 		return
 	}
-	a.state, a.since = AgentReady, s.now
+	a.state, a.since = acd.StateReady, s.now
 	s.agentFree(i)
 }
 
@@ -612,12 +612,12 @@ func (s *simulator) logout(idx int) {
 			break
 		}
 		a := &s.agents[i]
-		if a.state == AgentAway || a.pendingLogout {
+		if a.state == acd.StatePaused || a.pendingLogout {
 			continue
 		}
 		n++
-		if a.state == AgentReady {
-			a.state, a.since = AgentAway, s.now
+		if a.state == acd.StateReady {
+			a.state, a.since = acd.StatePaused, s.now
 			s.schedule(s.now+l.For.Seconds(), evLogin, i)
 			continue
 		}

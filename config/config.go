@@ -26,6 +26,7 @@ type Config struct {
 	Calls   Calls   `toml:"calls"`
 	Prompts Prompts `toml:"prompts"`
 	Routes  []Route `toml:"route"`
+	Trunks  []Trunk `toml:"trunk"`
 }
 
 // Log configures log/slog output on stderr (journald in production).
@@ -149,8 +150,13 @@ type Calls struct {
 	RingTimeout Duration `toml:"ring_timeout"`
 	// MaxDuration hangs up any call that lasts longer (0 = no limit).
 	MaxDuration Duration `toml:"max_duration"`
-	// MaxConcurrent refuses new calls with 503 above this many (0 = no limit).
+	// MaxConcurrent refuses new calls with 503 above this many; 0 derives
+	// the limit from the RTP port range (see MaxCalls).
 	MaxConcurrent int `toml:"max_concurrent"`
+	// InviteRate is how many new INVITEs per second one source address
+	// may send (twice that in a burst) before it gets 503; addresses in a
+	// route's allow networks (trunks) are exempt. 0 turns it off.
+	InviteRate float64 `toml:"invite_rate"`
 	// RTPTimeout hangs up an answered call when no RTP has arrived from
 	// the caller for this long (a phone or gateway gone without BYE);
 	// calls on hold are spared. 0 turns it off.
@@ -211,6 +217,16 @@ type Route struct {
 	// Repeats is how many times a menu replays its prompt without input
 	// before hanging up.
 	Repeats int `toml:"repeats"`
+	// Allow says who may use the route: "anyone", "phones" (operator
+	// phones that authenticate), and networks or addresses of trunks
+	// (trusted callers). Unset: "phones" for a dial route to an external
+	// target, "anyone" otherwise (see routeaccess.go).
+	Allow []string `toml:"allow"`
+	// CallerID is the number a dial route shows the far end. Unset: the
+	// caller's own number when the caller is trusted (an authenticated
+	// phone, a trunk network) or the target is one of our phones; else
+	// none ("obzvon"). Never an untrusted caller's choice.
+	CallerID string `toml:"caller_id"`
 }
 
 // Records reports whether a dial route records.
@@ -249,6 +265,7 @@ func Default() *Config {
 			RingTimeout:  Duration{30 * time.Second},
 			MaxDuration:  Duration{4 * time.Hour},
 			RTPTimeout:   Duration{60 * time.Second},
+			InviteRate:   defaultInviteRate,
 		},
 		Routes: []Route{
 			{Name: "echo", Match: "600", Action: ActionEcho, Prompt: "echo-intro"},
@@ -503,6 +520,7 @@ func (c *Config) Validate() error {
 			bad(key+".prompt", r.Prompt, "prompt names are lowercase letters, digits, - and _")
 		}
 	}
+	errs = append(errs, c.validateTrunks()...)
 	for i, r := range c.Routes {
 		digits := make([]string, 0, len(r.Choices))
 		for d := range r.Choices {
@@ -522,6 +540,8 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validateRouteAccess()...)
+	errs = append(errs, c.validateLimits()...)
 	return errors.Join(errs...)
 }
 
@@ -561,8 +581,12 @@ func (c *Config) RouteByName(name string) (Route, bool) {
 }
 
 // MatchRoute returns the first route whose pattern matches the called
-// number. Routes with an empty pattern are never matched.
+// number. Routes with an empty pattern are never matched, and a number
+// that is not ValidNumber matches nothing.
 func (c *Config) MatchRoute(called string) (Route, bool) {
+	if !ValidNumber(called) {
+		return Route{}, false
+	}
 	for _, r := range c.Routes {
 		if r.Match != "" && MatchPattern(r.Match, called) {
 			return r, true

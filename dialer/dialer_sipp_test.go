@@ -118,7 +118,7 @@ func callThrough(t *testing.T, callerScenario, trunkScenario string, trunkArgs .
 	t.Helper()
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, trunkScenario, append([]string{"-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "1"}, trunkArgs...)...)
@@ -195,7 +195,7 @@ func TestDialRouteTranscodesPCMAToPCMU(t *testing.T) {
 func TestDialRouteBusyTrunkKeepsCode(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, "uas_trunk_busy.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
@@ -338,13 +338,11 @@ Content-Length: 0
 	if code := caller.Wait(20 * time.Second); code != 0 {
 		t.Fatalf("call after bad input: sipp exit %d\n%s", code, caller.Output())
 	}
-	calls := a.waitCalls(t, 3)
-	codes := map[int]int{}
-	for _, c := range calls {
-		codes[c.SIPCode]++
-	}
-	if codes[400] != 1 || codes[488] != 1 || codes[200] != 1 {
-		t.Errorf("records by code = %v, want one each of 400, 488, 200", codes)
+	// INVITEs refused before a call began are not journaled (issue 11
+	// item 4: a flood of them wrote thousands of records); the call is.
+	calls := a.waitCalls(t, 1)
+	if len(calls) != 1 || calls[0].SIPCode != 200 {
+		t.Errorf("records %+v, want only the answered call", calls)
 	}
 }
 
@@ -400,7 +398,7 @@ func TestHoldAndUnholdByReInvite(t *testing.T) {
 func TestEarlyMediaReachesCallerBeforeAnswer(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, "uas_trunk_early.xml", "-p", strconv.Itoa(trunkPort),
@@ -431,7 +429,7 @@ func TestEarlyMediaReachesCallerBeforeAnswer(t *testing.T) {
 func TestCallerCancelWhileTrunkRings(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}})
 	trunk := peertest.StartSIPp(t, "uas_trunk_noanswer.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")
@@ -453,7 +451,7 @@ func TestCallerCancelWhileTrunkRings(t *testing.T) {
 func TestRingTimeoutCancelsTrunk(t *testing.T) {
 	trunkPort := peertest.FreePort(t)
 	a := startAppliance(t, []config.Route{{
-		Name: "trunk", Match: "88*", Action: config.ActionDial,
+		Name: "trunk", Match: "88*", Action: config.ActionDial, Allow: []string{"127.0.0.1"},
 		Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort),
 	}}, func(c *config.Config) { c.Calls.RingTimeout = config.Duration{Duration: 2 * time.Second} })
 	trunk := peertest.StartSIPp(t, "uas_trunk_noanswer.xml", "-p", strconv.Itoa(trunkPort), "-m", "1")

@@ -26,6 +26,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
+	"github.com/obzvon/obzvon/metrics"
 )
 
 // Credentials looks up a user's digest HA1s (hex of H(user:realm:secret)
@@ -71,6 +73,10 @@ type RegistrarOptions struct {
 	Algorithms []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Limits bound failed authentications per source and per account.
+	Limits AuthLimits
+	// Metrics counts failed authentications; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -81,6 +87,7 @@ type Registrar struct {
 	creds  Credentials
 	secret []byte
 	log    *slog.Logger
+	limit  *authLimiter
 
 	mu       sync.Mutex
 	bindings map[string]map[string]*Binding // user → contact → binding
@@ -122,6 +129,7 @@ func NewRegistrar(creds Credentials, opt RegistrarOptions) *Registrar {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	return &Registrar{opt: opt, creds: creds, secret: secret, log: log,
+		limit:    newAuthLimiter(opt.Limits, opt.Now, log, opt.Metrics),
 		bindings: map[string]map[string]*Binding{}, seen: map[string]nonceUse{}}
 }
 
@@ -173,32 +181,64 @@ func (r *Registrar) Handle(req *sip.Request, tx sip.ServerTransaction) {
 // errAuth is a failed authentication; the response says why.
 var errAuth = errors.New("authentication failed")
 
+// errMalformed is an Authorization header that does not parse.
+var errMalformed = errors.New("malformed credentials")
+
 func (r *Registrar) respond(req *sip.Request) *sip.Response {
 	to := req.To()
 	if to == nil || to.Address.User == "" {
-		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (no user in To)", nil)
+		// No address-of-record to bind (RFC 3261 §10.3 step 3).
+		return sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil)
 	}
 	user := to.Address.User
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-
 	h := req.GetHeader("Authorization")
 	if h == nil {
 		return r.challenge(req, false)
 	}
-	cred, err := digest.ParseCredentials(h.Value())
-	if err != nil {
-		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (malformed Authorization)", nil)
-	}
-	stale, err := r.verify(ctx, req, user, cred)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stale, err := r.authenticate(ctx, req, user, h.Value())
 	switch {
 	case stale:
 		return r.challenge(req, true)
+	case errors.Is(err, errMalformed):
+		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (malformed Authorization)", nil)
 	case err != nil:
-		r.log.Info("register refused", "user_agent", userAgent(req), "error", err)
 		return sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
 	}
 	return r.update(req, user)
+}
+
+// authenticate checks an Authorization (or Proxy-Authorization) header
+// value for user's request, under the failure limits. Every refusal,
+// whether the user exists or not, locked out or not, is the same error,
+// so the caller's answer tells an attacker nothing.
+func (r *Registrar) authenticate(ctx context.Context, req *sip.Request, user, header string) (stale bool, err error) {
+	src := req.Source()
+	if ok, reason := r.limit.allowed(src, user); !ok {
+		r.limit.failed(src, user, reason)
+		return false, errAuth
+	}
+	cred, err := digest.ParseCredentials(header)
+	var reason string
+	if err != nil {
+		reason, err = metrics.AuthBadParams, fmt.Errorf("%w: malformed credentials: %v", errAuth, err)
+	} else {
+		stale, reason, err = r.verify(ctx, req, user, cred)
+	}
+	switch {
+	case stale:
+		return true, nil
+	case err != nil:
+		r.limit.failed(src, user, reason)
+		r.log.Info("sip auth failed", "src", src, "user", user, "reason", reason, "user_agent", userAgent(req), "error", err)
+		if reason == metrics.AuthBadParams && cred == nil {
+			return false, errMalformed
+		}
+		return false, errAuth
+	}
+	r.limit.succeeded(src, user)
+	return false, nil
 }
 
 // challenge answers 401 with one challenge per configured algorithm, in
@@ -244,20 +284,16 @@ func (r *Registrar) nonceAge(n string) (time.Duration, bool) {
 
 // verify checks the digest response. stale means right credentials on an
 // expired nonce: the phone retries with a fresh one without asking the
-// user (RFC 7616 §3.3).
-func (r *Registrar) verify(ctx context.Context, req *sip.Request, user string, c *digest.Credentials) (stale bool, err error) {
+// user (RFC 7616 §3.3). reason is the metrics label of a failure. What
+// needs no secret is checked first (names, realm, the nonce's MAC, the
+// uri against the Request-URI), so a forged or replayed-elsewhere request
+// costs no credentials lookup.
+func (r *Registrar) verify(ctx context.Context, req *sip.Request, user string, c *digest.Credentials) (stale bool, reason string, err error) {
 	if c.Username != user {
-		return false, fmt.Errorf("%w: username %q does not match the To user", errAuth, c.Username)
+		return false, metrics.AuthBadParams, fmt.Errorf("%w: username %q does not match the To user", errAuth, c.Username)
 	}
 	if c.Realm != r.opt.Realm {
-		return false, fmt.Errorf("%w: realm %q", errAuth, c.Realm)
-	}
-	realm, ha1md5, ha1sha, err := r.creds.SIPCredentials(ctx, user)
-	if err != nil {
-		return false, fmt.Errorf("%w: %v", errAuth, err)
-	}
-	if realm != "" && realm != r.opt.Realm {
-		return false, fmt.Errorf("%w: account's secret was made for realm %q", errAuth, realm)
+		return false, metrics.AuthBadParams, fmt.Errorf("%w: realm %q", errAuth, c.Realm)
 	}
 	alg := strings.ToUpper(c.Algorithm)
 	if alg == "" {
@@ -268,7 +304,24 @@ func (r *Registrar) verify(ctx context.Context, req *sip.Request, user string, c
 		offered = offered || a == alg
 	}
 	if !offered {
-		return false, fmt.Errorf("%w: algorithm %q not offered", errAuth, c.Algorithm)
+		return false, metrics.AuthBadParams, fmt.Errorf("%w: algorithm %q not offered", errAuth, c.Algorithm)
+	}
+	if c.QOP != "" && c.QOP != "auth" {
+		return false, metrics.AuthBadParams, fmt.Errorf("%w: qop %q", errAuth, c.QOP)
+	}
+	age, ok := r.nonceAge(c.Nonce)
+	if !ok {
+		return false, metrics.AuthBadNonce, fmt.Errorf("%w: nonce not ours", errAuth)
+	}
+	if !sameURI(c.URI, req.Recipient) {
+		return false, metrics.AuthURIMismatch, fmt.Errorf("%w: digest uri %q is not the Request-URI", errAuth, c.URI)
+	}
+	realm, ha1md5, ha1sha, err := r.creds.SIPCredentials(ctx, user)
+	if err != nil {
+		return false, metrics.AuthUnknownUser, fmt.Errorf("%w: %v", errAuth, err)
+	}
+	if realm != "" && realm != r.opt.Realm {
+		return false, metrics.AuthUnknownUser, fmt.Errorf("%w: account's secret was made for realm %q", errAuth, realm)
 	}
 	var hf func() hash.Hash
 	var ha1 string
@@ -277,31 +330,22 @@ func (r *Registrar) verify(ctx context.Context, req *sip.Request, user string, c
 		hf, ha1 = md5.New, ha1md5
 	case "SHA-256":
 		hf, ha1 = sha256.New, ha1sha
-	default:
-		return false, fmt.Errorf("%w: algorithm %q", errAuth, c.Algorithm)
 	}
 	if ha1 == "" {
-		return false, fmt.Errorf("%w: no %s credentials", errAuth, c.Algorithm)
+		return false, metrics.AuthUnknownUser, fmt.Errorf("%w: no %s credentials", errAuth, alg)
 	}
 	ha2 := hexHash(hf, req.Method.String()+":"+c.URI)
 	var want string
-	switch c.QOP {
-	case "auth":
+	if c.QOP == "auth" {
 		want = hexHash(hf, ha1+":"+c.Nonce+":"+fmt.Sprintf("%08x", c.Nc)+":"+c.Cnonce+":auth:"+ha2)
-	case "":
+	} else {
 		want = hexHash(hf, ha1+":"+c.Nonce+":"+ha2)
-	default:
-		return false, fmt.Errorf("%w: qop %q", errAuth, c.QOP)
 	}
 	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) != 1 {
-		return false, fmt.Errorf("%w: wrong response (bad password?)", errAuth)
-	}
-	age, ok := r.nonceAge(c.Nonce)
-	if !ok {
-		return false, fmt.Errorf("%w: nonce not ours", errAuth)
+		return false, metrics.AuthWrongResponse, fmt.Errorf("%w: wrong response (bad password?)", errAuth)
 	}
 	if age > r.opt.NonceTTL {
-		return true, nil
+		return true, "", nil
 	}
 	// Replay: with qop the nonce count must grow; without it a nonce
 	// serves once.
@@ -309,10 +353,34 @@ func (r *Registrar) verify(ctx context.Context, req *sip.Request, user string, c
 	defer r.mu.Unlock()
 	u := r.seen[c.Nonce]
 	if (c.QOP == "" && u.expires != (time.Time{})) || (c.QOP != "" && c.Nc <= u.nc) {
-		return true, nil // replayed or reordered: ask again
+		return true, "", nil // replayed or reordered: ask again
 	}
 	r.seen[c.Nonce] = nonceUse{nc: c.Nc, expires: r.opt.Now().Add(r.opt.NonceTTL)}
-	return false, nil
+	return false, "", nil
+}
+
+// sameURI reports whether a digest uri names the Request-URI (RFC 2617
+// §3.2.2.5): same scheme, user, host and port (absent = 5060); parameters
+// and headers are not compared.
+func sameURI(digestURI string, reqURI sip.Uri) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(digestURI, &u); err != nil {
+		return false
+	}
+	port := func(p int) int {
+		if p == 0 {
+			return 5060
+		}
+		return p
+	}
+	scheme := func(s string) string {
+		if s == "" {
+			return "sip"
+		}
+		return strings.ToLower(s)
+	}
+	return scheme(u.Scheme) == scheme(reqURI.Scheme) && u.User == reqURI.User &&
+		strings.EqualFold(u.Host, reqURI.Host) && port(u.Port) == port(reqURI.Port)
 }
 
 func hexHash(h func() hash.Hash, s string) string {

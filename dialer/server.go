@@ -67,6 +67,9 @@ type Server struct {
 	dg  *diago.Diago
 	reg *Registrar
 
+	invites *inviteLimiter
+	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
+
 	draining atomic.Bool
 	closed   atomic.Bool
 	stop     context.CancelFunc
@@ -99,10 +102,12 @@ func New(opts Options) (*Server, error) {
 			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
 			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
 			Algorithms: opts.Config.SIP.DigestAlgorithms,
+			Metrics:    opts.Metrics,
 			Logger:     log,
 		})
 	}
 	return &Server{
+		invites: newInviteLimiter(opts.Config, time.Now),
 		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
@@ -276,7 +281,10 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				_ = tx.Respond(res)
 				return
 			}
-			if max := s.cfg.Calls.MaxConcurrent; max > 0 && s.Active() >= max {
+			if !s.admitInvite(req, tx) {
+				return
+			}
+			if max := s.cfg.MaxCalls(); s.Active() >= max {
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
 				_ = tx.Respond(res)
@@ -367,6 +375,16 @@ func sdpResponse(req *sip.Request, body []byte) *sip.Response {
 // newSession starts a fresh SDP session identity.
 func (s *Server) newSession() *sdpSession {
 	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff}
+}
+
+// release stops counting c as a call in progress (it is being refused);
+// serveInvite forgets it again when it returns, which is harmless.
+func (s *Server) release(c *call) {
+	s.mu.Lock()
+	if s.calls[c.id] == c {
+		delete(s.calls, c.id)
+	}
+	s.mu.Unlock()
 }
 
 // registerLeg tracks an outbound dialog for re-INVITEs.

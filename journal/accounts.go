@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/crypto/argon2"
 
+	"github.com/obzvon/obzvon/internal/weakpass"
 	"github.com/obzvon/obzvon/lists"
 )
 
@@ -132,12 +134,33 @@ func ValidLogin(s string) bool {
 	return true
 }
 
-func validPassword(p string) error {
-	if len([]rune(p)) < 10 {
-		return &FieldError{"password", "shorter than 10 characters"}
-	}
+// Minimum lengths of a web password and of a SIP secret. A SIP secret is
+// typed into a phone once and guessed online by svcrack and the like, so
+// it gets no less than a password.
+const (
+	minPasswordLen  = 10
+	minSIPSecretLen = 10
+)
+
+// validPassword refuses short, common and trivial passwords and ones that
+// contain the login (personal: the login, the extension).
+func validPassword(p string, personal ...string) error {
 	if strings.IndexFunc(p, unicode.IsControl) >= 0 {
 		return &FieldError{"password", "has control characters"}
+	}
+	if err := weakpass.Check(p, minPasswordLen, personal...); err != nil {
+		return &FieldError{"password", "too weak: " + err.Error()}
+	}
+	return nil
+}
+
+// validSIPSecret is validPassword for SIP digest secrets.
+func validSIPSecret(s string, personal ...string) error {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 || strings.ContainsAny(s, "\"") {
+		return &FieldError{"sip_secret", "has control characters, quotes or backslashes"}
+	}
+	if err := weakpass.Check(s, minSIPSecretLen, personal...); err != nil {
+		return &FieldError{"sip_secret", "too weak: " + err.Error()}
 	}
 	return nil
 }
@@ -167,12 +190,15 @@ func (j *Journal) AddAccount(ctx context.Context, who Actor, n NewAccount) (*Acc
 		return nil, fmt.Errorf("add account: %w", &FieldError{"extension", fmt.Sprintf("%q is not digits", a.Extension)})
 	}
 	if n.Password != "" {
-		if err := validPassword(n.Password); err != nil {
+		if err := validPassword(n.Password, a.Login, a.Extension); err != nil {
 			return nil, fmt.Errorf("add account: %w", err)
 		}
 		a.PasswordHash = HashPassword(n.Password)
 	}
 	if n.SIPSecret != "" {
+		if err := validSIPSecret(n.SIPSecret, a.Login, a.Extension); err != nil {
+			return nil, fmt.Errorf("add account: %w", err)
+		}
 		a.SIPRealm = n.SIPRealm
 		a.SIPHA1MD5, a.SIPHA1SHA256 = DigestHA1(a.Login, n.SIPRealm, n.SIPSecret)
 	}
@@ -290,7 +316,7 @@ func (j *Journal) SetPassword(ctx context.Context, who Actor, login, password st
 	if who.Login != login && !Allowed(who.Role, ActionUpdate, ResourceAccount) {
 		return fmt.Errorf("set password of %s: %w", login, ErrDenied)
 	}
-	if err := validPassword(password); err != nil {
+	if err := validPassword(password, login); err != nil {
 		return fmt.Errorf("set password of %s: %w", login, err)
 	}
 	h := HashPassword(password)
@@ -302,8 +328,8 @@ func (j *Journal) SetSIPSecret(ctx context.Context, who Actor, login, realm, sec
 	if who.Login != login && !Allowed(who.Role, ActionUpdate, ResourceAccount) {
 		return fmt.Errorf("set SIP secret of %s: %w", login, ErrDenied)
 	}
-	if len(secret) < 8 {
-		return fmt.Errorf("set SIP secret of %s: %w", login, &FieldError{"sip_secret", "shorter than 8 characters"})
+	if err := validSIPSecret(secret, login); err != nil {
+		return fmt.Errorf("set SIP secret of %s: %w", login, err)
 	}
 	return j.changeAccount(ctx, who, login, "passwd", "sip secret", func(a *Account) error {
 		a.SIPRealm = realm
@@ -332,7 +358,7 @@ func (j *Journal) SetDisabled(ctx context.Context, who Actor, login string, disa
 func (j *Journal) VerifyPassword(ctx context.Context, login, password string) (*Account, error) {
 	a, err := j.Account(ctx, login)
 	if errors.Is(err, ErrNotFound) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -442,8 +468,9 @@ const (
 	argonKeyLen  = 32
 )
 
-// dummyHash is checked against for unknown logins so their timing matches.
-var dummyHash = HashPassword("obzvon-no-such-account")
+// dummyHash is checked against for unknown logins so their timing
+// matches; made on first use, not at start of every obzvon command.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("obzvon-no-such-account") })
 
 // HashPassword returns an argon2id hash of password in PHC form:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>.

@@ -50,6 +50,9 @@ type Reader struct {
 	seen     map[uint64]int // ENP -> first line, for duplicates
 	Encoding string         // "utf-8", "utf-8 bom" or "windows-1251" (CSV)
 	Comma    rune           // the CSV separator found
+	// AllowDuplicates returns rows whose ЕНП an earlier row had, instead
+	// of rejecting them; the caller merges them (survey lists).
+	AllowDuplicates bool
 }
 
 // NewReader opens a list in format f (FormatUnknown: sniff the content),
@@ -133,7 +136,7 @@ func (lr *Reader) Next() (*Row, error) {
 		if row == nil {
 			continue
 		}
-		if row.ENP != "" {
+		if row.ENP != "" && !lr.AllowDuplicates {
 			k, _ := strconv.ParseUint(row.ENP, 10, 64)
 			if first, dup := lr.seen[k]; dup {
 				col := "ЕНП"

@@ -109,6 +109,7 @@ type Metrics struct {
 	media        *mediaCollector
 	journal      *journalCollector
 	delay        *delayCollector
+	security     *security
 }
 
 // New builds the metrics and registers them on reg. With a nil reg the
@@ -156,6 +157,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media, m.journal, m.delay)
 	}
+	m.security = newSecurity(reg)
 	return m
 }
 

@@ -56,6 +56,7 @@ func newApp() *cli.App {
 			simulateCommand(),
 			registryCommand(),
 			catalogCommand(),
+			campaignCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)

@@ -75,6 +75,9 @@ func checkConfigCommand() *cli.Command {
 				}
 				return cli.Exit(fmt.Sprintf("%s: %d problem(s)", path, len(problems)), exitFailure)
 			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s\n", path, w)
+			}
 			fmt.Fprintf(c.App.Writer, "%s: OK (%d routes)\n", path, len(cfg.Routes))
 			return nil
 		},
