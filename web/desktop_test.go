@@ -485,6 +485,14 @@ func (tb *tab) documentStatus(path string) int64 {
 func (tb *tab) open(path string) {
 	tb.t.Helper()
 	tb.run("open "+path, chromedp.Navigate(tb.app.base+path), chromedp.WaitReady(chromedp.CSS("body")))
+	tb.settle()
+}
+
+// settle waits until the page's scripts have run (a click before that
+// would find no listener, as a user's could).
+func (tb *tab) settle() {
+	tb.t.Helper()
+	tb.wait("the page's scripts", `document.readyState === 'complete'`)
 }
 
 // location returns the current path (with query).
@@ -511,11 +519,13 @@ func (tb *tab) submitLogin(login string) {
 	tb.t.Helper()
 	tb.run("log in as "+login,
 		chromedp.WaitVisible(chromedp.ID("login")),
+		void(chromedp.Poll[bool](`document.readyState === 'complete'`)),
 		chromedp.SendKeys(chromedp.ID("login"), login),
 		chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("logout")),
 	)
+	tb.settle()
 }
 
 // wait polls a JS condition until it is true. A navigation during the
@@ -575,6 +585,7 @@ func visibleJS(sel, text string) string {
 // text or aria-label), as a user would (mouse events at its centre).
 func (tb *tab) click(sel, text string) {
 	tb.t.Helper()
+	tb.settle()
 	tb.wait(fmt.Sprintf("%s %q", sel, text), visibleJS(sel, text))
 	eval[bool](tb, "mark "+text, `(() => { document.querySelectorAll('[data-test-click]').forEach((e) => e.removeAttribute('data-test-click')); `+
 		`const e = `+visibleJS(sel, text)+`; e.setAttribute('data-test-click', '1'); e.scrollIntoView({block: 'center'}); return true; })()`)

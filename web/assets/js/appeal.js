@@ -393,10 +393,8 @@ async function reload() {
   }
 }
 
-async function init() {
-  await loadTopics();
-  renderAll();
-  flash();
+function init() {
+  // Listeners first: a click must never find the page without them.
   $('e-kind').addEventListener('change', () => fillTopics(''));
   $('edit-form').addEventListener('submit', saveEdit);
   $('x-resolution').addEventListener('change', resolutionChanged);
@@ -412,6 +410,10 @@ async function init() {
   onLive('appeal.changed', (d) => {
     if (d && d.id === a.id && d.updated !== a.updated) reload();
   });
+  renderAll();
+  flash();
+  // Topic titles arrive after the first paint.
+  loadTopics().then(() => { renderFacts(); renderEdit(); });
 }
 
 init();
