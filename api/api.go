@@ -50,6 +50,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of sessions and login rate limits (nil: time.Now).
 	Now func() time.Time
+	// Desk is the operators' desk (the ACD); nil serves no agent endpoints.
+	Desk Desk
 	// TrustedProxies are the reverse proxies in front of the listener:
 	// for requests from them the login rate limit keys on the address
 	// they put in X-Forwarded-For. Empty: the peer address is the source
@@ -76,6 +78,7 @@ type server struct {
 	guard     *loginGuard
 	mux       *http.ServeMux
 	proxies   []netip.Prefix
+	desk      Desk
 	// The desktop's (desktop.go): event hub, stream ping, play audits.
 	hub       *Events
 	eventPing time.Duration
@@ -84,7 +87,7 @@ type server struct {
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies, desk: o.Desk}
 	if s.log == nil {
 		s.log = discardLogger
 	}
@@ -270,6 +273,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesAgent()
 	s.routesCampaigns()
 	s.routesDesktop()
 }

@@ -199,7 +199,7 @@ func TestDNCResultAndRecover(t *testing.T) {
 
 	// A crash leaves an attempt open: Recover counts it once, as failed.
 	j2, cp2 := newCampaignJournal(t, DefaultSettings(), contact("2619482199351823", "+79120000009"))
-	p, _ = plan(t, j2, cp2, now, "2619482199351823")
+	_, _ = plan(t, j2, cp2, now, "2619482199351823")
 	open, _ := j2.OpenAttempts(ctx, "disp-2026")
 	for _, a := range open {
 		err := j2.ChangeAttempt(ctx, a.ID, func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error) {

@@ -26,6 +26,8 @@ type Config struct {
 	Calls   Calls   `toml:"calls"`
 	Prompts Prompts `toml:"prompts"`
 	Routes  []Route `toml:"route"`
+	ACD     ACD     `toml:"acd"`
+	Queues  []Queue `toml:"queue"`
 	Trunks  []Trunk `toml:"trunk"`
 }
 
@@ -187,9 +189,12 @@ const (
 	// ActionDial places a second SIP leg to Target and switches it to the
 	// caller, recorded unless Record is false.
 	ActionDial Action = "dial"
+	// ActionQueue puts the caller in the [[queue]] named by Queue, to be
+	// answered by an operator.
+	ActionQueue Action = "queue"
 )
 
-var actions = []Action{ActionEcho, ActionPlayback, ActionMenu, ActionDial}
+var actions = []Action{ActionEcho, ActionPlayback, ActionMenu, ActionDial, ActionQueue}
 
 // Route maps a called number to an action.
 type Route struct {
@@ -217,6 +222,8 @@ type Route struct {
 	// Repeats is how many times a menu replays its prompt without input
 	// before hanging up.
 	Repeats int `toml:"repeats"`
+	// Queue names the [[queue]] of a queue route.
+	Queue string `toml:"queue"`
 	// Allow says who may use the route: "anyone", "phones" (operator
 	// phones that authenticate), and networks or addresses of trunks
 	// (trusted callers). Unset: "phones" for a dial route to an external
@@ -260,6 +267,8 @@ func Default() *Config {
 		HTTP: HTTP{Listen: "127.0.0.1:8080", OpenMetrics: true,
 			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute}},
 		Data: Data{Dir: "./var", GCInterval: Duration{10 * time.Minute}},
+		ACD: ACD{PauseReasons: []string{"обед", "обучение", "техперерыв"}, SessionRingTimeout: Duration{30 * time.Second},
+			RingTimeout: Duration{20 * time.Second}, AgentRTPTimeout: Duration{30 * time.Second}},
 		Calls: Calls{
 			DrainTimeout: Duration{30 * time.Second},
 			RingTimeout:  Duration{30 * time.Second},
@@ -274,7 +283,11 @@ func Default() *Config {
 				Choices:      map[string]string{"1": "greeting", "2": "echo"},
 				DigitTimeout: Duration{5 * time.Second}, Repeats: 2},
 			{Name: "busy", Action: ActionPlayback, Prompt: "busy"},
+			{Name: "contact-center", Match: "8800", Action: ActionQueue, Queue: "main"},
 		},
+		Queues: []Queue{{Name: "main", Greeting: "queue-greeting", AnnouncePosition: true, AnnounceWait: true,
+			AnnounceEvery: Duration{time.Minute}, MaxWait: Duration{10 * time.Minute}, Overflow: "callback",
+			WrapUp: Duration{15 * time.Second}, ServiceLevel: "80/20", OpenAppealPriority: 10}},
 	}
 }
 
@@ -305,9 +318,15 @@ func Parse(r io.Reader) (*Config, error) {
 	c := Default()
 	var probe struct {
 		Routes []toml.Primitive `toml:"route"`
+		Queues []toml.Primitive `toml:"queue"`
 	}
-	if _, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&probe); err == nil && len(probe.Routes) > 0 {
-		c.Routes = nil
+	if _, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&probe); err == nil {
+		if len(probe.Routes) > 0 {
+			c.Routes = nil
+		}
+		if len(probe.Queues) > 0 {
+			c.Queues = nil
+		}
 	}
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(c)
 	if err != nil {
@@ -493,6 +512,7 @@ func (c *Config) Validate() error {
 			if r.Prompt == "" {
 				bad(key+".prompt", r.Prompt, "a %s route needs a prompt", r.Action)
 			}
+		case ActionQueue:
 		case ActionDial:
 			sipURI := strings.HasPrefix(r.Target, "sip:") && len(r.Target) >= 6
 			registered := strings.HasPrefix(r.Target, "reg:") && len(r.Target) > 4
@@ -540,6 +560,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.validateACD(bad)
 	errs = append(errs, c.validateRouteAccess()...)
 	errs = append(errs, c.validateLimits()...)
 	return errors.Join(errs...)
@@ -561,6 +582,9 @@ func (c *Config) PromptNames() []string {
 		if r.Prompt != "" {
 			set[r.Prompt] = true
 		}
+	}
+	for _, n := range c.queuePrompts() {
+		set[n] = true
 	}
 	out := make([]string, 0, len(set))
 	for n := range set {

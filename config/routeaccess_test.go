@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -35,13 +36,15 @@ func TestRouteAccessDefaults(t *testing.T) {
 
 func TestRouteAccessValidate(t *testing.T) {
 	c := Default()
+	n := len(c.Routes)
 	c.Routes = append(c.Routes,
 		Route{Name: "t1", Match: "8*", Action: ActionDial, Target: "sip:${number}@192.0.2.20", Allow: []string{"everyone"}},
 		Route{Name: "t2", Match: "9*", Action: ActionDial, Target: "sip:${number}@192.0.2.20", Allow: []string{}},
 		Route{Name: "t3", Match: "7*", Action: ActionDial, Target: "sip:${number}@192.0.2.20", CallerID: "Boss <sip:1@x>"},
 	)
 	err := c.Validate()
-	for _, want := range []string{`route[4].allow[0] = "everyone": want "anyone", "phones"`, "route[5].allow", "route[6].caller_id"} {
+	for _, want := range []string{fmt.Sprintf(`route[%d].allow[0] = "everyone": want "anyone", "phones"`, n),
+		fmt.Sprintf("route[%d].allow", n+1), fmt.Sprintf("route[%d].caller_id", n+2)} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want an error about %s", err, want)
 		}
@@ -53,6 +56,7 @@ func TestWarningsAnyoneToExternal(t *testing.T) {
 	if w := c.Warnings(); len(w) != 0 {
 		t.Errorf("default config warnings = %q, want none", w)
 	}
+	n := len(c.Routes)
 	c.Routes = append(c.Routes,
 		Route{Name: "trunk", Match: "8*", Action: ActionDial, Target: "sip:${number}@192.0.2.20", Allow: []string{"anyone"}},
 		Route{Name: "safe", Match: "9*", Action: ActionDial, Target: "sip:${number}@192.0.2.20"},
@@ -60,13 +64,13 @@ func TestWarningsAnyoneToExternal(t *testing.T) {
 		Route{Name: "m", Match: "5", Action: ActionMenu, Prompt: "menu", Choices: map[string]string{"9": "out"}},
 	)
 	w := strings.Join(c.Warnings(), "\n")
-	if !strings.Contains(w, "route[4] (trunk)") || !strings.Contains(w, "toll fraud") {
+	if !strings.Contains(w, fmt.Sprintf("route[%d] (trunk)", n)) || !strings.Contains(w, "toll fraud") {
 		t.Errorf("warnings %q: want one about route trunk", w)
 	}
 	if strings.Contains(w, "(safe)") {
 		t.Errorf("warnings %q: route safe is phones-only by default", w)
 	}
-	if !strings.Contains(w, "route[7] (m): choice 9") {
+	if !strings.Contains(w, fmt.Sprintf("route[%d] (m): choice 9", n+3)) {
 		t.Errorf("warnings %q: want one about menu m leading to out", w)
 	}
 }

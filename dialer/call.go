@@ -51,6 +51,11 @@ type call struct {
 	ackSDP   chan []byte // a delayed offer's answer, from the ACK
 	out      *OutboundLeg
 	outRec   *journal.LegRecord
+	queue    *queueCall // the call's stay in the ACD, for queue routes
+
+	queueResult string // metrics result of a queue route (set by runQueue)
+
+	cmds chan callCmd // transfers and other commands from the API
 
 	// trusted: the caller came from a route's network or authenticated
 	// as an account (see admitInvite).
@@ -69,9 +74,10 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	now := time.Now()
 	ctx, cancel := context.WithCancelCause(in.Context())
 	c := &call{
-		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel,
+		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel, cmds: make(chan callCmd),
 		log: s.log.With(attrCallID, in.InviteRequest.CallID().Value()),
 		rec: journal.CallRecord{
+			ID:        journal.NewID(now),
 			Direction: "inbound",
 			From:      in.FromUser(),
 			// Route on the Request-URI, never on To: a proxy or filter in
@@ -216,6 +222,15 @@ func (c *call) run() string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
+	return c.result()
+}
+
+// result is the metrics result of an answered call: a queue call's own
+// (abandoned when no operator took it), else answered.
+func (c *call) result() string {
+	if c.queueResult != "" {
+		return c.queueResult
+	}
 	return metrics.ResultAnswered
 }
 
@@ -284,7 +299,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
-	return metrics.ResultAnswered
+	return c.result()
 }
 
 // takeACK hands the SDP of the ACK that completes a delayed-offer answer
@@ -365,6 +380,8 @@ func (c *call) runRoute(r config.Route, depth int) {
 	case config.ActionDial:
 		// A dial reached from a menu: the caller is answered already.
 		c.dialAnswered(r)
+	case config.ActionQueue:
+		c.queueResult = c.runQueue(r)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obzvon/obzvon/acd"
 	"github.com/obzvon/obzvon/config"
 	"github.com/obzvon/obzvon/internal/peertest"
 	"github.com/obzvon/obzvon/journal"
@@ -36,6 +37,26 @@ func startAppliance(t *testing.T, routes []config.Route, tweaks ...func(*config.
 // startApplianceWith also runs the registrar over creds.
 func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, tweaks ...func(*config.Config)) *testAppliance {
 	t.Helper()
+	return startApplianceOpts(t, applianceOpts{routes: routes, creds: creds}, tweaks...)
+}
+
+// startApplianceDesk runs the ACD: the journal is the registrar's
+// credentials, seed fills it (accounts) before the server starts.
+func startApplianceDesk(t *testing.T, routes []config.Route, desk *DeskOptions, tweak func(*config.Config), seed func(*journal.Journal)) *testAppliance {
+	t.Helper()
+	return startApplianceOpts(t, applianceOpts{routes: routes, desk: desk, seed: seed, journalCreds: true}, tweak)
+}
+
+type applianceOpts struct {
+	routes       []config.Route
+	creds        Credentials
+	journalCreds bool // the journal is the registrar's credentials
+	desk         *DeskOptions
+	seed         func(*journal.Journal)
+}
+
+func startApplianceOpts(t *testing.T, o applianceOpts, tweaks ...func(*config.Config)) *testAppliance {
+	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.Port = peertest.FreePort(t)
 	cfg.Data.Dir = t.TempDir()
@@ -44,9 +65,12 @@ func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, 
 	// RTP below the ephemeral range and apart from other packages' tests.
 	base := 10000 + (os.Getpid()%100)*40
 	cfg.RTP.PortMin, cfg.RTP.PortMax = base, base+39
-	cfg.Routes = routes
+	cfg.Routes = o.routes
+	cfg.Queues = nil
 	for _, tw := range tweaks {
-		tw(cfg)
+		if tw != nil {
+			tw(cfg)
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)
@@ -65,15 +89,32 @@ func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, 
 		t.Fatalf("journal: %v", err)
 	}
 	t.Cleanup(func() { jr.Close() })
+	if o.seed != nil {
+		o.seed(jr)
+	}
 	prompts := map[string]*media.Prompt{}
-	for _, name := range cfg.PromptNames() {
+	for _, name := range append(cfg.PromptNames(), "busy") {
 		p, err := media.LoadPrompt(filepath.Join("..", "prompts", "ru", name+".wav"))
 		if err != nil {
 			t.Fatalf("prompt %s: %v", name, err)
 		}
 		prompts[name] = p
 	}
-	srv, err := New(Options{Config: cfg, Engine: engine, Prompts: prompts, Calls: jr, Credentials: creds, Logger: log})
+	creds := o.creds
+	if o.journalCreds {
+		creds = jr
+	}
+	if o.desk != nil {
+		o.desk.Directory, o.desk.Events = jr, jr
+		o.desk.ACD.PauseReasons = cfg.ACD.PauseReasons
+		o.desk.ACD.RingLease = cfg.ACD.RingTimeout.Duration + 2*time.Second
+		for _, q := range cfg.Queues {
+			_, th := q.SL()
+			o.desk.ACD.Queues = append(o.desk.ACD.Queues, acd.QueueConfig{Name: q.Name, WrapUp: q.WrapUp.Duration,
+				SLThreshold: th, MaxLen: q.MaxLen, Level2After: q.Level2After.Duration})
+		}
+	}
+	srv, err := New(Options{Config: cfg, Engine: engine, Prompts: prompts, Calls: jr, Credentials: creds, Logger: log, Desk: o.desk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
+	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/metrics"
 )
 
@@ -37,9 +38,25 @@ type Credentials interface {
 	SIPCredentials(ctx context.Context, user string) (realm, ha1md5, ha1sha256 string, err error)
 }
 
+// BindingStore keeps bindings across restarts. *journal.Journal
+// implements it.
+type BindingStore interface {
+	// SetSIPBindings replaces login's stored bindings, durably.
+	SetSIPBindings(ctx context.Context, login string, bs []journal.SIPBinding) error
+	// SIPBindings returns every stored binding.
+	SIPBindings(ctx context.Context) ([]journal.SIPBinding, error)
+}
+
+// LoginResolver maps the SIP user a phone registers as (a login or an
+// extension) to the account's login. *journal.Journal implements it.
+type LoginResolver interface {
+	SIPLogin(ctx context.Context, user string) (string, error)
+}
+
 // Binding is one registered contact of a user.
 type Binding struct {
-	// User is the address-of-record's user part (the account login).
+	// User is the account's login (also when the phone registered with
+	// the account's extension as its SIP user).
 	User string
 	// Contact is the URI the phone wants requests sent to.
 	Contact string
@@ -79,6 +96,12 @@ type RegistrarOptions struct {
 	Metrics *metrics.Metrics
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Store keeps bindings across restarts; nil keeps them in memory only.
+	Store BindingStore
+	// OnChange, if set, is called after a user's bindings change (not
+	// under the registrar's lock), e.g. to notice a phone that
+	// unregistered.
+	OnChange func(login string)
 }
 
 // Registrar authenticates REGISTER requests and keeps bindings.
@@ -88,6 +111,8 @@ type Registrar struct {
 	secret []byte
 	log    *slog.Logger
 	limit  *authLimiter
+
+	persistMu sync.Mutex // serialises writes to the store
 
 	mu       sync.Mutex
 	bindings map[string]map[string]*Binding // user → contact → binding
@@ -133,8 +158,61 @@ func NewRegistrar(creds Credentials, opt RegistrarOptions) *Registrar {
 		bindings: map[string]map[string]*Binding{}, seen: map[string]nonceUse{}}
 }
 
-// Lookup returns the live bindings of user, newest first.
+// Restore loads the stored bindings that have not expired (call it once
+// before serving).
+func (r *Registrar) Restore(ctx context.Context) (int, error) {
+	if r.opt.Store == nil {
+		return 0, nil
+	}
+	bs, err := r.opt.Store.SIPBindings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := r.opt.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, b := range bs {
+		if !b.Expires.After(now) {
+			continue
+		}
+		m := r.bindings[b.Login]
+		if m == nil {
+			m = map[string]*Binding{}
+			r.bindings[b.Login] = m
+		}
+		m[b.Contact] = &Binding{User: b.Login, Contact: b.Contact, Source: b.Source, Transport: b.Transport,
+			Expires: b.Expires, CallID: b.CallID, CSeq: b.CSeq, UserAgent: b.UserAgent}
+		n++
+	}
+	return n, nil
+}
+
+// canonical is the login of SIP user user (a login or an extension).
+func (r *Registrar) canonical(ctx context.Context, user string) string {
+	if lr, ok := r.creds.(LoginResolver); ok {
+		if login, err := lr.SIPLogin(ctx, user); err == nil {
+			return login
+		}
+	}
+	return user
+}
+
+// Lookup returns the live bindings of user — a login, or an account's
+// extension — newest first.
 func (r *Registrar) Lookup(user string) []Binding {
+	if b := r.lookup(user); len(b) > 0 {
+		return b
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if login := r.canonical(ctx, user); login != user {
+		return r.lookup(login)
+	}
+	return nil
+}
+
+func (r *Registrar) lookup(user string) []Binding {
 	now := r.opt.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -206,7 +284,36 @@ func (r *Registrar) respond(req *sip.Request) *sip.Response {
 	case err != nil:
 		return sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
 	}
-	return r.update(req, user)
+	login := r.canonical(ctx, user)
+	res, changed := r.update(req, login)
+	if changed != nil {
+		if err := r.persist(ctx, login, changed); err != nil {
+			r.log.Error("registration not stored", "error", err)
+			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error (registration not stored)", nil)
+		}
+		if r.opt.OnChange != nil {
+			r.opt.OnChange(login)
+		}
+	}
+	return res
+}
+
+// persist writes login's bindings to the store before the 200 goes out.
+// Writes are serialised and each writes the bindings as they are at that
+// moment, so two REGISTERs racing cannot leave the older set stored.
+func (r *Registrar) persist(ctx context.Context, login string, _ []Binding) error {
+	if r.opt.Store == nil {
+		return nil
+	}
+	r.persistMu.Lock()
+	defer r.persistMu.Unlock()
+	bs := r.lookup(login)
+	out := make([]journal.SIPBinding, len(bs))
+	for i, b := range bs {
+		out[i] = journal.SIPBinding{Login: login, Contact: b.Contact, Source: b.Source, Transport: b.Transport,
+			Expires: b.Expires, CallID: b.CallID, CSeq: b.CSeq, UserAgent: b.UserAgent}
+	}
+	return r.opt.Store.SetSIPBindings(ctx, login, out)
 }
 
 // authenticate checks an Authorization (or Proxy-Authorization) header
@@ -390,7 +497,9 @@ func hexHash(h func() hash.Hash, s string) string {
 }
 
 // update applies an authenticated REGISTER (RFC 3261 §10.3 steps 6–8).
-func (r *Registrar) update(req *sip.Request, user string) *sip.Response {
+// changed is the user's bindings after the update when they changed
+// (non-nil, possibly empty), for the store.
+func (r *Registrar) update(req *sip.Request, user string) (res *sip.Response, changed []Binding) {
 	now := r.opt.Now()
 	defExp := r.opt.DefaultExpires
 	if h := req.GetHeader("Expires"); h != nil {
@@ -407,6 +516,7 @@ func (r *Registrar) update(req *sip.Request, user string) *sip.Response {
 		cseq = h.SeqNo
 	}
 	contacts := req.GetHeaders("Contact")
+	dirty := false
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -423,13 +533,14 @@ func (r *Registrar) update(req *sip.Request, user string) *sip.Response {
 		if ch.Address.Wildcard {
 			// "Contact: *" with Expires: 0 removes every binding (§10.2.2).
 			if len(contacts) != 1 || defExp != 0 {
-				return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (* needs Expires: 0 and no other Contact)", nil)
+				return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request (* needs Expires: 0 and no other Contact)", nil), nil
 			}
 			for c, b := range mine {
 				if b.CallID == callID && b.CSeq >= cseq {
 					continue
 				}
 				delete(mine, c)
+				dirty = true
 			}
 			continue
 		}
@@ -444,31 +555,41 @@ func (r *Registrar) update(req *sip.Request, user string) *sip.Response {
 			continue // an old or repeated request (§10.3 step 7)
 		}
 		if exp == 0 {
-			delete(mine, key)
+			if _, ok := mine[key]; ok {
+				delete(mine, key)
+				dirty = true
+			}
 			continue
 		}
 		if exp < r.opt.MinExpires {
 			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(r.opt.MinExpires/time.Second))))
-			return res
+			return res, nil
 		}
 		if exp > r.opt.MaxExpires {
 			exp = r.opt.MaxExpires
 		}
 		mine[key] = &Binding{User: user, Contact: key, Source: req.Source(), Transport: req.Transport(),
 			Expires: now.Add(exp), CallID: callID, CSeq: cseq, UserAgent: userAgent(req)}
+		dirty = true
 	}
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res = sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	if dirty {
+		changed = []Binding{}
+	}
 	for _, b := range mine {
 		if !b.Expires.After(now) {
 			continue
+		}
+		if dirty {
+			changed = append(changed, *b)
 		}
 		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
 	r.log.Debug("registered", "bindings", len(mine))
-	return res
+	return res, changed
 }
 
 func userAgent(req *sip.Request) string {

@@ -49,6 +49,9 @@ type Options struct {
 	Credentials Credentials
 	// Metrics counts calls and SIP traffic; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Desk runs the inbound ACD (operators' sessions and queue routes);
+	// nil: queue routes answer with the busy prompt.
+	Desk *DeskOptions
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -63,9 +66,10 @@ type Server struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
-	ua  *sipgo.UserAgent
-	dg  *diago.Diago
-	reg *Registrar
+	ua   *sipgo.UserAgent
+	dg   *diago.Diago
+	reg  *Registrar
+	desk *Desk
 
 	invites *inviteLimiter
 	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
@@ -97,7 +101,9 @@ func New(opts Options) (*Server, error) {
 	}
 	var reg *Registrar
 	if opts.Credentials != nil {
+		store, _ := opts.Credentials.(BindingStore)
 		reg = NewRegistrar(opts.Credentials, RegistrarOptions{
+			Store:      store,
 			Realm:      opts.Config.SIP.Realm,
 			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
 			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
@@ -106,7 +112,7 @@ func New(opts Options) (*Server, error) {
 			Logger:     log,
 		})
 	}
-	return &Server{
+	s := &Server{
 		invites: newInviteLimiter(opts.Config, time.Now),
 		reg:     reg,
 		cfg:     opts.Config,
@@ -117,8 +123,22 @@ func New(opts Options) (*Server, error) {
 		log:     log,
 		calls:   map[string]*call{},
 		legs:    map[string]*OutboundLeg{},
-	}, nil
+	}
+	if opts.Desk != nil {
+		if opts.Desk.Directory == nil {
+			return nil, errors.New("dialer: Desk needs a Directory")
+		}
+		d, err := newDesk(s, *opts.Desk)
+		if err != nil {
+			return nil, fmt.Errorf("dialer: %w", err)
+		}
+		s.desk = d
+	}
+	return s, nil
 }
+
+// Desk is the operators' desk, nil without an ACD.
+func (s *Server) Desk() *Desk { return s.desk }
 
 // Start binds the SIP listeners and serves until Close. It returns once
 // every transport is listening.
@@ -159,6 +179,13 @@ func (s *Server) Start(ctx context.Context) error {
 		}))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
+	if s.reg != nil {
+		if n, err := s.reg.Restore(ctx); err != nil {
+			s.log.Warn("stored registrations not restored", "error", err)
+		} else if n > 0 {
+			s.log.Info("registrations restored", "bindings", n)
+		}
+	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
@@ -167,6 +194,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
+	if s.desk != nil {
+		s.desk.start()
+	}
 	if s.reg != nil {
 		go func() {
 			t := time.NewTicker(30 * time.Second)
@@ -244,6 +274,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.handlers.Wait()
+	if s.desk != nil {
+		s.desk.close() // BYE to the session legs while the UA still runs
+	}
 	if s.stop != nil {
 		s.stop()
 	}
@@ -269,6 +302,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 					c.takeACK(req.Body())
 				}
 			}
+		}
+		if req.Method == sip.REFER && s.handleRefer(req, tx) {
+			return
 		}
 		if req.IsInvite() {
 			if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {

@@ -52,12 +52,17 @@ type Account struct {
 	PasswordHash string `json:"password_hash,omitempty"`
 	// SIP digest credentials (RFC 7616 §3.4.2): HA1 = H(login:realm:secret)
 	// with MD5 and with SHA-256. The secret itself is not stored.
-	SIPRealm     string    `json:"sip_realm,omitempty"`
-	SIPHA1MD5    string    `json:"sip_ha1_md5,omitempty"`
-	SIPHA1SHA256 string    `json:"sip_ha1_sha256,omitempty"`
-	Disabled     bool      `json:"disabled,omitempty"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	SIPRealm     string `json:"sip_realm,omitempty"`
+	SIPHA1MD5    string `json:"sip_ha1_md5,omitempty"`
+	SIPHA1SHA256 string `json:"sip_ha1_sha256,omitempty"`
+	// The same with the extension as the digest user, so that a phone may
+	// register as 1001 instead of ivanova. Set with the secret; an
+	// extension given after it needs a new secret.
+	SIPExtHA1MD5    string    `json:"sip_ext_ha1_md5,omitempty"`
+	SIPExtHA1SHA256 string    `json:"sip_ext_ha1_sha256,omitempty"`
+	Disabled        bool      `json:"disabled,omitempty"`
+	Created         time.Time `json:"created"`
+	Updated         time.Time `json:"updated"`
 }
 
 const (
@@ -199,8 +204,7 @@ func (j *Journal) AddAccount(ctx context.Context, who Actor, n NewAccount) (*Acc
 		if err := validSIPSecret(n.SIPSecret, a.Login, a.Extension); err != nil {
 			return nil, fmt.Errorf("add account: %w", err)
 		}
-		a.SIPRealm = n.SIPRealm
-		a.SIPHA1MD5, a.SIPHA1SHA256 = DigestHA1(a.Login, n.SIPRealm, n.SIPSecret)
+		a.setSIPSecret(n.SIPRealm, n.SIPSecret)
 	}
 	now := j.now()
 	a.Created, a.Updated = now, now
@@ -332,8 +336,7 @@ func (j *Journal) SetSIPSecret(ctx context.Context, who Actor, login, realm, sec
 		return fmt.Errorf("set SIP secret of %s: %w", login, err)
 	}
 	return j.changeAccount(ctx, who, login, "passwd", "sip secret", func(a *Account) error {
-		a.SIPRealm = realm
-		a.SIPHA1MD5, a.SIPHA1SHA256 = DigestHA1(a.Login, realm, secret)
+		a.setSIPSecret(realm, secret)
 		return nil
 	})
 }
@@ -518,9 +521,25 @@ func DigestHA1(user, realm, secret string) (md5hex, sha256hex string) {
 	return hex.EncodeToString(m[:]), hex.EncodeToString(h[:])
 }
 
-// SIPCredentials returns the digest HA1s of an enabled account for the
-// registrar; ErrNotFound for unknown accounts or ones without a secret.
-func (j *Journal) SIPCredentials(ctx context.Context, login string) (realm, ha1md5, ha1sha256 string, err error) {
+// setSIPSecret sets the digest HA1s for the login and, when the account
+// has one, the extension.
+func (a *Account) setSIPSecret(realm, secret string) {
+	a.SIPRealm = realm
+	a.SIPHA1MD5, a.SIPHA1SHA256 = DigestHA1(a.Login, realm, secret)
+	a.SIPExtHA1MD5, a.SIPExtHA1SHA256 = "", ""
+	if a.Extension != "" {
+		a.SIPExtHA1MD5, a.SIPExtHA1SHA256 = DigestHA1(a.Extension, realm, secret)
+	}
+}
+
+// SIPCredentials returns the digest HA1s for user — an enabled account's
+// login, or its extension — for the registrar; ErrNotFound for unknown
+// users or accounts without a secret for that user.
+func (j *Journal) SIPCredentials(ctx context.Context, user string) (realm, ha1md5, ha1sha256 string, err error) {
+	login, err := j.SIPLogin(ctx, user)
+	if err != nil {
+		return "", "", "", err
+	}
 	a, err := j.Account(ctx, login)
 	if err != nil {
 		return "", "", "", err
@@ -528,8 +547,12 @@ func (j *Journal) SIPCredentials(ctx context.Context, login string) (realm, ha1m
 	if a.Disabled {
 		return "", "", "", fmt.Errorf("account %s: %w", login, ErrDisabled)
 	}
-	if a.SIPHA1MD5 == "" {
-		return "", "", "", fmt.Errorf("SIP secret of %s: %w", login, ErrNotFound)
+	md5h, shah := a.SIPHA1MD5, a.SIPHA1SHA256
+	if user != login {
+		md5h, shah = a.SIPExtHA1MD5, a.SIPExtHA1SHA256
 	}
-	return a.SIPRealm, a.SIPHA1MD5, a.SIPHA1SHA256, nil
+	if md5h == "" {
+		return "", "", "", fmt.Errorf("SIP secret of %s for user %s: %w", login, user, ErrNotFound)
+	}
+	return a.SIPRealm, md5h, shah, nil
 }

@@ -57,6 +57,7 @@ func newApp() *cli.App {
 			registryCommand(),
 			catalogCommand(),
 			campaignCommand(),
+			queueCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)

@@ -266,6 +266,18 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
 	})
 
+	srv, err := dialer.New(dialer.Options{
+		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
+		Desk: deskOptions(cfg, jr, reg),
+	})
+	if err != nil {
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	var desk api.Desk
+	if dk := srv.Desk(); dk != nil {
+		desk = dk
+	}
+
 	d := &daemon{}
 	ln, err := listenHTTP(cfg, log)
 	if err != nil {
@@ -274,7 +286,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	events := api.NewEvents(log) // the desktop's live updates; the ACD and campaigns publish here
 	hs := &http.Server{
 		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies(), Events: events}), cfg.HTTP.OpenMetrics),
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
@@ -301,7 +313,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	_ = os.Chmod(sockPath, 0o660)
 	as := &http.Server{
 		ConnContext:       socketPeer,
-		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log})),
+		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log, Desk: desk})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = as.Serve(sl) }()
@@ -310,12 +322,6 @@ func serve(parent context.Context, cfg *config.Config) error {
 		os.Remove(sockPath)
 	}()
 
-	srv, err := dialer.New(dialer.Options{
-		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
-	})
-	if err != nil {
-		return cli.Exit(err.Error(), exitFailure)
-	}
 	if err := srv.Start(ctx); err != nil {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)
