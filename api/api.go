@@ -61,6 +61,9 @@ type Options struct {
 	// /api/v1/events), shared with the ACD and the campaigns; nil: a
 	// private one.
 	Events *Events
+	// CallLinks links an appeal saved during its call to the call's
+	// record once the dialer writes it (nil: only recorded calls link).
+	CallLinks CallLinker
 	// Sleep waits out a login slowdown; nil is a timer that honours ctx
 	// (tests pass a fake).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -83,6 +86,7 @@ type server struct {
 	hub       *Events
 	eventPing time.Duration
 	plays     playAudit
+	links     CallLinker
 }
 
 // NewHandler returns the root HTTP handler.

@@ -27,6 +27,7 @@ func (s *server) initDesktop(o Options) {
 		s.hub = NewEvents(s.log)
 	}
 	s.eventPing = eventPing
+	s.links = o.CallLinks
 }
 
 // routesDesktop mounts the event stream, the API the desktop adds (search
@@ -258,6 +259,7 @@ func (s *server) features() map[string]bool {
 		"transfer":  has("POST", "/api/v1/calls/x/transfer"),
 		"supervise": has("POST", "/api/v1/supervise"),
 		"pause":     has("GET", "/api/v1/agent/pause-reasons"),
+		"hangup":    has("POST", "/api/v1/agent/hangup"),
 		"campaigns": has("GET", "/api/v1/campaigns"),
 		"surveys":   has("GET", "/api/v1/surveys"),
 		"callback":  has("POST", "/api/v1/agent/call"),

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obzvon/obzvon/dialer"
 	"github.com/obzvon/obzvon/journal"
 )
 
@@ -472,5 +473,53 @@ func TestRecordingPlayback(t *testing.T) {
 	e.ok(req{method: "GET", path: "/api/v1/appeals/" + url.PathEscape(a.Number) + "/calls", cookie: c1}, 200, &calls)
 	if len(calls) != 2 || !calls[0].HasRecording || calls[0].Seconds != 42 || calls[1].HasRecording {
 		t.Errorf("appeal calls = %+v, want the recorded 42 s call and the one without", calls)
+	}
+}
+
+// fakeDesk is a desk whose operators are on the calls it says.
+type fakeDesk struct {
+	Desk
+	calls map[string]string // login → current call id
+}
+
+func (f fakeDesk) Agent(login string) dialer.AgentStatus {
+	st := dialer.AgentStatus{}
+	if id := f.calls[login]; id != "" {
+		st.Call = &dialer.CallInfo{CallID: id}
+	}
+	return st
+}
+
+// fakeLinks records the links asked for.
+type fakeLinks struct{ got []string }
+
+func (f *fakeLinks) LinkWhenRecorded(_ context.Context, callID, appealID string, who journal.Actor) error {
+	f.got = append(f.got, callID+"→"+appealID+" by "+who.Login)
+	return nil
+}
+
+// A card saved during its call names the call before its record exists:
+// accepted for the operator's own current call (linked when recorded),
+// refused for any other unknown call.
+func TestAppealForCallInProgress(t *testing.T) {
+	e := newEnv(t)
+	tok := e.account("op1", journal.RoleOperatorL1)
+	links := &fakeLinks{}
+	e.h = NewHandler(Options{Health: fakeHealth{}, Journal: e.j, Now: e.clock.Now,
+		Desk: fakeDesk{calls: map[string]string{"op1": "01CALLUP"}}, CallLinks: links})
+	card := func(call string) map[string]any {
+		return map[string]any{"channel": "phone", "kind": "consultation", "topic": e.topic, "text": "Вопрос", "call_id": call}
+	}
+	var a journal.Appeal
+	e.ok(req{method: "POST", path: "/api/v1/appeals", token: tok, body: card("01CALLUP")}, 201, &a)
+	if len(links.got) != 1 || links.got[0] != "01CALLUP→"+a.ID+" by op1" {
+		t.Errorf("links asked %v, want the current call linked to %s", links.got, a.ID)
+	}
+	if len(a.Calls) != 0 {
+		t.Errorf("appeal calls %v before the record exists", a.Calls)
+	}
+	w := e.do(req{method: "POST", path: "/api/v1/appeals", token: tok, body: card("01SOMEONEELSE")})
+	if w.Code != 422 || !strings.Contains(w.Body.String(), "call_id") {
+		t.Errorf("another unknown call = %d %s, want 422 naming call_id", w.Code, w.Body)
 	}
 }

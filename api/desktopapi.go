@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +14,23 @@ import (
 	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/lists"
 )
+
+// CallLinker links an appeal to a call whose record is not written yet
+// (the call is still up); the daemon's glue does it when the dialer
+// writes the record.
+type CallLinker interface {
+	LinkWhenRecorded(ctx context.Context, callID, appealID string, who journal.Actor) error
+}
+
+// callInProgress reports whether callID is p's call now (on the desk),
+// so an appeal may name it before its record exists.
+func (s *server) callInProgress(p *principal, callID string) bool {
+	if s.desk == nil || s.links == nil || callID == "" {
+		return false
+	}
+	st := s.desk.Agent(p.login)
+	return st.Call != nil && st.Call.CallID == callID
+}
 
 // personSearchRequest is the body of POST /api/v1/registry/search: the
 // same query as GET /api/v1/registry/persons, kept out of the URL (where

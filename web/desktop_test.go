@@ -98,6 +98,7 @@ type appliance struct {
 	err  error
 	sock *http.Client
 	spki string // base64 SHA-256 of the certificate's public key
+	sip  string // 127.0.0.1:PORT of its SIP listener
 }
 
 var readyRE = regexp.MustCompile(`msg="obzvon ready".* http=(\S+)`)
@@ -109,9 +110,12 @@ func startAppliance(t *testing.T) *appliance {
 	t.Helper()
 	bin := binary(t)
 	a := &appliance{t: t, data: t.TempDir(), done: make(chan struct{})}
-	rtp := peertest.FreeMediaPort(t)
+	// RTP in the desktop tests' band (34000-35999), 40 ports per run.
+	rtp := 34000 + (os.Getpid()%50)*40
+	sipPort := peertest.FreePort(t)
+	a.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	cfg := fmt.Sprintf("[sip]\nport = %d\n[http]\nlisten = \"127.0.0.1:0\"\n[rtp]\nport_min = %d\nport_max = %d\n[data]\ndir = %q\n[calls]\ndrain_timeout = \"1s\"\n",
-		peertest.FreePort(t), rtp, rtp+3, a.data)
+		sipPort, rtp, rtp+39, a.data)
 	cfgPath := filepath.Join(t.TempDir(), "obzvon.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

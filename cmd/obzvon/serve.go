@@ -266,9 +266,11 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
 	})
 
+	events := api.NewEvents(log) // the desktop's live updates; the ACD and campaigns publish here
+	glue := newDesktopGlue(events, jr, log)
 	srv, err := dialer.New(dialer.Options{
-		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
-		Desk: deskOptions(cfg, jr, reg),
+		Config: cfg, Engine: engine, Prompts: pr, Calls: glue, Credentials: jr, Metrics: m, Logger: log,
+		Desk: glue.deskOptions(deskOptions(cfg, jr, reg)),
 	})
 	if err != nil {
 		return cli.Exit(err.Error(), exitFailure)
@@ -283,10 +285,9 @@ func serve(parent context.Context, cfg *config.Config) error {
 	if err != nil {
 		return cli.Exit(err.Error(), exitFailure)
 	}
-	events := api.NewEvents(log) // the desktop's live updates; the ACD and campaigns publish here
 	hs := &http.Server{
 		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events}), cfg.HTTP.OpenMetrics),
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
@@ -326,6 +327,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)
 	}
+	go glue.run(ctx, srv.Desk())
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
 

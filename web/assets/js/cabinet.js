@@ -15,29 +15,41 @@ async function loadAvailability() {
   } catch { /* directory still works without it */ }
 }
 
+// isAgent: roles that take calls.
+function isAgent(x) {
+  return (x.roles || []).some((r) => ['operator_l1', 'operator_l2', 'rep_l1', 'rep_l2', 'rep_l3'].includes(r));
+}
+
+let listed = [];
+
 async function searchDirectory() {
   const q = $('dir-q').value.trim();
   try {
-    const [list] = await Promise.all([api('GET', '/api/v1/directory?q=' + encodeURIComponent(q)), loadAvailability()]);
-    const rows = list.map((x) => {
-      const a = availability.get(x.login);
-      return h('tr', {},
-        h('td', {}, x.display_name || x.login),
-        h('td', {}, x.organization || ''),
-        h('td', {}, x.extension || ''),
-        h('td', {}, (x.roles || []).map((r) => label('role', r)).join(', ')),
-        features.agents ? h('td', {}, a ? h('span', { class: 'state-' + a.state }, agentStateName(a.state, a.pause_reason)) : '') : null,
-        features.transfer ? h('td', {}, x.extension && x.login !== viewer.login
-          ? h('button', { type: 'button', class: 'btn-small btn-secondary', 'aria-label': 'Перевести звонок на ' + (x.display_name || x.login),
-            onclick: () => currentCall() ? openTransfer(x.extension) : toast('Сейчас нет звонка для перевода', true) }, 'Перевести') : '') : null);
-    });
-    const headers = ['ФИО', 'Организация', 'Вн. номер', 'Роль'];
-    if (features.agents) headers.push('Доступность');
-    if (features.transfer) headers.push('Действие');
-    fill(dirResults, table('', headers, rows, 'Никого не нашлось.'));
+    [listed] = await Promise.all([api('GET', '/api/v1/directory?q=' + encodeURIComponent(q)), loadAvailability()]);
+    renderDirectory();
   } catch (e) {
     fill(dirResults, h('p', { class: 'error' }, ruError(e)));
   }
+}
+
+function renderDirectory() {
+  const rows = listed.map((x) => {
+    const a = availability.get(x.login);
+    return h('tr', {},
+      h('td', {}, x.display_name || x.login),
+      h('td', {}, x.organization || ''),
+      h('td', {}, x.extension || ''),
+      h('td', {}, (x.roles || []).map((r) => label('role', r)).join(', ')),
+      features.agents ? h('td', {}, a ? h('span', { class: 'state-' + a.state }, agentStateName(a.state, a.pause_reason))
+        : isAgent(x) ? h('span', { class: 'state-logged_out' }, agentStateName('logged_out')) : '') : null,
+      features.transfer ? h('td', {}, x.extension && x.login !== viewer.login
+        ? h('button', { type: 'button', class: 'btn-small btn-secondary', 'aria-label': 'Перевести звонок на ' + (x.display_name || x.login),
+          onclick: () => currentCall() ? openTransfer(x.extension) : toast('Сейчас нет звонка для перевода', true) }, 'Перевести') : '') : null);
+  });
+  const headers = ['ФИО', 'Организация', 'Вн. номер', 'Роль'];
+  if (features.agents) headers.push('Доступность');
+  if (features.transfer) headers.push('Действие');
+  fill(dirResults, table('', headers, rows, 'Никого не нашлось.'));
 }
 
 async function loadJournal() {
@@ -93,8 +105,8 @@ if (can('read:appeal')) {
 }
 onLive('appeal.changed', loadJournal);
 onLive('agent.state', (d) => {
-  if (!d || !availability.has(d.login)) return;
-  Object.assign(availability.get(d.login), { state: d.state, pause_reason: d.reason });
-  searchDirectory();
+  if (!d || !d.login) return;
+  availability.set(d.login, { ...(availability.get(d.login) || { login: d.login }), state: d.state, pause_reason: d.reason });
+  renderDirectory();
 });
 onReconnect(() => { loadJournal(); searchDirectory(); });

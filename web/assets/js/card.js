@@ -39,10 +39,18 @@ function takeCall(call) {
   }
 }
 
+// A card opened by «Добавить» is for that call; one opened half an hour
+// later (not saved, tab kept) is not.
+const CALL_FRESH_MS = 30 * 60 * 1000;
+
 function initialCall() {
   const saved = sessionStorage.getItem(CALL_KEY);
   if (saved) {
-    try { return JSON.parse(saved); } catch { /* ignore */ }
+    try {
+      const c = JSON.parse(saved);
+      if (Date.now() - (c.opened || 0) < CALL_FRESH_MS) return c;
+    } catch { /* ignore */ }
+    sessionStorage.removeItem(CALL_KEY);
   }
   return currentCall();
 }
@@ -380,6 +388,9 @@ function init() {
   if (!can('read:person')) $('registry').hidden = true;
   takeCall(initialCall());
   live.addEventListener('card.call', (e) => takeCall(e.detail));
+  // Opened from the menu during a call: the call is known once the phone
+  // bar has loaded.
+  live.addEventListener('phone', () => { if (!card.call && currentCall()) takeCall(currentCall()); });
   onLive('call.connected', (d) => { if (d && !card.call && d.login === viewer.login) takeCall(currentCall()); });
   $('rs-surname').focus();
 }

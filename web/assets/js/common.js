@@ -100,7 +100,7 @@ export function agentStateName(state, reason) {
 }
 
 /** phone is the operator's telephony state as the bar shows it. */
-export const phone = { available: false, me: null };
+export const phone = { available: false, me: null, persons: new Map() };
 
 let audio = null;
 
@@ -153,16 +153,23 @@ function renderPhone() {
     $('phone-note').textContent = phone.available ? '' : 'Телефония на сервере не подключена.';
     return;
   }
-  const up = me.session === 'up';
-  status.textContent = up ? 'Активен' : me.session === 'connecting' ? 'Подключение…' : 'Не активен';
-  status.className = 'badge ' + (up ? 'badge-on' : me.session === 'connecting' ? 'badge-warn' : 'badge-off');
-  $('phone-state').textContent = me.state && me.state !== 'logged_out' ? agentStateName(me.state, me.pause_reason) : '';
-  $('phone-start').hidden = me.session !== 'down';
-  $('phone-finish').hidden = me.session === 'down';
+  const working = !!me.state && me.state !== 'logged_out';
+  // Ring mode has no session leg: working is being logged in.
+  const up = me.session === 'up' || (me.delivery === 'ring' && working);
+  const connecting = me.session === 'connecting';
+  status.textContent = up ? 'Активен' : connecting ? 'Подключение…' : 'Не активен';
+  status.className = 'badge ' + (up ? 'badge-on' : connecting ? 'badge-warn' : 'badge-off');
+  $('phone-state').textContent = working ? agentStateName(me.state, me.pause_reason) : '';
+  $('phone-start').hidden = working || connecting;
+  $('phone-finish').hidden = !(working || connecting);
   $('phone-pause-group').hidden = !(me.state === 'ready');
   $('phone-ready').hidden = !(me.state === 'paused');
   $('phone-wrapup').hidden = me.state !== 'wrap_up';
-  $('phone-note').textContent = me.session === 'down' ? 'Нажмите «Начало работы», чтобы принимать звонки (нужен микрофон и гарнитура).' : '';
+  let note = '';
+  if (me.session_error && !up) note = 'Телефон не подключился: ' + me.session_error;
+  else if (!working && !connecting) note = 'Нажмите «Начало работы», чтобы принимать звонки (нужны гарнитура и программный телефон).';
+  else if (connecting) note = 'Звоним на ваш телефон: ответьте, чтобы начать работу.';
+  $('phone-note').textContent = note;
   renderCall();
 }
 
@@ -180,8 +187,14 @@ function renderCall() {
     ? (outbound ? 'Исходящий звонок' : 'Разговор') : 'Входящий звонок';
   box.classList.toggle('ringing', !(phone.me.state === 'talking' || call.connected_at));
   $('call-caller').textContent = call.caller || 'номер скрыт';
-  $('call-person').textContent = call.person ? call.person : '';
+  // The person comes with call.offered only (agent/me has the number).
+  const person = call.person || phone.persons.get(call.call_id) || '';
+  $('call-person').textContent = person;
   $('call-queue').textContent = call.queue ? 'очередь ' + call.queue : (call.campaign ? 'кампания ' + call.campaign : '');
+  const consulting = phone.consult && phone.consult === call.call_id;
+  $('call-consult').hidden = !consulting;
+  $('call-transfer').hidden = !features.transfer || consulting;
+  $('call-hangup').hidden = !features.hangup || !(phone.me.state === 'talking' || call.connected_at);
 }
 
 async function loadMe() {
@@ -222,7 +235,7 @@ async function act(button, method, path, body) {
 /** openCard opens the registration card for the current call. */
 export function openCard() {
   const call = currentCall();
-  if (call) sessionStorage.setItem(CALL_KEY, JSON.stringify(call));
+  if (call) sessionStorage.setItem(CALL_KEY, JSON.stringify({ ...call, person: call.person || phone.persons.get(call.call_id) || '', opened: Date.now() }));
   if (location.pathname === '/appeals/new') {
     live.dispatchEvent(new CustomEvent('card.call', { detail: call }));
   } else {
@@ -254,9 +267,16 @@ function initTransferDialog() {
     if (!call) { err.textContent = 'Нет текущего звонка.'; return; }
     const mode = (document.querySelector('input[name="transfer-mode"]:checked') || {}).value || 'blind';
     try {
-      await api('POST', `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer`, { target: target.value.trim(), mode });
+      const body = { target: target.value.trim(), mode };
+      if (call.appeal_id) body.appeal_id = call.appeal_id;
+      await api('POST', `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer`, body);
       dlg.close();
-      toast('Звонок переведён на ' + target.value.trim());
+      if (mode === 'attended') {
+        phone.consult = call.call_id;
+        toast('Консультация с ' + body.target + ': «Соединить» переведёт звонок, «Вернуться» — отменит перевод');
+      } else {
+        toast('Звонок переведён на ' + body.target);
+      }
       await loadMe();
     } catch (e) { err.textContent = ruError(e); }
   });
@@ -285,6 +305,14 @@ function initPhone() {
   $('call-add').addEventListener('click', openCard);
   $('call-transfer').addEventListener('click', () => openTransfer(''));
   $('call-transfer').hidden = !features.transfer;
+  $('call-hangup').addEventListener('click', (e) => act(e.currentTarget, 'POST', '/api/v1/agent/hangup', {}));
+  const endConsult = (how) => async (e) => {
+    const id = phone.consult;
+    phone.consult = null;
+    await act(e.currentTarget, 'POST', `/api/v1/calls/${encodeURIComponent(id)}/transfer/${how}`, {});
+  };
+  $('call-complete').addEventListener('click', endConsult('complete'));
+  $('call-cancel').addEventListener('click', endConsult('cancel'));
   initTransferDialog();
   onLive('agent.state', (d) => {
     if (!d || d.login !== viewer.login || !phone.me) return;
@@ -296,6 +324,7 @@ function initPhone() {
   });
   onLive('call.offered', (d) => {
     if (!d || (d.login && d.login !== viewer.login)) return;
+    if (d.person) phone.persons.set(d.call_id, d.person);
     if (phone.me) {
       phone.me.call = { call_id: d.call_id, caller: d.caller, queue: d.queue, person: d.person, direction: d.direction || 'inbound', campaign: d.campaign };
       renderPhone();

@@ -270,11 +270,25 @@ export function showError(el, err) {
 /** table builds a table with a caption, headers and rows of cells. */
 export function table(caption, headers, rows, empty) {
   if (!rows.length) return h('p', { class: 'muted' }, empty || 'Нет записей.');
-  return h('div', { class: 'table-wrap' },
+  const wrap = h('div', { class: 'table-wrap' },
     h('table', {},
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, rows)));
+  // A table wider than its panel scrolls: the keyboard must reach it.
+  new ResizeObserver(() => {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth;
+    wrap.tabIndex = scrolls ? 0 : -1;
+    if (scrolls) {
+      wrap.setAttribute('role', 'region');
+      wrap.setAttribute('aria-label', caption || 'Таблица, прокручивается по горизонтали');
+    } else {
+      wrap.removeAttribute('role');
+      wrap.removeAttribute('aria-label');
+      wrap.removeAttribute('tabindex');
+    }
+  }).observe(wrap);
+  return wrap;
 }
 
 /** appealLink links to an appeal's page by id, labelled with its number. */

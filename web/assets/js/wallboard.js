@@ -3,10 +3,11 @@
 // today's figures, listen / whisper / barge, and a plot of service level
 // and waiting callers. Everything moves on server events.
 
-import { api, h, fill, $, table, fmtDuration, ruError, toast } from './lib.js';
+import { api, can, h, fill, $, table, fmtDuration, ruError, toast } from './lib.js';
 import { onLive, onReconnect, features, agentStateName } from './common.js';
 
 let agents = [];
+let names = new Map(); // login → display name, from the directory
 let queues = new Map();
 const samples = []; // {t, sl, waiting}
 let supervising = null;
@@ -30,13 +31,13 @@ async function supervise(a, mode, button) {
   $('wb-sv-error').textContent = '';
   try {
     if (supervising && supervising.agent === a.login && supervising.mode === mode) {
-      await api('DELETE', '/api/v1/supervise', { agent: a.login });
+      await api('DELETE', '/api/v1/supervise');
       supervising = null;
       toast('Наблюдение остановлено');
     } else {
       await api('POST', '/api/v1/supervise', { agent: a.login, mode });
       supervising = { agent: a.login, mode };
-      toast({ listen: 'Прослушивание', whisper: 'Суфлирование', barge: 'Вмешательство' }[mode] + ': ' + (a.display_name || a.login));
+      toast({ listen: 'Прослушивание', whisper: 'Суфлирование', barge: 'Вмешательство' }[mode] + ': ' + nameOf(a) + '. Ваш телефон сейчас зазвонит.');
     }
     renderAgents();
   } catch (e) {
@@ -45,11 +46,15 @@ async function supervise(a, mode, button) {
   if (button) button.focus();
 }
 
+function nameOf(a) {
+  return a.display_name || names.get(a.login) || a.login;
+}
+
 function svButton(a, mode, text) {
   const on = supervising && supervising.agent === a.login && supervising.mode === mode;
   return h('button', {
     type: 'button', class: 'btn-small ' + (on ? '' : 'btn-secondary'), 'aria-pressed': String(!!on),
-    'aria-label': `${text}: ${a.display_name || a.login}`, onclick: (e) => supervise(a, mode, e.currentTarget),
+    'aria-label': `${text}: ${nameOf(a)}`, onclick: (e) => supervise(a, mode, e.currentTarget),
   }, on ? 'Стоп' : text);
 }
 
@@ -57,11 +62,11 @@ function renderAgents() {
   const active = agents.filter((a) => a.state && a.state !== 'logged_out');
   fill($('wb-agents'), table('', ['Оператор', 'Вн.', 'Состояние', 'В состоянии', 'Звонок', features.supervise ? 'Наблюдение' : null].filter(Boolean),
     active.map((a) => h('tr', {},
-      h('td', {}, a.display_name || a.login),
+      h('td', {}, nameOf(a)),
       h('td', {}, a.extension || ''),
       h('td', {}, h('span', { class: 'state-' + a.state }, agentStateName(a.state, a.pause_reason || a.reason))),
       h('td', { class: 'num', dataset: { since: a.login } }, since(a)),
-      h('td', {}, a.call ? (a.call.queue || a.call.campaign || '') : ''),
+      h('td', {}, (a.call && (a.call.queue || a.call.campaign)) || a.queue || ''),
       features.supervise ? h('td', {}, a.state === 'talking' ? h('div', { class: 'actions' },
         svButton(a, 'listen', 'Слушать'), svButton(a, 'whisper', 'Суфлёр'), svButton(a, 'barge', 'Вмешаться')) : '') : null)),
     'Нет операторов в работе.'));
@@ -70,15 +75,15 @@ function renderAgents() {
 
 function renderQueues() {
   const list = [...queues.values()].sort((x, y) => x.name.localeCompare(y.name));
-  fill($('wb-queues'), table('', ['Очередь', 'Ожидают', 'Дольше всех', 'Уровень обсл.', 'Поступило', 'Принято', 'Потеряно'],
+  fill($('wb-queues'), table('', ['Очередь', 'Ждут', 'Дольше всех', 'Ур. обсл.', 'Поступ.', 'Принято', 'Потеряно'],
     list.map((q) => h('tr', {},
       h('td', {}, q.name),
       h('td', { class: 'num' }, String(q.waiting || 0)),
       h('td', { class: 'num' }, fmtDuration(q.longest_wait_seconds || 0)),
       h('td', { class: 'num' }, q.service_level === undefined || q.service_level === null ? '—' : Math.round(q.service_level * 100) + ' %'),
-      h('td', { class: 'num' }, String(q.offered_today ?? '')),
-      h('td', { class: 'num' }, String(q.answered_today ?? '')),
-      h('td', { class: 'num' }, String(q.abandoned_today ?? '')))),
+      h('td', { class: 'num' }, String(q.offered_today ?? (q.today ? q.today.offered : ''))),
+      h('td', { class: 'num' }, String(q.answered_today ?? (q.today ? q.today.answered : ''))),
+      h('td', { class: 'num' }, String(q.abandoned_today ?? (q.today ? q.today.abandoned : ''))))),
     'Очередей нет.'));
   renderTiles();
 }
@@ -128,10 +133,12 @@ async function load() {
     return;
   }
   try {
-    const [ag, qs] = await Promise.all([
+    const [ag, qs, dir] = await Promise.all([
       features.agents ? api('GET', '/api/v1/agents') : [],
       features.queues ? api('GET', '/api/v1/queues') : [],
+      names.size || !can('read:directory') ? null : api('GET', '/api/v1/directory'),
     ]);
+    if (dir) names = new Map(dir.map((x) => [x.login, x.display_name || x.login]));
     agents = ag || [];
     queues = new Map((qs || []).map((q) => [q.name, q]));
     renderAgents();
