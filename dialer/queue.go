@@ -43,6 +43,7 @@ type queueCall struct {
 
 	consult  *consultation   // an attended transfer in progress
 	external *transferTarget // set by a blind transfer to a number
+	replaced *OutboundLeg    // set by an attended transfer by REFER with Replaces
 }
 
 // runQueue carries an answered call through its queue; it returns the
@@ -94,9 +95,10 @@ func (qc *queueCall) run() bool {
 		defer t.Stop()
 		maxWait = t.C
 	}
+	var referWait <-chan time.Time // the phone hung up during its own transfer
 	for {
 		var agentGone <-chan struct{}
-		if qc.out != nil {
+		if qc.out != nil && referWait == nil {
 			agentGone = qc.out.Done()
 		}
 		var consultNotices <-chan acd.Notice
@@ -104,11 +106,26 @@ func (qc *queueCall) run() bool {
 			consultNotices = qc.consult.tk.Notices()
 		}
 		select {
+		case <-referWait:
+			// The transfer never came: the operator's hang-up ends the call.
+			referWait = nil
+			_ = qc.d.acd.Hangup(qc.id, hangupAgent)
+			qc.disconnect(hangupAgent)
+			c.hangup(hangupCallee)
+			return true
 		case cmd := <-c.cmds:
 			qc.handle(cmd)
+			if qc.out == nil {
+				referWait = nil
+			}
 			if tt := qc.external; tt != nil {
 				qc.result = metrics.QueueTransferred
 				qc.runExternal(*tt)
+				return true
+			}
+			if out := qc.replaced; out != nil {
+				qc.result = metrics.QueueTransferred
+				qc.runBridged(out)
 				return true
 			}
 		case n := <-consultNotices:
@@ -128,6 +145,12 @@ func (qc *queueCall) run() bool {
 				}
 			}
 		case <-agentGone:
+			if qc.out.referPending() {
+				// The phone hung up right after asking for a transfer by
+				// REFER: the transfer's command is on its way.
+				referWait = time.After(10 * time.Second)
+				continue
+			}
 			// Ring mode: the operator's phone hung up the call.
 			qc.endConsult(hangupAgent)
 			_ = qc.d.acd.Hangup(qc.id, hangupAgent)

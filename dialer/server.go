@@ -79,6 +79,8 @@ type Server struct {
 	stop     context.CancelFunc
 	handlers sync.WaitGroup
 
+	probe atomic.Pointer[chan struct{}] // Ping's lock probe still waiting (heartbeat.go)
+
 	mu    sync.Mutex
 	calls map[string]*call        // by inbound dialog ID
 	legs  map[string]*OutboundLeg // by outbound dialog ID

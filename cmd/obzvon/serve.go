@@ -331,20 +331,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
 
-	if iv, ok := sdnotify.WatchdogInterval(); ok {
-		go func() {
-			t := time.NewTicker(iv / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					_ = sdnotify.Watchdog()
-				}
-			}
-		}()
-	}
+	startWatchdog(ctx, log, srv, engine, jr) // WATCHDOG=1 only while every component answers
 
 	select {
 	case sig := <-sigs:
