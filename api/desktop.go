@@ -42,7 +42,9 @@ func (s *server) routesDesktop() {
 	if s.admin {
 		return
 	}
-	s.mux.Handle("GET /assets/", web.Assets())
+	s.mux.Handle("GET /assets/", web.Assets(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such asset: "+r.URL.Path)
+	}))
 	s.mux.HandleFunc("GET /{$}", withCSP(s.home))
 	s.mux.HandleFunc("GET /login", withCSP(s.loginPage))
 	for _, p := range web.Pages {
@@ -158,7 +160,7 @@ func (s *server) page(pg web.Page) http.HandlerFunc {
 			return
 		}
 		if !pg.Allow(v) {
-			s.errorPage(w, http.StatusForbidden, v, fmt.Sprintf("Раздел «%s» недоступен для вашей роли.", pg.Title))
+			s.errorPage(w, r, http.StatusForbidden, v, fmt.Sprintf("Раздел «%s» недоступен для вашей роли.", pg.Title))
 			return
 		}
 		extra := map[string]any{"enums": enumMap(), "features": s.features()}
@@ -168,15 +170,15 @@ func (s *server) page(pg web.Page) http.HandlerFunc {
 			switch {
 			case errors.As(err, &fe):
 				s.log.Info("appeal page refused", keyAccount, p.login, keyRoute, r.Pattern)
-				s.errorPage(w, http.StatusForbidden, v, "Это обращение назначено другому сотруднику: открыть его вы не можете.")
+				s.errorPage(w, r, http.StatusForbidden, v, "Это обращение назначено другому сотруднику: открыть его вы не можете.")
 				return
 			case errors.Is(err, journal.ErrNotFound):
-				s.errorPage(w, http.StatusNotFound, v, "Обращения с таким номером нет в журнале.")
+				s.errorPage(w, r, http.StatusNotFound, v, "Обращения с таким номером нет в журнале.")
 				return
 			case err != nil:
 				code, _ := statusOf(err)
 				s.log.Error("appeal page", keyRoute, r.Pattern, keyError, redact(err.Error()))
-				s.errorPage(w, code, v, "Журнал недоступен, попробуйте позже.")
+				s.errorPage(w, r, code, v, "Журнал недоступен, попробуйте позже.")
 				return
 			}
 			extra["appeal"] = a
@@ -187,7 +189,13 @@ func (s *server) page(pg web.Page) http.HandlerFunc {
 	}
 }
 
-func (s *server) errorPage(w http.ResponseWriter, code int, v *web.Viewer, msg string) {
+// errorPage answers a refused page request: the HTML error page for a
+// browser's navigation, JSON for any other client (a script, the CLI).
+func (s *server) errorPage(w http.ResponseWriter, r *http.Request, code int, v *web.Viewer, msg string) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		writeError(w, code, map[int]string{http.StatusForbidden: "forbidden", http.StatusNotFound: "not found"}[code]+": "+r.URL.Path)
+		return
+	}
 	if err := web.RenderError(w, code, v, msg); err != nil {
 		s.log.Error("render error page", keyStatus, code, keyError, err)
 	}
@@ -205,7 +213,7 @@ func (s *server) desktopNotFound(w http.ResponseWriter, r *http.Request, code in
 	if p, err := s.authenticate(r); err == nil && p != nil {
 		v = s.viewer(p)
 	}
-	s.errorPage(w, http.StatusNotFound, v, "Такой страницы нет.")
+	s.errorPage(w, r, http.StatusNotFound, v, "Такой страницы нет.")
 	return true
 }
 

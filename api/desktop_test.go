@@ -48,6 +48,7 @@ func TestDesktopPages(t *testing.T) {
 		{"own appeal by number", "/appeals/" + mine.Number, c1, "", 200, "", mine.ID},
 		{"another's appeal", "/appeals/" + other.ID, c1, "", 403, "", "Доступ запрещён"},
 		{"another's appeal by number", "/appeals/" + other.Number, c1, "", 403, "", "назначено другому сотруднику"},
+		{"another's appeal for a script", "/appeals/" + other.ID, c1, "none", 403, "", `"error":"forbidden: /appeals/`},
 		{"no such appeal", "/appeals/2026-999999", c1, "", 404, "", "Обращения с таким номером нет"},
 		{"page of another role", "/review", c1, "", 403, "", "Проверка обращений"},
 		{"administrator's page", "/review", cAdm, "", 200, "", "Проверка обращений"},
@@ -58,6 +59,7 @@ func TestDesktopPages(t *testing.T) {
 		{"unknown page for a browser", "/nope", c1, "text/html", 404, "", "Страница не найдена"},
 		{"unknown API path stays JSON", "/api/v1/nope", c1, "text/html", 404, "", `"error"`},
 		{"asset", "/assets/js/lib.js", "", "", 200, "", "export async function api"},
+		{"no such asset", "/assets/js/nope.js", "", "", 404, "", `"error":"no such asset`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,7 +67,11 @@ func TestDesktopPages(t *testing.T) {
 			if tc.cookie != "" {
 				r.AddCookie(&http.Cookie{Name: SessionCookie, Value: tc.cookie})
 			}
-			if tc.accept != "" {
+			switch tc.accept {
+			case "":
+				r.Header.Set("Accept", "text/html,application/xhtml+xml") // a browser's navigation
+			case "none":
+			default:
 				r.Header.Set("Accept", tc.accept)
 			}
 			w := httptest.NewRecorder()
@@ -253,15 +259,24 @@ func TestEventsStream(t *testing.T) {
 	if _, ok := ev1.next(); ok {
 		t.Fatal("op1's stream still open after session.ended")
 	}
-	// Without a session there is no stream.
-	r, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
-	res, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 401 {
-		t.Errorf("events without a session = %d, want 401", res.StatusCode)
+	// Without a session there is no stream; a token is not a desktop.
+	tok := e.account("bot", journal.RoleAdmin)
+	for _, tc := range []struct {
+		name, token string
+		code        int
+	}{{"no session", "", 401}, {"bearer token", tok, 403}} {
+		r, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
+		if tc.token != "" {
+			r.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.code {
+			t.Errorf("events with %s = %d, want %d", tc.name, res.StatusCode, tc.code)
+		}
 	}
 	// Close (server shutdown) ends the other streams.
 	s.hub.Close()

@@ -209,6 +209,12 @@ type sessionEndedEvent struct {
 // meant for the caller, until the client goes, the session ends or the
 // server stops.
 func (s *server) events(w http.ResponseWriter, r *http.Request, p *principal) {
+	if p.sess == nil {
+		// A stream lives as long as a desktop tab: it is tied to the
+		// browser's session (which can end it), not to a token.
+		s.fail(w, r, &forbiddenError{"the event stream is for desktop sessions: log in with a browser"})
+		return
+	}
 	st, err := s.hub.subscribe(p.login, p.roles)
 	if err != nil {
 		s.fail(w, r, err)
@@ -216,7 +222,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request, p *principal) {
 	}
 	defer s.hub.unsubscribe(st)
 	var cookie string
-	if c, err := r.Cookie(SessionCookie); err == nil && p.sess != nil {
+	if c, err := r.Cookie(SessionCookie); err == nil {
 		cookie = c.Value
 	}
 	rc := http.NewResponseController(w)

@@ -288,19 +288,20 @@ func assetURL(p string) string {
 	return p
 }
 
-// Assets serves /assets/… from the embedded files. Answers carry an ETag
-// of the content; URLs with the right ?v= may be cached for a year.
-func Assets() http.Handler {
+// Assets serves /assets/… from the embedded files; notFound answers for
+// any other path. Answers carry an ETag of the content; URLs with the
+// right ?v= may be cached for a year.
+func Assets(notFound http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := path.Clean(r.URL.Path)
 		hash, ok := assetHashes()[p]
 		if !ok {
-			http.NotFound(w, r)
+			notFound(w, r)
 			return
 		}
 		b, err := assetFS.ReadFile(strings.TrimPrefix(p, "/"))
 		if err != nil {
-			http.NotFound(w, r)
+			notFound(w, r)
 			return
 		}
 		h := w.Header()

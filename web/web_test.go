@@ -118,7 +118,7 @@ func TestPagesRender(t *testing.T) {
 // Assets: known files only, with an ETag; a versioned URL is cached for
 // a year, an unversioned one revalidated.
 func TestAssets(t *testing.T) {
-	h := Assets()
+	h := Assets(http.NotFound)
 	get := func(path, inm string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("GET", path, nil)
 		if inm != "" {
