@@ -91,3 +91,9 @@ soak: ## steady mixed load for SOAK_MINUTES (default 30): samples into CSV + PNG
 .PHONY: overload
 overload: ## offer twice calls.max_concurrent (CAP=100) for 60 s: excess 503, no audio lost, memory bounded, serving within 5 s after
 	GO=$(GO) ./scripts/overload.sh
+
+.PHONY: security
+security: test-deps ## attack the daemon as an intruder (svcrack, svwar, SIP/TCP, INVITE and login floods, RTP reflection) and print the figures; OBZVON_BIN=old-binary for "before" figures
+	@log=$${TMPDIR:-/tmp}/obzvon-security.log; \
+	$(GO) test -tags security -timeout 30m -count=1 -v -run 'TestSecurity' ./internal/securitytest/ >$$log 2>&1; rc=$$?; \
+	grep -E '^(=== RUN|--- |PASS|FAIL|ok)|FIGURE|_test.go' $$log; echo "full log: $$log"; exit $$rc

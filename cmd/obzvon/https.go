@@ -81,7 +81,7 @@ func httpsCertificate(cfg *config.Config, log *slog.Logger, now time.Time) (tls.
 	}
 	certPath, keyPath := selfSignedPaths(cfg.Data.Dir)
 	hosts := certHosts(cfg.HTTP.Listen)
-	pair, err := (config.TLS{CertFile: certPath, KeyFile: keyPath}).LoadPair(now)
+	pair, err := (config.HTTPTLS{CertFile: certPath, KeyFile: keyPath}).LoadPair(now)
 	made := false
 	if err != nil || now.Add(selfSignedRenew).After(pair.Leaf.NotAfter) || !coversHosts(pair.Leaf, hosts) {
 		if pair, err = makeSelfSigned(certPath, keyPath, hosts, now); err != nil {
