@@ -203,7 +203,9 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 			werr = ctx.Err()
 		}
 		if werr == nil {
-			werr = pb.write(wb)
+			if werr = pb.write(wb); werr != nil {
+				j.noteWriteError("registry load", werr)
+			}
 		}
 		if werr != nil {
 			close(stop)
@@ -222,9 +224,12 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	}
 	if werr == nil {
 		werr = wb.Flush()
-	}
-	if werr == nil && j.opts.SyncWrites {
-		werr = j.db.Sync()
+		if werr == nil && j.opts.SyncWrites {
+			werr = j.db.Sync()
+		}
+		if werr != nil {
+			j.noteWriteError("registry load", werr)
+		}
 	}
 	if werr == nil {
 		j.settleAfterLoad()
@@ -270,7 +275,7 @@ func (j *Journal) settleAfterLoad() {
 	}
 	start := time.Now()
 	if err := j.db.Flatten(2); err != nil {
-		j.log.Warn("registry: compact after load", "level0_tables", l0, "err", err)
+		j.log.Warn("registry: compact after load", "level0_tables", l0, "err", err, "hint", "the load is saved; searches stay slower until Badger compacts by itself")
 		return
 	}
 	j.log.Info("registry: compacted after load", "level0_tables", l0, "took", time.Since(start))
