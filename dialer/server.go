@@ -26,6 +26,8 @@ const (
 	attrCallID = "call_id"
 	attrRoute  = "route"
 	attrCode   = "code"
+	// attrHint says, on every warning and error, what to do about it.
+	attrHint = "hint"
 )
 
 // CallStore keeps call detail records. *journal.Journal implements it.
@@ -271,12 +273,14 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if s.draining.Load() {
+				s.metrics.CallRejected(metrics.RejectDraining)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", "30"))
 				_ = tx.Respond(res)
 				return
 			}
 			if max := s.cfg.Calls.MaxConcurrent; max > 0 && s.Active() >= max {
+				s.metrics.CallRejected(metrics.RejectCapacity)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
 				_ = tx.Respond(res)
