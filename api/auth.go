@@ -385,7 +385,7 @@ func (s *server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.log.Warn("login rate limited", keySource, s.sourceKey(r), keyRetryAfter, secs)
+	s.log.Warn("login rate limited", keySource, s.sourceKey(r), keyRetryAfter, secs, keyHint, "repeated failed logins: a forgotten password (agent passwd) or guessing from this source")
 	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
 }
 

@@ -104,7 +104,7 @@ func (j *Journal) auditRead(ctx context.Context, who Actor, op, subject, person,
 		fn: func(txn *badger.Txn) error { return save(txn, e) },
 		after: func(err error) {
 			if err != nil {
-				j.log.Error("audit entry lost", "op", op, "err", err)
+				j.log.Error("audit entry lost", "op", op, "err", err, "hint", "a read of personal data went unaudited: check the journal disk and journal write errors")
 			}
 			done()
 		},
