@@ -38,6 +38,28 @@
 // The 12-byte header is written in place in the receive buffer, so a
 // forwarded packet is not copied.
 //
+// # Supervision: listen, whisper, barge
+//
+// Engine.Supervise joins a supervisor's leg to a bridge (customer a,
+// operator b) in a SuperviseMode; Supervision.SetMode changes it, Stop
+// ends it. A supervised leg's sink carries a route: besides (or instead
+// of) the direct forward, its audio is decoded into the jitter buffers of
+// the mixers of the outputs that carry it. An output that carries one
+// party stays on the direct path (listen: a and b hear each other
+// directly; whisper: the customer hears the operator directly); one that
+// carries two is a mixer: every 20 ms, on the supervision's clock
+// goroutine, it pops a frame from each input's jitter buffer, sums them
+// with saturation, encodes the sum in the receiving leg's codec and sends
+// it as a stream of its own. The jitter buffers add 20-40 ms (30 ms on
+// average) and absorb 20 ms of lateness; a gap plays as silence (mix.go).
+// RFC 4733 events from the customer or the operator reach the other on
+// whichever stream it hears (remapped onto a mixer's stream and clock when
+// it hears a mix); the supervisor's events are only reported on its own
+// Leg.DTMF. The recording is the bridge's: a left, b right, the supervisor
+// never. Stop, Bridge.Disconnect or the close of any of the three legs
+// puts the bridge's own sinks back, so the two-party path is again the
+// no-copy forward, at its cost (BenchmarkForwardAfterSupervision).
+//
 // # Remote address (symmetric RTP)
 //
 // A leg sends to the address negotiated in SDP. Within the first 10

@@ -54,6 +54,7 @@ func TestPerLegReaders(t *testing.T) {
 		{"SendDTMF", TestSendDTMF},
 		{"CloseRace", TestEngineCloseWhileCreatingLegs},
 		{"IPv6", TestIPv6Bridge},
+		{"SuperviseErrors", TestSuperviseErrors},
 	} {
 		t.Run(tt.name, tt.f)
 	}
@@ -65,6 +66,9 @@ type peer struct {
 	ssrc uint32
 	seq  uint16
 	ts   uint32
+	// sendPaced's clock: when its first packet went and its timestamp.
+	clock0 time.Time
+	ts0    uint32
 }
 
 func newPeer(t testing.TB) *peer {

@@ -93,10 +93,13 @@ type Stats struct {
 
 // sink says where a leg's received packets go: to a leg (the other leg
 // of a bridge, or the leg itself for Echo) and to a recorder channel.
+// While a bridge is supervised, route sends them to mixers as well or
+// instead; on the two-party path it is nil.
 type sink struct {
-	to  *Leg
-	rec *Recorder
-	ch  int
+	to    *Leg
+	rec   *Recorder
+	ch    int
+	route *route
 }
 
 // Leg is one RTP stream endpoint: a local port pair and a remote peer.
@@ -439,6 +442,9 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	}
 	if audio && s.rec != nil {
 		s.rec.write(s.ch, cfg.codec, payload, h.ssrc, h.ts, now)
+	}
+	if s.route != nil && l.supervised(s.route, cfg, h, pkt, event, now) {
+		return
 	}
 	to := s.to
 	if to.playing.Load() > 0 {

@@ -13,6 +13,10 @@ type Bridge struct {
 	a, b   *Leg
 	sa, sb *sink
 	once   sync.Once
+
+	mu           sync.Mutex
+	disconnected bool
+	sup          *Supervision // the supervisor joined, or nil
 }
 
 // Connect switches a and b together: packets received on a are sent on b
@@ -46,10 +50,18 @@ func (e *Engine) Connect(a, b *Leg, rec *Recorder) (*Bridge, error) {
 }
 
 // Disconnect stops switching; the legs stay open and can be connected
-// again. Packets already being forwarded may still arrive. The recorder
-// is not closed. Disconnect is idempotent.
+// again. Packets already being forwarded may still arrive. A supervision
+// of the bridge is stopped first (its leg stays open). The recorder is not
+// closed. Disconnect is idempotent.
 func (br *Bridge) Disconnect() {
 	br.once.Do(func() {
+		br.mu.Lock()
+		br.disconnected = true
+		sup := br.sup
+		br.mu.Unlock()
+		if sup != nil {
+			sup.Stop()
+		}
 		br.a.sink.CompareAndSwap(br.sa, nil)
 		br.b.sink.CompareAndSwap(br.sb, nil)
 	})

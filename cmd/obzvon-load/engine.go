@@ -130,6 +130,7 @@ type rtpSock struct {
 	echoBufs [][]byte
 	echoRx   []int64
 	misses   []int
+	now      int64     // Unix ns of the current batch's read
 	hist     delayHist // round trips (caller) or echo latencies (trunk)
 	rejected uint64    // round-trip samples that matched no sent packet
 }
@@ -271,10 +272,17 @@ type leg struct {
 	sendIdx   int
 	boundSSRC []uint32
 
+	// src, when set, is what the leg sends instead of the 1 kHz tone;
+	// watch, when set, classifies what it receives (set both before start).
+	src    *audioSrc
+	watch  *audioWatch
+	callID string // SIP Call-ID, for re-INVITEs
+
 	// sending goroutine only (ticker, or the receiver in echo mode)
-	seq uint16
-	ts  uint32
-	tx  uint64
+	frame int
+	seq   uint16
+	ts    uint32
+	tx    uint64
 	// sendStamp[seq%64] = (send time - baseNs)<<16 | seq, for round trips
 	sendStamp [64]atomic.Uint64
 
@@ -408,6 +416,7 @@ func (e *engine) receiveOnce(s *rtpSock) error {
 		return err
 	}
 	s.misses = s.misses[:0]
+	s.now = time.Now().UnixNano()
 	matched, echoN := 0, 0
 	e.mu.RLock()
 	for i := range n {
@@ -531,6 +540,15 @@ func (e *engine) gotPacket(s *rtpSock, l *leg, b []byte, h rtpHeader, i, echoN i
 		l.cur.add(h.seq)
 	}
 	l.rx.Received++
+	if l.watch != nil {
+		at := s.now
+		if e.stamps {
+			if t := s.rd.rxTime(i); t > 0 {
+				at = t
+			}
+		}
+		l.watch.observe(audioClassifier().classify(h.pt, b[h.payloadOff:h.payloadEnd]), at)
+	}
 	if int(h.pt) < len(e.tone) && e.tone[h.pt] != nil && bytes.Equal(b[h.payloadOff:h.payloadEnd], e.tone[h.pt]) {
 		l.rx.ToneEqual++
 	}
@@ -673,7 +691,12 @@ func (e *engine) sendTone(k int) {
 			l.seq++
 			l.ts += packetSamples
 			putRTPHeader(b, l.tx == 0, l.pt, l.seq, l.ts, l.ssrc)
-			copy(b[rtpHeaderLen:], tone)
+			if l.src != nil {
+				copy(b[rtpHeaderLen:], l.src.frame(l.pt, l.frame))
+				l.frame++
+			} else {
+				copy(b[rtpHeaderLen:], tone)
+			}
 			s.txMsgs[i].Addr = l.remote
 			s.txLegs[i] = l
 			l.tx++
@@ -745,4 +768,53 @@ func (s *rtpSock) growTx() {
 		msgs[i].Buffers = bufs[i : i+1]
 	}
 	s.txBufs, s.txMsgs = bufs, msgs
+}
+
+// retarget moves a started leg to a new peer address and payload type (a
+// re-INVITE's offer) and turns its sending on or off (held: the peer's
+// offer is sendonly or inactive).
+func (l *leg) retarget(remote netip.AddrPort, pt byte, send bool) error {
+	if !remote.Addr().IsLoopback() || !remote.Addr().Unmap().Is4() || remote.Port() == 0 {
+		return fmt.Errorf("%s: peer RTP address %s is not IPv4 loopback with a port; refusing to send there", l.e.name, remote)
+	}
+	if pt != ptPCMU && pt != ptPCMA {
+		return fmt.Errorf("%s: payload type %d is not G.711", l.e.name, pt)
+	}
+	e := l.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !l.started || l.stopped {
+		return errors.New("leg not running")
+	}
+	if key := addrKey(remote); key != l.key {
+		ls := e.byAddr[l.key]
+		for i, x := range ls {
+			if x == l {
+				ls = append(ls[:i], ls[i+1:]...)
+				break
+			}
+		}
+		if len(ls) == 0 {
+			delete(e.byAddr, l.key)
+		} else {
+			e.byAddr[l.key] = ls
+		}
+		l.key = key
+		e.byAddr[key] = append(e.byAddr[key], l)
+		l.remote = net.UDPAddrFromAddrPort(netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()))
+	}
+	l.pt = pt
+	switch {
+	case send && l.sendIdx < 0:
+		l.sendIdx = len(e.senders)
+		e.senders = append(e.senders, l)
+	case !send && l.sendIdx >= 0:
+		last := e.senders[len(e.senders)-1]
+		e.senders[l.sendIdx] = last
+		last.sendIdx = l.sendIdx
+		e.senders = e.senders[:len(e.senders)-1]
+		l.sendIdx = -1
+	}
+	l.send = send
+	return nil
 }

@@ -61,6 +61,10 @@ type options struct {
 	jsonOut    string
 	progress   time.Duration
 	logLevel   slog.Level
+	phones     *phonesConfig
+	phoneSIP   netip.AddrPort
+	campaign   *campaignConfig
+	events     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -68,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	var (
 		target    = fs.String("target", "", "caller role: SIP `HOST:PORT` to call (loopback only); empty disables the caller role")
-		number    = fs.String("number", "600", "caller role: Request-URI user (the dialed number)")
+		number    = fs.String("number", "600", "caller role: Request-URI user (the dialed number); a comma list is dialed in turn")
 		rate      = fs.Float64("rate", 10, "caller role: new calls per second")
 		conc      = fs.Int("concurrent", 0, "caller role: at most this many calls at once (0: no limit)")
 		total     = fs.Int("total", 0, "caller role: stop after this many calls (0: until --duration)")
@@ -88,6 +92,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		jsonOut   = fs.String("json", "", "also write the report as JSON to `FILE` (- for stdout instead of text)")
 		progress  = fs.Duration("progress", 5*time.Second, "print a progress line to stderr this often (0: never)")
 		logLevel  = fs.String("log-level", "error", "sipgo log level: debug, info, warn, error")
+		events    = fs.String("events", "", "write one JSON line per phone call segment, queue call and campaign dial to `FILE` (Unix ns times, to join with the appliance's journal)")
+
+		callerAudio = fs.String("caller-audio", "", "caller role: what callers send instead of their tone: tone1k, caller (400 Hz), callee (450 Hz), operatorK (phone K's tone), speech (Russian prompts, looped); default tone1k, or caller in queue mode")
+		queue       = fs.Bool("queue", false, "caller role, queue mode: send the callers' 400 Hz tone, wait for an operator phone's tone, report wait/talk/abandoned/lost (implied by --talk or --patience)")
+		talk        = fs.String("talk", "", "caller role, queue mode: talk time once an operator is heard: 5s, exp:MEAN or uniform:MIN-MAX (empty: until the far end hangs up)")
+		patience    = fs.String("patience", "", "caller role, queue mode: hang up (abandoned) after this long with no operator heard: 30s, exp:MEAN or uniform:MIN-MAX (empty: never)")
+
+		phonesF     = fs.String("phones", "", "operator phones role: `FILE` of accounts, one a line: USER SECRET [AUTHUSER], or the JSON of obzvon agent add --json; empty disables the role")
+		phoneCount  = fs.Int("phone-count", 0, "operator phones role: use the first N accounts (0: all)")
+		phoneReg    = fs.String("phone-registrar", "", "operator phones role: registrar `IP:PORT` (loopback; default: --target)")
+		phoneListen = fs.String("phone-listen", "", "operator phones role: SIP `IP:PORT` of the phones (default: --rtp-ip, any port)")
+		phoneExp    = fs.Duration("phone-expires", 120*time.Second, "operator phones role: registration lifetime asked for; refreshed at half of it")
+		phoneAns    = fs.String("phone-answer", "auto", "operator phones role: auto (at once, or after Call-Info answer-after), ring:DURATION, or never")
+		phoneSpread = fs.Duration("phone-spread", time.Second, "operator phones role: spread the first REGISTERs over this long")
+		segGap      = fs.Duration("segment-gap", defaultSegmentGap, "operator phones role: a pause in customer audio this long ends a segment (one customer)")
+
+		trunkLive     = fs.Float64("trunk-live", 0.3, "trunk role, campaign mode: probability of a live answer")
+		trunkMix      = fs.String("trunk-mix", "no_answer=0.5,machine=0.3,busy=0.2", "trunk role, campaign mode: shares of the other outcomes")
+		trunkRing     = fs.String("trunk-ring", "uniform:3s-15s", "trunk role, campaign mode: ring time before a live or machine answer")
+		trunkBusyRing = fs.String("trunk-busy-ring", "uniform:1s-5s", "trunk role, campaign mode: ring time before 486 Busy Here")
+		trunkTalk     = fs.String("trunk-talk", "exp:120s", "trunk role, campaign mode: live talk time once an operator is heard")
+		trunkScale    = fs.Float64("trunk-scale", 1, "trunk role, campaign mode: divide every drawn ring and talk time by this")
+		trunkPatience = fs.Duration("trunk-patience", 30*time.Second, "trunk role, campaign mode: a live answer hangs up after this with no operator (not scaled)")
+		trunkGreeting = fs.Duration("trunk-greeting", 8*time.Second, "trunk role, campaign mode: at least this much of a machine's greeting (Russian speech); it hangs up 2 s after (not scaled)")
+		seed          = fs.Uint64("seed", 1, "trunk role, campaign mode, and queue-mode callers: random seed")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -95,7 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets, metricsURL: *metrics, rtt: *rtt}
+	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets, metricsURL: *metrics, rtt: *rtt, events: *events}
 	if *metrics != "" {
 		if err := checkMetricsURL(*metrics); err != nil {
 			return nil, fmt.Errorf("--metrics-url %w", err)
@@ -121,8 +150,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if *pid < 0 {
 		return nil, fmt.Errorf("--obzvon-pid %d: must be a process id", *pid)
 	}
-	if *target == "" && *uasListen == "" {
-		return nil, errors.New("nothing to do: give --target (callers), --uas-listen (trunk) or both")
+	if *target == "" && *uasListen == "" && *phonesF == "" {
+		return nil, errors.New("nothing to do: give --target (callers), --uas-listen (trunk), --phones (operator phones) or several")
 	}
 	if *target != "" {
 		ap, err := parseLoopback(*target)
@@ -132,8 +161,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if ap.Port() == 0 {
 			return nil, fmt.Errorf("--target %q: needs a port", *target)
 		}
-		if *number == "" || strings.ContainsAny(*number, "@:;<> ") {
-			return nil, fmt.Errorf("--number %q: must be a plain user part such as 8800", *number)
+		numbers := strings.Split(*number, ",")
+		for _, n := range numbers {
+			if n == "" || strings.ContainsAny(n, "@:;<> ") {
+				return nil, fmt.Errorf("--number %q: must be a plain user part such as 8800, or a comma list of them", *number)
+			}
 		}
 		if *rate <= 0 || *rate > 100000 {
 			return nil, fmt.Errorf("--rate %g: must be in (0, 100000] calls/s", *rate)
@@ -155,10 +187,79 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		default:
 			return nil, fmt.Errorf("--codec %q: want pcmu, pcma or both", *codec)
 		}
-		o.uac = &uacConfig{Target: ap, Number: *number, Rate: *rate, Concurrent: *conc, Total: *total,
+		o.uac = &uacConfig{Target: ap, Number: numbers[0], Numbers: numbers, Rate: *rate, Concurrent: *conc, Total: *total,
 			Hold: *hold, SetupTimeout: *setupTO, RTP: *rtpOn, PTs: pts}
+		td, err := parseDist(*talk)
+		if err != nil {
+			return nil, fmt.Errorf("--talk %w", err)
+		}
+		pd, err := parseDist(*patience)
+		if err != nil {
+			return nil, fmt.Errorf("--patience %w", err)
+		}
+		o.uac.Talk, o.uac.Patience = td.withRand(*seed, 1), pd.withRand(*seed+1, 1)
+		o.uac.Queue = *queue || td.set() || pd.set()
+		if *callerAudio != "" {
+			a, err := parseAudio(*callerAudio)
+			if err != nil {
+				return nil, fmt.Errorf("--caller-audio %w", err)
+			}
+			o.uac.Audio = a
+		}
 		if o.deadline == 0 {
-			o.deadline = *duration + *hold + *setupTO + 10*time.Second
+			keep := *hold
+			if o.uac.Queue {
+				// A queue call waits at most the patience (else up to the
+				// deadline) and talks about the talk time.
+				keep = max(pd.upper(), 60*time.Second) + td.upper()
+			}
+			o.deadline = *duration + keep + *setupTO + 10*time.Second
+		}
+	} else if *queue || *talk != "" || *patience != "" {
+		return nil, errors.New("--queue, --talk and --patience are for the caller role: give --target too")
+	}
+	if *phonesF != "" {
+		accts, err := loadAccounts(*phonesF)
+		if err != nil {
+			return nil, fmt.Errorf("--phones: %w", err)
+		}
+		if *phoneCount < 0 || *phoneCount > len(accts) {
+			return nil, fmt.Errorf("--phone-count %d: the file has %d accounts", *phoneCount, len(accts))
+		}
+		if *phoneCount > 0 {
+			accts = accts[:*phoneCount]
+		}
+		regS := *phoneReg
+		if regS == "" {
+			regS = *target
+		}
+		if regS == "" {
+			return nil, errors.New("--phones needs --phone-registrar (or --target)")
+		}
+		reg, err := parseLoopback(regS)
+		if err != nil || reg.Port() == 0 {
+			return nil, fmt.Errorf("--phone-registrar %q: want a loopback IP:PORT", regS)
+		}
+		if *phoneExp < time.Second {
+			return nil, fmt.Errorf("--phone-expires %s: must be at least 1s", *phoneExp)
+		}
+		am, err := parseAnswerMode(*phoneAns)
+		if err != nil {
+			return nil, fmt.Errorf("--phone-answer %w", err)
+		}
+		if *phoneSpread < 0 || *segGap <= 0 {
+			return nil, fmt.Errorf("--phone-spread %s, --segment-gap %s: spread must not be negative, gap must be positive", *phoneSpread, *segGap)
+		}
+		o.phones = &phonesConfig{Registrar: reg, Accounts: accts, Expires: *phoneExp, Answer: am, RegSpread: *phoneSpread, SegmentGap: *segGap}
+		if *deadline == 0 && o.deadline > 0 {
+			o.deadline += *phoneSpread + 10*time.Second // registering comes first
+		}
+		if *phoneListen != "" {
+			ap, err := parseLoopback(*phoneListen)
+			if err != nil {
+				return nil, fmt.Errorf("--phone-listen: %w", err)
+			}
+			o.phoneSIP = ap
 		}
 	}
 	if *uasListen != "" {
@@ -168,12 +269,42 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		m, ok := parseUASMode(*uasModeS)
 		if !ok {
-			return nil, fmt.Errorf("--uas-mode %q: want echo or tone", *uasModeS)
+			return nil, fmt.Errorf("--uas-mode %q: want echo, tone or campaign", *uasModeS)
 		}
 		o.uasListen, o.uasMode = ap, m
+		if m == uasCampaign {
+			c := &campaignConfig{Live: *trunkLive, Scale: *trunkScale, Patience: *trunkPatience, Greeting: *trunkGreeting, Seed: *seed}
+			if !(c.Live >= 0 && c.Live <= 1) {
+				return nil, fmt.Errorf("--trunk-live %g: must be in [0, 1]", c.Live)
+			}
+			if !(c.Scale > 0) {
+				return nil, fmt.Errorf("--trunk-scale %g: must be positive", c.Scale)
+			}
+			if err := parseMix(*trunkMix, c); err != nil {
+				return nil, fmt.Errorf("--trunk-mix %w", err)
+			}
+			for i, x := range []struct {
+				name string
+				s    string
+				d    *dist
+			}{{"--trunk-ring", *trunkRing, &c.Ring}, {"--trunk-busy-ring", *trunkBusyRing, &c.BusyRing}, {"--trunk-talk", *trunkTalk, &c.Talk}} {
+				d, err := parseDist(x.s)
+				if err != nil || !d.set() {
+					return nil, fmt.Errorf("%s %q: want a duration (5s), exp:MEAN or uniform:MIN-MAX", x.name, x.s)
+				}
+				*x.d = d.withRand(*seed+uint64(10+i), c.Scale)
+			}
+			if c.Patience <= 0 || c.Greeting <= 0 {
+				return nil, fmt.Errorf("--trunk-patience %s, --trunk-greeting %s: must be positive", c.Patience, c.Greeting)
+			}
+			o.campaign = c
+		}
 	}
 	if o.deadline == 0 {
 		o.deadline = *duration + 10*time.Second
+		if o.phones != nil {
+			o.deadline += *phoneSpread + 10*time.Second
+		}
 	}
 	if o.deadline < *duration {
 		return nil, fmt.Errorf("--deadline %s: shorter than --duration %s", o.deadline, *duration)
@@ -245,8 +376,17 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 	var (
 		caller  *uac
 		trunk   *uas
+		ops     *phones
 		engines []*engine
+		events  *eventLog
 	)
+	if o.events != "" {
+		var err error
+		if events, err = openEventLog(o.events); err != nil {
+			return nil, fmt.Errorf("--events: %w", err)
+		}
+		defer events.close()
+	}
 	defer func() {
 		for _, e := range engines {
 			e.closeSockets()
@@ -269,6 +409,11 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 			}
 		}
 		trunk = newUAS(ctx, ep, e, o.uasMode)
+		if o.campaign != nil {
+			if trunk.camp, err = newCampaignTrunk(*o.campaign, events); err != nil {
+				return nil, err
+			}
+		}
 		e.run(ctx)
 		if err := ep.serve(ctx); err != nil {
 			return nil, err
@@ -292,11 +437,49 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 			}
 		}
 		caller = newUAC(*o.uac, ep, e)
+		caller.events = events
 		e.run(ctx)
 		if err := ep.serve(ctx); err != nil {
 			return nil, err
 		}
 	}
+	// The phones register before the callers start calling.
+	pctx, pstop := context.WithCancel(ctx)
+	defer pstop()
+	var pwg sync.WaitGroup
+	if o.phones != nil {
+		listen := o.phoneSIP
+		if !listen.IsValid() {
+			listen = netip.AddrPortFrom(o.rtpIP, 0)
+		}
+		ep, err := newSIPEndpoint(listen, "phone", log)
+		if err != nil {
+			return nil, err
+		}
+		defer ep.close()
+		e, err := newEngine("phones", o.rtpIP, o.sockets, false)
+		if err != nil {
+			return nil, err
+		}
+		engines = append(engines, e)
+		ops = newPhones(*o.phones, ep, e, events)
+		e.run(ctx)
+		if err := ep.serve(ctx); err != nil {
+			return nil, err
+		}
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			ops.run(pctx, start.Add(o.deadline))
+		}()
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second+o.phones.RegSpread)
+		all := ops.waitRegistered(rctx)
+		rcancel()
+		if !all {
+			fmt.Fprintf(progress, "obzvon-load: %d of %d phones registered (%d failed); going on\n", ops.registered.Load(), len(ops.list), ops.regFail.Load())
+		}
+	}
+	m.phones = ops
 	m.begin()
 	mctx, mstop := context.WithCancel(ctx)
 	var mwg sync.WaitGroup
@@ -307,17 +490,27 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 	}()
 
 	if caller != nil {
-		caller.run(ctx, start.Add(o.duration))
+		caller.run(ctx, time.Now().Add(o.duration)) // after the phones registered
 	} else {
 		select {
 		case <-ctx.Done():
 		case <-time.After(o.duration):
 		}
 	}
+	if ops != nil {
+		if caller != nil {
+			// Let the appliance's BYEs of the last calls reach the phones.
+			for i := 0; i < 300 && ops.active.Load() > 0 && ctx.Err() == nil; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		pstop() // hang up, unregister
+		pwg.Wait()
+	}
 	if caller != nil && trunk != nil {
 		// The trunk's side of the last BYEs (relayed by obzvon) may still
 		// be on its way: give it a moment to count them.
-		for i := 0; i < 300 && trunk.active.Load() > 0 && ctx.Err() == nil; i++ {
+		for i := 0; i < 300 && trunk.active.Load()+trunk.pending.Load() > 0 && ctx.Err() == nil; i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
@@ -331,6 +524,10 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 	if trunk != nil {
 		tr := trunk.report()
 		rep.UAS = &tr
+	}
+	if ops != nil {
+		pr := ops.report()
+		rep.Phones = &pr
 	}
 	cancel() // stop tickers; receivers stop with their sockets
 	for _, e := range engines {
@@ -346,9 +543,12 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 			}
 			rr.Delay = h.summary(what, rej)
 		}
-		if e.name == "caller" {
+		switch e.name {
+		case "caller":
 			rep.UAC.RTP = rr
-		} else {
+		case "phones":
+			rep.Phones.RTP = rr
+		default:
 			rep.UAS.RTP = rr
 		}
 	}

@@ -76,6 +76,7 @@ type snapshot struct {
 type monitor struct {
 	pid        int
 	metricsURL string
+	phones     *phones
 
 	mu        sync.Mutex
 	begin0    snapshot
@@ -226,6 +227,9 @@ func (m *monitor) progressLine(now time.Time, caller *uac, trunk *uas, engines [
 	if trunk != nil {
 		fmt.Fprintf(&b, " trunk answered=%d active=%d", trunk.answered.Load(), trunk.active.Load())
 	}
+	if p := m.phones; p != nil {
+		fmt.Fprintf(&b, " phones registered=%d answered=%d active=%d", p.registered.Load(), p.answered.Load(), p.active.Load())
+	}
 	for _, e := range engines {
 		fmt.Fprintf(&b, " %s rx=%d tx=%d", e.name, e.rxPackets.Load(), e.txPackets.Load())
 	}
@@ -262,6 +266,7 @@ type report struct {
 	UASListen   string         `json:"uas_listen,omitempty"`
 	UAC         *uacReport     `json:"uac,omitempty"`
 	UAS         *uasReport     `json:"uas,omitempty"`
+	Phones      *phonesReport  `json:"phones,omitempty"`
 	Window      windowReport   `json:"window"`
 	Generator   cpuReport      `json:"generator_cpu"`
 	Obzvon      *obzvonReport  `json:"obzvon,omitempty"`
@@ -279,6 +284,8 @@ type reportConfig struct {
 	RTP        bool    `json:"rtp"`
 	RTT        bool    `json:"rtt,omitempty"`
 	UASMode    string  `json:"uas_mode,omitempty"`
+	Phones     int     `json:"phones,omitempty"`
+	Registrar  string  `json:"phone_registrar,omitempty"`
 	Duration   string  `json:"duration"`
 	Sockets    int     `json:"rtp_sockets"`
 }
@@ -331,6 +338,9 @@ func (r *report) fill(o *options, m *monitor) {
 	}
 	if o.uasListen.IsValid() {
 		c.UASMode = o.uasMode.String()
+	}
+	if o.phones != nil {
+		c.Phones, c.Registrar = len(o.phones.Accounts), o.phones.Registrar.String()
 	}
 	r.Config = c
 
@@ -395,9 +405,32 @@ func (r *report) writeText(w io.Writer) {
 			p("  error: %s", e)
 		}
 	}
+	if u := r.UAC; u != nil && u.Queue != nil {
+		q := u.Queue
+		p("  queue: connected %d (hung up by %v), abandoned %d, lost %d, cut by the run's end %d; operators heard %v", q.Connected, q.HungUpBy, q.Abandoned, q.Lost, q.Cut, q.operatorsHeard())
+		p("  queue: wait answer→operator audio p50 %.1f ms, p99 %.1f ms (n=%d); talk p50 %.0f ms; abandoned after p50 %.0f ms; operator audio dropouts %d, max gap %.1f ms",
+			q.Wait.P50ms, q.Wait.P99ms, q.Wait.N, q.TalkTime.P50ms, q.AbandonAfter.P50ms, q.Dropouts, q.MaxGapMs)
+	}
 	if u := r.UAS; u != nil {
 		p("trunk on %s (%s): invites %d, answered %d, rejected %d, no ACK %d, BYEs %d (+%d for no call of ours)", r.UASListen, r.Config.UASMode, u.Invites, u.Answered, u.Rejected, u.NoAck, u.Byes, u.StrayByes)
+		if c := u.Campaign; c != nil {
+			p("  campaign: dials %v, cancelled while ringing %v, ended %v", c.Dials, c.Cancelled, c.Ended)
+			p("  campaign: live connect p50 %.1f ms p99 %.1f ms (n=%d); safe harbor start p50 %.1f ms p99 %.1f ms (n=%d, %d without operator); machine answer→BYE p50 %.0f ms (n=%d)",
+				c.Connect.P50ms, c.Connect.P99ms, c.Connect.N, c.SafeHarbor.P50ms, c.SafeHarbor.P99ms, c.SafeHarbor.N, c.SafeHarborOnly, c.MachineHangup.P50ms, c.MachineHangup.N)
+		}
 		writeRTP(w, "  rtp", u.RTP)
+	}
+	if ph := r.Phones; ph != nil {
+		p("phones (%d, answer %s) → registrar %s: registered %d, failures %d %v, refreshes %d, unregistered %d; REGISTER p50 %.2f ms p99 %.2f ms",
+			ph.Phones, ph.Answer, r.Config.Registrar, ph.Registered, ph.RegFailures, ph.RegCodes, ph.Refreshes, ph.Unregistered, ph.RegLatency.P50ms, ph.RegLatency.P99ms)
+		p("  calls: invites %d, answered %d, busy %d, unknown user %d, cancelled %d, rang unanswered %d, no ACK %d, re-INVITEs %d (%d refused), ended by far end %d, by phone %d",
+			ph.Invites, ph.Answered, ph.Busy, ph.NotFound, ph.Cancelled, ph.NeverAnswered, ph.NoAck, ph.ReInvites, ph.ReInviteFail, ph.FarBye, ph.LocalBye)
+		p("  customer audio: answer→first packet p50 %.1f ms p99 %.1f ms (n=%d); %d segments (length p50 %.0f ms), %d dropouts, max gap %.1f ms",
+			ph.AnswerToCustomer.P50ms, ph.AnswerToCustomer.P99ms, ph.AnswerToCustomer.N, ph.Segments, ph.SegmentLength.P50ms, ph.Dropouts, ph.MaxGapMs)
+		for _, e := range ph.ErrorSample {
+			p("  error: %s", e)
+		}
+		writeRTP(w, "  rtp", ph.RTP)
 	}
 	wr := r.Window
 	p("window: %.1f s from t=%.1f s (steady %v), %d calls up at start, %d answered in it, %d RTP packets received (%.0f/s)",

@@ -22,6 +22,11 @@ type mediaDesc struct {
 // buildSDP returns an SDP body announcing RTP at ip:port with the payload
 // types pts (PCMU 0 and/or PCMA 8), 20 ms packets, sendrecv.
 func buildSDP(ip netip.Addr, port int, sessID uint64, pts []byte) []byte {
+	return buildSDPDir(ip, port, sessID, pts, "sendrecv")
+}
+
+// buildSDPDir is buildSDP with the direction attribute dir.
+func buildSDPDir(ip netip.Addr, port int, sessID uint64, pts []byte, dir string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=obzvon-load %d %d IN IP4 %s\r\ns=obzvon-load\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %d RTP/AVP", sessID, sessID, ip, ip, port)
 	for _, pt := range pts {
@@ -36,7 +41,7 @@ func buildSDP(ip netip.Addr, port int, sessID uint64, pts []byte) []byte {
 			b.WriteString("a=rtpmap:8 PCMA/8000\r\n")
 		}
 	}
-	b.WriteString("a=ptime:20\r\na=sendrecv\r\n")
+	b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
 	return []byte(b.String())
 }
 
@@ -118,4 +123,31 @@ func pickG711(pts []byte) (byte, bool) {
 		}
 	}
 	return 0, false
+}
+
+// sdpDirection returns the direction attribute (RFC 3264 §5.1) of body:
+// sendrecv, sendonly, recvonly or inactive (sendrecv when none is given;
+// a media-level attribute wins over a session-level one).
+func sdpDirection(body []byte) string {
+	dir := "sendrecv"
+	for _, line := range strings.Split(string(body), "\n") {
+		switch a := strings.TrimSpace(line); a {
+		case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
+			dir = a[2:]
+		}
+	}
+	return dir
+}
+
+// mirrorDirection is the answer's direction for an offer's (RFC 3264 §6.1).
+func mirrorDirection(offer string) string {
+	switch offer {
+	case "sendonly":
+		return "recvonly"
+	case "recvonly":
+		return "sendonly"
+	case "inactive":
+		return "inactive"
+	}
+	return "sendrecv"
 }

@@ -17,7 +17,8 @@ import (
 // uacConfig says what calls the caller role places.
 type uacConfig struct {
 	Target       netip.AddrPort
-	Number       string
+	Number       string        // Numbers[0], for the report
+	Numbers      []string      // call n dials Numbers[n % len]
 	Rate         float64       // calls per second
 	Concurrent   int           // at most this many calls at once (0: no limit)
 	Total        int           // stop after this many calls (0: no limit)
@@ -25,6 +26,15 @@ type uacConfig struct {
 	SetupTimeout time.Duration // INVITE without final answer → timeout
 	RTP          bool          // stream the tone while up
 	PTs          []byte        // payload types offered
+	// Queue mode (Talk or Patience set, or Queue): the caller sends the
+	// callers' 400 Hz tone, waits for an operator's tone, talks for a
+	// drawn time (or until the far end hangs up when Talk is not set) and
+	// gives up after a drawn patience while no operator is heard.
+	Queue    bool
+	Talk     dist
+	Patience dist
+	// Audio, when set, replaces the tone the caller sends.
+	Audio *audioSrc
 }
 
 // uac places calls (RFC 3261 §13 UAC INVITE, §15 BYE) and counts outcomes.
@@ -40,6 +50,9 @@ type uac struct {
 	strayByes                           atomic.Uint64 // BYE for no dialog of ours (481)
 	active                              atomic.Int64  // answered, not ended
 	setups                              atomic.Int64  // INVITE sent, no final answer yet
+
+	events *eventLog
+	q      queueStats
 
 	mu        sync.Mutex
 	setup     []time.Duration
@@ -115,9 +128,20 @@ place:
 func (u *uac) call(ctx context.Context, n int) {
 	u.attempted.Add(1)
 	l := u.rtp.newLeg(u.cfg.RTP)
+	if u.cfg.Queue {
+		l.src = toneSrc(clsCaller)
+		l.watch = newAudioWatch(audioClass.isOperator)
+	}
+	if u.cfg.Audio != nil {
+		l.src = u.cfg.Audio
+	}
 	defer l.stop()
 	body := buildSDP(u.rtp.ip, l.port(), uint64(n)+1, u.cfg.PTs)
-	recipient := sip.Uri{Scheme: "sip", User: u.cfg.Number, Host: u.cfg.Target.Addr().String(), Port: int(u.cfg.Target.Port())}
+	number := u.cfg.Number
+	if len(u.cfg.Numbers) > 0 {
+		number = u.cfg.Numbers[n%len(u.cfg.Numbers)]
+	}
+	recipient := sip.Uri{Scheme: "sip", User: number, Host: u.cfg.Target.Addr().String(), Port: int(u.cfg.Target.Port())}
 
 	sctx, cancel := context.WithTimeoutCause(ctx, u.cfg.SetupTimeout, sipgo.WaitAnswerForceCancelErr)
 	defer cancel()
@@ -162,6 +186,10 @@ func (u *uac) call(ctx context.Context, n int) {
 		u.noteErr("answer SDP: " + err.Error())
 	}
 
+	if u.cfg.Queue {
+		u.queueCall(ctx, d, l, time.Now(), n)
+		return
+	}
 	hold := time.NewTimer(u.cfg.Hold)
 	defer hold.Stop()
 	select {
@@ -236,6 +264,7 @@ type uacReport struct {
 	PlaceRate   float64        `json:"placed_per_s"`
 	Setup       latencySummary `json:"setup"`
 	ErrorSample []string       `json:"error_sample,omitempty"`
+	Queue       *queueReport   `json:"queue,omitempty"`
 	RTP         rtpReport      `json:"rtp"`
 }
 
@@ -247,7 +276,7 @@ func (u *uac) report(start time.Time) uacReport {
 		Timeouts: u.timeouts.Load(), Errors: u.errs.Load(),
 		RemoteBye: u.remoteBye.Load(), LocalBye: u.localBye.Load(), ByeFailed: u.byeFailed.Load(),
 		SDPErrors: u.sdpErrors.Load(), StrayByes: u.strayByes.Load(), Setup: summarize(u.setup),
-		FailedCodes: map[string]uint64{}, ErrorSample: u.errSample,
+		FailedCodes: map[string]uint64{}, ErrorSample: u.errSample, Queue: u.queueReport(),
 	}
 	codes := make([]int, 0, len(u.byCode))
 	for c := range u.byCode {

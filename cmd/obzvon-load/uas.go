@@ -18,6 +18,9 @@ const (
 	uasEcho
 	// uasTone streams the 1 kHz tone.
 	uasTone
+	// uasCampaign plays the called people of an outbound campaign: live
+	// answer, no answer, busy or machine (see campaign.go).
+	uasCampaign
 )
 
 // String returns the mode's flag value.
@@ -27,13 +30,15 @@ func (m uasMode) String() string {
 		return "echo"
 	case uasTone:
 		return "tone"
+	case uasCampaign:
+		return "campaign"
 	}
 	return "unknown"
 }
 
 // parseUASMode parses a --uas-mode value.
 func parseUASMode(s string) (uasMode, bool) {
-	for _, m := range []uasMode{uasEcho, uasTone} {
+	for _, m := range []uasMode{uasEcho, uasTone, uasCampaign} {
 		if s == m.String() {
 			return m, true
 		}
@@ -52,7 +57,10 @@ type uas struct {
 	invites, answered, rejected, noAck, byes atomic.Uint64
 	strayByes                                atomic.Uint64
 	active                                   atomic.Int64
+	pending                                  atomic.Int64 // campaign calls not ended (ringing too)
 	sessID                                   atomic.Uint64
+
+	camp *campaignTrunk // campaign mode
 }
 
 func newUAS(ctx context.Context, ep *sipEndpoint, rtp *engine, mode uasMode) *uas {
@@ -81,6 +89,12 @@ func (u *uas) reject(req *sip.Request, tx sip.ServerTransaction, code int, reaso
 
 func (u *uas) onInvite(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) {
 	u.invites.Add(1)
+	if u.camp != nil {
+		u.pending.Add(1)
+		defer u.pending.Add(-1)
+		u.camp.onInvite(ctx, u, req, tx)
+		return
+	}
 	md, err := parseSDP(req.Body())
 	if err != nil {
 		u.reject(req, tx, sip.StatusNotAcceptableHere, "Not Acceptable Here")
@@ -135,11 +149,16 @@ type uasReport struct {
 	NoAck    uint64 `json:"no_ack"`
 	Byes     uint64 `json:"byes"`
 	// StrayByes are BYEs for no call of ours, answered 481.
-	StrayByes uint64    `json:"stray_byes"`
-	RTP       rtpReport `json:"rtp"`
+	StrayByes uint64          `json:"stray_byes"`
+	Campaign  *campaignReport `json:"campaign,omitempty"`
+	RTP       rtpReport       `json:"rtp"`
 }
 
 func (u *uas) report() uasReport {
-	return uasReport{Invites: u.invites.Load(), Answered: u.answered.Load(), Rejected: u.rejected.Load(),
+	r := uasReport{Invites: u.invites.Load(), Answered: u.answered.Load(), Rejected: u.rejected.Load(),
 		NoAck: u.noAck.Load(), Byes: u.byes.Load(), StrayByes: u.strayByes.Load()}
+	if u.camp != nil {
+		r.Campaign = u.camp.report()
+	}
+	return r
 }
