@@ -321,7 +321,9 @@ func populated(reg *prometheus.Registry) *prometheus.Registry {
 	})
 	m.CallRejected(RejectCapacity)
 	m.CallRejected("nonsense")
-	m.RegisterJournal(func() JournalStats { return JournalStats{LSMBytes: 4096, ValueLogBytes: 8192, WALBytes: 1024, OtherBytes: 512} })
+	m.RegisterJournal(func() JournalStats {
+		return JournalStats{LSMBytes: 4096, ValueLogBytes: 8192, WALBytes: 1024, OtherBytes: 512}
+	})
 	d := NewDaemon(reg, "v1.2.3")
 	d.SetReady(true)
 	d.SetStartUnclean(false)
