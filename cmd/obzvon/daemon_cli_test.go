@@ -386,7 +386,7 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 	if !strings.Contains(out, `"login":"sidorov"`) || !strings.Contains(out, `"password":"`) || strings.Contains(out, "sip_secret") {
 		t.Errorf("agent add directly = %q", out)
 	}
-	if r := decodeLoad(t, mustRun(t, "registry", "load", "--dir", dir, "--json", registryList)); r.Rows != 60 || r.Unchanged != 60 || r.Rejected != 2 {
+	if r := decodeLoad(t, mustRun(t, "registry", "load", "--dir", dir, "--json", "--report", filepath.Join(t.TempDir(), "errors.csv"), registryList)); r.Rows != 60 || r.Unchanged != 60 || r.Rejected != 2 {
 		t.Errorf("registry load directly after the daemon = %+v, want 60 unchanged, 2 rejected", r)
 	}
 	if out := mustRun(t, "catalog", "load", "--dir", dir, "--default"); !strings.HasPrefix(out, "loaded 37 topics") {
