@@ -76,3 +76,12 @@ install: build ## install binary, unit, sysusers/tmpfiles, prompts, default conf
 
 clean: ## remove build output
 	rm -rf bin
+
+# DEB_VERSION is the package's Debian version: the base version plus the
+# commit's time and hash, so that every later commit sorts as newer.
+DEB_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d%H%M%S 2>/dev/null || date +%Y%m%d%H%M%S)
+
+.PHONY: deb
+deb: ## build obzvon_VERSION_ARCH.deb (binary, unit, sysusers/tmpfiles, prompts, conffile, rules, dashboard, docs)
+	$(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o bin/obzvon-deb ./cmd/obzvon
+	./ops/deb/build.sh bin/obzvon-deb '$(DEB_VERSION)' .

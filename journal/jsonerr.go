@@ -29,7 +29,7 @@ func describeJSON(b []byte, err error) error {
 	case errors.Is(err, io.EOF):
 		return errors.New("the file is empty; want a JSON array")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return fmt.Errorf("%s: not a field of the catalog (a typo?)", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return fmt.Errorf("unknown field %s (a typo?)", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return err
 }

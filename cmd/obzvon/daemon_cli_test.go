@@ -267,7 +267,7 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 		}
 		out, errs, code := runCmd("registry", "load", "--dir", dir, "--report", report, registryList)
 		if code != 0 || !strings.Contains(out, "60 rows loaded: 0 inserted, 0 updated, 60 unchanged") || !strings.Contains(out, "2 rejected") ||
-			!strings.Contains(errs, "line 61: Дата рождения:") || strings.Contains(out, "Дата рождения") {
+			!strings.Contains(errs, "line 62: Дата рождения:") || strings.Contains(out, "Дата рождения") {
 			t.Errorf("registry load (text) again via the daemon: exit %d, stdout %q, stderr %q; want counts on stdout, row errors on stderr", code, out, errs)
 		}
 		// A workbook: the daemon tells the format by the file's name.
