@@ -10,6 +10,7 @@ require (
 	github.com/emiago/sipgo v1.7.3
 	github.com/icholy/digest v1.2.0
 	github.com/kljensen/snowball v0.10.0
+	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/pion/rtp v1.10.1
 	github.com/pion/sdp/v3 v3.0.18
 	github.com/prometheus/client_golang v1.25.0
@@ -22,6 +23,7 @@ require (
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -69,6 +71,5 @@ require (
 	go.opentelemetry.io/otel/trace v1.41.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/hraban/opus.v2 v2.0.0-20230925203106-0188a62cb302 // indirect
 )

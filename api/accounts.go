@@ -171,7 +171,15 @@ func (s *server) setPassword(w http.ResponseWriter, r *http.Request, p *principa
 			s.tooMany(w, r, wait)
 			return
 		}
-		if _, err := s.j.VerifyPassword(r.Context(), login, req.Current); err != nil {
+		release, err := s.guard.acquire(r.Context())
+		if err != nil {
+			s.byAccount.give(key)
+			s.hashBusy(w, r)
+			return
+		}
+		_, err = s.j.VerifyPassword(r.Context(), login, req.Current)
+		release()
+		if err != nil {
 			s.fail(w, r, unprocessable("current: wrong password"))
 			return
 		}

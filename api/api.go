@@ -50,11 +50,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of sessions and login rate limits (nil: time.Now).
 	Now func() time.Time
+	// Desk is the operators' desk (the ACD); nil serves no agent endpoints.
+	Desk Desk
 	// TrustedProxies are the reverse proxies in front of the listener:
 	// for requests from them the login rate limit keys on the address
 	// they put in X-Forwarded-For. Empty: the peer address is the source
 	// (behind an untrusted proxy every login would share its bucket).
 	TrustedProxies []netip.Prefix
+	// Sleep waits out a login slowdown; nil is a timer that honours ctx
+	// (tests pass a fake).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // server holds the handler's state.
@@ -66,13 +71,15 @@ type server struct {
 	sessions  *sessionStore
 	byAccount *limiter
 	bySource  *limiter
+	guard     *loginGuard
 	mux       *http.ServeMux
 	proxies   []netip.Prefix
+	desk      Desk
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies, desk: o.Desk}
 	if s.log == nil {
 		s.log = discardLogger
 	}
@@ -82,6 +89,7 @@ func NewHandler(o Options) http.Handler {
 	s.sessions = newSessionStore(s.now)
 	s.byAccount = newLimiter(s.now, loginBurstAccount, loginRefillAccount)
 	s.bySource = newLimiter(s.now, loginBurstSource, loginRefillSource)
+	s.guard = newLoginGuard(s.now, o.Sleep)
 
 	mux := s.mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -253,6 +261,8 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesAgent()
+	s.routesCampaigns()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

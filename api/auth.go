@@ -342,7 +342,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, unprocessable("login or password too long"))
 		return
 	}
-	src, acct := s.sourceKey(r), "acct:"+login
+	// The per-account bucket is per (account, source): guesses from
+	// elsewhere cannot lock the owner out; across sources the account
+	// gets a slowdown instead (loginGuard).
+	src := s.sourceKey(r)
+	acct := "acct:" + login + "|" + src
 	ok1, wait1 := s.bySource.take(src)
 	if !ok1 {
 		s.tooMany(w, r, wait1)
@@ -354,9 +358,27 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.tooMany(w, r, wait2)
 		return
 	}
+	giveBack := func() {
+		s.bySource.give(src)
+		s.byAccount.give(acct)
+	}
+	if d := s.guard.delay(login, src); d > 0 {
+		if err := s.guard.sleep(r.Context(), d); err != nil {
+			giveBack()
+			return
+		}
+	}
+	release, err := s.guard.acquire(r.Context())
+	if err != nil {
+		giveBack()
+		s.hashBusy(w, r)
+		return
+	}
 	a, err := s.j.VerifyPassword(r.Context(), login, req.Password)
+	release()
 	if err != nil {
 		if errors.Is(err, journal.ErrBadCredentials) || errors.Is(err, journal.ErrDisabled) {
+			s.guard.failed(login)
 			s.log.Info("login failed", keySource, src)
 			// One message for all: do not tell which logins exist or are
 			// disabled.
@@ -368,8 +390,8 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.bySource.give(src)
-	s.byAccount.give(acct)
+	giveBack()
+	s.guard.succeeded(login, src)
 	id, sess := s.sessions.create(a.Login)
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: id, Path: "/",
@@ -387,6 +409,13 @@ func (s *server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	s.log.Warn("login rate limited", keySource, s.sourceKey(r), keyRetryAfter, secs, keyHint, "repeated failed logins: a forgotten password (agent passwd) or guessing from this source")
 	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
+}
+
+// hashBusy answers a login that found no password-hashing slot in time.
+func (s *server) hashBusy(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "2")
+	s.log.Warn("login refused: hashing pool busy", keySource, s.sourceKey(r))
+	writeError(w, http.StatusServiceUnavailable, "too many logins at once: try again in 2 s")
 }
 
 // logout ends the cookie session (a no-op for bearer tokens, which are

@@ -208,9 +208,10 @@ func TestOwnPasswordChange(t *testing.T) {
 	e.ok(req{method: "POST", path: "/api/v1/login", body: map[string]string{"login": "op1", "password": testPassword}}, 401, nil)
 }
 
-// TestConcurrentGuessesAreBounded: a burst of parallel wrong guesses for
-// one account gets at most the bucket's worth of password checks; the
-// rest are refused before any hashing.
+// Parallel guesses on one account from many addresses are each checked
+// (no lockout an attacker could use against the owner), through the
+// bounded hashing pool, and slow the account down for new addresses
+// (issue 11 item 10; it used to be a per-account lockout).
 func TestConcurrentGuessesAreBounded(t *testing.T) {
 	e := newEnv(t)
 	e.account("op1", journal.RoleOperatorL1)
@@ -232,8 +233,25 @@ func TestConcurrentGuessesAreBounded(t *testing.T) {
 	for c := range codes {
 		count[c]++
 	}
-	if count[401] != loginBurstAccount || count[429] != n-loginBurstAccount {
-		t.Errorf("%d parallel guesses: %v, want %d × 401 and %d × 429", n, count, loginBurstAccount, n-loginBurstAccount)
+	// 503: the hashing pool had no slot within its wait (slow hashing
+	// under -race); never 429, a lockout.
+	if count[401] == 0 || count[401]+count[503] != n {
+		t.Errorf("%d parallel guesses from %d addresses: %v, want each 401 (or 503 from a full hashing pool)", n, n, count)
+	}
+	// Guesses the full pool turned away (503) were not checked and count
+	// as no failure: make up for them one at a time, so the account has
+	// seen n failures before the slowdown is looked for.
+	for i := 0; count[401] < n && i < 4*n; i++ {
+		w := e.do(req{method: "POST", path: "/api/v1/login", remote: fmt.Sprintf("192.0.2.%d:1", 100+i),
+			body: map[string]string{"login": "op1", "password": fmt.Sprint("late guess ", i)}})
+		if w.Code == 401 {
+			count[401]++
+		}
+	}
+	e.slept.Store(0)
+	w := e.do(req{method: "POST", path: "/api/v1/login", remote: "198.51.100.1:1", body: map[string]string{"login": "op1", "password": "guess x"}})
+	if w.Code != 401 || e.slept.Load() == 0 {
+		t.Errorf("guess after %d failures = %d after %v, want 401 after a slowdown", n, w.Code, time.Duration(e.slept.Load()))
 	}
 }
 

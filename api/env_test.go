@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,6 +61,8 @@ type env struct {
 	logs  *peertest.SyncBuffer
 	// topic is a consultation topic of the shipped catalog.
 	topic string
+	// slept is the login slowdown asked for so far (Options.Sleep).
+	slept atomic.Int64
 }
 
 func newEnv(t *testing.T) *env { return newEnvTB(t) }
@@ -96,6 +99,7 @@ func newEnvTB(t testing.TB) *env {
 	reg := prometheus.NewPedanticRegistry()
 	e.h = NewHandler(Options{
 		Health: fakeHealth{}, Gatherer: reg, Journal: j, Now: e.clock.Now,
+		Sleep:  func(_ context.Context, d time.Duration) error { e.slept.Add(int64(d)); return nil },
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	return e

@@ -232,7 +232,8 @@ type Rules struct {
 	// RetryDelay is the wait after an attempt, by its result.
 	RetryDelay map[Outcome]time.Duration
 	// NoRedialAfterAbandon is the period after an abandoned call during
-	// which the contact is not called again (default 72 h).
+	// which the contact is not called again. Zero means none: the retry
+	// delay of OutcomeAbandoned alone applies (DefaultRules sets 72 h).
 	NoRedialAfterAbandon time.Duration
 	// DNC lists blocked phones (nil: none).
 	DNC DNC
@@ -302,10 +303,13 @@ const (
 	BlockHoliday
 	// BlockNoWindow: the window never opens (within 400 days) (final).
 	BlockNoWindow
+	// BlockNoPhone: the contact has no phone left that may be called
+	// (none in the list, or every one wrong) (final).
+	BlockNoPhone
 )
 
 var blockNames = [...]string{"none", "dnc", "max_attempts", "phone_day_cap", "phone_week_cap", "retry_delay",
-	"abandoned_no_redial", "callback_pending", "callback_owned", "outside_window", "holiday", "no_window"}
+	"abandoned_no_redial", "callback_pending", "callback_owned", "outside_window", "holiday", "no_window", "no_phone"}
 
 // String returns the reason's name, a bounded label.
 func (b Block) String() string {
@@ -313,6 +317,24 @@ func (b Block) String() string {
 		return "unknown"
 	}
 	return blockNames[b]
+}
+
+// Final reports whether the block never lifts by itself.
+func (b Block) Final() bool {
+	return b == BlockDNC || b == BlockMaxAttempts || b == BlockNoWindow || b == BlockNoPhone
+}
+
+var blockRussian = [...]string{"", "номер в списке «не звонить»", "исчерпаны попытки", "лимит звонков на номер за день",
+	"лимит звонков на номер за неделю", "пауза перед повторным звонком", "72 часа после сброшенного звонка",
+	"назначен перезвон на другое время", "перезвон закреплён за другим оператором", "вне разрешённого времени звонков",
+	"праздничный день", "нет разрешённого времени звонков", "нет телефона для звонка"}
+
+// Russian explains the reason to campaign staff.
+func (b Block) Russian() string {
+	if b <= 0 || int(b) >= len(blockRussian) {
+		return b.String()
+	}
+	return blockRussian[b]
 }
 
 // ParseBlock parses a reason name as printed by String ("none" included).
@@ -370,12 +392,8 @@ func (r *Rules) Check(now time.Time, c *ContactState, phone, agent string) Verdi
 		if last == nil || a.At.After(last.At) {
 			last = a
 		}
-		if a.Result == OutcomeAbandoned {
-			period := r.NoRedialAfterAbandon
-			if period == 0 {
-				period = 72 * time.Hour
-			}
-			later(a.At.Add(period), BlockAbandoned)
+		if a.Result == OutcomeAbandoned && r.NoRedialAfterAbandon > 0 {
+			later(a.At.Add(r.NoRedialAfterAbandon), BlockAbandoned)
 		}
 	}
 	cb := c.Callback

@@ -108,6 +108,11 @@ func TestCheck(t *testing.T) {
 	}
 	weekRules := rules
 	weekRules.MaxAttempts, weekRules.MaxPerPhoneDay = 0, 0
+	// A zero no-redial period means none (it used to be read as 72 h):
+	// only the retry delay of an abandoned call (here 1 h) applies.
+	noRedial := rules
+	noRedial.NoRedialAfterAbandon = 0
+	noRedial.RetryDelay = map[Outcome]time.Duration{OutcomeAbandoned: time.Hour}
 
 	tests := []struct {
 		name   string
@@ -139,6 +144,8 @@ func TestCheck(t *testing.T) {
 		{"no answer: retry in 1 h", &rules, wed(msk, 10, 5), ContactState{Zone: msk, Attempts: attempts(OutcomeNoAnswer, wed(msk, 10, 0))}, phone, "", false, BlockRetryDelay, wed(msk, 11, 0), ""},
 		{"machine late: retry lands after closing, next morning", &rules, wed(msk, 20, 0), ContactState{Zone: msk, Attempts: attempts(OutcomeMachine, wed(msk, 19, 30))}, phone, "", false, BlockRetryDelay, at(msk, time.November, 26, 9, 0), ""},
 		{"abandoned: 72 h no redial", &rules, wed(msk, 12, 0), ContactState{Zone: msk, Attempts: attempts(OutcomeAbandoned, wed(msk, 10, 0))}, phone, "", false, BlockAbandoned, at(msk, time.November, 28, 10, 0), ""},
+		{"abandoned, no-redial period 0: only the retry delay", &noRedial, wed(msk, 10, 30), ContactState{Zone: msk, Attempts: attempts(OutcomeAbandoned, wed(msk, 10, 0))}, phone, "", false, BlockRetryDelay, wed(msk, 11, 0), ""},
+		{"abandoned, no-redial period 0, retry delay over", &noRedial, wed(msk, 11, 0), ContactState{Zone: msk, Attempts: attempts(OutcomeAbandoned, wed(msk, 10, 0))}, phone, "", true, BlockNone, time.Time{}, ""},
 		{"abandoned holds despite a later attempt", &rules, at(msk, time.November, 27, 12, 0),
 			ContactState{Zone: msk, Attempts: append(attempts(OutcomeAbandoned, wed(msk, 10, 0)), Attempt{At: at(msk, time.November, 26, 10, 0), Phone: other, Result: OutcomeBusy})},
 			phone, "", false, BlockAbandoned, at(msk, time.November, 28, 10, 0), ""},

@@ -26,6 +26,9 @@ type Config struct {
 	Calls   Calls   `toml:"calls"`
 	Prompts Prompts `toml:"prompts"`
 	Routes  []Route `toml:"route"`
+	ACD     ACD     `toml:"acd"`
+	Queues  []Queue `toml:"queue"`
+	Trunks  []Trunk `toml:"trunk"`
 }
 
 // Log configures log/slog output on stderr (journald in production).
@@ -148,8 +151,13 @@ type Calls struct {
 	RingTimeout Duration `toml:"ring_timeout"`
 	// MaxDuration hangs up any call that lasts longer (0 = no limit).
 	MaxDuration Duration `toml:"max_duration"`
-	// MaxConcurrent refuses new calls with 503 above this many (0 = no limit).
+	// MaxConcurrent refuses new calls with 503 above this many; 0 derives
+	// the limit from the RTP port range (see MaxCalls).
 	MaxConcurrent int `toml:"max_concurrent"`
+	// InviteRate is how many new INVITEs per second one source address
+	// may send (twice that in a burst) before it gets 503; addresses in a
+	// route's allow networks (trunks) are exempt. 0 turns it off.
+	InviteRate float64 `toml:"invite_rate"`
 	// RTPTimeout hangs up an answered call when no RTP has arrived from
 	// the caller for this long (a phone or gateway gone without BYE);
 	// calls on hold are spared. 0 turns it off.
@@ -180,9 +188,12 @@ const (
 	// ActionDial places a second SIP leg to Target and switches it to the
 	// caller, recorded unless Record is false.
 	ActionDial Action = "dial"
+	// ActionQueue puts the caller in the [[queue]] named by Queue, to be
+	// answered by an operator.
+	ActionQueue Action = "queue"
 )
 
-var actions = []Action{ActionEcho, ActionPlayback, ActionMenu, ActionDial}
+var actions = []Action{ActionEcho, ActionPlayback, ActionMenu, ActionDial, ActionQueue}
 
 // Route maps a called number to an action.
 type Route struct {
@@ -210,6 +221,18 @@ type Route struct {
 	// Repeats is how many times a menu replays its prompt without input
 	// before hanging up.
 	Repeats int `toml:"repeats"`
+	// Queue names the [[queue]] of a queue route.
+	Queue string `toml:"queue"`
+	// Allow says who may use the route: "anyone", "phones" (operator
+	// phones that authenticate), and networks or addresses of trunks
+	// (trusted callers). Unset: "phones" for a dial route to an external
+	// target, "anyone" otherwise (see routeaccess.go).
+	Allow []string `toml:"allow"`
+	// CallerID is the number a dial route shows the far end. Unset: the
+	// caller's own number when the caller is trusted (an authenticated
+	// phone, a trunk network) or the target is one of our phones; else
+	// none ("obzvon"). Never an untrusted caller's choice.
+	CallerID string `toml:"caller_id"`
 }
 
 // Records reports whether a dial route records.
@@ -243,11 +266,14 @@ func Default() *Config {
 		HTTP: HTTP{Listen: "127.0.0.1:8080", OpenMetrics: true,
 			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute}},
 		Data: Data{Dir: "./var", GCInterval: Duration{10 * time.Minute}},
+		ACD: ACD{PauseReasons: []string{"обед", "обучение", "техперерыв"}, SessionRingTimeout: Duration{30 * time.Second},
+			RingTimeout: Duration{20 * time.Second}, AgentRTPTimeout: Duration{30 * time.Second}},
 		Calls: Calls{
 			DrainTimeout: Duration{30 * time.Second},
 			RingTimeout:  Duration{30 * time.Second},
 			MaxDuration:  Duration{4 * time.Hour},
 			RTPTimeout:   Duration{60 * time.Second},
+			InviteRate:   defaultInviteRate,
 		},
 		Routes: []Route{
 			{Name: "echo", Match: "600", Action: ActionEcho, Prompt: "echo-intro"},
@@ -256,7 +282,11 @@ func Default() *Config {
 				Choices:      map[string]string{"1": "greeting", "2": "echo"},
 				DigitTimeout: Duration{5 * time.Second}, Repeats: 2},
 			{Name: "busy", Action: ActionPlayback, Prompt: "busy"},
+			{Name: "contact-center", Match: "8800", Action: ActionQueue, Queue: "main"},
 		},
+		Queues: []Queue{{Name: "main", Greeting: "queue-greeting", AnnouncePosition: true, AnnounceWait: true,
+			AnnounceEvery: Duration{time.Minute}, MaxWait: Duration{10 * time.Minute}, Overflow: "callback",
+			WrapUp: Duration{15 * time.Second}, ServiceLevel: "80/20", OpenAppealPriority: 10}},
 	}
 }
 
@@ -287,9 +317,15 @@ func Parse(r io.Reader) (*Config, error) {
 	c := Default()
 	var probe struct {
 		Routes []toml.Primitive `toml:"route"`
+		Queues []toml.Primitive `toml:"queue"`
 	}
-	if _, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&probe); err == nil && len(probe.Routes) > 0 {
-		c.Routes = nil
+	if _, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&probe); err == nil {
+		if len(probe.Routes) > 0 {
+			c.Routes = nil
+		}
+		if len(probe.Queues) > 0 {
+			c.Queues = nil
+		}
 	}
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(c)
 	if err != nil {
@@ -474,6 +510,7 @@ func (c *Config) Validate() error {
 			if r.Prompt == "" {
 				bad(key+".prompt", r.Prompt, "a %s route needs a prompt", r.Action)
 			}
+		case ActionQueue:
 		case ActionDial:
 			sipURI := strings.HasPrefix(r.Target, "sip:") && len(r.Target) >= 6
 			registered := strings.HasPrefix(r.Target, "reg:") && len(r.Target) > 4
@@ -501,6 +538,7 @@ func (c *Config) Validate() error {
 			bad(key+".prompt", r.Prompt, "prompt names are lowercase letters, digits, - and _")
 		}
 	}
+	errs = append(errs, c.validateTrunks()...)
 	for i, r := range c.Routes {
 		digits := make([]string, 0, len(r.Choices))
 		for d := range r.Choices {
@@ -520,6 +558,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.validateACD(bad)
+	errs = append(errs, c.validateRouteAccess()...)
+	errs = append(errs, c.validateLimits()...)
 	return errors.Join(errs...)
 }
 
@@ -540,6 +581,9 @@ func (c *Config) PromptNames() []string {
 			set[r.Prompt] = true
 		}
 	}
+	for _, n := range c.queuePrompts() {
+		set[n] = true
+	}
 	out := make([]string, 0, len(set))
 	for n := range set {
 		out = append(out, n)
@@ -559,8 +603,12 @@ func (c *Config) RouteByName(name string) (Route, bool) {
 }
 
 // MatchRoute returns the first route whose pattern matches the called
-// number. Routes with an empty pattern are never matched.
+// number. Routes with an empty pattern are never matched, and a number
+// that is not ValidNumber matches nothing.
 func (c *Config) MatchRoute(called string) (Route, bool) {
+	if !ValidNumber(called) {
+		return Route{}, false
+	}
 	for _, r := range c.Routes {
 		if r.Match != "" && MatchPattern(r.Match, called) {
 			return r, true

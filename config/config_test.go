@@ -168,7 +168,12 @@ func TestMatchRouteFirstWinsAndSkipsMenuOnly(t *testing.T) {
 	if _, ok := c.MatchRoute(""); ok {
 		t.Errorf("MatchRoute(\"\") matched the menu-only route")
 	}
+	c.Queues = nil
 	if got := c.PromptNames(); strings.Join(got, ",") != "busy,echo-intro,greeting,menu" {
-		t.Errorf("PromptNames() = %v", got)
+		t.Errorf("PromptNames() without queues = %v", got)
+	}
+	c.Queues = []Queue{{Name: "q", Greeting: "hello", Overflow: "callback"}}
+	if got := c.PromptNames(); strings.Join(got, ",") != "busy,echo-intro,greeting,hello,menu,moh,queue-callback,queue-connect" {
+		t.Errorf("PromptNames() with a queue = %v", got)
 	}
 }

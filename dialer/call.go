@@ -51,6 +51,19 @@ type call struct {
 	ackSDP   chan []byte // a delayed offer's answer, from the ACK
 	out      *OutboundLeg
 	outRec   *journal.LegRecord
+	queue    *queueCall // the call's stay in the ACD, for queue routes
+
+	queueResult string // metrics result of a queue route (set by runQueue)
+
+	cmds chan callCmd // transfers and other commands from the API
+
+	// trusted: the caller came from a route's network or authenticated
+	// as an account (see admitInvite).
+	trusted bool
+	// unrecorded: the INVITE was refused before any route ran: counted
+	// and logged, not journaled (admitInvite refuses most such INVITEs
+	// before a call exists).
+	unrecorded bool
 }
 
 // hangup ends the call from our side.
@@ -61,13 +74,16 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	now := time.Now()
 	ctx, cancel := context.WithCancelCause(in.Context())
 	c := &call{
-		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel,
+		s: s, in: in, id: in.ID, ctx: ctx, cancel: cancel, cmds: make(chan callCmd),
 		log: s.log.With(attrCallID, in.InviteRequest.CallID().Value()),
 		rec: journal.CallRecord{
+			ID:        journal.NewID(now),
 			Direction: "inbound",
 			From:      in.FromUser(),
-			To:        in.ToUser(),
-			Arrived:   now,
+			// Route on the Request-URI, never on To: a proxy or filter in
+			// front sees and forwards by the Request-URI (RFC 3261 §8.2.2.1).
+			To:      in.InviteRequest.Recipient.User,
+			Arrived: now,
 		},
 	}
 	defer cancel(nil)
@@ -86,9 +102,7 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	s.mu.Unlock()
 	s.metrics.CallStarted(metrics.DirectionInbound)
 	defer func() {
-		s.mu.Lock()
-		delete(s.calls, c.id)
-		s.mu.Unlock()
+		s.release(c)
 		s.handlers.Done()
 	}()
 
@@ -162,9 +176,11 @@ func (c *call) bye() {
 func (c *call) run() string {
 	route, ok := c.s.cfg.MatchRoute(c.rec.To)
 	if !ok {
+		c.unrecorded = true
 		c.reject(sip.StatusNotFound, "Not Found")
 		return metrics.ResultRejected
 	}
+	c.trusted = c.s.takeTrusted(c.in.InviteRequest)
 	c.rec.Route = route.Name
 	c.log = c.log.With(attrRoute, route.Name)
 
@@ -196,7 +212,9 @@ func (c *call) run() string {
 	c.rec.Codec = choice.Codec.String()
 	c.mu.Unlock()
 	defer leg.Close()
-	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	// An untrusted caller gets media only once its RTP arrives (RTP
+	// reflection: its SDP may name someone else's address).
+	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}
 	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
 
 	if route.Action == config.ActionDial {
@@ -206,6 +224,15 @@ func (c *call) run() string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
+	return c.result()
+}
+
+// result is the metrics result of an answered call: a queue call's own
+// (abandoned when no operator took it), else answered.
+func (c *call) result() string {
+	if c.queueResult != "" {
+		return c.queueResult
+	}
 	return metrics.ResultAnswered
 }
 
@@ -257,7 +284,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 			c.hangup(hangupSystem)
 			return err
 		}
-		if err := leg.Start(media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}); err != nil {
+		if err := leg.Start(media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}); err != nil {
 			c.hangup(hangupSystem)
 			return err
 		}
@@ -275,7 +302,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 		return metrics.ResultFailed
 	}
 	c.runRoute(route, 0)
-	return metrics.ResultAnswered
+	return c.result()
 }
 
 // takeACK hands the SDP of the ACK that completes a delayed-offer answer
@@ -293,10 +320,13 @@ func (c *call) takeACK(body []byte) {
 	}
 }
 
-// reject sends a final error response to the INVITE.
+// reject sends a final error response to the INVITE. The call stops
+// counting against calls.max_concurrent first: the response waits for the
+// caller's ACK, up to 32 s (Timer H) when a flood never sends one.
 func (c *call) reject(code int, reason string) {
 	c.rec.SIPCode = code
 	c.rec.HangupBy = hangupSystem
+	c.s.release(c)
 	if err := c.in.Respond(code, reason, nil); err != nil {
 		c.log.Debug("respond failed", "error", err)
 	}
@@ -353,6 +383,8 @@ func (c *call) runRoute(r config.Route, depth int) {
 	case config.ActionDial:
 		// A dial reached from a menu: the caller is answered already.
 		c.dialAnswered(r)
+	case config.ActionQueue:
+		c.queueResult = c.runQueue(r)
 	}
 }
 
@@ -449,7 +481,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	}()
 	var earlyErr error
 	opt := DialOptions{
-		From: c.rec.From,
+		From: c.outCallerID(r),
 		OnProgress: func(code int, earlyLeg *media.Leg) {
 			switch {
 			case earlyLeg != nil && early != nil:
@@ -522,9 +554,10 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 }
 
 // target is the route's dial target with ${number} replaced by the
-// called number.
+// called number (digits, *, # and +: MatchRoute admits nothing else; #
+// is escaped for the URI).
 func (c *call) target(r config.Route) string {
-	return strings.ReplaceAll(r.Target, "${number}", c.rec.To)
+	return strings.ReplaceAll(r.Target, "${number}", strings.ReplaceAll(c.rec.To, "#", "%23"))
 }
 
 // noteFailedDial keeps the failed far leg for the call record and returns
@@ -541,7 +574,7 @@ func (c *call) noteFailedDial(r config.Route, err error) (int, string) {
 
 // dialAnswered is a dial route entered from a menu after answer.
 func (c *call) dialAnswered(r config.Route) {
-	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.rec.From})
+	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r)})
 	if err != nil {
 		c.noteFailedDial(r, err)
 		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {
@@ -632,6 +665,14 @@ func (c *call) finish(result string) {
 	}
 	c.mu.Unlock()
 	c.s.metrics.CallEnded(metrics.DirectionInbound, result)
+	if c.unrecorded {
+		// Decision (issue 11 item 4): an INVITE refused before any route
+		// ran is not a call. Journaling each one let a flood of bogus
+		// INVITEs write thousands of records; they are counted in
+		// obzvon_calls_total{result="rejected"} and logged at debug.
+		c.log.Debug("invite refused", slog.Int(attrCode, c.rec.SIPCode))
+		return
+	}
 	if c.s.store != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -29,6 +29,8 @@ type DialOptions struct {
 	// (early media: ringback, announcements); nil otherwise. It runs in
 	// the dialing goroutine: don't block.
 	OnProgress func(code int, early *media.Leg)
+	// Headers are added to the INVITE (e.g. auto-answer hints).
+	Headers []sip.Header
 }
 
 // Dial failure codes that never came from the far end.
@@ -77,8 +79,15 @@ func (o *OutboundLeg) Leg() *media.Leg { return o.leg }
 // Done is closed when the far end hangs up or the leg is hung up.
 func (o *OutboundLeg) Done() <-chan struct{} { return o.d.Context().Done() }
 
-// Hangup sends BYE (once) and frees the media.
+// byeTimeout bounds how long a BYE to a peer that may be gone is waited
+// for (UDP retransmits it until Timer F, 32 s, otherwise).
+const byeTimeout = 5 * time.Second
+
+// Hangup sends BYE (once) and frees the media. It waits for the BYE's
+// answer at most until ctx ends, and never longer than 5 s.
 func (o *OutboundLeg) Hangup(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, byeTimeout)
+	defer cancel()
 	o.mu.Lock()
 	if !o.ended.IsZero() {
 		o.mu.Unlock()
@@ -221,6 +230,9 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	})
 	req.From().Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(&d.UA.ContactHDR)
+	for _, h := range opt.Headers {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(o.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv))
 	if err := sipgo.ClientRequestBuild(d.UA.Client, req); err != nil {

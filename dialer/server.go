@@ -51,6 +51,9 @@ type Options struct {
 	Credentials Credentials
 	// Metrics counts calls and SIP traffic; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Desk runs the inbound ACD (operators' sessions and queue routes);
+	// nil: queue routes answer with the busy prompt.
+	Desk *DeskOptions
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -65,9 +68,13 @@ type Server struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
-	ua  *sipgo.UserAgent
-	dg  *diago.Diago
-	reg *Registrar
+	ua   *sipgo.UserAgent
+	dg   *diago.Diago
+	reg  *Registrar
+	desk *Desk
+
+	invites *inviteLimiter
+	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
 
 	draining atomic.Bool
 	closed   atomic.Bool
@@ -96,15 +103,19 @@ func New(opts Options) (*Server, error) {
 	}
 	var reg *Registrar
 	if opts.Credentials != nil {
+		store, _ := opts.Credentials.(BindingStore)
 		reg = NewRegistrar(opts.Credentials, RegistrarOptions{
+			Store:      store,
 			Realm:      opts.Config.SIP.Realm,
 			MinExpires: opts.Config.SIP.RegisterMinExpires.Duration,
 			MaxExpires: opts.Config.SIP.RegisterMaxExpires.Duration,
 			Algorithms: opts.Config.SIP.DigestAlgorithms,
+			Metrics:    opts.Metrics,
 			Logger:     log,
 		})
 	}
-	return &Server{
+	s := &Server{
+		invites: newInviteLimiter(opts.Config, time.Now),
 		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
@@ -114,8 +125,22 @@ func New(opts Options) (*Server, error) {
 		log:     log,
 		calls:   map[string]*call{},
 		legs:    map[string]*OutboundLeg{},
-	}, nil
+	}
+	if opts.Desk != nil {
+		if opts.Desk.Directory == nil {
+			return nil, errors.New("dialer: Desk needs a Directory")
+		}
+		d, err := newDesk(s, *opts.Desk)
+		if err != nil {
+			return nil, fmt.Errorf("dialer: %w", err)
+		}
+		s.desk = d
+	}
+	return s, nil
 }
+
+// Desk is the operators' desk, nil without an ACD.
+func (s *Server) Desk() *Desk { return s.desk }
 
 // Start binds the SIP listeners and serves until Close. It returns once
 // every transport is listening.
@@ -156,6 +181,13 @@ func (s *Server) Start(ctx context.Context) error {
 		}))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
+	if s.reg != nil {
+		if n, err := s.reg.Restore(ctx); err != nil {
+			s.log.Warn("stored registrations not restored", "error", err)
+		} else if n > 0 {
+			s.log.Info("registrations restored", "bindings", n)
+		}
+	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
@@ -164,6 +196,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
+	if s.desk != nil {
+		s.desk.start()
+	}
 	if s.reg != nil {
 		go func() {
 			t := time.NewTicker(30 * time.Second)
@@ -241,6 +276,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.handlers.Wait()
+	if s.desk != nil {
+		s.desk.close() // BYE to the session legs while the UA still runs
+	}
 	if s.stop != nil {
 		s.stop()
 	}
@@ -267,6 +305,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}
+		if req.Method == sip.REFER && s.handleRefer(req, tx) {
+			return
+		}
 		if req.IsInvite() {
 			if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
 				s.reInvite(req, tx)
@@ -279,7 +320,10 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				_ = tx.Respond(res)
 				return
 			}
-			if max := s.cfg.Calls.MaxConcurrent; max > 0 && s.Active() >= max {
+			if !s.admitInvite(req, tx) {
+				return
+			}
+			if max := s.cfg.MaxCalls(); s.Active() >= max {
 				s.metrics.CallRejected(metrics.RejectCapacity)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
@@ -371,6 +415,16 @@ func sdpResponse(req *sip.Request, body []byte) *sip.Response {
 // newSession starts a fresh SDP session identity.
 func (s *Server) newSession() *sdpSession {
 	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff}
+}
+
+// release stops counting c as a call in progress (it is being refused);
+// serveInvite forgets it again when it returns, which is harmless.
+func (s *Server) release(c *call) {
+	s.mu.Lock()
+	if s.calls[c.id] == c {
+		delete(s.calls, c.id)
+	}
+	s.mu.Unlock()
 }
 
 // registerLeg tracks an outbound dialog for re-INVITEs.

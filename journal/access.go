@@ -40,17 +40,22 @@ const (
 	ResourceJournal                   // backup, restore, export of the journal
 	ResourceMetrics                   // /metrics
 	ResourceHealth                    // /healthz, /readyz
+	// ResourceAgent is operators' work: their own session and state
+	// (update), everyone's states and the queues (read); creating means
+	// acting on another operator and supervising calls (listen, whisper,
+	// barge, log out).
+	ResourceAgent
 )
 
 var resourceEnum = enum[Resource]{"resource", []string{"", "appeal", "person", "registry", "call", "recording", "account",
-	"catalog", "directory", "audit", "campaign", "list", "survey", "journal", "metrics", "health"}, nil}
+	"catalog", "directory", "audit", "campaign", "list", "survey", "journal", "metrics", "health", "agent"}, nil}
 
 func (r Resource) String() string { return resourceEnum.str(r) }
 
 // Resources lists every resource, in order.
 var Resources = []Resource{ResourceAppeal, ResourcePerson, ResourceRegistry, ResourceCall, ResourceRecording, ResourceAccount,
 	ResourceCatalog, ResourceDirectory, ResourceAudit, ResourceCampaign, ResourceList, ResourceSurvey, ResourceJournal,
-	ResourceMetrics, ResourceHealth}
+	ResourceMetrics, ResourceHealth, ResourceAgent}
 
 // Actions lists every action, in order.
 var Actions = []Action{ActionRead, ActionCreate, ActionUpdate, ActionDelete, ActionApprove}
@@ -68,7 +73,7 @@ var (
 // every level; which appeals they see is CanSeeAppeal's business.
 var operatorRights = map[Resource][]Action{
 	ResourceAppeal: rcu, ResourcePerson: r, ResourceCall: r, ResourceRecording: r,
-	ResourceCatalog: r, ResourceDirectory: r, ResourceSurvey: ru, ResourceHealth: r,
+	ResourceCatalog: r, ResourceDirectory: r, ResourceSurvey: ru, ResourceHealth: r, ResourceAgent: ru,
 }
 
 // rights is the access table: a role may do an action on a resource only
@@ -82,16 +87,17 @@ var rights = map[Role]map[Resource][]Action{
 	RoleSupervisor: {
 		ResourceAppeal: ru, ResourcePerson: r, ResourceCall: r, ResourceRecording: r, ResourceAccount: r,
 		ResourceCatalog: rcu, ResourceDirectory: r, ResourceCampaign: r, ResourceList: r, ResourceSurvey: r,
-		ResourceMetrics: r, ResourceHealth: r,
+		ResourceMetrics: r, ResourceHealth: r, ResourceAgent: rcu,
 	},
 	RoleAdmin: {
 		ResourceAppeal: all, ResourcePerson: r, ResourceRegistry: rc, ResourceCall: r, ResourceRecording: r,
 		ResourceAccount: rcud, ResourceCatalog: rcud, ResourceDirectory: r, ResourceAudit: r,
 		ResourceCampaign: rcud, ResourceList: rcud, ResourceSurvey: ru, ResourceJournal: rcu,
-		ResourceMetrics: r, ResourceHealth: r,
+		ResourceMetrics: r, ResourceHealth: r, ResourceAgent: rcu,
 	},
 	RoleCampaignStaff: {
 		ResourceCampaign: rcud, ResourceList: rcud, ResourceSurvey: r, ResourceDirectory: r, ResourceHealth: r,
+		ResourceAgent: r,
 	},
 	RoleSRE: {ResourceMetrics: r, ResourceHealth: r},
 }

@@ -12,13 +12,13 @@ import (
 // only metrics and health; administrators everything but SRE's metrics
 // are theirs too. Letters: r read, c create, u update, d delete, a approve.
 func TestAllowedTable(t *testing.T) {
-	op := "appeal:rcu person:r call:r recording:r catalog:r directory:r survey:ru health:r"
+	op := "appeal:rcu person:r call:r recording:r catalog:r directory:r survey:ru health:r agent:ru"
 	grid := map[Role]string{
 		RoleOperatorL1: op, RoleOperatorL2: op, RoleRepL1: op, RoleRepL2: op, RoleRepL3: op,
-		RoleSupervisor: "appeal:ru person:r call:r recording:r account:r catalog:rcu directory:r campaign:r list:r survey:r metrics:r health:r",
+		RoleSupervisor: "appeal:ru person:r call:r recording:r account:r catalog:rcu directory:r campaign:r list:r survey:r metrics:r health:r agent:rcu",
 		RoleAdmin: "appeal:rcuda person:r registry:rc call:r recording:r account:rcud catalog:rcud directory:r audit:r " +
-			"campaign:rcud list:rcud survey:ru journal:rcu metrics:r health:r",
-		RoleCampaignStaff: "campaign:rcud list:rcud survey:r directory:r health:r",
+			"campaign:rcud list:rcud survey:ru journal:rcu metrics:r health:r agent:rcu",
+		RoleCampaignStaff: "campaign:rcud list:rcud survey:r directory:r health:r agent:r",
 		RoleSRE:           "metrics:r health:r",
 		RoleUnknown:       "",
 		Role(77):          "",

@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/crypto/argon2"
 
+	"github.com/obzvon/obzvon/internal/weakpass"
 	"github.com/obzvon/obzvon/lists"
 )
 
@@ -50,12 +52,17 @@ type Account struct {
 	PasswordHash string `json:"password_hash,omitempty"`
 	// SIP digest credentials (RFC 7616 §3.4.2): HA1 = H(login:realm:secret)
 	// with MD5 and with SHA-256. The secret itself is not stored.
-	SIPRealm     string    `json:"sip_realm,omitempty"`
-	SIPHA1MD5    string    `json:"sip_ha1_md5,omitempty"`
-	SIPHA1SHA256 string    `json:"sip_ha1_sha256,omitempty"`
-	Disabled     bool      `json:"disabled,omitempty"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	SIPRealm     string `json:"sip_realm,omitempty"`
+	SIPHA1MD5    string `json:"sip_ha1_md5,omitempty"`
+	SIPHA1SHA256 string `json:"sip_ha1_sha256,omitempty"`
+	// The same with the extension as the digest user, so that a phone may
+	// register as 1001 instead of ivanova. Set with the secret; an
+	// extension given after it needs a new secret.
+	SIPExtHA1MD5    string    `json:"sip_ext_ha1_md5,omitempty"`
+	SIPExtHA1SHA256 string    `json:"sip_ext_ha1_sha256,omitempty"`
+	Disabled        bool      `json:"disabled,omitempty"`
+	Created         time.Time `json:"created"`
+	Updated         time.Time `json:"updated"`
 }
 
 const (
@@ -132,12 +139,33 @@ func ValidLogin(s string) bool {
 	return true
 }
 
-func validPassword(p string) error {
-	if len([]rune(p)) < 10 {
-		return &FieldError{"password", "shorter than 10 characters"}
-	}
+// Minimum lengths of a web password and of a SIP secret. A SIP secret is
+// typed into a phone once and guessed online by svcrack and the like, so
+// it gets no less than a password.
+const (
+	minPasswordLen  = 10
+	minSIPSecretLen = 10
+)
+
+// validPassword refuses short, common and trivial passwords and ones that
+// contain the login (personal: the login, the extension).
+func validPassword(p string, personal ...string) error {
 	if strings.IndexFunc(p, unicode.IsControl) >= 0 {
 		return &FieldError{"password", "has control characters"}
+	}
+	if err := weakpass.Check(p, minPasswordLen, personal...); err != nil {
+		return &FieldError{"password", "too weak: " + err.Error()}
+	}
+	return nil
+}
+
+// validSIPSecret is validPassword for SIP digest secrets.
+func validSIPSecret(s string, personal ...string) error {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 || strings.ContainsAny(s, "\"") {
+		return &FieldError{"sip_secret", "has control characters, quotes or backslashes"}
+	}
+	if err := weakpass.Check(s, minSIPSecretLen, personal...); err != nil {
+		return &FieldError{"sip_secret", "too weak: " + err.Error()}
 	}
 	return nil
 }
@@ -171,14 +199,16 @@ func (j *Journal) AddAccount(ctx context.Context, who Actor, n NewAccount) (*Acc
 		return nil, fmt.Errorf("add account: %w", &FieldError{"extension", fmt.Sprintf("%q is not digits", a.Extension)})
 	}
 	if n.Password != "" {
-		if err := validPassword(n.Password); err != nil {
+		if err := validPassword(n.Password, a.Login, a.Extension); err != nil {
 			return nil, fmt.Errorf("add account: %w", err)
 		}
 		a.PasswordHash = HashPassword(n.Password)
 	}
 	if n.SIPSecret != "" {
-		a.SIPRealm = n.SIPRealm
-		a.SIPHA1MD5, a.SIPHA1SHA256 = DigestHA1(a.Login, n.SIPRealm, n.SIPSecret)
+		if err := validSIPSecret(n.SIPSecret, a.Login, a.Extension); err != nil {
+			return nil, fmt.Errorf("add account: %w", err)
+		}
+		a.setSIPSecret(n.SIPRealm, n.SIPSecret)
 	}
 	now := j.now()
 	a.Created, a.Updated = now, now
@@ -294,7 +324,7 @@ func (j *Journal) SetPassword(ctx context.Context, who Actor, login, password st
 	if who.Login != login && !Allowed(who.Role, ActionUpdate, ResourceAccount) {
 		return fmt.Errorf("set password of %s: %w", login, ErrDenied)
 	}
-	if err := validPassword(password); err != nil {
+	if err := validPassword(password, login); err != nil {
 		return fmt.Errorf("set password of %s: %w", login, err)
 	}
 	h := HashPassword(password)
@@ -306,12 +336,11 @@ func (j *Journal) SetSIPSecret(ctx context.Context, who Actor, login, realm, sec
 	if who.Login != login && !Allowed(who.Role, ActionUpdate, ResourceAccount) {
 		return fmt.Errorf("set SIP secret of %s: %w", login, ErrDenied)
 	}
-	if len(secret) < 8 {
-		return fmt.Errorf("set SIP secret of %s: %w", login, &FieldError{"sip_secret", "shorter than 8 characters"})
+	if err := validSIPSecret(secret, login); err != nil {
+		return fmt.Errorf("set SIP secret of %s: %w", login, err)
 	}
 	return j.changeAccount(ctx, who, login, "passwd", "sip secret", func(a *Account) error {
-		a.SIPRealm = realm
-		a.SIPHA1MD5, a.SIPHA1SHA256 = DigestHA1(a.Login, realm, secret)
+		a.setSIPSecret(realm, secret)
 		return nil
 	})
 }
@@ -336,7 +365,7 @@ func (j *Journal) SetDisabled(ctx context.Context, who Actor, login string, disa
 func (j *Journal) VerifyPassword(ctx context.Context, login, password string) (*Account, error) {
 	a, err := j.Account(ctx, login)
 	if errors.Is(err, ErrNotFound) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -446,8 +475,9 @@ const (
 	argonKeyLen  = 32
 )
 
-// dummyHash is checked against for unknown logins so their timing matches.
-var dummyHash = HashPassword("obzvon-no-such-account")
+// dummyHash is checked against for unknown logins so their timing
+// matches; made on first use, not at start of every obzvon command.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("obzvon-no-such-account") })
 
 // HashPassword returns an argon2id hash of password in PHC form:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>.
@@ -495,9 +525,25 @@ func DigestHA1(user, realm, secret string) (md5hex, sha256hex string) {
 	return hex.EncodeToString(m[:]), hex.EncodeToString(h[:])
 }
 
-// SIPCredentials returns the digest HA1s of an enabled account for the
-// registrar; ErrNotFound for unknown accounts or ones without a secret.
-func (j *Journal) SIPCredentials(ctx context.Context, login string) (realm, ha1md5, ha1sha256 string, err error) {
+// setSIPSecret sets the digest HA1s for the login and, when the account
+// has one, the extension.
+func (a *Account) setSIPSecret(realm, secret string) {
+	a.SIPRealm = realm
+	a.SIPHA1MD5, a.SIPHA1SHA256 = DigestHA1(a.Login, realm, secret)
+	a.SIPExtHA1MD5, a.SIPExtHA1SHA256 = "", ""
+	if a.Extension != "" {
+		a.SIPExtHA1MD5, a.SIPExtHA1SHA256 = DigestHA1(a.Extension, realm, secret)
+	}
+}
+
+// SIPCredentials returns the digest HA1s for user — an enabled account's
+// login, or its extension — for the registrar; ErrNotFound for unknown
+// users or accounts without a secret for that user.
+func (j *Journal) SIPCredentials(ctx context.Context, user string) (realm, ha1md5, ha1sha256 string, err error) {
+	login, err := j.SIPLogin(ctx, user)
+	if err != nil {
+		return "", "", "", err
+	}
 	a, err := j.Account(ctx, login)
 	if err != nil {
 		return "", "", "", err
@@ -505,8 +551,12 @@ func (j *Journal) SIPCredentials(ctx context.Context, login string) (realm, ha1m
 	if a.Disabled {
 		return "", "", "", fmt.Errorf("account %s: %w", login, ErrDisabled)
 	}
-	if a.SIPHA1MD5 == "" {
-		return "", "", "", fmt.Errorf("SIP secret of %s: %w", login, ErrNotFound)
+	md5h, shah := a.SIPHA1MD5, a.SIPHA1SHA256
+	if user != login {
+		md5h, shah = a.SIPExtHA1MD5, a.SIPExtHA1SHA256
 	}
-	return a.SIPRealm, a.SIPHA1MD5, a.SIPHA1SHA256, nil
+	if md5h == "" {
+		return "", "", "", fmt.Errorf("SIP secret of %s for user %s: %w", login, user, ErrNotFound)
+	}
+	return a.SIPRealm, md5h, shah, nil
 }

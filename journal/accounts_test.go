@@ -57,7 +57,7 @@ func TestAccounts(t *testing.T) {
 			ctx := context.Background()
 			add := func(n NewAccount) (*Account, error) { return j.AddAccount(ctx, adm, n) }
 			a, err := add(NewAccount{Login: "ivanova", DisplayName: "Иванова Анна Сергеевна", Roles: []Role{RoleOperatorL1},
-				Organization: "ТФОМС Ставропольского края", Extension: "1021", Password: "очень-секретно", SIPSecret: "sipsecret1", SIPRealm: "obzvon"})
+				Organization: "ТФОМС Ставропольского края", Extension: "1021", Password: "очень-секретно", SIPSecret: "sip-9fk2-qm7t", SIPRealm: "obzvon"})
 			if err != nil {
 				t.Fatalf("AddAccount = %v", err)
 			}
@@ -78,6 +78,11 @@ func TestAccounts(t *testing.T) {
 				{NewAccount{Login: "nobody", DisplayName: "x"}, ErrInvalid, "roles"},
 				{NewAccount{Login: "shortpw", DisplayName: "x", Roles: []Role{RoleAdmin}, Password: "123"}, ErrInvalid, "password"},
 				{NewAccount{Login: "ext", DisplayName: "x", Roles: []Role{RoleAdmin}, Extension: "12a"}, ErrInvalid, "extension"},
+				{NewAccount{Login: "commonpw", DisplayName: "x", Roles: []Role{RoleAdmin}, Password: "Qwerty12345!"}, ErrInvalid, "password: too weak: a common password"},
+				{NewAccount{Login: "loginpw", DisplayName: "x", Roles: []Role{RoleAdmin}, Password: "loginpw-2026"}, ErrInvalid, "password: too weak: contains the login"},
+				{NewAccount{Login: "digits", DisplayName: "x", Roles: []Role{RoleAdmin}, SIPSecret: "83920174", SIPRealm: "obzvon"}, ErrInvalid, "sip_secret: too weak: too short"},
+				{NewAccount{Login: "sipcommon", DisplayName: "x", Roles: []Role{RoleAdmin}, SIPSecret: "password123", SIPRealm: "obzvon"}, ErrInvalid, "sip_secret: too weak: a common password"},
+				{NewAccount{Login: "sipext", DisplayName: "x", Roles: []Role{RoleAdmin}, Extension: "4455", SIPSecret: "phone-4455-x", SIPRealm: "obzvon"}, ErrInvalid, "sip_secret: too weak: contains the login or extension"},
 			}
 			for _, b := range bad {
 				if _, err := add(b.n); !errors.Is(err, b.want) || !strings.Contains(err.Error(), b.text) {
@@ -107,7 +112,7 @@ func TestAccounts(t *testing.T) {
 			}
 
 			realm, m, s, err := j.SIPCredentials(ctx, "ivanova")
-			wm, ws := DigestHA1("ivanova", "obzvon", "sipsecret1")
+			wm, ws := DigestHA1("ivanova", "obzvon", "sip-9fk2-qm7t")
 			if err != nil || realm != "obzvon" || m != wm || s != ws {
 				t.Fatalf("SIPCredentials = %s %s %s %v", realm, m, s, err)
 			}

@@ -22,7 +22,7 @@ func fill(t *testing.T, j *Journal) {
 	if _, _, err := j.LoadRegistry(ctx, adm, strings.NewReader(miniRegistry), lists.FormatCSV, "mini.csv"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.AddAccount(ctx, adm, NewAccount{Login: "ivanova", DisplayName: "Иванова", Roles: []Role{RoleOperatorL1}, Password: "пароль-пароль", SIPSecret: "secret123", SIPRealm: "r"}); err != nil {
+	if _, err := j.AddAccount(ctx, adm, NewAccount{Login: "ivanova", DisplayName: "Иванова", Roles: []Role{RoleOperatorL1}, Password: "пароль-пароль", SIPSecret: "kx7-backup-sip", SIPRealm: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 20; i++ {

@@ -41,13 +41,53 @@ type CallRecord struct {
 	Arrived  time.Time `json:"arrived"`
 	Answered time.Time `json:"answered,omitzero"`
 	Ended    time.Time `json:"ended,omitzero"`
-	// HangupBy is "caller", "callee" or "system".
+	// HangupBy is "caller", "callee", "agent" (the operator ended it from
+	// the desktop) or "system".
 	HangupBy string `json:"hangup_by,omitempty"`
 	SIPCode  int    `json:"sip_code,omitempty"`
 	Codec    string `json:"codec,omitempty"`
 	// Recording is the path of the recording file, if any.
 	Recording string      `json:"recording,omitempty"`
 	Legs      []LegRecord `json:"legs,omitempty"`
+
+	// Queue is the first queue the call entered (inbound ACD), and
+	// QueueEntered when.
+	Queue        string    `json:"queue,omitempty"`
+	QueueEntered time.Time `json:"queue_entered,omitzero"`
+	// QueueResult is how the call left the queues: answered, abandoned,
+	// timeout, full, callback, overflow (message) or transferred.
+	QueueResult string `json:"queue_result,omitempty"`
+	// WaitMillis is the time from entering the first queue until the
+	// first operator was connected, or until the call left unanswered.
+	WaitMillis int64 `json:"wait_ms,omitempty"`
+	// Agents are the operators the call was connected to, in order.
+	Agents []AgentSpan `json:"agents,omitempty"`
+	// Transfers is the chain of transfers (and overflows) of the call.
+	Transfers []Transfer `json:"transfers,omitempty"`
+	// Appeal is the appeal registered for the call, if any.
+	Appeal string `json:"appeal,omitempty"`
+}
+
+// AgentSpan is one operator's part of a call.
+type AgentSpan struct {
+	Login     string    `json:"login"`
+	Queue     string    `json:"queue,omitempty"`
+	Connected time.Time `json:"connected"`
+	Ended     time.Time `json:"ended,omitzero"`
+	// How the span ended: "caller", "agent", "transfer", "agent gone"
+	// (the phone dropped; the call went back to the queue), "system".
+	EndedBy string `json:"ended_by,omitempty"`
+}
+
+// Transfer is one move of a call to another target.
+type Transfer struct {
+	At time.Time `json:"at"`
+	// By is the operator who transferred, or "overflow".
+	By string `json:"by"`
+	// To is "queue:NAME", an extension, an external number.
+	To string `json:"to"`
+	// Mode is "blind", "attended" or "overflow".
+	Mode string `json:"mode"`
 }
 
 const (
@@ -79,9 +119,9 @@ func (c *CallRecord) Validate() error {
 		return bad("arrived", "is empty")
 	}
 	switch c.HangupBy {
-	case "", "caller", "callee", "system":
+	case "", "caller", "callee", "agent", "system":
 	default:
-		return bad("hangup_by", fmt.Sprintf("%q is not caller, callee or system", c.HangupBy))
+		return bad("hangup_by", fmt.Sprintf("%q is not caller, callee, agent or system", c.HangupBy))
 	}
 	for i, l := range c.Legs {
 		switch l.Role {

@@ -60,3 +60,9 @@ func encodeULID(b [16]byte) string {
 	}
 	return string(out[:])
 }
+
+var globalIDs = newIDSource()
+
+// NewID returns a new unique, time-ordered id (ULID-like, 26 characters)
+// for t, e.g. for a call record named before the call ends.
+func NewID(t time.Time) string { return globalIDs.next(t) }

@@ -55,6 +55,9 @@ type Reader struct {
 	// the first MaxBlankLines of them, for the report.
 	Blank      int
 	BlankLines []int
+	// AllowDuplicates returns rows whose ЕНП an earlier row had, instead
+	// of rejecting them; the caller merges them (survey lists).
+	AllowDuplicates bool
 }
 
 // MaxBlankLines is how many blank rows' lines a Reader keeps.
@@ -145,7 +148,7 @@ func (lr *Reader) Next() (*Row, error) {
 			}
 			continue
 		}
-		if row.ENP != "" {
+		if row.ENP != "" && !lr.AllowDuplicates {
 			k, _ := strconv.ParseUint(row.ENP, 10, 64)
 			if first, dup := lr.seen[k]; dup {
 				col := "ЕНП"

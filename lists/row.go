@@ -3,6 +3,7 @@ package lists
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,10 +28,13 @@ const (
 	FieldHealthGroup              // Группа здоровья
 	FieldDiagnosis                // Диагноз МКБ-10
 	FieldAddress                  // Адрес
+	FieldPeriod                   // Период
+	FieldZone                     // Часовой пояс
+	FieldRegion                   // Код региона (субъекта РФ)
 )
 
 var fieldNames = []string{"", "surname", "name", "patronymic", "full_name", "birth", "enp", "phone", "mo_code", "mo_name",
-	"year", "health_group", "diagnosis", "address"}
+	"year", "health_group", "diagnosis", "address", "period", "zone", "region"}
 
 // String returns the field's code name.
 func (f Field) String() string {
@@ -60,7 +64,17 @@ var headerSynonyms = map[string]Field{
 	"диагноз мкб 10": FieldDiagnosis, "диагноз": FieldDiagnosis, "мкб 10": FieldDiagnosis, "мкб": FieldDiagnosis,
 	"diagnosis": FieldDiagnosis, "icd10": FieldDiagnosis, "icd 10": FieldDiagnosis,
 	"адрес": FieldAddress, "адрес регистрации": FieldAddress, "address": FieldAddress,
+	"телефон 2": FieldPhone, "телефон 3": FieldPhone, "телефоны": FieldPhone, "доп телефон": FieldPhone,
+	"дополнительный телефон": FieldPhone, "домашний телефон": FieldPhone, "рабочий телефон": FieldPhone,
+	"phone 2": FieldPhone, "phone2": FieldPhone, "phones": FieldPhone,
+	"период": FieldPeriod, "период диспансеризации": FieldPeriod, "отчетный период": FieldPeriod, "period": FieldPeriod,
+	"часовой пояс": FieldZone, "time zone": FieldZone, "timezone": FieldZone, "tz": FieldZone,
+	"регион": FieldRegion, "код региона": FieldRegion, "субъект рф": FieldRegion, "region": FieldRegion,
 }
+
+// multiColumn are the fields that several columns may hold (their values
+// are collected in order).
+var multiColumn = map[Field]bool{FieldPhone: true}
 
 // Row is one valid, normalized row of a list.
 type Row struct {
@@ -73,14 +87,29 @@ type Row struct {
 	Birth string `json:"birth"`
 	// ENP is the 16-digit unified policy number.
 	ENP string `json:"enp"`
-	// Phone is E.164 (+7…), or empty when the list has none.
-	Phone       string `json:"phone,omitempty"`
-	MOCode      string `json:"mo_code,omitempty"`
-	MOName      string `json:"mo_name,omitempty"`
-	Year        int    `json:"year,omitempty"`
-	HealthGroup string `json:"health_group,omitempty"`
-	Diagnosis   string `json:"diagnosis,omitempty"`
-	Address     string `json:"address,omitempty"`
+	// Phone is E.164 (+7…), or empty when the list has none: the first
+	// of Phones.
+	Phone string `json:"phone,omitempty"`
+	// Phones are every valid phone of the row, from every phone column
+	// (a cell may hold several, separated by , ; or /), without repeats.
+	Phones []Phone `json:"phones,omitempty"`
+	// Period is the survey period as written (a year, "2026", "I квартал
+	// 2026").
+	Period string `json:"period,omitempty"`
+	// Zone is the time zone column as written (IANA, MSK+2, UTC+5).
+	Zone string `json:"zone,omitempty"`
+	// Region is the two-digit code of the Russian region, from a region
+	// column.
+	Region string `json:"region,omitempty"`
+	// Warnings are problems that did not reject the row (a bad phone when
+	// the mapper keeps bad phones).
+	Warnings    []*RowError `json:"warnings,omitempty"`
+	MOCode      string      `json:"mo_code,omitempty"`
+	MOName      string      `json:"mo_name,omitempty"`
+	Year        int         `json:"year,omitempty"`
+	HealthGroup string      `json:"health_group,omitempty"`
+	Diagnosis   string      `json:"diagnosis,omitempty"`
+	Address     string      `json:"address,omitempty"`
 	// Extra holds the columns obzvon does not know, by header.
 	Extra map[string]string `json:"extra,omitempty"`
 }
@@ -118,6 +147,10 @@ type Mapper struct {
 	require []Field
 	// Now is today's date for birth-date checks (injected for tests).
 	Now func() time.Time
+	// KeepBadPhones keeps a row whose phone cells are wrong, with the
+	// problem in Row.Warnings, instead of rejecting it (survey lists: a
+	// person with one bad phone of two is still called on the other).
+	KeepBadPhones bool
 }
 
 // DefaultRequired are the fields a row must have unless the mapper is
@@ -132,7 +165,7 @@ func NewMapper(header []string, required []Field) (*Mapper, error) {
 	have := map[Field]int{}
 	for i, h := range header {
 		f := headerSynonyms[Fold(h)]
-		if f != FieldUnknown {
+		if f != FieldUnknown && !multiColumn[f] {
 			if j, dup := have[f]; dup {
 				return nil, fmt.Errorf("%w: columns %q and %q both mean %s", ErrHeader, header[j], h, f)
 			}
@@ -246,17 +279,40 @@ func (m *Mapper) Map(line int, cells []string) (*Row, error) {
 			}
 			r.ENP = v
 		case FieldPhone:
+			for _, one := range SplitPhones(v) {
+				if e, ok := excelNumber(one); ok {
+					one = e
+				}
+				p, err := ParsePhone(one)
+				if err != nil {
+					if !m.KeepBadPhones {
+						return bad(i, "%v", err)
+					}
+					r.Warnings = append(r.Warnings, &RowError{Line: line, Column: m.header[i], Field: f, Reason: err.Error()})
+					continue
+				}
+				if !slices.ContainsFunc(r.Phones, func(q Phone) bool { return q.E164 == p.E164 }) {
+					r.Phones = append(r.Phones, p)
+				}
+			}
+			if len(r.Phones) > 0 {
+				r.Phone = r.Phones[0].E164
+			}
+		case FieldPeriod:
+			r.Period = v
+		case FieldZone:
+			r.Zone = v
+		case FieldRegion:
 			if v == "" {
 				break
 			}
-			if e, ok := excelNumber(v); ok {
-				v = e
+			if len(v) == 1 {
+				v = "0" + v
 			}
-			p, err := NormalizePhone(v)
-			if err != nil {
-				return bad(i, "%v", err)
+			if len(v) != 2 || countDigits(v) != 2 {
+				return bad(i, "%q is not a two-digit region code", v)
 			}
-			r.Phone = p
+			r.Region = v
 		case FieldMOCode:
 			r.MOCode = v
 		case FieldMOName:

@@ -1,6 +1,7 @@
 // Package media is the in-process media engine: RTP legs, the switch that
-// connects them, G.711 transcoding, prompt playback, DTMF, recording and
-// RTP statistics. It imports no other package of obzvon.
+// connects them, G.711 transcoding, prompt playback, DTMF, recording, RTP
+// statistics, supervision (listen, whisper, barge) and answering-machine
+// detection. It imports no other package of obzvon.
 //
 // # Legs and threads
 //
@@ -50,8 +51,9 @@
 // carries two is a mixer: every 20 ms, on the supervision's clock
 // goroutine, it pops a frame from each input's jitter buffer, sums them
 // with saturation, encodes the sum in the receiving leg's codec and sends
-// it as a stream of its own. The jitter buffers add 20-40 ms (30 ms on
-// average) and absorb 20 ms of lateness; a gap plays as silence (mix.go).
+// it as a stream of its own. The jitter buffers add 10-20 ms on average
+// (at most about 40 ms), adapt to the lateness of the last second, and a
+// gap plays as silence (mix.go).
 // RFC 4733 events from the customer or the operator reach the other on
 // whichever stream it hears (remapped onto a mixer's stream and clock when
 // it hears a mix); the supervisor's events are only reported on its own
@@ -59,6 +61,22 @@
 // never. Stop, Bridge.Disconnect or the close of any of the three legs
 // puts the bridge's own sinks back, so the two-party path is again the
 // no-copy forward, at its cost (BenchmarkForwardAfterSupervision).
+//
+// # Answering-machine detection
+//
+// Engine.DetectMachine taps a leg's received audio (a pointer on the leg,
+// nil unless a detection runs: one load per packet on the two-party path)
+// and feeds 20 ms frames to a detector of energy, cadence and tones (the
+// method is described in amd.go): a short greeting followed by silence
+// is a person, a long or wordy greeting or a beep after speech is a
+// machine, silence, noise and ringback are unknown. The tap copies what
+// it needs before the switch converts the payload, so the leg's bridge,
+// recording and prompts go on untouched. Frames are placed by RTP
+// timestamp; time without packets counts as silence. The result carries
+// the verdict, the decision time and the rule that decided, what the
+// AMD metrics and the call record need. DetectMachineIn runs the same
+// detector over samples (a recording); scripts/make-amd-set.sh makes the
+// labelled Russian set that TestAMDAccuracy measures it on.
 //
 // # Remote address (symmetric RTP)
 //

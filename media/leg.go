@@ -30,17 +30,29 @@ type LegParams struct {
 	PayloadType uint8
 	// EventPT is the telephone-event payload type; 0 = not negotiated.
 	EventPT uint8
+	// WaitForPeer sends to Remote only once RTP has come from the peer
+	// (at Remote, or at the address learned from its packets), apart from
+	// the first UnheardBudget packets: an untrusted caller's SDP may name
+	// a third party's address to turn the appliance into an amplifier
+	// (RTP reflection). Once set on a leg, Update keeps it.
+	WaitForPeer bool
 }
+
+// UnheardBudget is how many packets a WaitForPeer leg sends before any
+// RTP has come from its peer (0.5 s of audio at 20 ms): enough for a
+// phone whose first packets cross ours, little to reflect at a stranger.
+const UnheardBudget = 25
 
 // legConfig is the immutable, atomically swapped configuration of a
 // started leg.
 type legConfig struct {
-	remote  netip.AddrPort
-	codec   Codec
-	pt      uint8
-	eventPT uint8
-	gen     uint64 // bumped by Start/Update: restarts remote learning
-	learned bool   // remote was latched from received packets
+	remote   netip.AddrPort
+	codec    Codec
+	pt       uint8
+	eventPT  uint8
+	gen      uint64 // bumped by Start/Update: restarts remote learning
+	learned  bool   // remote was latched from received packets
+	waitPeer bool   // see LegParams.WaitForPeer
 }
 
 func (p LegParams) config() (*legConfig, error) {
@@ -60,7 +72,7 @@ func (p LegParams) config() (*legConfig, error) {
 	if p.EventPT != 0 && p.EventPT == pt {
 		return nil, fmt.Errorf("media: telephone-event payload type %d equals the audio payload type", p.EventPT)
 	}
-	return &legConfig{remote: unmapAddrPort(p.Remote), codec: p.Codec, pt: pt, eventPT: p.EventPT}, nil
+	return &legConfig{remote: unmapAddrPort(p.Remote), codec: p.Codec, pt: pt, eventPT: p.EventPT, waitPeer: p.WaitForPeer}, nil
 }
 
 func unmapAddrPort(a netip.AddrPort) netip.AddrPort {
@@ -119,10 +131,15 @@ type Leg struct {
 
 	cfg      atomic.Pointer[legConfig]
 	sink     atomic.Pointer[sink]
+	amd      atomic.Pointer[amdTap] // answering-machine detection, or nil
 	hold     atomic.Bool
 	playing  atomic.Int32
 	closed   atomic.Bool
 	wantDTMF atomic.Bool
+	// heardGen is the configuration generation whose peer has sent RTP;
+	// unheard counts packets sent to a WaitForPeer peer not yet heard.
+	heardGen atomic.Uint64
+	unheard  atomic.Int64
 
 	// connMu serialises connect/disconnect of the RTP socket; connected is
 	// the configuration whose remote the socket is connected to, or nil.
@@ -218,6 +235,7 @@ func (l *Leg) Update(p LegParams) error {
 			return ErrLegNotStarted
 		}
 		c.gen = old.gen + 1
+		c.waitPeer = c.waitPeer || old.waitPeer
 		if l.cfg.CompareAndSwap(old, c) {
 			break
 		}
@@ -399,6 +417,9 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 		l.reject()
 		return
 	}
+	if l.heardGen.Load() != cfg.gen {
+		l.heardGen.Store(cfg.gen) // the peer is where we send: see send
+	}
 	if l.learnLeft > 0 {
 		l.learnLeft--
 		if l.learnLeft == 0 {
@@ -434,6 +455,10 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 			payload = payload[k:]
 		}
 		payload = pkt[h.payloadOff:h.payloadEnd]
+	}
+
+	if t := l.amd.Load(); t != nil && audio {
+		t.packet(cfg.codec, payload, h.ssrc, h.ts, now)
 	}
 
 	s := l.sink.Load()
@@ -505,6 +530,9 @@ func (l *Leg) emitDigit(d rune) {
 func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, marker bool, pt uint8, samples uint32, now time.Time) bool {
 	if l.hold.Load() || l.closed.Load() {
 		return false
+	}
+	if cfg.waitPeer && l.heardGen.Load() != cfg.gen && l.unheard.Add(1) > UnheardBudget {
+		return false // nothing heard from there: maybe not the caller's address
 	}
 	t := &l.tx
 	t.mu.Lock()

@@ -13,14 +13,20 @@ import (
 // receiving leg's codec and sends it. Outputs that carry one party stay on
 // the switch's direct, no-copy path.
 //
-// Delay: playout of an input starts once jbPrefill (40 ms) is buffered;
-// in steady state a frame waits from its arrival until the second clock
-// tick after it, 20-40 ms (30 ms on average), and a packet may arrive up
-// to 20 ms late without a gap. A gap (loss, a late packet, the source
-// stopping) plays as silence for that input and playout restarts at the
-// next packet after a new prefill. If more than jbMax (120 ms) piles up
-// (a burst, or a source clock faster than ours), the oldest audio is
-// dropped down to jbTarget (60 ms).
+// Delay: playout of an input starts once jbPrefill (40 ms) is buffered,
+// so at first a frame waits from its arrival for one or two clock ticks,
+// 20-40 ms, or more if the first packets came late. Once a second, if a
+// whole frame was left over after every tick of that second, the oldest
+// frame is dropped (jbWindow, one 20 ms skip): the buffer keeps only the
+// depth the last second's jitter needed. TestJitterBufDelay measures the
+// wait from a packet's arrival to the tick that sends it, over clock
+// phases: with packets on time 11 ms on average (at most 40 ms, in the
+// first second); with up to 18 ms of random lateness 19 ms on average, at
+// most 47 ms, and no gaps. A gap (loss, a packet later than the buffer
+// allows, the source stopping) plays as silence for that input and
+// playout restarts at the next packet after a new prefill. If more than
+// jbMax (120 ms) piles up (a burst, or a source clock faster than ours),
+// the oldest audio is dropped down to jbTarget (60 ms).
 
 // Jitter buffer geometry, in samples at 8 kHz.
 const (
@@ -32,6 +38,10 @@ const (
 	// jbRestart: a packet this far ahead of the play point (a jump in the
 	// source's timestamps) restarts the buffer at that packet.
 	jbRestart = 8000
+	// jbWindow: every this many frames played (1 s), if at least one whole
+	// frame was left over after every pop, the oldest frame is dropped:
+	// the delay shrinks to what the jitter of the last second needed.
+	jbWindow = 50
 )
 
 // jitterBuf is one input of a mixer: a ring of PCM samples indexed by the
@@ -45,8 +55,10 @@ type jitterBuf struct {
 	readTS  uint32 // timestamp of the next sample to play
 	writeTS uint32 // one past the latest sample written
 	playing bool   // prefill done: pop returns audio
+	popped  int    // frames played in the current window
+	spare   int    // the least left over after a pop in the window
 
-	late, dropped, underruns uint64 // packets too late, overflows, gaps
+	late, dropped, underruns, trimmed uint64 // packets too late, overflows, gaps, trims
 }
 
 // reset forgets the source and the buffered audio.
@@ -78,6 +90,7 @@ func (j *jitterBuf) restart(ssrc, ts uint32) {
 	j.clearRange(j.readTS, j.depth())
 	j.have, j.ssrc, j.playing = true, ssrc, false
 	j.readTS, j.writeTS = ts, ts
+	j.popped = 0
 }
 
 // push places one packet's samples at timestamp ts.
@@ -143,6 +156,19 @@ func (j *jitterBuf) pop(out *[FrameSamples]int16) bool {
 	j.clearRange(j.readTS, n)
 	clear(out[n:])
 	j.readTS += uint32(n)
+	// Shrink a delay the jitter no longer needs (see jbWindow).
+	if j.popped == 0 {
+		j.spare = jbSize
+	}
+	j.spare = min(j.spare, j.depth())
+	if j.popped++; j.popped == jbWindow {
+		if j.spare >= FrameSamples {
+			j.clearRange(j.readTS, FrameSamples)
+			j.readTS += FrameSamples
+			j.trimmed++
+		}
+		j.popped = 0
+	}
 	return true
 }
 

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -134,5 +135,62 @@ func TestMixSaturates(t *testing.T) {
 	mixSat(&a, &b)
 	if a[0] != 32767 || a[1] != -32768 || a[2] != 1000 {
 		t.Errorf("mixSat = %d, %d, %d; want 32767, -32768, 1000", a[0], a[1], a[2])
+	}
+}
+
+// TestJitterBufDelay simulates a source sending a frame every 20 ms with
+// random lateness, and the mixer's clock ticking every 20 ms at an
+// unrelated phase: every frame is played once and in order, and the wait
+// from a frame's arrival to its tick is what mix.go states.
+func TestJitterBufDelay(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, jitter := range []float64{0, 10, 18} {
+		var all, worst float64
+		var n, trims int
+		for _, phase := range []float64{0.5, 4, 7, 10, 13.3, 16, 19.9} {
+			var j jitterBuf
+			const frames = 1500
+			arrive := make([]float64, frames) // ms
+			for k := range arrive {
+				arrive[k] = float64(20*k) + r.Float64()*jitter
+			}
+			next, want := 0, 0 // next frame to arrive, to be played
+			var sum float64
+			for tick := 0; tick < frames+10; tick++ {
+				now := phase + float64(20*tick)
+				for next < frames && arrive[next] <= now {
+					frame := make([]int16, FrameSamples)
+					for i := range frame {
+						frame[i] = int16(next + 1) // the frame's number, never 0 (silence)
+					}
+					j.push(9, uint32(next*FrameSamples), frame)
+					next++
+				}
+				var f [FrameSamples]int16
+				if !j.pop(&f) {
+					continue
+				}
+				k := int(f[0]) - 1
+				if f[FrameSamples-1] != f[0] || k < want {
+					t.Fatalf("jitter %v phase %v: tick %d played frame %d (to %d), want frame %d or a later one after a trim", jitter, phase, tick, k, f[FrameSamples-1]-1, want)
+				}
+				want = k + 1
+				wait := now - arrive[k]
+				sum += wait
+				worst = max(worst, wait)
+			}
+			played := frames - int(j.trimmed)
+			if want != frames || j.underruns > 1 {
+				t.Errorf("jitter %v phase %v: played up to frame %d of %d with %d underruns; want all, one underrun (the end)", jitter, phase, want, frames, j.underruns)
+			}
+			all += sum
+			n += played
+			trims += int(j.trimmed)
+		}
+		mean := all / float64(n)
+		t.Logf("lateness up to %2.0f ms: wait from arrival to the clock tick: mean %.1f ms, max %.1f ms; %d frames trimmed over 7 clock phases", jitter, mean, worst, trims)
+		if worst > 40+jitter || mean > 15+jitter/2 {
+			t.Errorf("lateness up to %v ms: wait mean %.1f ms, max %.1f ms; want at most %v and %v", jitter, mean, worst, 15+jitter/2, 40+jitter)
+		}
 	}
 }

@@ -110,8 +110,8 @@ type Supervision struct {
 // the given mode (see SuperviseMode; br's first leg is the customer, the
 // second the operator). Outputs that carry two parties are mixed: decoded,
 // summed with saturation and encoded in the receiving leg's codec every
-// 20 ms, each input through a small jitter buffer (20-40 ms of added
-// delay; see mix.go); outputs that carry one party stay on the bridge's
+// 20 ms, each input through a small jitter buffer (10-20 ms of added
+// delay on average, at most about 40; see mix.go); outputs that carry one party stay on the bridge's
 // direct path. The bridge's recording goes on unchanged (customer left,
 // operator right, the supervisor not recorded); RFC 4733 events keep
 // passing between the customer and the operator, while the supervisor's

@@ -178,3 +178,43 @@ func BenchmarkForwardAfterSupervision(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMixPacket measures one mixed packet alone: a frame from each
+// of two inputs into their jitter buffers (decoded PCM, as the readers
+// push it), then the clock's tick: pop both, sum with saturation, encode
+// in the receiving leg's codec, send on loopback.
+func BenchmarkMixPacket(b *testing.B) {
+	for _, c := range []Codec{PCMU, PCMA} {
+		b.Run(c.String(), func(b *testing.B) {
+			e := newTestEngine(b)
+			p := newPeer(b)
+			p.conn.SetReadBuffer(4096)
+			l, err := e.NewLeg()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := l.Start(LegParams{Remote: p.addr(), Codec: c}); err != nil {
+				b.Fatal(err)
+			}
+			m := &mixOut{to: l, src: 1 << 63}
+			m.setActive(true)
+			x := toneSamples(600, 6000, 0, FrameSamples)
+			y := toneSamples(1000, 6000, 0, FrameSamples)
+			t0 := time.Now()
+			i := 0
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				ts := uint32(i * FrameSamples)
+				m.push(0, 1, ts, x)
+				m.push(1, 2, ts, y)
+				m.tick(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+				i++
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu_ns/op")
+			if s := l.Stats(); s.PacketsOut < uint64(b.N)-2 {
+				b.Fatalf("sent %d mixed packets for %d frames", s.PacketsOut, b.N)
+			}
+		})
+	}
+}

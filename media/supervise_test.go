@@ -353,7 +353,7 @@ func testSupervise(t *testing.T, ca, cb, cs Codec) {
 				f := r.freqs[j]
 				if want := contains(r.hears[i], "abs"[j]); want && h.present[f] < n/2 {
 					t.Errorf("%s hears the %s's %v Hz in %d of %d frames, want >= %d", who, other.name, f, h.present[f], h.frames, n/2)
-				} else if !want && h.maxShr[f] > 0.02 {
+				} else if !want && h.maxShr[f] > 0.1 { // leakage, not a mixed-in party (see the recording check below)
 					t.Errorf("%s hears the %s's %v Hz (share up to %.3f), want nothing", who, other.name, f, h.maxShr[f])
 				}
 			}
@@ -431,7 +431,11 @@ func testSupervise(t *testing.T, ca, cb, cs Codec) {
 				f := r.freqs[j]
 				if j == ch && h.present[f] < n*3/4 {
 					t.Errorf("recording channel %d: the %s's round %d tone (%v Hz) in %d frames, want >= %d", ch, pa.name, ri, f, h.present[f], n*3/4)
-				} else if j != ch && h.maxShr[f] > 0.02 {
+				} else if j != ch && h.maxShr[f] > 0.1 {
+					// A mixed-in party would hold a third or more of a
+					// frame's power; a few percent is the Goertzel's leakage
+					// from the channel's own tone in a frame the scheduler
+					// split (seen at 0.021 under -race on a loaded machine).
 					t.Errorf("recording channel %d holds the %s's round %d tone (%v Hz, share up to %.3f)", ch, pa.name, ri, f, h.maxShr[f])
 				}
 			}

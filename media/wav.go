@@ -38,6 +38,10 @@ func (p *Prompt) Duration() time.Duration {
 // Path returns the file the prompt was loaded from.
 func (p *Prompt) Path() string { return p.path }
 
+// Frames returns the prompt encoded in codec c (PCMU or PCMA), exactly
+// the payload bytes Play sends, 160 per 20 ms frame. Do not modify it.
+func (p *Prompt) Frames(c Codec) []byte { return p.frames(c) }
+
 // frames returns the prompt's payload in codec c.
 func (p *Prompt) frames(c Codec) []byte {
 	if c == PCMA {

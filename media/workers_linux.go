@@ -84,19 +84,6 @@ func listenRaw(ip netip.Addr, port int) (*rawSocket, error) {
 	return &rawSocket{fd: fd, family: family}, nil
 }
 
-// recv reads one datagram; it returns syscall.EAGAIN when none is queued.
-func (s *rawSocket) recv(b []byte) (int, netip.AddrPort, error) {
-	var rsa syscall.RawSockaddrAny
-	alen := uint32(syscall.SizeofSockaddrAny)
-	n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(s.fd),
-		uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0,
-		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&alen)))
-	if errno != 0 {
-		return 0, netip.AddrPort{}, errno
-	}
-	return int(n), sockaddrPort(&rsa), nil
-}
-
 // sockaddrPort decodes a datagram's source address.
 func sockaddrPort(rsa *syscall.RawSockaddrAny) netip.AddrPort {
 	switch rsa.Addr.Family {

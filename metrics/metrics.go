@@ -110,6 +110,7 @@ type Metrics struct {
 	journal      *journalCollector
 	delay        *delayCollector
 	rejected     *prometheus.CounterVec // see rejected.go
+	security     *security
 }
 
 // New builds the metrics and registers them on reg. With a nil reg the
@@ -158,6 +159,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media, m.journal, m.delay, m.rejected)
 	}
+	m.security = newSecurity(reg)
 	return m
 }
 

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -40,7 +41,44 @@ const (
 	EchoIntro = "echo-intro"
 	// Invalid: «Неверный выбор.»
 	Invalid = "invalid"
+
+	// QueueGreeting: «Все операторы сейчас заняты. Пожалуйста, оставайтесь
+	// на линии, вам обязательно ответят.»
+	QueueGreeting = "queue-greeting"
+	// QueuePosition: «Ваш номер в очереди:» (then a number, n1…n20).
+	QueuePosition = "queue-position"
+	// QueuePositionMany: «Перед вами более двадцати абонентов.»
+	QueuePositionMany = "queue-position-many"
+	// QueueWait: «Примерное время ожидания:» (then a number and minutes).
+	QueueWait = "queue-wait"
+	// QueueWaitShort: «Оператор ответит вам менее чем через минуту.»
+	QueueWaitShort = "queue-wait-short"
+	// QueueWaitLong: «Время ожидания может превысить двадцать минут.»
+	QueueWaitLong = "queue-wait-long"
+	// QueueOverflow: «К сожалению, все операторы заняты. Пожалуйста,
+	// перезвоните позже. До свидания.»
+	QueueOverflow = "queue-overflow"
+	// QueueCallback: «Все операторы заняты. Мы сохранили ваш номер,
+	// специалист перезвонит вам в ближайшее время. До свидания.»
+	QueueCallback = "queue-callback"
+	// QueueConnect: «Соединяю с оператором.»
+	QueueConnect = "queue-connect"
+	// MusicOnHold: an 8 s arpeggio of plucked tones, looped while callers wait.
+	MusicOnHold = "moh"
 )
+
+// Numbers are the prompts a queue's announcements say numbers with:
+// n1 … n20 («один» … «двадцать»), n1f and n2f («одна», «две», for
+// minutes), and minute-1, minute-2, minute-5 («минута», «минуты»,
+// «минут»).
+func Numbers() []string {
+	out := []string{"n1f", "n2f", "minute-1", "minute-2", "minute-5"}
+	for i := 1; i <= 20; i++ {
+		out = append(out, "n"+strconv.Itoa(i))
+	}
+	sort.Strings(out)
+	return out
+}
 
 // dir is the folder of FS that holds the prompts (their language).
 const dir = "ru"

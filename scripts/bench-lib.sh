@@ -92,5 +92,6 @@ name = "trunk"
 match = "88*"
 action = "dial"
 target = "sip:8800@127.0.0.1:$UAS_PORT"
+allow = ["127.0.0.1"]   # the load generator is a trusted trunk
 TOML
 }

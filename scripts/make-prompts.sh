@@ -32,6 +32,40 @@ prompts=(
 	"goodbye|Спасибо за звонок. До свидания."
 	"echo-intro|Проверка связи. Говорите, вы услышите себя."
 	"invalid|Неверный выбор."
+	"queue-greeting|Все операторы сейчас заняты. Пожалуйста, оставайтесь на линии, вам обязательно ответят."
+	"queue-position|Ваш номер в очереди:"
+	"queue-position-many|Перед вами более двадцати абонентов."
+	"queue-wait|Примерное время ожидания:"
+	"queue-wait-short|Оператор ответит вам менее чем через минуту."
+	"queue-wait-long|Время ожидания может превысить двадцать минут."
+	"queue-overflow|К сожалению, все операторы заняты. Пожалуйста, перезвоните позже. До свидания."
+	"queue-callback|Все операторы заняты. Мы сохранили ваш номер, специалист перезвонит вам в ближайшее время. До свидания."
+	"queue-connect|Соединяю с оператором."
+	"n1|один"
+	"n2|два"
+	"n3|три"
+	"n4|четыре"
+	"n5|пять"
+	"n6|шесть"
+	"n7|семь"
+	"n8|восемь"
+	"n9|девять"
+	"n10|десять"
+	"n11|одиннадцать"
+	"n12|двенадцать"
+	"n13|тринадцать"
+	"n14|четырнадцать"
+	"n15|пятнадцать"
+	"n16|шестнадцать"
+	"n17|семнадцать"
+	"n18|восемнадцать"
+	"n19|девятнадцать"
+	"n20|двадцать"
+	"n1f|одна"
+	"n2f|две"
+	"minute-1|минута"
+	"minute-2|минуты"
+	"minute-5|минут"
 )
 
 # sox -D everywhere: no dither, so the padding is digital silence and a
@@ -50,3 +84,15 @@ for p in "${prompts[@]}"; do
 	sox -D "$tmp/$name-8k.wav" "$out/$name.wav" pad 0 "${pad}s"
 	echo "make-prompts: $out/$name.wav $(soxi -s "$out/$name.wav") samples ($(soxi -d "$out/$name.wav"))" >&2
 done
+
+# Music on hold: a soft C-major arpeggio of plucked tones (no voice, away
+# from the DTMF and test-tone frequencies), 8 s, looped by the queue.
+notes=(261.63 329.63 392.00 523.25 392.00 329.63 293.66 349.23 440.00 587.33 440.00 349.23 261.63 329.63 392.00 523.25)
+parts=()
+for i in "${!notes[@]}"; do
+	sox -D -n -r 8000 -c 1 -b 16 -e signed-integer "$tmp/moh-$i.wav" \
+		synth 0.5 pluck "${notes[$i]}" gain -14 fade q 0.01 0.5 0.2
+	parts+=("$tmp/moh-$i.wav")
+done
+sox -D "${parts[@]}" "$out/moh.wav"
+echo "make-prompts: $out/moh.wav $(soxi -s "$out/moh.wav") samples ($(soxi -d "$out/moh.wav"))" >&2

@@ -141,6 +141,7 @@ name = "trunk"
 match = "88*"
 action = "dial"
 target = "sip:8800@127.0.0.1:%d"
+allow = ["127.0.0.1"]
 record = false
 `, a.sip, rtpMin, rtpMin+99, httpPort, data, a.trunk)
 	cfgPath := filepath.Join(dir, "obzvon.toml")

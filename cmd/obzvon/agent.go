@@ -71,9 +71,9 @@ func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "agent",
 		Usage: "manage accounts of operators, representatives and staff",
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			agentAddCommand(), agentListCommand(), agentPasswdCommand(), agentDisableCommand(),
-		},
+		}, agentWorkCommands()...),
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 func TestCatalogCommands(t *testing.T) {
 	dir := t.TempDir()
 	out, err := runCLI(t, "catalog", "load", "--dir", dir, "--default")
-	if err != nil || !strings.HasPrefix(out, "loaded 37 topics, 36 answer scripts") {
+	if err != nil || !strings.HasPrefix(out, "loaded 38 topics, 37 answer scripts") {
 		t.Fatalf("catalog load --default = %q, %v", out, err)
 	}
 	out, err = runCLI(t, "catalog", "search", "--dir", dir, "--kind", "complaint", "взяли", "деньги")

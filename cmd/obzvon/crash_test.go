@@ -33,6 +33,7 @@ name = "trunk"
 match = "88*"
 action = "dial"
 target = "sip:${number}@127.0.0.1:%d"
+allow = ["127.0.0.1"]
 `, sipPort, httpPort, base, base+19, dir, trunkPort)
 	cfgPath := filepath.Join(dir, "obzvon.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {

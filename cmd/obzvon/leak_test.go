@@ -74,6 +74,7 @@ name = "trunk"
 match = "88*"
 action = "dial"
 target = "sip:8800@127.0.0.1:%d"
+allow = ["127.0.0.1"]
 `, sipPort, rtp, rtp+999, httpPort, data, prompt, trunkPort)
 	cfgPath := filepath.Join(dir, "obzvon.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {

@@ -56,6 +56,8 @@ func newApp() *cli.App {
 			simulateCommand(),
 			registryCommand(),
 			catalogCommand(),
+			campaignCommand(),
+			queueCommand(),
 			manCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {

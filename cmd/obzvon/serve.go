@@ -78,6 +78,9 @@ func checkConfigCommand() *cli.Command {
 				}
 				return cli.Exit(fmt.Sprintf("%s: %d problem(s)", path, len(problems)), exitFailure)
 			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s\n", path, w)
+			}
 			fmt.Fprintf(c.App.Writer, "%s: OK (%d routes)\n", path, len(cfg.Routes))
 			return nil
 		},
@@ -276,6 +279,18 @@ func serve(parent context.Context, cfg *config.Config) error {
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
 	})
 
+	srv, err := dialer.New(dialer.Options{
+		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
+		Desk: deskOptions(cfg, jr, reg),
+	})
+	if err != nil {
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	var desk api.Desk
+	if dk := srv.Desk(); dk != nil {
+		desk = dk
+	}
+
 	d := &daemon{}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -283,7 +298,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	hs := &http.Server{
 		Handler: api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies()}),
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
@@ -309,7 +324,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	_ = os.Chmod(sockPath, 0o660)
 	as := &http.Server{
 		ConnContext:       socketPeer,
-		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log})),
+		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log, Desk: desk})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = as.Serve(sl) }()
@@ -318,12 +333,6 @@ func serve(parent context.Context, cfg *config.Config) error {
 		os.Remove(sockPath)
 	}()
 
-	srv, err := dialer.New(dialer.Options{
-		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
-	})
-	if err != nil {
-		return cli.Exit(err.Error(), exitFailure)
-	}
 	if err := srv.Start(ctx); err != nil {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)

@@ -84,6 +84,8 @@ func TestCheckConfig(t *testing.T) {
 		{"missing prompt file", "[prompts.files]\nmenu = \"/nonexistent/menu.wav\"\n", exitFailure, []string{"/nonexistent/menu.wav"}},
 		{"unknown key and bad value", "[sip]\nprot = 1\n", exitFailure, []string{"sip.prot: unknown key"}},
 		{"bad values", "[rtp]\nport_min = 10\n[log]\nlevel = \"x\"\n", exitFailure, []string{"rtp.port_min = 10", `log.level = "x"`, "2 problem(s)"}},
+		{"trunk open to anyone", "[[route]]\nname = \"trunk\"\nmatch = \"8*\"\naction = \"dial\"\ntarget = \"sip:${number}@192.0.2.20\"\nallow = [\"anyone\"]\n", 0,
+			[]string{"OK", "warning: route[0] (trunk)", "toll fraud"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".toml")

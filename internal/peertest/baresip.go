@@ -3,7 +3,10 @@ package peertest
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +25,12 @@ type BaresipOptions struct {
 	// MicSeconds is how long the microphone plays the Russian prompt
 	// (repeated); baresip hangs up when it ends. Default 30.
 	MicSeconds int
+	// AnswerMode is "auto" (the default: answer at once) or "manual"
+	// (ring until cancelled: a phone nobody answers).
+	AnswerMode string
+	// MicTone, when set, makes the microphone a sine of this frequency
+	// instead of the prompt (to tell who hears whom).
+	MicTone float64
 }
 
 // Baresip is a running baresip softphone.
@@ -32,6 +41,7 @@ type Baresip struct {
 	RecDir string
 	out    SyncBuffer
 	done   chan error
+	ctrl   string // host:port of its ctrl_tcp module
 }
 
 // StartBaresip renders a profile from this package's templates (auto
@@ -50,7 +60,11 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		o.MicSeconds = 30
 	}
 	mic := filepath.Join(dir, "mic.wav")
-	writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
+	if o.MicTone > 0 {
+		writeToneWAV(t, mic, o.MicTone, o.MicSeconds)
+	} else {
+		writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
+	}
 	rtp := FreeMediaPort(t)
 	vars := map[string]string{
 		"{{SIP_LISTEN}}":  "127.0.0.1:" + strconv.Itoa(FreePort(t)),
@@ -63,6 +77,10 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		"{{PASSWORD}}":    o.Password,
 		"{{REGISTRAR}}":   o.Registrar,
 		"{{REGINT}}":      "60",
+		"{{ANSWERMODE}}":  o.AnswerMode,
+	}
+	if o.AnswerMode == "" {
+		vars["{{ANSWERMODE}}"] = "auto"
 	}
 	tdir := filepath.Join(filepath.Dir(ScenarioDir()), "baresip")
 	for _, name := range []string{"config", "accounts"} {
@@ -79,7 +97,7 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1)}
+	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"]}
 	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	if err := b.cmd.Start(); err != nil {
@@ -114,6 +132,40 @@ func (b *Baresip) Stop() {
 		_ = b.cmd.Process.Kill()
 		<-b.done
 	}
+}
+
+// Command sends a command to baresip's ctrl_tcp module (JSON in a
+// netstring, e.g. Command("transfer", "1002")) and returns its answer.
+func (b *Baresip) Command(cmd, params string) (string, error) {
+	c, err := net.DialTimeout("tcp", b.ctrl, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	js, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": "t"})
+	if _, err := c.Write([]byte(strconv.Itoa(len(js)) + ":" + string(js) + ",")); err != nil {
+		return "", err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	n, err := c.Read(buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// Kill ends baresip at once (SIGKILL): no BYE, no un-REGISTER, as a
+// phone that lost power.
+func (b *Baresip) Kill() {
+	select {
+	case err := <-b.done:
+		b.done <- err
+		return
+	default:
+	}
+	_ = b.cmd.Process.Kill()
+	b.done <- <-b.done
 }
 
 // Output is what baresip logged so far.
@@ -167,6 +219,31 @@ func wavData(t *testing.T, b []byte) (data []byte, rate, channels int) {
 		off += 8 + size + size&1
 	}
 	return data, rate, channels
+}
+
+// writeToneWAV writes a 16-bit 8 kHz mono WAV of a sine at freq.
+func writeToneWAV(t *testing.T, dst string, freq float64, seconds int) {
+	t.Helper()
+	n := 8000 * seconds
+	out := make([]byte, 0, 44+2*n)
+	out = append(out, "RIFF"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(36+2*n))
+	out = append(out, "WAVEfmt "...)
+	out = binary.LittleEndian.AppendUint32(out, 16)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint16(out, 1)
+	out = binary.LittleEndian.AppendUint32(out, 8000)
+	out = binary.LittleEndian.AppendUint32(out, 16000)
+	out = binary.LittleEndian.AppendUint16(out, 2)
+	out = binary.LittleEndian.AppendUint16(out, 16)
+	out = append(out, "data"...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(2*n))
+	for i := range n {
+		out = binary.LittleEndian.AppendUint16(out, uint16(int16(10000*math.Sin(2*math.Pi*freq*float64(i)/8000))))
+	}
+	if err := os.WriteFile(dst, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // writeRepeatedWAV writes src's samples repeated to fill seconds.

@@ -1,0 +1,454 @@
+package dialer
+
+// Transfers of calls in the ACD: blind (to an operator by extension, to a
+// queue, to an external number a configured pattern allows) and attended
+// (the operator consults another operator while the caller hears the
+// hold music, then completes or cancels). Commands reach the call's own
+// goroutine, which alone touches its media.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/obzvon/obzvon/acd"
+	"github.com/obzvon/obzvon/config"
+	"github.com/obzvon/obzvon/journal"
+	"github.com/obzvon/obzvon/media"
+)
+
+// Errors of transfers.
+var (
+	// ErrBadTarget: the transfer target is no operator, queue or allowed
+	// number.
+	ErrBadTarget = errors.New("transfer target not allowed")
+	// ErrTargetAway: the operator transferred to is not working.
+	ErrTargetAway = errors.New("the operator is not working")
+	// ErrNoConsultation: complete or cancel without a consultation.
+	ErrNoConsultation = errors.New("no consultation in progress")
+)
+
+// TransferMode is blind or attended.
+type TransferMode string
+
+// Transfer modes.
+const (
+	TransferBlind    TransferMode = "blind"
+	TransferAttended TransferMode = "attended"
+)
+
+// transferTarget is a resolved target.
+type transferTarget struct {
+	kind   string // "agent", "queue", "external"
+	agent  string // login
+	queue  config.Queue
+	number string // digits for an external transfer
+	route  config.Route
+	label  string // as given, for the record
+}
+
+// callCmd is a command to a call's goroutine; err receives the outcome.
+type callCmd struct {
+	op     string // "transfer", "consult", "complete", "cancel"
+	target transferTarget
+	by     string
+	appeal string
+	err    chan error
+}
+
+// resolveTarget turns what an operator typed into a target: an account's
+// extension, "queue:NAME", or an external number allowed by
+// acd.transfer_patterns and routed by a dial route.
+func (d *Desk) resolveTarget(ctx context.Context, t string) (transferTarget, error) {
+	t = strings.TrimSpace(t)
+	if name, ok := strings.CutPrefix(t, "queue:"); ok {
+		q, ok := d.s.cfg.QueueByName(name)
+		if !ok {
+			return transferTarget{}, fmt.Errorf("%w: no queue %q", ErrBadTarget, name)
+		}
+		return transferTarget{kind: "queue", queue: q, label: t}, nil
+	}
+	if lr, ok := d.opt.Directory.(LoginResolver); ok && t != "" && strings.Trim(t, "0123456789") == "" {
+		if login, err := lr.SIPLogin(ctx, t); err == nil {
+			return transferTarget{kind: "agent", agent: login, label: t}, nil
+		}
+	}
+	digits := strings.TrimPrefix(t, "+")
+	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+		for _, p := range d.s.cfg.ACD.TransferPatterns {
+			if !config.MatchPattern(p, t) {
+				continue
+			}
+			if r, ok := d.s.cfg.MatchRoute(t); ok && r.Action == config.ActionDial {
+				return transferTarget{kind: "external", number: t, route: r, label: t}, nil
+			}
+		}
+	}
+	return transferTarget{}, fmt.Errorf("%w: %q is not an extension, queue:NAME or an allowed number", ErrBadTarget, t)
+}
+
+// callOf finds the ACD call with id; by must be connected to it unless
+// supervisor (who may act on any call).
+func (d *Desk) callOf(id, by string, supervisor bool) (*call, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for login, dc := range d.onCall {
+		c, ok := dc.(*call)
+		if !ok || c.rec.ID != id {
+			continue
+		}
+		if login != by && !supervisor {
+			return nil, fmt.Errorf("call %s: %w: it is connected to another operator", id, ErrNoCall)
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("call %s: %w", id, ErrNoCall)
+}
+
+// Transfer moves call id, connected to operator by, to target: blind
+// (the operator is free at once) or attended (a consultation first;
+// finish it with CompleteTransfer or CancelTransfer). appeal, when set,
+// is the appeal being registered, which follows the call.
+func (d *Desk) Transfer(ctx context.Context, id, by string, supervisor bool, target string, mode TransferMode, appeal string) error {
+	c, err := d.callOf(id, by, supervisor)
+	if err != nil {
+		return err
+	}
+	tt, err := d.resolveTarget(ctx, target)
+	if err != nil {
+		return err
+	}
+	if tt.kind == "agent" {
+		if tt.agent == by {
+			return fmt.Errorf("%w: the call is already with %s", ErrBadTarget, by)
+		}
+		if v, _ := d.acd.Agent(tt.agent); !v.State.Working() {
+			return fmt.Errorf("transfer to %s: %w", target, ErrTargetAway)
+		}
+	}
+	op := "transfer"
+	switch mode {
+	case TransferBlind, "":
+	case TransferAttended:
+		if tt.kind != "agent" {
+			return fmt.Errorf("%w: an attended transfer goes to an operator", ErrBadTarget)
+		}
+		op = "consult"
+	default:
+		return fmt.Errorf("%w: mode %q: want blind or attended", ErrBadTarget, mode)
+	}
+	return c.command(ctx, callCmd{op: op, target: tt, by: by, appeal: appeal})
+}
+
+// CompleteTransfer connects the caller to the consulted operator.
+func (d *Desk) CompleteTransfer(ctx context.Context, id, by string, supervisor bool) error {
+	c, err := d.callOf(id, by, supervisor)
+	if err != nil {
+		return err
+	}
+	return c.command(ctx, callCmd{op: "complete", by: by})
+}
+
+// CancelTransfer ends the consultation and returns the caller to the
+// operator.
+func (d *Desk) CancelTransfer(ctx context.Context, id, by string, supervisor bool) error {
+	c, err := d.callOf(id, by, supervisor)
+	if err != nil {
+		return err
+	}
+	return c.command(ctx, callCmd{op: "cancel", by: by})
+}
+
+// command hands cmd to the call's goroutine and waits for the outcome.
+func (c *call) command(ctx context.Context, cmd callCmd) error {
+	cmd.err = make(chan error, 1)
+	select {
+	case c.cmds <- cmd:
+	case <-c.ctx.Done():
+		return fmt.Errorf("call %s: %w", c.rec.ID, ErrNoCall)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-cmd.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// consultation is an attended transfer in progress: the operator (qc's)
+// talks to another operator; the caller hears the hold music.
+type consultation struct {
+	id     string
+	agent  string
+	tk     *acd.Ticket
+	bridge *media.Bridge
+	out    *OutboundLeg // ring mode: the leg to the consulted phone
+	up     bool
+}
+
+// handle carries out a command in the call's goroutine.
+func (qc *queueCall) handle(cmd callCmd) {
+	var err error
+	switch cmd.op {
+	case "transfer":
+		err = qc.blind(cmd)
+	case "consult":
+		err = qc.startConsult(cmd)
+	case "complete":
+		err = qc.completeConsult(cmd)
+	case "cancel":
+		err = qc.cancelConsult()
+	default:
+		err = fmt.Errorf("unknown command %q", cmd.op)
+	}
+	cmd.err <- err
+}
+
+// blind transfers the caller: the current operator goes to wrap-up and
+// the caller waits for the target (music meanwhile).
+func (qc *queueCall) blind(cmd callCmd) error {
+	c := qc.c
+	if qc.consult != nil {
+		return fmt.Errorf("%w: finish the consultation first", ErrBadTarget)
+	}
+	tt := cmd.target
+	if err := qc.d.acd.TransferOut(qc.id, tt.label); err != nil {
+		return err
+	}
+	qc.disconnect("transfer")
+	c.mu.Lock()
+	c.rec.Transfers = append(c.rec.Transfers, journal.Transfer{At: time.Now(), By: cmd.by, To: tt.label, Mode: string(TransferBlind)})
+	if cmd.appeal != "" {
+		c.rec.Appeal = cmd.appeal
+	}
+	c.mu.Unlock()
+	c.log.Info("blind transfer", "by", cmd.by, "to", tt.label)
+	switch tt.kind {
+	case "external":
+		qc.external = &tt
+		return nil
+	case "queue":
+		qc.q = tt.queue
+	}
+	e := acd.Entry{ID: qc.id, Queue: qc.q.Name, Caller: c.rec.From, Priority: 1000, Agent: tt.agent}
+	tk, err := qc.d.acd.Enqueue(e)
+	if err != nil {
+		c.log.Warn("transfer: re-queue failed", "error", err)
+		c.hangup(hangupSystem)
+		return err
+	}
+	qc.tk = tk
+	qc.startHold(false)
+	return nil
+}
+
+// startConsult puts the caller on hold and offers a consultation call to
+// the target operator, connected to the transferring operator.
+func (qc *queueCall) startConsult(cmd callCmd) error {
+	if qc.agent == "" || qc.bridge == nil {
+		return fmt.Errorf("%w: the call is not connected", ErrNoCall)
+	}
+	if qc.consult != nil {
+		return fmt.Errorf("%w: a consultation is already in progress", ErrBadTarget)
+	}
+	c := qc.c
+	id := qc.id + "/consult"
+	tk, err := qc.d.acd.Enqueue(acd.Entry{ID: id, Queue: qc.q.Name, Agent: cmd.target.agent, Consult: true, Priority: 1000})
+	if err != nil {
+		return err
+	}
+	qc.bridge.Disconnect()
+	qc.bridge = nil
+	qc.consult = &consultation{id: id, agent: cmd.target.agent, tk: tk}
+	if cmd.appeal != "" {
+		c.mu.Lock()
+		c.rec.Appeal = cmd.appeal
+		c.mu.Unlock()
+	}
+	qc.startHold(false)
+	c.log.Info("consultation started", "by", cmd.by, "with", cmd.target.agent)
+	return nil
+}
+
+// consultOffer connects the consulted operator to the transferring one.
+func (qc *queueCall) consultOffer(n acd.Notice) {
+	cs := qc.consult
+	if n.Kind == acd.NoticeRevoked {
+		cs.up = false
+		if cs.bridge != nil {
+			cs.bridge.Disconnect()
+			cs.bridge = nil
+		}
+		return
+	}
+	from := qc.agentLeg()
+	to, out, err := qc.reach(n)
+	if err != nil || from == nil {
+		_ = qc.d.acd.OfferFailed(cs.id, n.Agent, acd.FailNoAnswer)
+		return
+	}
+	br, err := qc.c.s.engine.Connect(from, to, nil)
+	if err == nil {
+		err = qc.d.acd.Connected(cs.id, n.Agent)
+		if err != nil {
+			br.Disconnect()
+		}
+	}
+	if err != nil {
+		if out != nil {
+			out.Hangup(context.Background())
+		}
+		_ = qc.d.acd.OfferFailed(cs.id, n.Agent, acd.FailError)
+		return
+	}
+	cs.bridge, cs.out, cs.up = br, out, true
+}
+
+// completeConsult connects the caller to the consulted operator; the
+// transferring one goes to wrap-up.
+func (qc *queueCall) completeConsult(cmd callCmd) error {
+	cs := qc.consult
+	if cs == nil || !cs.up {
+		return ErrNoConsultation
+	}
+	c := qc.c
+	if err := qc.d.acd.CompleteTransfer(qc.id, cs.id); err != nil {
+		return err
+	}
+	cs.bridge.Disconnect()
+	qc.hold.stop()
+	qc.disconnect("transfer")
+	var to *media.Leg
+	if cs.out != nil {
+		to = cs.out.Leg()
+		c.mu.Lock()
+		qc.out = cs.out
+		c.mu.Unlock()
+	} else if l := qc.d.sessionLeg(cs.agent); l != nil {
+		to = l.Leg()
+	}
+	qc.consult = nil
+	c.mu.Lock()
+	c.rec.Transfers = append(c.rec.Transfers, journal.Transfer{At: time.Now(), By: cmd.by, To: cs.agent, Mode: string(TransferAttended)})
+	c.mu.Unlock()
+	if to == nil {
+		c.log.Warn("attended transfer: the consulted operator's phone is gone")
+		_ = qc.d.acd.Hangup(qc.id, "agent gone")
+		c.hangup(hangupSystem)
+		return nil
+	}
+	br, err := c.s.engine.Connect(c.leg, to, qc.rec)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	qc.bridge, qc.agent = br, cs.agent
+	c.rec.Agents = append(c.rec.Agents, journal.AgentSpan{Login: cs.agent, Queue: qc.q.Name, Connected: time.Now()})
+	c.mu.Unlock()
+	qc.d.attach(cs.agent, c)
+	c.log.Info("attended transfer completed", "to", cs.agent)
+	return nil
+}
+
+// cancelConsult ends the consultation; the caller is back with the
+// transferring operator.
+func (qc *queueCall) cancelConsult() error {
+	cs := qc.consult
+	if cs == nil {
+		return ErrNoConsultation
+	}
+	qc.endConsult("cancel")
+	from := qc.agentLeg()
+	if from == nil {
+		return fmt.Errorf("%w: the operator's phone is gone", ErrNoCall)
+	}
+	qc.hold.stop()
+	br, err := qc.c.s.engine.Connect(qc.c.leg, from, qc.rec)
+	if err != nil {
+		return err
+	}
+	qc.bridge = br
+	return nil
+}
+
+// endConsult drops a consultation (cancelled, or the caller left).
+func (qc *queueCall) endConsult(by string) {
+	cs := qc.consult
+	if cs == nil {
+		return
+	}
+	qc.consult = nil
+	if cs.bridge != nil {
+		cs.bridge.Disconnect()
+	}
+	if cs.out != nil {
+		cs.out.Hangup(context.Background())
+	}
+	if cs.up {
+		_ = qc.d.acd.Hangup(cs.id, by)
+	} else {
+		_, _ = qc.d.acd.Leave(cs.id, acd.OutcomeAbandoned)
+	}
+}
+
+// agentLeg is the media leg of the operator the call is with.
+func (qc *queueCall) agentLeg() *media.Leg {
+	if qc.out != nil {
+		return qc.out.Leg()
+	}
+	if l := qc.d.sessionLeg(qc.agent); l != nil {
+		return l.Leg()
+	}
+	return nil
+}
+
+// reach returns the leg of an offered operator: the session leg, or a new
+// call to the phone in ring mode.
+func (qc *queueCall) reach(n acd.Notice) (*media.Leg, *OutboundLeg, error) {
+	if n.Delivery == acd.DeliveryRing {
+		ctx, cancel := context.WithDeadline(qc.c.ctx, n.Deadline.Add(-time.Second))
+		defer cancel()
+		out, err := qc.c.s.Dial(ctx, "reg:"+n.Agent, DialOptions{From: qc.c.rec.From, RingTimeout: qc.c.s.cfg.ACD.RingTimeout.Duration})
+		if err != nil {
+			return nil, nil, err
+		}
+		return out.Leg(), out, nil
+	}
+	if l := qc.d.sessionLeg(n.Agent); l != nil {
+		return l.Leg(), nil, nil
+	}
+	return nil, nil, ErrTargetAway
+}
+
+// runExternal bridges the caller to an external number after a blind
+// transfer, until either side hangs up.
+func (qc *queueCall) runExternal(tt transferTarget) {
+	c := qc.c
+	qc.startHold(false)
+	target := strings.ReplaceAll(tt.route.Target, "${number}", tt.number)
+	out, err := c.s.Dial(c.ctx, target, DialOptions{From: c.s.cfg.ACD.TransferCallerID})
+	qc.hold.stop()
+	if err != nil {
+		c.log.Info("external transfer failed", "error", err)
+		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {
+			_ = c.s.engine.Play(c.ctx, c.leg, p)
+		}
+		c.hangup(hangupSystem)
+		return
+	}
+	c.mu.Lock()
+	c.out = out
+	c.mu.Unlock()
+	defer out.Hangup(context.Background())
+	br, err := c.s.engine.Connect(c.leg, out.Leg(), qc.rec)
+	if err != nil {
+		c.hangup(hangupSystem)
+		return
+	}
+	defer br.Disconnect()
+	c.waitEither(out)
+}
