@@ -72,14 +72,14 @@ type server struct {
 	byAccount *limiter
 	bySource  *limiter
 	guard     *loginGuard
-	mux       *http.ServeMux
+	mux       *routeMux
 	proxies   []netip.Prefix
 	desk      Desk
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies, desk: o.Desk}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk}
 	if s.log == nil {
 		s.log = discardLogger
 	}
@@ -146,6 +146,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(probe, r)
 		if allow := probe.h.Get("Allow"); allow != "" {
 			h.Set("Allow", allow)
+		}
+		if loc := probe.h.Get("Location"); loc != "" && probe.code/100 == 3 {
+			h.Set("Location", loc) // the mux's redirect to the cleaned path
 		}
 		writeError(w, probe.code, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, strings.ToLower(http.StatusText(probe.code))))
 		return
@@ -261,6 +264,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesJournalCheck()
 	s.routesAgent()
 	s.routesCampaigns()
 }

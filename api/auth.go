@@ -414,7 +414,7 @@ func (s *server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 // hashBusy answers a login that found no password-hashing slot in time.
 func (s *server) hashBusy(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "2")
-	s.log.Warn("login refused: hashing pool busy", keySource, s.sourceKey(r))
+	s.log.Warn("login refused: hashing pool busy", keySource, s.sourceKey(r), keyHint, "too many logins at once: they are answered 503 until the password-hashing pool frees; check for a login flood from this source")
 	writeError(w, http.StatusServiceUnavailable, "too many logins at once: try again in 2 s")
 }
 

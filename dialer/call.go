@@ -3,6 +3,7 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -64,6 +65,47 @@ type call struct {
 	// and logged, not journaled (admitInvite refuses most such INVITEs
 	// before a call exists).
 	unrecorded bool
+
+	// released: the far leg was handed to another call (an attended
+	// transfer by REFER with Replaces); freed is closed once this call
+	// no longer uses it.
+	released bool
+	freed    chan struct{}
+}
+
+// endOut ends the far leg when the call is done with it: BYE, unless it
+// was handed over, in which case the taker is told it is free.
+func (c *call) endOut(out *OutboundLeg) {
+	c.mu.Lock()
+	released, freed := c.released, c.freed
+	c.mu.Unlock()
+	if released {
+		close(freed)
+		return
+	}
+	out.Hangup(context.Background())
+}
+
+// takeOut hands this call's far leg to another call: this call ends (BYE
+// to its caller) without hanging the far leg up, and takeOut returns the
+// leg once it is free of this call's bridge.
+func (c *call) takeOut(ctx context.Context) (*OutboundLeg, error) {
+	c.mu.Lock()
+	out := c.out
+	if out == nil || c.released {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("call %s: %w: no connected far leg", c.rec.ID, ErrBadTarget)
+	}
+	c.released, c.freed = true, make(chan struct{})
+	freed := c.freed
+	c.mu.Unlock()
+	c.hangup(hangupSystem)
+	select {
+	case <-freed:
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // hangup ends the call from our side.
@@ -465,6 +507,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	// a failed attempt leaves no empty file behind.
 	var rec *media.Recorder
 	var bridge *media.Bridge
+	var out *OutboundLeg
 	connect := func(other *media.Leg) error {
 		rec = c.newRecorder(r)
 		var err error
@@ -477,6 +520,9 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 		}
 		if rec != nil {
 			rec.Close()
+		}
+		if out != nil {
+			c.endOut(out)
 		}
 	}()
 	var earlyErr error
@@ -537,7 +583,6 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
 
 	if bridge == nil {
 		if err := connect(out.Leg()); err != nil {
@@ -586,7 +631,7 @@ func (c *call) dialAnswered(r config.Route) {
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
+	defer c.endOut(out)
 	rec := c.newRecorder(r)
 	bridge, err := c.s.engine.Connect(c.leg, out.Leg(), rec)
 	if err != nil {

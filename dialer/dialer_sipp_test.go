@@ -398,7 +398,7 @@ func TestDrainHangsUpAfterTimeout(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond) // let it be answered
+	waitAnswered(t, a.srv, 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if cut := a.srv.Drain(ctx); cut != 1 {
@@ -748,5 +748,33 @@ func TestCallOverTCP(t *testing.T) {
 	rec := a.waitCalls(t, 1)[0]
 	if rec.SIPCode != 200 || rec.HangupBy != "caller" || rec.Legs[0].PacketsIn < 50 || rec.Legs[0].PacketsOut < 50 {
 		t.Errorf("record code %d hangup_by %q leg %+v, want 200 caller with RTP both ways", rec.SIPCode, rec.HangupBy, rec.Legs[0])
+	}
+}
+
+// waitAnswered waits until a call of srv has been answered.
+func waitAnswered(t *testing.T, srv *Server, timeout time.Duration) {
+	t.Helper()
+	answered := func() bool {
+		srv.mu.Lock()
+		cs := make([]*call, 0, len(srv.calls))
+		for _, c := range srv.calls {
+			cs = append(cs, c)
+		}
+		srv.mu.Unlock()
+		for _, c := range cs {
+			c.mu.Lock()
+			ok := c.answered
+			c.mu.Unlock()
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(timeout); !answered(); {
+		if time.Now().After(deadline) {
+			t.Fatal("call never answered")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -26,7 +26,12 @@
 // before it returns, so Drain and Close, which wait for handlers, never
 // cut a BYE off. Calls are hung up after calls.max_duration, when the
 // caller's RTP stops for calls.rtp_timeout (not on hold), or by Drain.
-// Every call, refused ones included, leaves a journal.CallRecord.
+// Every call that reaches serveInvite leaves a journal.CallRecord, the
+// ones it refuses included (404, 400, 488, 503 for lack of media ports, a
+// failed far leg). INVITEs turned away before a call exists leave none:
+// 503 while draining or at calls.max_concurrent (with Retry-After), and
+// the per-source limits; they are counted in obzvon_sip_responses_total,
+// so a flood of INVITEs costs no journal writes.
 //
 // # Outbound legs
 //

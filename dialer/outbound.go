@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
@@ -64,6 +65,10 @@ type OutboundLeg struct {
 	target  string
 	invited time.Time
 
+	// referred is when the phone on this leg last had a REFER accepted
+	// (unix ns): its hang-up soon after ends the transfer, not the call.
+	referred atomic.Int64
+
 	mu       sync.Mutex
 	codec    CodecPT
 	eventPT  uint8
@@ -75,6 +80,13 @@ type OutboundLeg struct {
 
 // Leg is the leg's media.
 func (o *OutboundLeg) Leg() *media.Leg { return o.leg }
+
+// referPending reports whether the phone on o had a REFER accepted in
+// the last 10 s (its hang-up is then part of the transfer).
+func (o *OutboundLeg) referPending() bool {
+	t := o.referred.Load()
+	return t != 0 && time.Since(time.Unix(0, t)) < 10*time.Second
+}
 
 // Done is closed when the far end hangs up or the leg is hung up.
 func (o *OutboundLeg) Done() <-chan struct{} { return o.d.Context().Done() }

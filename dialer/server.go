@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -80,6 +82,8 @@ type Server struct {
 	closed   atomic.Bool
 	stop     context.CancelFunc
 	handlers sync.WaitGroup
+
+	probe atomic.Pointer[chan struct{}] // Ping's lock probe still waiting (heartbeat.go)
 
 	mu    sync.Mutex
 	calls map[string]*call        // by inbound dialog ID
@@ -183,7 +187,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.dg = diago.NewDiago(ua, opts...)
 	if s.reg != nil {
 		if n, err := s.reg.Restore(ctx); err != nil {
-			s.log.Warn("stored registrations not restored", "error", err)
+			s.log.Warn("stored registrations not restored", "error", err, attrHint, "phones are reachable again once they re-register (within their expiry); check the journal if it repeats")
 		} else if n > 0 {
 			s.log.Info("registrations restored", "bindings", n)
 		}
@@ -195,6 +199,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
+	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
 	if s.desk != nil {
 		s.desk.start()
@@ -214,6 +219,26 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// waitUDPListener waits (at most 2 s) until sipgo has put the UDP
+// listener's socket in its connection pool. sipgo reports a listener
+// ready before it does that, and a request sent in between makes sipgo
+// bind a second socket to the same address, which fails (EADDRINUSE) and
+// loses the request: a call placed right after Start.
+func (s *Server) waitUDPListener(sc config.SIP) {
+	if !slices.Contains(sc.Transports, "udp") {
+		return
+	}
+	addr := net.JoinHostPort(sc.Host, strconv.Itoa(sc.Port))
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr, attrHint, "the first SIP requests may be lost; restart if calls fail with 500")
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials

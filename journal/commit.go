@@ -37,20 +37,12 @@ const maxGroup = 128
 const commitQueue = 1024
 
 type commitReq struct {
-	fn func(*badger.Txn) error
-	// Exactly one of done and after is set: update waits on done; a
-	// fire-and-forget write (read audit) gets after called instead.
-	done  chan error
-	after func(error)
+	fn    func(*badger.Txn) error
+	done  chan error // update waits on it
+	probe bool       // a liveness probe (Ping): no transaction
 }
 
-func (r *commitReq) finish(err error) {
-	if r.after != nil {
-		r.after(err)
-		return
-	}
-	r.done <- err
-}
+func (r *commitReq) finish(err error) { r.done <- err }
 
 // startCommitter starts the committer goroutine (read-write journals).
 func (j *Journal) startCommitter() {
@@ -72,7 +64,13 @@ func (j *Journal) startCommitter() {
 					break more
 				}
 			}
-			j.commitGroup(group)
+			group, probes := splitProbes(group)
+			if len(group) > 0 {
+				j.commitGroup(group)
+			}
+			for _, p := range probes {
+				p.finish(nil)
+			}
 		}
 	}()
 }
@@ -100,7 +98,6 @@ func (e *fnError) Error() string { return e.err.Error() }
 func (j *Journal) commitGroup(group []*commitReq) {
 	j.stats.writes.Add(uint64(len(group)))
 	for len(group) > 1 {
-		j.stats.commits.Add(1)
 		err := j.db.Update(func(txn *badger.Txn) error {
 			for i, r := range group {
 				if err := r.fn(txn); err != nil {
@@ -110,6 +107,9 @@ func (j *Journal) commitGroup(group []*commitReq) {
 			return nil
 		})
 		var fe *fnError
+		if !errors.As(err, &fe) {
+			j.stats.commits.Add(1) // a function's error discards the transaction uncommitted
+		}
 		switch {
 		case err == nil:
 			for _, r := range group {

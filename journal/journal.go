@@ -94,12 +94,9 @@ type Journal struct {
 	committerDone chan struct{}
 	sendMu        sync.RWMutex
 
-	auditMu      sync.Mutex
-	auditCond    *sync.Cond
-	auditPending int
-	closed       chan struct{}
-	once         sync.Once
-	gcDone       chan struct{}
+	closed chan struct{}
+	once   sync.Once
+	gcDone chan struct{}
 }
 
 // Open opens (creating if needed) the journal described by opts and runs
@@ -171,7 +168,6 @@ func Open(opts Options) (*Journal, error) {
 	if j.now == nil {
 		j.now = time.Now
 	}
-	j.auditCond = sync.NewCond(&j.auditMu)
 	if err := j.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal: %w", err)
@@ -212,7 +208,6 @@ func (j *Journal) Close() error {
 		close(j.closed)
 		j.sendMu.Unlock()
 		j.stopCommitter()
-		j.waitAudit()
 		if j.gcDone != nil {
 			<-j.gcDone
 		}

@@ -225,15 +225,14 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		}
 		prepErr <- nil
 	}()
-	wb := j.db.NewWriteBatch()
-	defer wb.Cancel()
+	lw := j.newLoadWriter()
 	var werr error
 	for pb := range prepared {
 		if werr == nil {
 			werr = ctx.Err()
 		}
 		if werr == nil {
-			if werr = pb.write(wb); werr != nil {
+			if werr = pb.write(lw); werr != nil {
 				j.noteWriteError("registry load", werr)
 			}
 		}
@@ -253,11 +252,14 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		werr = <-readErr
 	}
 	if werr == nil {
-		werr = wb.Flush()
-		if werr == nil && j.opts.SyncWrites {
-			werr = j.db.Sync()
+		if werr = lw.flush(); werr != nil {
+			j.noteWriteError("registry load", werr)
 		}
-		if werr != nil {
+	} else {
+		lw.cancel()
+	}
+	if werr == nil && j.opts.SyncWrites {
+		if werr = j.db.Sync(); werr != nil {
 			j.noteWriteError("registry load", werr)
 		}
 	}
@@ -312,22 +314,27 @@ func (j *Journal) settleAfterLoad() {
 	j.log.Info("registry: compacted after load", "level0_tables", l0, "took", time.Since(start))
 }
 
-// preparedBatch is a batch of persons encoded for writing: sets[i] is
-// written with vals[i]; dels are stale index keys of updated persons.
+// preparedBatch is a batch of persons encoded for writing: the entries
+// of person i are ents[ends[i-1]:ends[i]] (its record, the stale index
+// keys of the version it replaces, its index keys).
 type preparedBatch struct {
-	sets, vals, dels [][]byte
+	ents []loadEntry
+	ends []int
 }
 
-func (pb *preparedBatch) write(wb *badger.WriteBatch) error {
-	for _, k := range pb.dels {
-		if err := wb.Delete(k); err != nil {
+// loadEntry is one key to set to val, or to delete.
+type loadEntry struct {
+	key, val []byte
+	del      bool
+}
+
+func (pb *preparedBatch) write(lw *loadWriter) error {
+	start := 0
+	for _, end := range pb.ends {
+		if err := lw.add(pb.ents[start:end]); err != nil {
 			return err
 		}
-	}
-	for i, k := range pb.sets {
-		if err := wb.Set(k, pb.vals[i]); err != nil {
-			return err
-		}
+		start = end
 	}
 	return nil
 }
@@ -412,7 +419,7 @@ func (j *Journal) preparePersons(batch []*Person, fresh bool, st *LoadStats) (*p
 			return nil, err
 		}
 	}
-	pb := &preparedBatch{sets: make([][]byte, 0, 6*len(batch)), vals: make([][]byte, 0, 6*len(batch))}
+	pb := &preparedBatch{ents: make([]loadEntry, 0, 7*len(batch)), ends: make([]int, 0, len(batch))}
 	var a keyArena
 	var nk [][]byte
 	for i, p := range batch {
@@ -427,23 +434,22 @@ func (j *Journal) preparePersons(batch []*Person, fresh bool, st *LoadStats) (*p
 		}
 		pk := a.alloc(len(spaceRecord) + len(kindPerson) + 1 + len(p.ENP))
 		pk = append(append(append(append(pk, spaceRecord...), kindPerson...), '/'), p.ENP...)
-		pb.sets = append(pb.sets, pk)
-		pb.vals = append(pb.vals, val)
+		pb.ents = append(pb.ents, loadEntry{key: pk, val: val})
 		nk = p.appendIndexKeys(&a, nk[:0])
 		if o != nil {
 			st.Updated++
 			for _, k := range o.indexKeys() {
 				if !containsKey(nk, k) {
-					pb.dels = append(pb.dels, k)
+					pb.ents = append(pb.ents, loadEntry{key: k, del: true})
 				}
 			}
 		} else {
 			st.Inserted++
 		}
 		for _, k := range nk {
-			pb.sets = append(pb.sets, k)
-			pb.vals = append(pb.vals, pk)
+			pb.ents = append(pb.ents, loadEntry{key: k, val: pk})
 		}
+		pb.ends = append(pb.ends, len(pb.ents))
 	}
 	return pb, nil
 }

@@ -110,6 +110,11 @@ func (j *Journal) RevokeTokens(ctx context.Context, who Actor, login string) (in
 	n := 0
 	err := j.update(ctx, func(txn *badger.Txn) error {
 		n = 0
+		if _, err := txn.Get(recordKey(kindAccount, login)); errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: no account %q", ErrNotFound, login)
+		} else if err != nil {
+			return err
+		}
 		var pks [][]byte
 		err := scanIndex(txn, ikey(idxTokenLogin, []byte(login), nil), nil, false, func(_, pk []byte) (bool, error) {
 			pks = append(pks, pk)

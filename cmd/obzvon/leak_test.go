@@ -123,9 +123,22 @@ allow = ["127.0.0.1"]
 		}
 	}
 
-	// Idle: the start-up goroutines (journal, Badger) have settled.
-	time.Sleep(time.Second)
-	idleG, idleFD := goroutines(), fds()
+	// Idle: wait until the start-up goroutines (journal, Badger) have
+	// settled: the same count five samples in a row (at most 20 s).
+	steady := func() int {
+		last, same := goroutines(), 0
+		for deadline := time.Now().Add(20 * time.Second); same < 5 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond) // sampling interval, not a synchronization
+			n := goroutines()
+			if n == last {
+				same++
+			} else {
+				last, same = n, 0
+			}
+		}
+		return last
+	}
+	idleG, idleFD := steady(), fds()
 	t.Logf("idle: %d goroutines, %d fds", idleG, idleFD)
 
 	run := func(name string, args ...string) {

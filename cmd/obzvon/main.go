@@ -42,7 +42,7 @@ func run(args []string) int {
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:    "obzvon",
-		Usage:   "dialer appliance for contact centers: inbound ACD, outbound campaigns, in-process media",
+		Usage:   "dialer appliance for contact centers: inbound routing and IVR, in-process media and recording, the journal of appeals (ACD queues and outbound dialing are being built)",
 		Version: version,
 		// Commands are listed here; each lives in its own file as a func
 		// returning *cli.Command.

@@ -46,9 +46,9 @@ func TestServeChecksPortsBeforeCreatingData(t *testing.T) {
 	}
 }
 
-// metricValue returns the sum of the samples of name in an exposition
+// metricSum returns the sum of the samples of name in an exposition
 // (every label set), and whether there was any.
-func metricValue(exposition, name string) (float64, bool) {
+func metricSum(exposition, name string) (float64, bool) {
 	sum, found := 0.0, false
 	for _, l := range strings.Split(exposition, "\n") {
 		if !strings.HasPrefix(l, name+" ") && !strings.HasPrefix(l, name+"{") {
@@ -80,10 +80,10 @@ func TestServeOpsSurface(t *testing.T) {
 	d := startDaemon(t, bin, cfgPath, httpPort)
 	body := d.waitMetric(10*time.Second, "obzvon_ready 1", "obzvon_start_unclean 0", `obzvon_build_info{version=`,
 		`obzvon_calls_rejected_total{reason="capacity"} 0`, "obzvon_journal_write_errors_total 0")
-	if v, ok := metricValue(body, "obzvon_data_filesystem_avail_bytes"); !ok || v <= 0 {
+	if v, ok := metricSum(body, "obzvon_data_filesystem_avail_bytes"); !ok || v <= 0 {
 		t.Errorf("obzvon_data_filesystem_avail_bytes = %v (present %v), want > 0", v, ok)
 	}
-	size0, _ := metricValue(body, "obzvon_journal_size_bytes")
+	size0, _ := metricSum(body, "obzvon_journal_size_bytes")
 	if size0 <= 0 {
 		t.Errorf("obzvon_journal_size_bytes sums to %v on an open journal, want > 0", size0)
 	}
@@ -109,7 +109,7 @@ func TestServeOpsSurface(t *testing.T) {
 		t.Fatalf("registry load: %v\n%s", err, out)
 	}
 	_, body = httpGet(d.url + "/metrics")
-	if size1, _ := metricValue(body, "obzvon_journal_size_bytes"); size1 < size0+1<<20 {
+	if size1, _ := metricSum(body, "obzvon_journal_size_bytes"); size1 < size0+1<<20 {
 		t.Errorf("obzvon_journal_size_bytes %v after loading 20,000 persons, was %v: want at least 1 MB more", size1, size0)
 	}
 

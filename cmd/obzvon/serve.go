@@ -341,20 +341,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	_ = sdnotify.Ready()
 	dm.SetReady(true)
 
-	if iv, ok := sdnotify.WatchdogInterval(); ok {
-		go func() {
-			t := time.NewTicker(iv / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					_ = sdnotify.Watchdog()
-				}
-			}
-		}()
-	}
+	startWatchdog(ctx, log, srv, engine, jr) // WATCHDOG=1 only while every component answers
 
 	select {
 	case sig := <-sigs:
