@@ -40,7 +40,7 @@ var exampleOrder = []string{
 var examplesPending = []string{
 	"agent start", "agent finish", "agent pause", "agent ready", "agent status",
 	"campaign create", "campaign load", "campaign start", "campaign pause", "campaign stop",
-	"campaign status", "campaign export", "campaign why", "queue",
+	"campaign status", "campaign export", "campaign why", "queue status",
 }
 
 // splitWords splits a command line as a shell would for these examples:
