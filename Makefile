@@ -92,6 +92,12 @@ soak: ## steady mixed load for SOAK_MINUTES (default 30): samples into CSV + PNG
 overload: ## offer twice calls.max_concurrent (CAP=100) for 60 s: excess 503, no audio lost, memory bounded, serving within 5 s after
 	GO=$(GO) ./scripts/overload.sh
 
+.PHONY: security
+security: test-deps ## attack the daemon as an intruder (svcrack, svwar, SIP/TCP, INVITE and login floods, RTP reflection) and print the figures; OBZVON_BIN=old-binary for "before" figures
+	@log=$${TMPDIR:-/tmp}/obzvon-security.log; \
+	$(GO) test -tags security -timeout 30m -count=1 -v -run 'TestSecurity' ./internal/securitytest/ >$$log 2>&1; rc=$$?; \
+	grep -E '^(=== RUN|--- |PASS|FAIL|ok)|FIGURE|_test.go' $$log; echo "full log: $$log"; exit $$rc
+
 # DEB_VERSION is the package's Debian version: the base version plus the
 # commit's time and hash, so that every later commit sorts as newer.
 DEB_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d%H%M%S 2>/dev/null || date +%Y%m%d%H%M%S)

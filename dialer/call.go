@@ -2,9 +2,12 @@ package dialer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -240,6 +243,10 @@ func (c *call) run() string {
 		c.reject(488, "Not Acceptable Here")
 		return metrics.ResultRejected
 	}
+	sess, ok := c.answerSession(off)
+	if !ok {
+		return metrics.ResultRejected
+	}
 	_ = c.in.Trying()
 
 	leg, err := c.s.engine.NewLeg()
@@ -250,13 +257,14 @@ func (c *call) run() string {
 		return metrics.ResultFailed
 	}
 	c.mu.Lock()
-	c.leg, c.sess, c.codec, c.eventPT = leg, c.s.newSession(), choice, off.EventPT
+	c.leg, c.sess, c.codec, c.eventPT = leg, sess, choice, off.EventPT
 	c.rec.Codec = choice.Codec.String()
 	c.mu.Unlock()
 	defer leg.Close()
 	// An untrusted caller gets media only once its RTP arrives (RTP
 	// reflection: its SDP may name someone else's address).
-	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}
+	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted,
+		SRTP: sess.srtp.params()}
 	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
 
 	if route.Action == config.ActionDial {
@@ -304,7 +312,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 	c.mu.Unlock()
 	offer := c.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv)
 	answer := func() error {
-		if err := c.in.RespondSDP(offer); err != nil {
+		if err := c.respondSDP(offer); err != nil {
 			c.log.Info("answer failed", "error", err)
 			c.rec.SIPCode, c.rec.HangupBy = 487, hangupCaller
 			return err
@@ -388,7 +396,7 @@ func (c *call) answer(p media.LegParams, sdp []byte, dir Direction) error {
 		}
 		c.leg.SetHold(!dir.peerReceives())
 	}
-	if err := c.in.RespondSDP(sdp); err != nil {
+	if err := c.respondSDP(sdp); err != nil {
 		// The caller cancelled or never acknowledged.
 		c.log.Info("answer failed", "error", err)
 		c.rec.SIPCode = 487
@@ -528,6 +536,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	var earlyErr error
 	opt := DialOptions{
 		From: c.outCallerID(r),
+		SRTP: r.SRTP,
 		OnProgress: func(code int, earlyLeg *media.Leg) {
 			switch {
 			case earlyLeg != nil && early != nil:
@@ -540,7 +549,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 					return
 				}
 				hdr := sip.NewHeader("Content-Type", "application/sdp")
-				if err := c.in.Respond(183, "Session Progress", early.sdp, hdr); err != nil {
+				if err := c.in.Respond(183, "Session Progress", early.sdp, append([]sip.Header{hdr}, c.contactHeaders()...)...); err != nil {
 					earlyErr = err
 					return
 				}
@@ -619,7 +628,7 @@ func (c *call) noteFailedDial(r config.Route, err error) (int, string) {
 
 // dialAnswered is a dial route entered from a menu after answer.
 func (c *call) dialAnswered(r config.Route) {
-	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r)})
+	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r), SRTP: r.SRTP})
 	if err != nil {
 		c.noteFailedDial(r, err)
 		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {
@@ -663,8 +672,7 @@ func (c *call) newRecorder(r config.Route) *media.Recorder {
 		return nil
 	}
 	t := c.rec.Arrived
-	name := t.Format("150405") + "-" + sanitize(c.in.InviteRequest.CallID().Value())
-	rec, err := c.s.engine.NewCallRecorder(name, t)
+	rec, err := c.s.engine.NewCallRecorder(c.s.recordingName(t, c.in.InviteRequest.CallID().Value()), t)
 	if err != nil {
 		c.log.Warn("recording not started", "error", err, attrHint, "check free space and permissions of data.recordings")
 		return nil
@@ -755,6 +763,17 @@ func (c *call) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res.AppendHeader(ct.Contact())
 	}
 	_ = tx.Respond(res)
+}
+
+// recordingName names a call's recording: the time, a number unique in
+// this process and 4 random bytes, then the Call-ID for people looking
+// for a call's file. The caller chooses the Call-ID, so it never makes
+// the name unique: two calls with the same Call-ID in one second once
+// shared one file (issue 11 item 13).
+func (s *Server) recordingName(t time.Time, callID string) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return t.Format("150405") + "-" + strconv.FormatUint(s.seq.Add(1), 36) + hex.EncodeToString(r[:]) + "-" + sanitize(callID)
 }
 
 // sanitize keeps a Call-ID usable as a file name.

@@ -66,6 +66,9 @@ type Options struct {
 	// Now is the clock for record times (appeal creation, due dates,
 	// audit); nil means time.Now. Tests of other packages inject one.
 	Now func() time.Time
+	// MaxTokenTTL is the longest a bearer token may live, and the life of
+	// one created without a TTL; zero means DefaultMaxTokenTTL.
+	MaxTokenTTL time.Duration
 
 	// migrations overrides the schema migrations (tests only).
 	migrations []migration

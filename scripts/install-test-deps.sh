@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that obzvon's tests use as real peers and
 # tools: SIPp (sip-tester), baresip, sox, espeak-ng, tcpdump, promtool
-# (prometheus), systemd-analyze and lintian (checks the Debian package).
-# Idempotent: does nothing when every tool is already on PATH.
+# (prometheus), systemd-analyze, openssl and sipvicious (make security), and
+# lintian (checks the Debian package). Idempotent: does nothing when every
+# tool is already on PATH.
 set -euo pipefail
 
 need=()
@@ -14,6 +15,11 @@ command -v tcpdump         >/dev/null 2>&1 || need+=(tcpdump)
 command -v promtool        >/dev/null 2>&1 || need+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v lintian         >/dev/null 2>&1 || need+=(lintian)
+command -v svcrack         >/dev/null 2>&1 || need+=(sipvicious)   # make security: svcrack, svwar, svmap
+command -v prlimit         >/dev/null 2>&1 || need+=(util-linux)
+command -v openssl         >/dev/null 2>&1 || need+=(openssl)
+# baresip's SRTP (SDES) module, used by the SRTP tests, ships in baresip-core.
+[ -e /usr/lib/baresip/modules/srtp.so ] || need+=(baresip-core)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

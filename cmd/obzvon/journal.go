@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -423,8 +422,7 @@ func writeAppealsCSV(w io.Writer, as []journal.Appeal) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
-	cw.Comma = ';'
+	cw := lists.NewCSVWriter(w, ';') // formula-looking cells escaped (OWASP CSV injection)
 	_ = cw.Write([]string{"Номер", "Дата регистрации", "Канал", "Телефон", "Фамилия", "Имя", "Отчество", "Дата рождения", "ЕНП",
 		"Тип", "Тематика", "Текст", "Статус", "Результат", "Комментарий", "Исполнитель", "Автор", "Срок", "Закрыто"})
 	for _, a := range as {

@@ -72,6 +72,12 @@ func checkConfigCommand() *cli.Command {
 			} else if _, err := loadPrompts(cfg); err != nil {
 				problems = append(problems, config.Errors(err)...)
 			}
+			var tlsSummary string
+			if err == nil {
+				var tlsProblems []error
+				tlsSummary, tlsProblems = checkTLS(cfg, time.Now())
+				problems = append(problems, tlsProblems...)
+			}
 			if len(problems) > 0 {
 				for _, p := range problems {
 					fmt.Fprintf(c.App.ErrWriter, "%s: %v\n", path, p)
@@ -82,6 +88,9 @@ func checkConfigCommand() *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s\n", path, w)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: OK (%d routes)\n", path, len(cfg.Routes))
+			if tlsSummary != "" {
+				fmt.Fprintf(c.App.Writer, "%s: %s\n", path, tlsSummary)
+			}
 			return nil
 		},
 	}
@@ -230,6 +239,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	jopts.Logger = log
 	jopts.EncryptionKeyFile = os.ExpandEnv(cfg.Data.EncryptionKeyFile)
 	jopts.GCInterval = cfg.Data.GCInterval.Duration
+	jopts.MaxTokenTTL = cfg.HTTP.MaxTokenTTL.Duration
 	jr, err := journal.Open(jopts)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("open journal %s: %v", cfg.Data.JournalDir(), err), exitFailure)
@@ -274,6 +284,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		cum, sum := d.Cumulative(bounds)
 		return cum, d.Count(), sum
 	})
+	registerSRTPMetrics(reg, engine, log)
 	m.RegisterMediaCounters(func() metrics.MediaCounters {
 		c := engine.Counters()
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
