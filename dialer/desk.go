@@ -193,6 +193,10 @@ func (d *Desk) close() {
 // states, counts metrics and queues the event for the journal. It runs
 // under the ACD's lock and does not block.
 func (d *Desk) Record(e acd.Event) {
+	// A call counts once in its queue's figures: consultations between
+	// operators and events of a call answered there already (Again) do
+	// not count, as in the ACD's own counters and the queue reports.
+	counted := !e.Consult && !e.Again
 	switch e.Kind {
 	case acd.EventAgentState:
 		if e.State == acd.StateLoggedOut {
@@ -204,16 +208,24 @@ func (d *Desk) Record(e acd.Event) {
 			d.mu.Unlock()
 		}
 	case acd.EventConnect:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAnswered)
-		d.opt.Metrics.Answered(e.Queue, e.Wait)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAnswered)
+			d.opt.Metrics.Answered(e.Queue, e.Wait)
+		}
 	case acd.EventAbandon:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAbandoned)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAbandoned)
+		}
 	case acd.EventTimeout:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueTimeout)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueTimeout)
+		}
 	case acd.EventFull:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueFull)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueFull)
+		}
 	case acd.EventTransfer:
-		if e.Talk == 0 && e.Agent == "" {
+		if counted && e.Talk == 0 && e.Agent == "" {
 			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueTransferred)
 		}
 	}

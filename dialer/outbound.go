@@ -175,7 +175,7 @@ func (o *OutboundLeg) handleReInvite(req *sip.Request, tx sip.ServerTransaction)
 	if err != nil {
 		o.s.log.Info("re-INVITE refused", attrCallID, req.CallID().Value(), "error", err)
 	}
-	res.AppendHeader(&o.d.UA.ContactHDR)
+	res.AppendHeader(o.s.contactFor(&o.d.UA.ContactHDR, &o.d.InviteRequest.Recipient, o.d.InviteRequest.Transport()))
 	_ = tx.Respond(res)
 }
 

@@ -230,6 +230,7 @@ func (qc *queueCall) blind(cmd callCmd) error {
 	}
 	c.mu.Unlock()
 	c.log.Info("blind transfer", "by", cmd.by, "to", tt.label)
+	from := qc.q.Name
 	switch tt.kind {
 	case "external":
 		qc.external = &tt
@@ -237,7 +238,9 @@ func (qc *queueCall) blind(cmd callCmd) error {
 	case "queue":
 		qc.q = tt.queue
 	}
-	e := acd.Entry{ID: qc.id, Queue: qc.q.Name, Caller: c.rec.From, Priority: 1000, Agent: tt.agent}
+	// Back in the queue it was answered in (another operator of it), the
+	// call does not count there again; a new queue counts it.
+	e := acd.Entry{ID: qc.id, Queue: qc.q.Name, Caller: c.rec.From, Priority: 1000, Agent: tt.agent, Answered: qc.q.Name == from}
 	tk, err := qc.d.acd.Enqueue(e)
 	if err != nil {
 		c.log.Warn("transfer: re-queue failed", "error", err, attrHint, "the transferred caller was not queued again; check the target queue")

@@ -41,6 +41,7 @@ var examplesPending = []string{
 	"agent start", "agent finish", "agent pause", "agent ready", "agent status",
 	"campaign create", "campaign load", "campaign start", "campaign pause", "campaign stop",
 	"campaign status", "campaign export", "campaign why", "queue status",
+	"report queues", "report queue-log",
 }
 
 // splitWords splits a command line as a shell would for these examples:

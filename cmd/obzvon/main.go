@@ -58,6 +58,7 @@ func newApp() *cli.App {
 			catalogCommand(),
 			campaignCommand(),
 			queueCommand(),
+			reportCommand(),
 			manCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
