@@ -282,6 +282,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
 	s.routesJournalCheck()
 	s.routesAgent()
+	s.routesReports()
 	s.routesCampaigns()
 	s.routesDesktop()
 }

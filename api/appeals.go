@@ -163,7 +163,7 @@ func (s *server) createAppeal(w http.ResponseWriter, r *http.Request, p *princip
 		n, err := s.j.AttachCall(ctx, who, a.ID, req.CallID)
 		if err != nil {
 			// The appeal is saved; say so rather than fail the request.
-			s.log.Error("attach call to new appeal", keyAppeal, a.ID, keyError, err)
+			s.log.Error("attach call to new appeal", keyAppeal, a.ID, keyError, err, keyHint, "the appeal is saved without its call: attach it again from the desktop")
 		} else {
 			a = n
 		}

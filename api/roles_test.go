@@ -40,6 +40,7 @@ var (
 	accountRead   = set("supervisor", "admin")
 	adminOnly     = set("admin")
 	metricsRead   = set("supervisor", "admin", "sre")
+	reportRead    = set("supervisor", "admin")
 	campaignRead  = set("supervisor", "admin", "campaign_staff")
 	campaignWrite = set("admin", "campaign_staff")
 	surveyRead    = set(append(operators, "supervisor", "admin", "campaign_staff")...)
@@ -142,6 +143,9 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/journal/backup", "", adminOnly},
 		{"GET", "/api/v1/journal/appeals?from=2026-01-01T00:00:00Z", "", adminOnly},
 		{"GET", "/api/v1/journal/check", "", adminOnly},
+
+		{"GET", "/api/v1/reports/queues?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},
+		{"GET", "/api/v1/reports/queue-log?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},
 
 		{"GET", "/api/v1/campaigns", "", campaignRead},
 		{"POST", "/api/v1/campaigns", `{}`, campaignWrite},

@@ -175,7 +175,7 @@ func (o *OutboundLeg) handleReInvite(req *sip.Request, tx sip.ServerTransaction)
 	if err != nil {
 		o.s.log.Info("re-INVITE refused", attrCallID, req.CallID().Value(), "error", err)
 	}
-	res.AppendHeader(&o.d.UA.ContactHDR)
+	res.AppendHeader(o.s.contactFor(&o.d.UA.ContactHDR, &o.d.InviteRequest.Recipient, o.d.InviteRequest.Transport()))
 	_ = tx.Respond(res)
 }
 
@@ -246,7 +246,7 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		Params:  sip.NewParams(),
 	})
 	req.From().Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(contactFor(&d.UA.ContactHDR, &uri))
+	req.AppendHeader(s.contactFor(&d.UA.ContactHDR, &uri, transport))
 	for _, h := range opt.Headers {
 		req.AppendHeader(h)
 	}

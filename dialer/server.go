@@ -30,6 +30,8 @@ const (
 	attrCallID = "call_id"
 	attrRoute  = "route"
 	attrCode   = "code"
+	// attrHint says, on every warning and error, what to do about it.
+	attrHint = "hint"
 )
 
 // CallStore keeps call detail records. *journal.Journal implements it.
@@ -80,6 +82,7 @@ type Server struct {
 	invites *inviteLimiter
 	tcp     *tcpLimits   // caps and timeouts of SIP over TCP
 	tcpLn   net.Listener // the real SIP TCP listener, served through tcp
+	tlsLn   net.Listener // the real SIP TLS listener (TCP), likewise
 	trusted sync.Map     // inviteKey → time admitted: INVITEs admitInvite trusted
 
 	draining atomic.Bool
@@ -206,12 +209,18 @@ func (s *Server) Start(ctx context.Context) error {
 			s.tcpLn = ln
 			tr.BindHost, tr.BindPort = "127.0.0.1", internal
 		}
+		if t == "tls" {
+			if err := s.listenTLSLimited(&tr); err != nil {
+				ua.Close()
+				return err
+			}
+		}
 		opts = append(opts, diago.WithTransport(tr))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
 	if s.reg != nil {
 		if n, err := s.reg.Restore(ctx); err != nil {
-			s.log.Warn("stored registrations not restored", "error", err)
+			s.log.Warn("stored registrations not restored", "error", err, attrHint, "phones are reachable again once they re-register (within their expiry); check the journal if it repeats")
 		} else if n > 0 {
 			s.log.Info("registrations restored", "bindings", n)
 		}
@@ -223,6 +232,9 @@ func (s *Server) Start(ctx context.Context) error {
 		if s.tcpLn != nil {
 			s.tcpLn.Close()
 		}
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
+		}
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
@@ -230,6 +242,9 @@ func (s *Server) Start(ctx context.Context) error {
 		go func() { _ = srv.ServeTCP(&limitedListener{Listener: s.tcpLn, l: s.tcp}) }()
 		s.log.Info("sip tcp limits", "per_source", s.tcp.perSource, "max", s.tcp.global,
 			"idle_timeout", s.tcp.idle.String(), "message_timeout", s.tcp.message.String())
+	}
+	if s.tlsLn != nil {
+		go func() { _ = srv.ServeTLS(s.limitedTLS()) }()
 	}
 	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
@@ -270,7 +285,7 @@ func (s *Server) waitUDPListener(sc config.SIP) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr)
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr, attrHint, "the first SIP requests may be lost; restart if calls fail with 500")
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
@@ -339,6 +354,9 @@ func (s *Server) Close() error {
 	if s.stop != nil {
 		s.stop()
 	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
 	if s.tcpLn != nil {
 		s.tcpLn.Close()
 	}
@@ -377,6 +395,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if s.draining.Load() {
+				s.metrics.CallRejected(metrics.RejectDraining)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", "30"))
 				_ = tx.Respond(res)
@@ -386,6 +405,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if max := s.cfg.MaxCalls(); s.Active() >= max {
+				s.metrics.CallRejected(metrics.RejectCapacity)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
 				_ = tx.Respond(res)

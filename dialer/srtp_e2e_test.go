@@ -88,6 +88,7 @@ func TestSRTPCallToPhoneOverTLS(t *testing.T) {
 	if share, n := peertest.ToneShare(wav.Right, wav.Rate, 1000); share < 0.9 || n < 150 {
 		t.Errorf("recording right (SRTP phone): 1 kHz share %.2f over %d blocks, want its tone, decrypted", share, n)
 	}
+
 	checkSRTPWire(t, pkts, phone.RTPPorts[0], phone.RTPPorts[1], callerMedia)
 	phone.Stop()
 	heard, _ := phone.Recordings()
@@ -331,5 +332,69 @@ func TestTLSTrunkCertificateIsChecked(t *testing.T) {
 	}
 	if calls, err := b.journal.Calls(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour)); err != nil || len(calls) != 0 {
 		t.Errorf("B saw %d calls (%v), want none", len(calls), err)
+	}
+}
+
+// waitSDPVersion waits until our SDP session of the answered leg to
+// target has reached version v (each answer to a re-INVITE adds one).
+func (a *testAppliance) waitSDPVersion(t *testing.T, target string, v uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		a.srv.mu.Lock()
+		var got uint64
+		for _, l := range a.srv.legs {
+			if l.target == target {
+				l.mu.Lock()
+				got = l.sess.version
+				l.mu.Unlock()
+			}
+		}
+		a.srv.mu.Unlock()
+		if got >= v {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the leg to %s never reached SDP version %d (re-INVITE not answered)", target, v)
+}
+
+// The SRTP phone puts the call on hold and resumes it: two re-INVITEs
+// with new crypto lines, each answered with SRTP kept (our key, the
+// phone's new one). The phone decrypts what we send after each (no
+// decryption error in its log) and the recording holds its tone to the
+// end, decrypted under its latest key.
+func TestSRTPHoldAndResume(t *testing.T) {
+	pki, tlsOn := withTLS(t)
+	a := startApplianceWith(t, []config.Route{{
+		Name: "agent", Match: "1XXX", Action: config.ActionDial, Target: "reg:${number}", SRTP: true,
+	}}, fakeCreds{"1001": "secret-1001"}, tlsOn, srtpOn)
+	phone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1001", Password: "secret-1001",
+		Registrar: a.tlsTarget(), Transport: "tls", CAFile: pki.CA, MediaEnc: "srtp-mand", MicTone: 1000})
+	a.waitRegistered(t, "1001", phone.Output)
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "1001", "-d", "5000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	a.legTransport(t, "reg:1001")
+	for i, cmd := range []string{"hold", "resume"} {
+		if out, err := phone.Command(cmd, ""); err != nil || !strings.Contains(out, `"ok":true`) {
+			t.Fatalf("baresip %s: %q %v", cmd, out, err)
+		}
+		a.waitSDPVersion(t, "reg:1001", uint64(i+2))
+	}
+	if code := caller.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("caller exit %d; output:\n%s\n%s\nbaresip:\n%s", code, caller.Output(), caller.Logs(), phone.Output())
+	}
+	out := phone.Output()
+	if strings.Count(out, "SRTP is Enabled") != 3 || strings.Contains(out, "failed to decrypt") || !strings.Contains(out, "call: resume") {
+		t.Errorf("baresip: want SRTP enabled on the call and after each re-INVITE, no decryption error; its log:\n%s", out)
+	}
+	rec := a.waitCalls(t, 1)[0]
+	if rec.SIPCode != 200 || len(rec.Legs) != 2 || rec.Legs[1].SIPCode != 200 {
+		t.Fatalf("record code %d legs %+v, want 200 on both legs", rec.SIPCode, rec.Legs)
+	}
+	wav := peertest.ReadStereoWAV(t, rec.Recording)
+	tail := wav.Right[len(wav.Right)-wav.Rate*3/2 : len(wav.Right)-wav.Rate/5]
+	if share, n := peertest.ToneShare(tail, wav.Rate, 1000); share < 0.9 || n < 50 {
+		t.Errorf("recording right, last second (after resume): 1 kHz share %.2f over %d blocks, want the phone's tone", share, n)
 	}
 }

@@ -221,14 +221,19 @@ func TestDialTransportAndContact(t *testing.T) {
 			t.Errorf("dialTransport(%q, %q) = %q, want %q", tt.uri, tt.registered, got, tt.want)
 		}
 	}
-	ours := &sip.ContactHeader{Address: *parse("sip:obzvon@127.0.0.1:5061;transport=tls")}
-	if c := contactFor(ours, parse("sip:1@127.0.0.1")); c != ours {
-		t.Errorf("contactFor(sip:) = %s, want ours unchanged", c)
+	cfg := config.Default()
+	cfg.SIP.TLSPort, cfg.SIP.ExternalHost = 5071, "192.0.2.10"
+	srv := &Server{cfg: cfg}
+	ours := &sip.ContactHeader{Address: *parse("sip:obzvon@127.0.0.1:5060")}
+	if c := srv.contactFor(ours, parse("sip:1@127.0.0.1"), "udp"); c != ours {
+		t.Errorf("contactFor(sip:, udp) = %s, want ours unchanged", c)
 	}
-	if c := contactFor(ours, parse("sips:1@127.0.0.1")); c.Address.String() != "sips:obzvon@127.0.0.1:5061" {
-		t.Errorf("contactFor(sips:) = %s, want sips:obzvon@127.0.0.1:5061", c.Address.String())
-	}
-	if ours.Address.Scheme != "sip" {
-		t.Errorf("contactFor changed our Contact in place")
+	for _, tt := range []struct{ uri, want string }{
+		{"sip:1@127.0.0.1;transport=tls", "sip:obzvon@192.0.2.10:5071;transport=tls"},
+		{"sips:1@127.0.0.1", "sips:obzvon@192.0.2.10:5071"},
+	} {
+		if c := srv.contactFor(ours, parse(tt.uri), "tls"); c.Address.String() != tt.want {
+			t.Errorf("contactFor(%s, tls) = %s, want %s (external host, TLS port)", tt.uri, c.Address.String(), tt.want)
+		}
 	}
 }

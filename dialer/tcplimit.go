@@ -149,6 +149,11 @@ func (l *tcpLimits) open() int {
 type limitedListener struct {
 	net.Listener
 	l *tcpLimits
+	// wrap, when set, wraps each admitted connection before the guard
+	// (TLS: the guard then reads SIP, not ciphertext), and the first
+	// message, handshake included, must arrive within the message
+	// timeout.
+	wrap func(net.Conn) net.Conn
 }
 
 func (ll *limitedListener) Accept() (net.Conn, error) {
@@ -169,6 +174,9 @@ func (ll *limitedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		gc := &guardedConn{Conn: c, l: ll.l, addr: addr, remote: c.RemoteAddr().String(), last: time.Now()}
+		if ll.wrap != nil {
+			gc.Conn, gc.started = ll.wrap(c), gc.last
+		}
 		ll.l.mu.Lock()
 		ll.l.conns[gc.remote] = gc
 		ll.l.mu.Unlock()

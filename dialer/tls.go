@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -85,7 +86,7 @@ func (l *certLoader) get() (*tls.Certificate, error) {
 	ks, kerr := os.Stat(l.keyFile)
 	if err := errors.Join(cerr, kerr); err != nil {
 		if l.cert != nil {
-			l.log.Warn("tls certificate files unreadable; keeping the loaded certificate", "error", err)
+			l.log.Warn("tls certificate files unreadable; keeping the loaded certificate", "error", err, attrHint, "check the paths and permissions of the TLS certificate and key files in the config")
 			return l.cert, nil
 		}
 		return nil, fmt.Errorf("tls certificate: %w", err)
@@ -96,7 +97,7 @@ func (l *certLoader) get() (*tls.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(l.certFile, l.keyFile)
 	if err != nil {
 		if l.cert != nil {
-			l.log.Warn("tls certificate reload failed; keeping the loaded certificate", "error", err)
+			l.log.Warn("tls certificate reload failed; keeping the loaded certificate", "error", err, attrHint, "check that the new certificate and key match and are PEM; the old certificate stays in use")
 			l.certMod, l.keyMod = cs.ModTime(), ks.ModTime() // don't retry until they change again
 			return l.cert, nil
 		}
@@ -107,7 +108,7 @@ func (l *certLoader) get() (*tls.Certificate, error) {
 		l.log.Info("tls certificate loaded", "subject", c.Leaf.Subject.CommonName,
 			"not_after", c.Leaf.NotAfter.UTC().Format(time.RFC3339))
 		if now.After(c.Leaf.NotAfter) {
-			l.log.Error("tls certificate has expired: peers will refuse it", "not_after", c.Leaf.NotAfter.UTC().Format(time.RFC3339))
+			l.log.Error("tls certificate has expired: peers will refuse it", "not_after", c.Leaf.NotAfter.UTC().Format(time.RFC3339), attrHint, "renew the TLS certificate and put it in place; the daemon reloads it")
 		}
 	}
 	return l.cert, nil
@@ -197,6 +198,50 @@ func (s *Server) transportFor(t, ext string) diago.Transport {
 	return tr
 }
 
+// listenTLSLimited binds the real TLS port and moves diago's own TLS
+// listener (tr) to an internal loopback port, as for TCP (tcplimit.go):
+// SIP over TLS then goes through the same caps per source and in all and
+// the same idle and message timeouts, a TLS handshake included in the
+// first message's time.
+func (s *Server) listenTLSLimited(tr *diago.Transport) error {
+	sc := s.cfg.SIP
+	ln, internal, err := listenTCPLimited(sc.Host, sc.TLSPort)
+	if err != nil {
+		return fmt.Errorf("sip listen on tls %s:%d: %w", sc.Host, sc.TLSPort, err)
+	}
+	s.tlsLn = ln
+	tr.BindHost, tr.BindPort = "127.0.0.1", internal
+	return nil
+}
+
+// limitedTLS is the real TLS port's listener: admission by the TCP caps,
+// then TLS, then the guard on the SIP inside.
+func (s *Server) limitedTLS() net.Listener {
+	conf := s.tlsServer
+	return &limitedListener{Listener: s.tlsLn, l: s.tcp, wrap: func(c net.Conn) net.Conn { return tls.Server(c, conf) }}
+}
+
+// tlsContact is our Contact on the TLS listener: sips:UA@host:port for a
+// sips: dialog, else sip:UA@host:port;transport=tls. It is written here
+// rather than left to diago, which drops the transport parameter when
+// external_host differs from the bind address (a phone would then send
+// its in-dialog requests over UDP to the TLS port).
+func (s *Server) tlsContact(sips bool) *sip.ContactHeader {
+	sc := s.cfg.SIP
+	host := sc.ExternalHost
+	if host == "" {
+		host = sc.Host
+	}
+	c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: sc.UserAgent, Host: host, Port: sc.TLSPort,
+		UriParams: sip.NewParams(), Headers: sip.NewParams()}}
+	if sips {
+		c.Address.Scheme = "sips"
+	} else {
+		c.Address.UriParams.Add("transport", "tls")
+	}
+	return c
+}
+
 // dialTransport is the transport for an outbound INVITE to uri: the one a
 // registered phone's binding came over (so TLS phones are called over
 // TLS, on their connection), else the URI's transport parameter, else TLS
@@ -214,19 +259,14 @@ func dialTransport(uri *sip.Uri, registered string) string {
 	return "udp"
 }
 
-// contactFor is our Contact for a request to (or a response to a request
-// for) uri: a sips: request needs a sips: Contact (RFC 3261 §8.1.1.8),
-// without the deprecated transport=tls (RFC 5630 §3.1.3).
-func contactFor(ours *sip.ContactHeader, uri *sip.Uri) *sip.ContactHeader {
-	if uri == nil || !strings.EqualFold(uri.Scheme, "sips") {
+// contactFor is our Contact for an INVITE to uri over transport: ours
+// (diago's) unless the INVITE goes over TLS, then tlsContact (sips: for a
+// sips: URI, RFC 3261 §8.1.1.8).
+func (s *Server) contactFor(ours *sip.ContactHeader, uri *sip.Uri, transport string) *sip.ContactHeader {
+	if !strings.EqualFold(transport, "tls") {
 		return ours
 	}
-	c := ours.Clone()
-	c.Address.Scheme = "sips"
-	if c.Address.UriParams != nil {
-		c.Address.UriParams.Remove("transport")
-	}
-	return c
+	return s.tlsContact(strings.EqualFold(uri.Scheme, "sips"))
 }
 
 // refuseInsecureSIPS answers 416 to a request for a sips: URI that did
@@ -241,25 +281,13 @@ func refuseInsecureSIPS(req *sip.Request, tx sip.ServerTransaction) bool {
 }
 
 // contactHeaders are the headers our responses to the call's INVITE add
-// to diago's: a sips: Contact when the INVITE was for a sips: URI.
+// to diago's: our TLS Contact when the INVITE came over TLS (tlsContact).
 func (c *call) contactHeaders() []sip.Header {
 	req := c.in.InviteRequest
-	if !strings.EqualFold(req.Recipient.Scheme, "sips") {
+	if requestTransport(req) != "TLS" {
 		return nil
 	}
-	return []sip.Header{c.s.sipsContact()}
-}
-
-// sipsContact is our Contact as a sips: URI on the TLS listener, as
-// diago would write it (user = the user agent's name).
-func (s *Server) sipsContact() *sip.ContactHeader {
-	sc := s.cfg.SIP
-	host := sc.ExternalHost
-	if host == "" {
-		host = sc.Host
-	}
-	return &sip.ContactHeader{Address: sip.Uri{Scheme: "sips", User: sc.UserAgent, Host: host, Port: sc.TLSPort,
-		UriParams: sip.NewParams(), Headers: sip.NewParams()}}
+	return []sip.Header{c.s.tlsContact(strings.EqualFold(req.Recipient.Scheme, "sips"))}
 }
 
 // respondSDP answers the call's INVITE with 200 and an SDP body.

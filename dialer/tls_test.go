@@ -1,6 +1,7 @@
 package dialer
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obzvon/obzvon/acd"
 	"github.com/obzvon/obzvon/config"
 	"github.com/obzvon/obzvon/internal/peertest"
 )
@@ -235,5 +237,172 @@ func TestTLSHandshakeWithOpenSSL(t *testing.T) {
 	other := peertest.MakeTLSFiles(t, t.TempDir(), peertest.TLSOptions{})
 	if out, err := run(other.CA); err == nil || !strings.Contains(out, "verify error") {
 		t.Errorf("openssl s_client with another CA: %v\n%s\nwant a verify error", err, out)
+	}
+}
+
+// A sips: Request-URI means TLS on every hop (RFC 5630): over UDP it is
+// refused with 416; over TLS the call is answered with a sips: Contact
+// (RFC 3261 §12.1.1), so the caller's in-dialog requests come back over
+// TLS too.
+func TestSIPSRequestURI(t *testing.T) {
+	pki, tlsOn := withTLS(t)
+	a := startApplianceWith(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}}, nil, tlsOn)
+	sdp := "v=0\no=x 1 1 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n"
+	sipsInvite := strings.Replace(inviteWithBody("sips-udp-1", sdp), "INVITE sip:600@", "INVITE sips:600@", 1)
+	if got := rawSIP(t, a.target(), sipsInvite); !strings.Contains(got, " 416 ") {
+		t.Errorf("sips: INVITE over UDP answered %q, want 416", got)
+	}
+
+	conn, err := tls.Dial("tcp", a.tlsTarget(), &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	invite := strings.NewReplacer("SIP/2.0/UDP", "SIP/2.0/TLS", "LOCAL", local, "<sip:tester@"+local+">", "<sips:tester@"+local+">").
+		Replace(strings.Replace(inviteWithBody("sips-tls-1", sdp), "INVITE sip:600@", "INVITE sips:600@", 1))
+	head, body, _ := strings.Cut(invite, "\n\n")
+	head = strings.Replace(head, "Content-Length: LEN", "Content-Length: "+strconv.Itoa(len(body)), 1)
+	wire := strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + body
+	if _, err := conn.Write([]byte(wire)); err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	buf := make([]byte, 8192)
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no final answer to the sips: INVITE over TLS: %v", err)
+		}
+		res = string(buf[:n])
+		if !strings.Contains(res[:strings.Index(res, "\r\n")], " 100 ") {
+			break
+		}
+	}
+	if !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("sips: INVITE over TLS answered:\n%s\nwant 200", res)
+	}
+	contact := ""
+	for _, l := range strings.Split(res, "\r\n") {
+		if strings.HasPrefix(l, "Contact:") {
+			contact = l
+		}
+	}
+	if !strings.Contains(contact, "<sips:") || strings.Contains(contact, "transport=") {
+		t.Errorf("Contact of the 200 to a sips: INVITE = %q, want a sips: URI without transport", contact)
+	}
+	for _, m := range []string{"ACK", "BYE"} {
+		conn.Write([]byte(strings.Replace(inDialog(m, head, res), "SIP/2.0/UDP", "SIP/2.0/TLS", 1)))
+	}
+}
+
+// legTransport waits until the server has an answered outbound leg to
+// target and returns the transport its 200 OK came over.
+func (a *testAppliance) legTransport(t *testing.T, target string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		a.srv.mu.Lock()
+		for _, l := range a.srv.legs {
+			if l.target == target && l.d.InviteResponse != nil {
+				tr := l.d.InviteResponse.Transport()
+				a.srv.mu.Unlock()
+				return tr
+			}
+		}
+		a.srv.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no answered leg to %s", target)
+	return ""
+}
+
+// Operators whose phones register over TLS: the session leg ("start
+// work") and a ring-mode call go to their phones over TLS, and queue
+// callers reach them.
+func TestACDPhonesOverTLS(t *testing.T) {
+	pki, tlsOn := withTLS(t)
+	operators := ops(2, "main")
+	e := startACD(t, operators, tlsOn)
+	for _, o := range operators {
+		peertest.StartBaresip(t, peertest.BaresipOptions{User: o.ext, Password: o.secret, Registrar: e.tlsTarget(),
+			Transport: "tls", CAFile: pki.CA, MicSeconds: 60})
+	}
+	for _, o := range operators {
+		e.waitFor(t, 20*time.Second, o.login+" registered over TLS", func() bool {
+			b := e.srv.Registrar().Lookup(o.ext)
+			return len(b) > 0 && b[0].Transport == "TLS"
+		})
+	}
+	if err := e.desk.StartWork(context.Background(), "op1", acd.DeliverySession); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 20*time.Second, "op1 ready", func() bool { return e.state("op1") == acd.StateReady })
+	if tr := e.legTransport(t, "reg:op1"); tr != "TLS" {
+		t.Errorf("op1's session leg answered over %q, want TLS", tr)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	first := e.call(t, phoneSrv, phoneEngine, "8800", "79003330001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	first.hangup()
+
+	// op1 pauses; op2 works in ring mode: the next caller rings op2's
+	// phone over TLS.
+	e.waitFor(t, 10*time.Second, "op1 out of the call", func() bool { return e.state("op1") != acd.StateTalking })
+	if err := e.desk.Pause("op1", e.desk.PauseReasons()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.desk.StartWork(context.Background(), "op2", acd.DeliveryRing); err != nil {
+		t.Fatal(err)
+	}
+	second := e.call(t, phoneSrv, phoneEngine, "8800", "79003330002", 700)
+	e.waitFor(t, 10*time.Second, "connected to op2", func() bool { return len(e.eventsOf(acd.EventConnect)) == 2 })
+	if tr := e.legTransport(t, "reg:op2"); tr != "TLS" {
+		t.Errorf("op2's ring-mode call answered over %q, want TLS", tr)
+	}
+	second.hangup()
+	calls := e.waitCalls(t, 2)
+	got := map[string]bool{}
+	for _, c := range calls {
+		for _, ag := range c.Agents {
+			got[ag.Login] = true
+		}
+	}
+	if !got["op1"] || !got["op2"] {
+		t.Errorf("calls reached %v, want op1 (session) and op2 (ring)", got)
+	}
+}
+
+// SIP over TLS goes through the TCP caps and timeouts: a connection that
+// never starts its handshake is closed after the message timeout, one
+// idle after its request after the idle timeout, and connections beyond
+// the per-address cap are refused, while TLS within them works.
+func TestTLSConnectionLimits(t *testing.T) {
+	pki, tlsOn := withTLS(t)
+	a := startApplianceWith(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}}, nil, tlsOn, func(c *config.Config) {
+		c.SIP.TCPIdleTimeout = config.Duration{Duration: 2 * time.Second}
+		c.SIP.TCPMessageTimeout = config.Duration{Duration: time.Second}
+		c.SIP.TCPMaxPerSource = 2
+	})
+	cc := &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"}
+	if !closedByServer(dialFrom(t, "127.0.0.2", a.tlsTarget())) {
+		t.Error("a TCP connection to the TLS port that never sent a ClientHello was not closed")
+	}
+	raw := dialFrom(t, "127.0.0.3", a.tlsTarget())
+	used := tls.Client(raw, cc)
+	if !ping(t, used) {
+		t.Fatal("OPTIONS over TLS through the limits: no 200")
+	}
+	if !closedByServer(used) {
+		t.Error("a TLS connection idle after its request was not closed")
+	}
+	c1, c2 := tls.Client(dialFrom(t, "127.0.0.4", a.tlsTarget()), cc), tls.Client(dialFrom(t, "127.0.0.4", a.tlsTarget()), cc)
+	if !ping(t, c1) || !ping(t, c2) {
+		t.Fatal("two TLS connections within the per-address cap: no answer")
+	}
+	third := tls.Client(dialFrom(t, "127.0.0.4", a.tlsTarget()), cc)
+	if err := third.Handshake(); err == nil && ping(t, third) {
+		t.Error("a third TLS connection from one address (cap 2) was served")
 	}
 }

@@ -134,6 +134,7 @@ func BenchmarkSRTPTransform(b *testing.B) {
 			pkt := make([]byte, 12+FrameSamples)
 			b.ReportAllocs()
 			i := 0
+			cpu0 := cpuTime()
 			for b.Loop() {
 				putRTPHeader(pkt, false, 0, uint16(i), uint32(i*FrameSamples), 42)
 				if _, err := s.protect(pkt); err != nil {
@@ -141,6 +142,7 @@ func BenchmarkSRTPTransform(b *testing.B) {
 				}
 				i++
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu_ns/op")
 		})
 		b.Run("unprotect/"+suite.String(), func(b *testing.B) {
 			st, _ := newSRTPTransform(k)
@@ -154,14 +156,18 @@ func BenchmarkSRTPTransform(b *testing.B) {
 			var h rtpHeader
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
+			var cpuPaused time.Duration
 			for i := 0; i < b.N; i++ {
 				if i%n == 0 {
 					b.StopTimer()
+					c0 := cpuTime()
 					for j := range pkts {
 						putRTPHeader(pkt, false, 0, uint16(i+j), uint32((i+j)*FrameSamples), 42)
 						w, _ := s.protect(pkt)
 						pkts[j] = append(pkts[j][:0], w...)
 					}
+					cpuPaused += cpuTime() - c0
 					b.StartTimer()
 				}
 				m := copy(buf, pkts[i%n])
@@ -169,6 +175,8 @@ func BenchmarkSRTPTransform(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0-cpuPaused).Nanoseconds())/float64(b.N), "cpu_ns/op")
 		})
 	}
 }
