@@ -58,6 +58,13 @@ type Options struct {
 	// they put in X-Forwarded-For. Empty: the peer address is the source
 	// (behind an untrusted proxy every login would share its bucket).
 	TrustedProxies []netip.Prefix
+	// Events is the hub of the desktop's live updates (GET
+	// /api/v1/events), shared with the ACD and the campaigns; nil: a
+	// private one.
+	Events *Events
+	// CallLinks links an appeal saved during its call to the call's
+	// record once the dialer writes it (nil: only recorded calls link).
+	CallLinks CallLinker
 	// Sleep waits out a login slowdown; nil is a timer that honours ctx
 	// (tests pass a fake).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -76,6 +83,11 @@ type server struct {
 	mux       *routeMux
 	proxies   []netip.Prefix
 	desk      Desk
+	// The desktop's (desktop.go): event hub, stream ping, play audits.
+	hub       *Events
+	eventPing time.Duration
+	plays     playAudit
+	links     CallLinker
 }
 
 // NewHandler returns the root HTTP handler.
@@ -91,6 +103,7 @@ func NewHandler(o Options) http.Handler {
 	s.byAccount = newLimiter(s.now, loginBurstAccount, loginRefillAccount)
 	s.bySource = newLimiter(s.now, loginBurstSource, loginRefillSource)
 	s.guard = newLoginGuard(s.now, o.Sleep)
+	s.initDesktop(o)
 
 	mux := s.mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -145,6 +158,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// API answers JSON like everywhere else.
 		probe := &statusProbe{h: http.Header{}}
 		s.mux.ServeHTTP(probe, r)
+		if s.desktopNotFound(w, r, probe.code) {
+			return
+		}
 		if allow := probe.h.Get("Allow"); allow != "" {
 			h.Set("Allow", allow)
 		}
@@ -269,6 +285,7 @@ func (s *server) routes() {
 	s.routesAgent()
 	s.routesReports()
 	s.routesCampaigns()
+	s.routesDesktop()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

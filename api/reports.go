@@ -45,7 +45,7 @@ func reportPeriod(r *http.Request) (from, to time.Time, err error) {
 func (s *server) reportEvents(r *http.Request, from, to time.Time) ([]acd.Event, time.Time, error) {
 	evs, end, skipped, err := dialer.ReadReportEvents(r.Context(), s.j, from, to, time.Now())
 	if skipped > 0 {
-		s.log.Warn("acd events not readable, left out of the report", "events", skipped)
+		s.log.Warn("acd events not readable, left out of the report", "events", skipped, keyHint, "the report undercounts: run obzvon journal check; report it if it repeats")
 	}
 	return evs, end, err
 }

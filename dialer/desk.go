@@ -235,7 +235,7 @@ func (d *Desk) Record(e acd.Event) {
 	select {
 	case d.evCh <- e:
 	default:
-		d.log.Error("acd event dropped: the journal writer is behind", "kind", e.Kind.String())
+		d.log.Error("acd event dropped: the journal writer is behind", "kind", e.Kind.String(), attrHint, "ACD events are lost while the journal is slow: check the journal disk and journal write errors")
 	}
 }
 
@@ -262,7 +262,7 @@ func (d *Desk) writeEvents() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := d.opt.Events.AppendEvents(ctx, ACDStream, batch); err != nil {
-			d.log.Error("acd events not written", "events", len(batch), "error", err)
+			d.log.Error("acd events not written", "events", len(batch), "error", err, attrHint, "check the journal disk and journal write errors")
 		}
 		cancel()
 	}
@@ -295,7 +295,7 @@ func (d *Desk) agentConfig(ctx context.Context, login string, delivery acd.Deliv
 	for _, q := range a.Queues {
 		m := parseMember(q)
 		if !d.acd.HasQueue(m.Queue) {
-			d.log.Warn("operator serves a queue that is not configured", "agent", login, "queue", m.Queue)
+			d.log.Warn("operator serves a queue that is not configured", "agent", login, "queue", m.Queue, attrHint, "add the queue to the config or remove it from the account (obzvon agent)")
 			continue
 		}
 		cfg.Queues = append(cfg.Queues, m)
@@ -389,7 +389,7 @@ func (d *Desk) runSession(ctx context.Context, s *agentSession, cfg acd.AgentCon
 		d.setSession(s, SessionUp, out, "")
 		if !loggedIn {
 			if err := d.acd.Login(cfg); err != nil {
-				log.Warn("session leg up but login refused", "error", err)
+				log.Warn("session leg up but login refused", "error", err, attrHint, "the phone is up but the operator cannot log in: check the account (obzvon agent list) and its queues")
 				out.Hangup(context.Background())
 				d.setSession(s, SessionDown, nil, err.Error())
 				return
