@@ -109,6 +109,7 @@ type HTTP struct {
 	// MaxTokenTTL is the longest a bearer token may live (and the life of
 	// one created without a TTL).
 	MaxTokenTTL Duration `toml:"max_token_ttl"`
+	HTTPTLS              // tls_cert_file, tls_key_file (config/httptls.go)
 }
 
 // Proxies parses TrustedProxies; Validate has checked them.
@@ -488,6 +489,7 @@ func (c *Config) Validate() error {
 	if c.HTTP.WriteTimeout.Duration < time.Second {
 		bad("http.write_timeout", c.HTTP.WriteTimeout.String(), "must be at least 1s")
 	}
+	errs = append(errs, c.HTTP.tlsErrors()...)
 	if c.Data.Dir == "" {
 		bad("data.dir", c.Data.Dir, "must not be empty")
 	}

@@ -136,6 +136,7 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()
+		s.metrics.CallRejected(metrics.RejectDraining)
 		res := sip.NewResponseFromRequest(in.InviteRequest, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "30"))
 		_ = in.WriteResponse(res)
@@ -250,7 +251,8 @@ func (c *call) run() string {
 
 	leg, err := c.s.engine.NewLeg()
 	if err != nil {
-		c.log.Warn("no media port", "error", err)
+		c.log.Warn("no media port", "error", err, attrHint, "widen rtp.port_min..rtp.port_max or lower calls.max_concurrent")
+		c.s.metrics.CallRejected(metrics.RejectNoMediaPorts)
 		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
 		return metrics.ResultFailed
 	}
@@ -297,7 +299,8 @@ type earlyAnswer struct {
 func (c *call) runDelayedOffer(route config.Route) string {
 	leg, err := c.s.engine.NewLeg()
 	if err != nil {
-		c.log.Warn("no media port", "error", err)
+		c.log.Warn("no media port", "error", err, attrHint, "widen rtp.port_min..rtp.port_max or lower calls.max_concurrent")
+		c.s.metrics.CallRejected(metrics.RejectNoMediaPorts)
 		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
 		return metrics.ResultFailed
 	}
@@ -387,7 +390,7 @@ func (c *call) answer(p media.LegParams, sdp []byte, dir Direction) error {
 	c.mu.Unlock()
 	if !already {
 		if err := c.leg.Start(p); err != nil {
-			c.log.Warn("media start failed", "error", err)
+			c.log.Warn("media start failed", "error", err, attrHint, "the SDP address of the caller cannot be used: check its network or NAT settings")
 			c.reject(sip.StatusInternalServerError, "Server Internal Error")
 			return err
 		}
@@ -439,7 +442,7 @@ func (c *call) runRoute(r config.Route, depth int) {
 // the prompt stops it (barge-in).
 func (c *call) menu(r config.Route, depth int) {
 	if depth >= maxMenuDepth {
-		c.log.Warn("menu nesting too deep; hanging up")
+		c.log.Warn("menu nesting too deep; hanging up", attrHint, "menus of the routes call each other in a loop: fix the [[route]] choices")
 		c.hangup(hangupSystem)
 		return
 	}
@@ -592,7 +595,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 
 	if bridge == nil {
 		if err := connect(out.Leg()); err != nil {
-			c.log.Warn("bridge failed", "error", err)
+			c.log.Warn("bridge failed", "error", err, attrHint, "the media of the far end could not be connected: check its SDP and codecs")
 			c.reject(sip.StatusInternalServerError, "Server Internal Error")
 			return metrics.ResultFailed
 		}
@@ -671,7 +674,7 @@ func (c *call) newRecorder(r config.Route) *media.Recorder {
 	t := c.rec.Arrived
 	rec, err := c.s.engine.NewCallRecorder(c.s.recordingName(t, c.in.InviteRequest.CallID().Value()), t)
 	if err != nil {
-		c.log.Warn("recording not started", "error", err)
+		c.log.Warn("recording not started", "error", err, attrHint, "check free space and permissions of data.recordings")
 		return nil
 	}
 	c.rec.Recording = rec.Path()
@@ -727,7 +730,7 @@ func (c *call) finish(result string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := c.s.store.PutCall(ctx, &c.rec); err != nil {
-			c.log.Error("call record not written", "error", err)
+			c.log.Error("call record not written", "error", err, attrHint, "check journal write errors and the journal disk")
 		}
 	}
 	c.log.Info("call ended", "result", result, slog.Int(attrCode, c.rec.SIPCode), "hangup_by", c.rec.HangupBy,

@@ -292,7 +292,7 @@ func (r *Registrar) respond(req *sip.Request) *sip.Response {
 	res, changed := r.update(req, login)
 	if changed != nil {
 		if err := r.persist(ctx, login, changed); err != nil {
-			r.log.Error("registration not stored", "error", err)
+			r.log.Error("registration not stored", "error", err, attrHint, "the phone is registered until restart only: check journal write errors and the journal disk")
 			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error (registration not stored)", nil)
 		}
 		if r.opt.OnChange != nil {

@@ -30,6 +30,8 @@ const (
 	attrCallID = "call_id"
 	attrRoute  = "route"
 	attrCode   = "code"
+	// attrHint says, on every warning and error, what to do about it.
+	attrHint = "hint"
 )
 
 // CallStore keeps call detail records. *journal.Journal implements it.
@@ -218,7 +220,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.dg = diago.NewDiago(ua, opts...)
 	if s.reg != nil {
 		if n, err := s.reg.Restore(ctx); err != nil {
-			s.log.Warn("stored registrations not restored", "error", err)
+			s.log.Warn("stored registrations not restored", "error", err, attrHint, "phones are reachable again once they re-register (within their expiry); check the journal if it repeats")
 		} else if n > 0 {
 			s.log.Info("registrations restored", "bindings", n)
 		}
@@ -283,7 +285,7 @@ func (s *Server) waitUDPListener(sc config.SIP) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr)
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr, attrHint, "the first SIP requests may be lost; restart if calls fail with 500")
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
@@ -393,6 +395,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if s.draining.Load() {
+				s.metrics.CallRejected(metrics.RejectDraining)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", "30"))
 				_ = tx.Respond(res)
@@ -402,6 +405,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if max := s.cfg.MaxCalls(); s.Active() >= max {
+				s.metrics.CallRejected(metrics.RejectCapacity)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
 				_ = tx.Respond(res)

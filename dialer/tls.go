@@ -86,7 +86,7 @@ func (l *certLoader) get() (*tls.Certificate, error) {
 	ks, kerr := os.Stat(l.keyFile)
 	if err := errors.Join(cerr, kerr); err != nil {
 		if l.cert != nil {
-			l.log.Warn("tls certificate files unreadable; keeping the loaded certificate", "error", err)
+			l.log.Warn("tls certificate files unreadable; keeping the loaded certificate", "error", err, attrHint, "check the paths and permissions of the TLS certificate and key files in the config")
 			return l.cert, nil
 		}
 		return nil, fmt.Errorf("tls certificate: %w", err)
@@ -97,7 +97,7 @@ func (l *certLoader) get() (*tls.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(l.certFile, l.keyFile)
 	if err != nil {
 		if l.cert != nil {
-			l.log.Warn("tls certificate reload failed; keeping the loaded certificate", "error", err)
+			l.log.Warn("tls certificate reload failed; keeping the loaded certificate", "error", err, attrHint, "check that the new certificate and key match and are PEM; the old certificate stays in use")
 			l.certMod, l.keyMod = cs.ModTime(), ks.ModTime() // don't retry until they change again
 			return l.cert, nil
 		}
@@ -108,7 +108,7 @@ func (l *certLoader) get() (*tls.Certificate, error) {
 		l.log.Info("tls certificate loaded", "subject", c.Leaf.Subject.CommonName,
 			"not_after", c.Leaf.NotAfter.UTC().Format(time.RFC3339))
 		if now.After(c.Leaf.NotAfter) {
-			l.log.Error("tls certificate has expired: peers will refuse it", "not_after", c.Leaf.NotAfter.UTC().Format(time.RFC3339))
+			l.log.Error("tls certificate has expired: peers will refuse it", "not_after", c.Leaf.NotAfter.UTC().Format(time.RFC3339), attrHint, "renew the TLS certificate and put it in place; the daemon reloads it")
 		}
 	}
 	return l.cert, nil

@@ -230,10 +230,17 @@ type AppealRef struct {
 	Topic    string    `json:"topic"`
 	Status   Status    `json:"status"`
 	Assignee string    `json:"assignee"`
+	// Channel, Resolution and the due dates let a worklist sort and
+	// flag appeals without reading each one (a read of personal data).
+	Channel    Channel    `json:"channel"`
+	Resolution Resolution `json:"resolution,omitempty"`
+	Due        time.Time  `json:"due"`
+	PendingDue time.Time  `json:"pending_due,omitzero"`
 }
 
 func (a *Appeal) ref() AppealRef {
-	return AppealRef{a.ID, a.Number, a.Created, a.Kind, a.Topic, a.Status, a.Assignee}
+	return AppealRef{ID: a.ID, Number: a.Number, Created: a.Created, Kind: a.Kind, Topic: a.Topic, Status: a.Status, Assignee: a.Assignee,
+		Channel: a.Channel, Resolution: a.Resolution, Due: a.Due, PendingDue: a.PendingDue}
 }
 
 // sequence returns the Badger sequence for name, leasing 100 numbers at a

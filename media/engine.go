@@ -36,6 +36,7 @@ var (
 // Log attribute keys.
 const (
 	logPort   = "rtp_port"
+	logHint   = "hint" // what to do, on every warning and error
 	logRemote = "remote"
 )
 

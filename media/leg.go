@@ -266,7 +266,7 @@ func (l *Leg) Update(p LegParams) error {
 		} else {
 			l.connected.Store(nil)
 			if err := l.sock.disconnect(); err != nil {
-				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err)
+				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err, logHint, "harmless once; report it if it repeats")
 			}
 		}
 	}
@@ -549,7 +549,7 @@ func (l *Leg) emitDigit(d rune) {
 	select {
 	case l.dtmf <- d:
 	default:
-		l.e.log.Warn("media: DTMF digit dropped, nobody reads the channel", logPort, l.port)
+		l.e.log.Warn("media: DTMF digit dropped, nobody reads the channel", logPort, l.port, logHint, "a digit pressed outside a menu; nothing to do")
 	}
 }
 

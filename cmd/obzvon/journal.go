@@ -138,7 +138,7 @@ func journalCallsCommand() *cli.Command {
 					return err
 				}
 				defer j.Close()
-				calls, err = j.Calls(context.Background(), from, to)
+				calls, err = j.ReadCalls(context.Background(), cliActor(), from, to)
 				if err != nil {
 					return cli.Exit(err.Error(), exitFailure)
 				}
@@ -181,7 +181,7 @@ func journalBackupCommand() *cli.Command {
 		Flags:     []cli.Flag{journalDirFlag, journalKeyFlag, socketFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup /var/backups/obzvon-journal.bak", exitUsage)
+				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup obzvon-journal.bak", exitUsage)
 			}
 			// A running daemon holds the journal: it streams the backup over
 			// its admin socket; otherwise read the directory.
@@ -247,7 +247,7 @@ func journalRestoreCommand() *cli.Command {
 		Flags:     []cli.Flag{journalKeyFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak /var/lib/obzvon/journal.new", exitUsage)
+				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak journal.new", exitUsage)
 			}
 			f, err := os.Open(c.Args().Get(0))
 			if err != nil {

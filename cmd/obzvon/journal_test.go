@@ -22,7 +22,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	app.Writer = &out
 	app.ErrWriter = &out
 	app.ExitErrHandler = func(*cli.Context, error) {}
-	err := app.Run(append([]string{"obzvon"}, args...))
+	err := runApp(app, append([]string{"obzvon"}, args...))
 	return out.String(), err
 }
 

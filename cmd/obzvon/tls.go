@@ -36,6 +36,6 @@ func registerSRTPMetrics(reg prometheus.Registerer, e *media.Engine, log *slog.L
 		return metrics.SRTPCounters{AuthFailures: c.SRTPAuthFailures, Replays: c.SRTPReplays}
 	})
 	if err != nil {
-		log.Warn("srtp metrics not registered", "error", err)
+		log.Warn("srtp metrics not registered", "error", err, "hint", "SRTP still works, without its metrics; report it if it repeats")
 	}
 }
