@@ -95,3 +95,18 @@ overload: ## offer twice calls.max_concurrent (CAP=100) for 60 s: excess 503, no
 .PHONY: bench-campaign
 bench-campaign: ## a campaign day scaled 10x in real time (obzvon-load: trunk and 25 operator phones) vs the simulator (AGENTS MINUTES WARMUP LIVE MODE)
 	./scripts/bench-campaign.sh
+
+.PHONY: security
+security: test-deps ## attack the daemon as an intruder (svcrack, svwar, SIP/TCP, INVITE and login floods, RTP reflection) and print the figures; OBZVON_BIN=old-binary for "before" figures
+	@log=$${TMPDIR:-/tmp}/obzvon-security.log; \
+	$(GO) test -tags security -timeout 30m -count=1 -v -run 'TestSecurity' ./internal/securitytest/ >$$log 2>&1; rc=$$?; \
+	grep -E '^(=== RUN|--- |PASS|FAIL|ok)|FIGURE|_test.go' $$log; echo "full log: $$log"; exit $$rc
+
+# DEB_VERSION is the package's Debian version: the base version plus the
+# commit's time and hash, so that every later commit sorts as newer.
+DEB_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d%H%M%S 2>/dev/null || date +%Y%m%d%H%M%S)
+
+.PHONY: deb
+deb: ## build obzvon_VERSION_ARCH.deb (binary, unit, sysusers/tmpfiles, prompts, conffile, rules, dashboard, docs)
+	$(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o bin/obzvon-deb ./cmd/obzvon
+	./ops/deb/build.sh bin/obzvon-deb '$(DEB_VERSION)' .

@@ -273,7 +273,7 @@ func TestCampaignAgentlessIVR(t *testing.T) {
 // after the no-redial period.
 func TestCampaignSafeHarbor(t *testing.T) {
 	sipPort, mediaPort := peertest.FreePort(t), peertest.FreeMediaPort(t)
-	capture := peertest.StartCapture(t, sipPort, mediaPort)
+	capture := peertest.StartCapture(t)
 	sipp := peertest.StartSIPp(t, "uas_campaign.xml", "-p", strconv.Itoa(sipPort), "-mp", strconv.Itoa(mediaPort))
 	peertest.WaitUDPBound(t, sipPort, 10*time.Second)
 	r := startCampaignRig(t, "127.0.0.1:"+strconv.Itoa(sipPort), time.Second)

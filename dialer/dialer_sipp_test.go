@@ -40,6 +40,12 @@ func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, 
 	return startApplianceOpts(t, applianceOpts{routes: routes, creds: creds}, tweaks...)
 }
 
+// startApplianceLogged is startApplianceWith logging to log.
+func startApplianceLogged(t *testing.T, routes []config.Route, creds Credentials, log *slog.Logger, tweaks ...func(*config.Config)) *testAppliance {
+	t.Helper()
+	return startApplianceOpts(t, applianceOpts{routes: routes, creds: creds, log: log}, tweaks...)
+}
+
 // startApplianceDesk runs the ACD: the journal is the registrar's
 // credentials, seed fills it (accounts) before the server starts.
 func startApplianceDesk(t *testing.T, routes []config.Route, desk *DeskOptions, tweak func(*config.Config), seed func(*journal.Journal)) *testAppliance {
@@ -53,6 +59,7 @@ type applianceOpts struct {
 	journalCreds bool // the journal is the registrar's credentials
 	desk         *DeskOptions
 	seed         func(*journal.Journal)
+	log          *slog.Logger // nil: debug level to the test log
 }
 
 func startApplianceOpts(t *testing.T, o applianceOpts, tweaks ...func(*config.Config)) *testAppliance {
@@ -75,7 +82,10 @@ func startApplianceOpts(t *testing.T, o applianceOpts, tweaks ...func(*config.Co
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	engine, err := media.NewEngine(media.EngineConfig{
 		IP: netip.MustParseAddr("127.0.0.1"), PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		RecordDir: cfg.Data.RecordingsDir(), Logger: log,

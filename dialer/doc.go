@@ -41,6 +41,16 @@
 // sipgo's 11-response limit, CANCELs at the ring timeout, and returns a
 // *DialError with the final SIP code when the attempt fails.
 //
+// # Encrypted transport
+//
+// SIP over TLS (tls.go) is a third listener on sip.tls_port with a
+// certificate from files (re-read when they change); client certificates
+// may be required of trunks. A phone registered over TLS is called back
+// over its own TLS connection. SRTP keyed by SDES (srtp.go): RTP/SAVP
+// offers are answered with our own key when rtp.srtp allows it for the
+// transport the INVITE came over, and refused with 488 otherwise; dial
+// routes and trunks with srtp = true offer it. Both are off by default.
+//
 // # Registrar
 //
 // Registrar authenticates REGISTER with digest (RFC 3261 §22, RFC 7616,

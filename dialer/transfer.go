@@ -230,6 +230,7 @@ func (qc *queueCall) blind(cmd callCmd) error {
 	}
 	c.mu.Unlock()
 	c.log.Info("blind transfer", "by", cmd.by, "to", tt.label)
+	from := qc.q.Name
 	switch tt.kind {
 	case "external":
 		qc.external = &tt
@@ -237,10 +238,12 @@ func (qc *queueCall) blind(cmd callCmd) error {
 	case "queue":
 		qc.q = tt.queue
 	}
-	e := acd.Entry{ID: qc.id, Queue: qc.q.Name, Caller: c.rec.From, Priority: 1000, Agent: tt.agent}
+	// Back in the queue it was answered in (another operator of it), the
+	// call does not count there again; a new queue counts it.
+	e := acd.Entry{ID: qc.id, Queue: qc.q.Name, Caller: c.rec.From, Priority: 1000, Agent: tt.agent, Answered: qc.q.Name == from}
 	tk, err := qc.d.acd.Enqueue(e)
 	if err != nil {
-		c.log.Warn("transfer: re-queue failed", "error", err)
+		c.log.Warn("transfer: re-queue failed", "error", err, attrHint, "the transferred caller was not queued again; check the target queue")
 		c.hangup(hangupSystem)
 		return err
 	}
@@ -341,7 +344,7 @@ func (qc *queueCall) completeConsult(cmd callCmd) error {
 	c.rec.Transfers = append(c.rec.Transfers, journal.Transfer{At: time.Now(), By: cmd.by, To: cs.agent, Mode: string(TransferAttended)})
 	c.mu.Unlock()
 	if to == nil {
-		c.log.Warn("attended transfer: the consulted operator's phone is gone")
+		c.log.Warn("attended transfer: the consulted operator's phone is gone", attrHint, "the consulted operator hung up or lost the phone; the caller stays with the transferring operator")
 		_ = qc.d.acd.Hangup(qc.id, "agent gone")
 		c.hangup(hangupSystem)
 		return nil

@@ -140,14 +140,15 @@ type Stats struct {
 	// Fallbacks counts groups whose commit failed and were committed one
 	// transaction at a time.
 	Fallbacks uint64
-	// LSMBytes and ValueLogBytes are Badger's on-disk sizes (updated by
-	// Badger about once a minute).
+	// LSMBytes and ValueLogBytes are the space the LSM tables and the
+	// value log take on disk now (see DiskUsage).
 	LSMBytes, ValueLogBytes int64
 }
 
 // Stats returns the journal's counters and sizes.
 func (j *Journal) Stats() Stats {
-	lsm, vlog := j.db.Size()
+	u := j.DiskUsage()
+	lsm, vlog := u.LSM, u.ValueLog
 	return Stats{Writes: j.stats.writes.Load(), Commits: j.stats.commits.Load(), Fallbacks: j.stats.fallbacks.Load(),
 		LSMBytes: lsm, ValueLogBytes: vlog}
 }
@@ -155,12 +156,16 @@ func (j *Journal) Stats() Stats {
 // updateAlone runs fn in its own transaction, retrying conflicts.
 func (j *Journal) updateAlone(fn func(*badger.Txn) error) error {
 	for attempt := 0; ; attempt++ {
-		err := j.db.Update(fn)
+		var fnErr error
+		err := j.db.Update(func(txn *badger.Txn) error { fnErr = fn(txn); return fnErr })
 		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
 			continue
 		}
 		if errors.Is(err, badger.ErrConflict) {
 			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+		if err != nil && fnErr == nil {
+			j.noteWriteError("commit", err) // the caller's writes were fine; storage failed
 		}
 		return err
 	}

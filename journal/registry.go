@@ -78,13 +78,39 @@ func (p *Person) same(o *Person) bool {
 
 // LoadStats counts what a registry load did.
 type LoadStats struct {
-	Rows      int           `json:"rows"` // valid rows read
-	Inserted  int           `json:"inserted"`
-	Updated   int           `json:"updated"`
-	Unchanged int           `json:"unchanged"`
-	Rejected  int           `json:"rejected"` // rows with errors (see the error list)
-	Encoding  string        `json:"encoding,omitempty"`
-	Took      time.Duration `json:"took"`
+	Rows      int `json:"rows"` // valid rows read
+	Inserted  int `json:"inserted"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Rejected  int `json:"rejected"` // rows with errors (see the error list)
+	// WithPhone counts the valid rows that have a phone number (the
+	// persons a campaign can call).
+	WithPhone int `json:"with_phone"`
+	// Blank counts the rows with every cell empty, skipped; BlankLines
+	// are the lines of the first of them (lists.MaxBlankLines).
+	Blank      int   `json:"blank"`
+	BlankLines []int `json:"blank_lines,omitempty"`
+	// Ignored names the file's columns that the registry does not keep
+	// (a survey list's year, health group or diagnosis, unknown headers).
+	Ignored  []string      `json:"ignored_columns,omitempty"`
+	Encoding string        `json:"encoding,omitempty"`
+	Took     time.Duration `json:"took"`
+}
+
+// registryFields are the fields the registry keeps of a list's row.
+var registryFields = []lists.Field{lists.FieldSurname, lists.FieldName, lists.FieldPatronymic, lists.FieldFullName,
+	lists.FieldBirth, lists.FieldENP, lists.FieldPhone, lists.FieldMOCode, lists.FieldMOName, lists.FieldAddress}
+
+// ignoredColumns names the columns of m's header whose data the registry
+// does not keep (headers left empty are not named).
+func ignoredColumns(m *lists.Mapper) []string {
+	var out []string
+	for i, f := range m.Fields() {
+		if h := strings.TrimSpace(m.Header()[i]); h != "" && !slices.Contains(registryFields, f) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // loadBatch is how many rows a registry load prepares per batch.
@@ -113,6 +139,7 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	}
 	defer lr.Close()
 	st.Encoding = lr.Encoding
+	st.Ignored = ignoredColumns(lr.Mapper())
 	// A first load into an empty registry has no stored versions to
 	// read; loads are serialized, so the registry stays ours meanwhile.
 	fresh := true
@@ -133,7 +160,7 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	// never holds one ENP twice (the reader rejects duplicates) and loads
 	// are serialized.
 	var rowErrs []*lists.RowError
-	var rejected int
+	var rejected, withPhone int
 	now := j.now()
 	parsed := make(chan []*Person, 2)
 	prepared := make(chan *preparedBatch, 2)
@@ -157,6 +184,9 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 			if err != nil {
 				readErr <- err
 				return
+			}
+			if row.Phone != "" {
+				withPhone++
 			}
 			batch = append(batch, &Person{V: personVersion, ENP: row.ENP, Surname: row.Surname, Name: row.Name,
 				Patronymic: row.Patronymic, Birth: row.Birth, Phone: row.Phone, Address: row.Address,
@@ -202,7 +232,9 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 			werr = ctx.Err()
 		}
 		if werr == nil {
-			werr = pb.write(lw)
+			if werr = pb.write(lw); werr != nil {
+				j.noteWriteError("registry load", werr)
+			}
 		}
 		if werr != nil {
 			close(stop)
@@ -220,23 +252,28 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		werr = <-readErr
 	}
 	if werr == nil {
-		werr = lw.flush()
+		if werr = lw.flush(); werr != nil {
+			j.noteWriteError("registry load", werr)
+		}
 	} else {
 		lw.cancel()
 	}
 	if werr == nil && j.opts.SyncWrites {
-		werr = j.db.Sync()
+		if werr = j.db.Sync(); werr != nil {
+			j.noteWriteError("registry load", werr)
+		}
 	}
 	if werr == nil {
 		j.settleAfterLoad()
 	}
 	st.Rows, st.Inserted, st.Updated, st.Unchanged = pst.Rows, pst.Inserted, pst.Updated, pst.Unchanged
-	st.Rejected = rejected
+	st.Rejected, st.WithPhone = rejected, withPhone
+	st.Blank, st.BlankLines = lr.Blank, lr.BlankLines
 	if werr != nil {
 		return st, rowErrs, fmt.Errorf("load registry %s: %w", source, werr)
 	}
 	st.Took = time.Since(start)
-	detail := fmt.Sprintf("rows %d inserted %d updated %d unchanged %d rejected %d", st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected)
+	detail := fmt.Sprintf("rows %d inserted %d updated %d unchanged %d rejected %d blank %d", st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected, st.Blank)
 	if err := j.update(ctx, func(txn *badger.Txn) error { return j.audit(txn, who, "load", "registry:"+source, "", detail) }); err != nil {
 		return st, rowErrs, err
 	}
@@ -271,7 +308,7 @@ func (j *Journal) settleAfterLoad() {
 	}
 	start := time.Now()
 	if err := j.db.Flatten(2); err != nil {
-		j.log.Warn("registry: compact after load", "level0_tables", l0, "err", err)
+		j.log.Warn("registry: compact after load", "level0_tables", l0, "err", err, "hint", "the load is saved; searches stay slower until Badger compacts by itself")
 		return
 	}
 	j.log.Info("registry: compacted after load", "level0_tables", l0, "took", time.Since(start))

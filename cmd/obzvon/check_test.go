@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/obzvon/obzvon/api"
 	"github.com/obzvon/obzvon/journal"
@@ -21,7 +22,8 @@ import (
 func TestJournalCheckThroughDaemonAndAfterKill(t *testing.T) {
 	d := startCLIDaemon(t)
 	dir := filepath.Join(d.data, "journal")
-	mustRun(t, "registry", "load", "--dir", dir, "--json", registryList)
+	report := filepath.Join(t.TempDir(), "errors.csv") // not beside the list in testdata
+	mustRun(t, "registry", "load", "--dir", dir, "--json", "--report", report, registryList)
 
 	out, errs, code := runCmd("journal", "check", "--dir", dir)
 	if code != 0 || !strings.Contains(errs, "agree") || out != "" {
@@ -34,12 +36,18 @@ func TestJournalCheckThroughDaemonAndAfterKill(t *testing.T) {
 	if !res.Repaired || len(res.Problems) != 0 || len(res.Left) != 0 {
 		t.Errorf("journal check --repair via the daemon = %+v, want a repair that found nothing", res)
 	}
-	if !strings.Contains(d.logs.String(), "journal indexes repaired") {
-		t.Errorf("the daemon did not log the repair: the check did not go through it\n%s", d.logs)
+	// The daemon's stderr reaches d.logs through a pipe: wait for the line
+	// rather than read it once (it came late under load).
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(d.logs.String(), "journal indexes repaired"); {
+		if time.Now().After(deadline) {
+			t.Errorf("the daemon did not log the repair: the check did not go through it\n%s", d.logs)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// SIGKILL right after writes: the memtable's log is not truncated.
-	mustRun(t, "registry", "load", "--dir", dir, registryList)
+	mustRun(t, "registry", "load", "--dir", dir, "--report", report, registryList)
 	if err := d.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

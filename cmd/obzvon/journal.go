@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,7 +138,7 @@ func journalCallsCommand() *cli.Command {
 					return err
 				}
 				defer j.Close()
-				calls, err = j.Calls(context.Background(), from, to)
+				calls, err = j.ReadCalls(context.Background(), cliActor(), from, to)
 				if err != nil {
 					return cli.Exit(err.Error(), exitFailure)
 				}
@@ -182,7 +181,7 @@ func journalBackupCommand() *cli.Command {
 		Flags:     []cli.Flag{journalDirFlag, journalKeyFlag, socketFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup /var/backups/obzvon-journal.bak", exitUsage)
+				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup obzvon-journal.bak", exitUsage)
 			}
 			// A running daemon holds the journal: it streams the backup over
 			// its admin socket; otherwise read the directory.
@@ -248,7 +247,7 @@ func journalRestoreCommand() *cli.Command {
 		Flags:     []cli.Flag{journalKeyFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak /var/lib/obzvon/journal.new", exitUsage)
+				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak journal.new", exitUsage)
 			}
 			f, err := os.Open(c.Args().Get(0))
 			if err != nil {
@@ -423,8 +422,7 @@ func writeAppealsCSV(w io.Writer, as []journal.Appeal) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
-	cw.Comma = ';'
+	cw := lists.NewCSVWriter(w, ';') // formula-looking cells escaped (OWASP CSV injection)
 	_ = cw.Write([]string{"Номер", "Дата регистрации", "Канал", "Телефон", "Фамилия", "Имя", "Отчество", "Дата рождения", "ЕНП",
 		"Тип", "Тематика", "Текст", "Статус", "Результат", "Комментарий", "Исполнитель", "Автор", "Срок", "Закрыто"})
 	for _, a := range as {

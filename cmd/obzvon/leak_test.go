@@ -83,6 +83,19 @@ allow = ["127.0.0.1"]
 	d := startDaemon(t, bin, cfgPath, httpPort)
 	sock := socketAPI(adminSocketPath(data)).hc
 	pid := d.cmd.Process.Pid
+	// /readyz on TCP can answer before the admin socket exists: wait for
+	// the socket too.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		res, err := sock.Get("http://obzvon/readyz")
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("admin socket never answered: %v; logs:\n%s", err, d.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	goroutines := func() int {
 		t.Helper()

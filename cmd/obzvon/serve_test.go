@@ -52,7 +52,7 @@ func runCmd(args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &errb
 	app.ExitErrHandler = func(*cli.Context, error) {}
-	err := app.Run(append([]string{"obzvon"}, args...))
+	err := runApp(app, append([]string{"obzvon"}, args...))
 	code = 0
 	if err != nil {
 		code = exitFailure

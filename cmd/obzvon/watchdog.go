@@ -83,7 +83,7 @@ func (w *watchdog) round(ctx context.Context) bool {
 			h.pending.Store(false)
 			results <- err == nil
 			if err != nil && ctx.Err() == nil {
-				w.log.Error("watchdog: component did not answer; not notifying systemd", "component", h.name, "error", err)
+				w.log.Error("watchdog: component did not answer; not notifying systemd", "component", h.name, "error", err, "hint", "a component is stuck: systemd restarts the daemon when the watchdog expires; keep this log and the goroutine dump for the developers")
 			}
 		}()
 	}
@@ -100,7 +100,7 @@ func (w *watchdog) round(ctx context.Context) bool {
 		}
 	}
 	if len(stuck) > 0 && ctx.Err() == nil {
-		w.log.Error("watchdog: components still stuck since the last round; not notifying systemd", "components", stuck)
+		w.log.Error("watchdog: components still stuck since the last round; not notifying systemd", "components", stuck, "hint", "components are stuck: systemd restarts the daemon when the watchdog expires; keep this log and the goroutine dump for the developers")
 	}
 	return ok
 }

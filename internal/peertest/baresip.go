@@ -31,6 +31,14 @@ type BaresipOptions struct {
 	// MicTone, when set, makes the microphone a sine of this frequency
 	// instead of the prompt (to tell who hears whom).
 	MicTone float64
+	// Transport "tls" registers (and takes calls) over TLS; CAFile is
+	// then given as sip_cafile (baresip 1.0 does not verify the server's
+	// certificate with it, though).
+	Transport string
+	CAFile    string
+	// MediaEnc is the account's mediaenc: "srtp" (SDES offered on
+	// RTP/AVP, best effort) or "srtp-mand" (RTP/SAVP only).
+	MediaEnc string
 }
 
 // Baresip is a running baresip softphone.
@@ -42,6 +50,8 @@ type Baresip struct {
 	out    SyncBuffer
 	done   chan error
 	ctrl   string // host:port of its ctrl_tcp module
+	// RTPPorts are the first and last of baresip's RTP/RTCP ports.
+	RTPPorts [2]int
 }
 
 // StartBaresip renders a profile from this package's templates (auto
@@ -88,18 +98,38 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 func startBaresipOnce(t *testing.T, o BaresipOptions, dir, rec, mic, bin string) (b *Baresip, collided bool) {
 	t.Helper()
 	rtp := FreeMediaPort(t)
+	var uriParams, accParams, extra string
+	if o.Transport != "" {
+		uriParams = ";transport=" + o.Transport
+	}
+	if o.CAFile != "" {
+		extra += "sip_cafile\t\t" + o.CAFile + "\n"
+	}
+	if o.MediaEnc != "" {
+		if _, err := os.Stat("/usr/lib/baresip/modules/srtp.so"); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("baresip's srtp module is not installed (run make test-deps): %v", err)
+			}
+			t.Skipf("baresip's srtp module is not installed: %v", err)
+		}
+		accParams = ";mediaenc=" + o.MediaEnc
+		extra += "module\t\t\tsrtp.so\n"
+	}
 	vars := map[string]string{
-		"{{SIP_LISTEN}}":  "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"{{RTP_PORTS}}":   fmt.Sprintf("%d-%d", rtp, rtp+3),
-		"{{CTRL_LISTEN}}": "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"{{MIC_WAV}}":     mic,
-		"{{REC_DIR}}":     rec,
-		"{{MAX_CALLS}}":   "1",
-		"{{USER}}":        o.User,
-		"{{PASSWORD}}":    o.Password,
-		"{{REGISTRAR}}":   o.Registrar,
-		"{{REGINT}}":      "60",
-		"{{ANSWERMODE}}":  o.AnswerMode,
+		"{{URI_PARAMS}}":     uriParams,
+		"{{ACCOUNT_PARAMS}}": accParams,
+		"{{EXTRA_CONFIG}}":   extra,
+		"{{SIP_LISTEN}}":     "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{RTP_PORTS}}":      fmt.Sprintf("%d-%d", rtp, rtp+3),
+		"{{CTRL_LISTEN}}":    "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{MIC_WAV}}":        mic,
+		"{{REC_DIR}}":        rec,
+		"{{MAX_CALLS}}":      "1",
+		"{{USER}}":           o.User,
+		"{{PASSWORD}}":       o.Password,
+		"{{REGISTRAR}}":      o.Registrar,
+		"{{REGINT}}":         "60",
+		"{{ANSWERMODE}}":     o.AnswerMode,
 	}
 	if o.AnswerMode == "" {
 		vars["{{ANSWERMODE}}"] = "auto"
@@ -119,7 +149,8 @@ func startBaresipOnce(t *testing.T, o BaresipOptions, dir, rec, mic, bin string)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	b = &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"]}
+	b = &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"],
+		RTPPorts: [2]int{rtp, rtp + 3}}
 	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	if err := b.cmd.Start(); err != nil {
