@@ -354,8 +354,16 @@ func (r *Runner) apply(c *journal.Campaign) error {
 	if err != nil {
 		return fmt.Errorf("campaign %s: %w", r.id, err)
 	}
-	if r.cp == nil || r.cp.Mode != cp.Mode || r.cp.Settings.Ratio != cp.Settings.Ratio || r.cp.Settings.TargetAbandon != cp.Settings.TargetAbandon {
-		p, err := NewPacer(PacerConfig{Mode: cp.Mode, Ratio: cp.Settings.Ratio, TargetAbandon: cp.Settings.TargetAbandon})
+	if r.cp == nil || r.cp.Mode != cp.Mode || r.cp.Settings.Ratio != cp.Settings.Ratio || r.cp.Settings.TargetAbandon != cp.Settings.TargetAbandon ||
+		r.cp.Settings.MaxChannels != cp.Settings.MaxChannels {
+		// An agentless campaign is bounded by its IVR calls: max_channels,
+		// else defaultIVRCalls (a trunk without limits would otherwise
+		// take every contact at once).
+		ivr := cp.Settings.MaxChannels
+		if ivr == 0 {
+			ivr = defaultIVRCalls
+		}
+		p, err := NewPacer(PacerConfig{Mode: cp.Mode, Ratio: cp.Settings.Ratio, TargetAbandon: cp.Settings.TargetAbandon, IVRCapacity: ivr})
 		if err != nil {
 			return fmt.Errorf("campaign %s: %w", r.id, err)
 		}
@@ -506,6 +514,10 @@ func (r *Runner) decide(ctx, callCtx context.Context, now time.Time) {
 		r.place(ctx, callCtx, now, d)
 	}
 }
+
+// defaultIVRCalls bounds an agentless campaign's calls in the IVR when
+// its settings set no max_channels.
+const defaultIVRCalls = 30
 
 // maxExamined bounds the contacts one decision looks at, so that a long
 // run of contacts that may not be called now (outside their window) does
