@@ -292,7 +292,7 @@ func (r *Runner) drain(cancelCalls context.CancelFunc) {
 		case ev := <-r.events:
 			r.handle(ctx, ev)
 		case <-ctx.Done():
-			r.log.Warn("stopping with calls whose end is not recorded (recovered at the next start)", "calls", len(r.calls))
+			r.log.Warn("stopping with calls whose end is not recorded (recovered at the next start)", "calls", len(r.calls), "hint", "nothing to do: the next start ends their attempts as failed")
 			return
 		}
 	}
@@ -323,7 +323,7 @@ func (r *Runner) load(ctx context.Context) error {
 		if err := json.Unmarshal(b, e); err == nil {
 			r.est = e
 		} else {
-			r.log.Warn("saved estimates unreadable: starting from priors", "error", err)
+			r.log.Warn("saved estimates unreadable: starting from priors", "error", err, "hint", "nothing to do: the campaign learns again; check the journal if it repeats")
 		}
 	}
 	now := r.o.Now()
@@ -380,7 +380,7 @@ func (r *Runner) apply(c *journal.Campaign) error {
 func (r *Runner) refreshDNC(ctx context.Context, now time.Time) {
 	set, err := r.o.Store.DNCSet(ctx)
 	if err != nil {
-		r.log.Warn("DNC list unreadable: not dialing until it is", "error", err)
+		r.log.Warn("DNC list unreadable: not dialing until it is", "error", err, "hint", "check the journal (disk, obzvon journal check); dialing resumes once it reads")
 		r.dnc = nil
 		return
 	}
@@ -393,7 +393,7 @@ func (r *Runner) refreshDNC(ctx context.Context, now time.Time) {
 func (r *Runner) recover(ctx context.Context) {
 	open, err := r.o.Store.OpenAttempts(ctx, r.id)
 	if err != nil {
-		r.log.Error("open attempts unreadable", "error", err)
+		r.log.Error("open attempts unreadable", "error", err, "hint", "check the journal; calls cut off by the last stop are ended at the next start")
 		return
 	}
 	now := r.o.Now()
@@ -411,7 +411,7 @@ func (r *Runner) recover(ctx context.Context) {
 			return r.cp.Recover(now, a, c)
 		})
 		if err != nil {
-			r.log.Error("recover attempt", "attempt", a.ID, "error", err)
+			r.log.Error("recover attempt", "attempt", a.ID, "error", err, "hint", "check the journal; the attempt is tried again at the next start")
 			continue
 		}
 		r.metric().Attempt(r.id, ResultFailed.String())
@@ -440,7 +440,7 @@ func (r *Runner) step(ctx, callCtx context.Context) {
 		r.lastReload = now
 		if c, err := r.o.Store.Campaign(ctx, r.id); err == nil {
 			if err := r.apply(c); err != nil {
-				r.log.Error("settings refused: not dialing", "error", err)
+				r.log.Error("settings refused: not dialing", "error", err, "hint", "fix the campaign settings (obzvon campaign status names the key)")
 				r.running = false
 			}
 		}
@@ -535,7 +535,7 @@ func (r *Runner) place(ctx, callCtx context.Context, now time.Time, d Decision) 
 		}
 		list, err := due(ctx, r.id, now, min(want+maxExamined/4, maxExamined-examined))
 		if err != nil {
-			r.log.Error("due contacts unreadable", "error", err)
+			r.log.Error("due contacts unreadable", "error", err, "hint", "check the journal; dialing resumes at the next decision")
 			return
 		}
 		for i := range list {
@@ -632,7 +632,7 @@ func (r *Runner) progress(ctx context.Context, c *runCall, answered time.Time, a
 		return r.cp.Progress(a, answered, agent, c.amd, c.amdTime), nil
 	})
 	if err != nil {
-		r.log.Error("attempt progress not saved", "attempt", c.attempt, "error", err)
+		r.log.Error("attempt progress not saved", "attempt", c.attempt, "error", err, "hint", "check the journal; the attempt still ends when its call does")
 	}
 }
 
@@ -674,7 +674,7 @@ func (r *Runner) ended(ctx context.Context, c *runCall, ev CallEvent) {
 		return ch, err
 	})
 	if err != nil {
-		r.log.Error("attempt end not saved (recovered at the next start)", "attempt", c.attempt, "error", err)
+		r.log.Error("attempt end not saved (recovered at the next start)", "attempt", c.attempt, "error", err, "hint", "check the journal; restart the daemon to end the attempt as failed")
 		return
 	}
 	if awaitCard && result == "" {
@@ -721,13 +721,13 @@ func (r *Runner) trunkHealth(ctx context.Context, e AttemptEnd) {
 	})
 	switch {
 	case err == nil:
-		r.log.Warn("campaign paused: the trunks fail", "failures", r.trunkFails, "code", code)
+		r.log.Warn("campaign paused: the trunks fail", "failures", r.trunkFails, "code", code, "hint", "check the trunk (address, credentials, the carrier), then obzvon campaign start")
 		r.running = false
 		r.trunkFails = 0
 	case errors.Is(err, errNotRunning):
 		r.running = false
 	default:
-		r.log.Error("pause campaign", "error", err)
+		r.log.Error("pause campaign", "error", err, "hint", "pause the campaign by hand: obzvon campaign pause")
 	}
 }
 
@@ -772,7 +772,7 @@ func (r *Runner) expireCards(ctx context.Context, now time.Time) {
 			return ch, err
 		})
 		if err != nil {
-			r.log.Error("close attempt without a card", "attempt", id, "error", err)
+			r.log.Error("close attempt without a card", "attempt", id, "error", err, "hint", "check the journal; it is tried again at the next tick")
 			continue
 		}
 		if result != "" {
@@ -801,7 +801,7 @@ func (r *Runner) saveEstimates(ctx context.Context) {
 		return
 	}
 	if err := r.o.Store.PutCampaignEstimates(ctx, r.id, b); err != nil {
-		r.log.Warn("estimates not saved", "error", err)
+		r.log.Warn("estimates not saved", "error", err, "hint", "check the journal; a restart then starts from older estimates")
 	}
 }
 
@@ -858,7 +858,7 @@ func (m *Manager) scan(ctx context.Context, log *slog.Logger) {
 	list, err := m.o.Store.Campaigns(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			log.Error("campaigns unreadable", "error", err)
+			log.Error("campaigns unreadable", "error", err, "hint", "check the journal; runners start once it reads")
 		}
 		return
 	}
@@ -875,7 +875,7 @@ func (m *Manager) scan(ctx context.Context, log *slog.Logger) {
 		go func(id string) {
 			defer close(done)
 			if err := r.Run(ctx); err != nil {
-				log.Error("campaign runner", "campaign", id, "error", err)
+				log.Error("campaign runner", "campaign", id, "error", err, "hint", "fix what the error names, then obzvon campaign start")
 			}
 			select {
 			case m.ended <- id:

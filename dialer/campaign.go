@@ -270,7 +270,7 @@ func (c *campaignCall) operator(lctx context.Context, e campaigns.AttemptEnd, sh
 		// file of a call no operator took is removed.
 		r, err := c.cd.s.engine.NewCallRecorder(time.Now().Format("150405")+"-"+c.d.Campaign+"-"+c.d.Attempt, time.Now())
 		if err != nil {
-			c.log.Warn("campaign call not recorded", "error", err)
+			c.log.Warn("campaign call not recorded", "error", err, "hint", "check data.dir/recordings (space, permissions)")
 		} else {
 			rec = r
 		}
@@ -349,7 +349,7 @@ func (c *campaignCall) newSafeHarbor(lctx context.Context, answered time.Time) *
 	name := c.d.Settings.Settings.SafeHarborPrompt
 	p, err := c.cd.prompts(name)
 	if err != nil {
-		c.log.Error("safe-harbor prompt missing: an abandoned call hears nothing", "prompt", name, "error", err)
+		c.log.Error("safe-harbor prompt missing: an abandoned call hears nothing", "prompt", name, "error", err, "hint", "add the prompt (prompts.dir or prompts.files) or fix the campaign's safe_harbor_prompt")
 	}
 	h := &safeHarbor{c: c, prompt: p, done: make(chan error, 1)}
 	h.ctx, h.cancel = context.WithCancel(lctx)
@@ -515,6 +515,6 @@ func (c *campaignCall) record() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.cd.s.store.PutCall(ctx, rec); err != nil {
-		c.log.Error("campaign call record not saved", "error", err)
+		c.log.Error("campaign call record not saved", "error", err, "hint", "check the journal (disk space)")
 	}
 }

@@ -328,7 +328,7 @@ func (t *Trunks) Dial(ctx context.Context, req TrunkDial) (*TrunkCall, error) {
 			return nil, err
 		}
 		d := ts.result(t.now(), true, code)
-		t.log.Warn("trunk failed: backed off", "trunk", name, attrCode, code, "backoff", d.String())
+		t.log.Warn("trunk failed: backed off", "trunk", name, attrCode, code, "backoff", d.String(), "hint", "check the trunk; calls go to the next trunk meanwhile")
 	}
 	if last != nil {
 		return nil, last

@@ -84,12 +84,12 @@ func (q *campaignQueues) ensure(campaign string) {
 	q.added[campaign] = true
 	c, err := q.jr.Campaign(context.Background(), campaign)
 	if err != nil {
-		q.log.Error("campaign queue", "campaign", campaign, "error", err)
+		q.log.Error("campaign queue", "campaign", campaign, "error", err, "hint", "check the campaign (obzvon campaign status); its operators get no calls until it reads")
 		return
 	}
 	cp, err := campaigns.CompiledOf(c)
 	if err != nil {
-		q.log.Error("campaign queue", "campaign", campaign, "error", err)
+		q.log.Error("campaign queue", "campaign", campaign, "error", err, "hint", "check the campaign (obzvon campaign status); its operators get no calls until it reads")
 		return
 	}
 	q.desk.AddCampaign(campaign, cp.WrapUp)
