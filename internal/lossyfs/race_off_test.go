@@ -1,5 +1,0 @@
-//go:build !race
-
-package lossyfs
-
-const raceEnabled = false
