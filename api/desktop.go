@@ -39,6 +39,7 @@ func (s *server) routesDesktop() {
 	s.handle("GET /api/v1/appeals/{ref}/calls", rRead, journal.ResourceCall, s.appealCalls)
 	s.handle("GET /api/v1/appeals/{ref}/calls/{call}/recording", rRead, journal.ResourceRecording, s.recording)
 	s.handleAuthed("GET /api/v1/enums", s.enums)
+	s.routesSurveys()
 	if s.admin {
 		return
 	}

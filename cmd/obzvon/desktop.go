@@ -109,8 +109,13 @@ func (g *desktopGlue) translate(ctx context.Context, e acd.Event) {
 	case acd.EventOffer:
 		g.offered(ctx, e)
 	case acd.EventConnect:
-		g.hub.Publish(api.Event{Type: "call.connected", To: e.Agent, Data: map[string]any{
-			"call_id": e.Call, "queue": e.Queue, "login": e.Agent, "wait_seconds": e.Wait.Seconds()}})
+		data := map[string]any{"call_id": e.Call, "queue": e.Queue, "login": e.Agent, "wait_seconds": e.Wait.Seconds()}
+		// A campaign's call names its contact: the desktop opens the
+		// survey card by itself (sent to that operator only).
+		if c := g.desk.Agent(e.Agent).Call; c != nil && c.CallID == e.Call && c.Campaign != "" {
+			data["campaign"], data["contact_id"], data["direction"] = c.Campaign, c.ContactID, c.Direction
+		}
+		g.hub.Publish(api.Event{Type: "call.connected", To: e.Agent, Data: data})
 	case acd.EventComplete, acd.EventTransfer, acd.EventRequeue, acd.EventNoAnswer:
 		if e.Agent != "" {
 			g.hub.Publish(api.Event{Type: "call.ended", To: e.Agent, Data: map[string]any{

@@ -2,7 +2,8 @@
 // connection to the server (server-sent events) and, for operators, the
 // softphone bar with the incoming-call alert.
 
-import { api, page, viewer, sessionEnded, toast, ruError, $, h, fill, debounce, busy } from './lib.js';
+import { api, page, viewer, can, sessionEnded, toast, ruError, $, h, fill, debounce, busy } from './lib.js';
+import { openSurveyCard } from './survey-handoff.js';
 
 /** features are the optional APIs the server has (ACD, campaigns). */
 export const features = page.features || {};
@@ -332,7 +333,15 @@ function initPhone() {
     ring();
     loadMe();
   });
-  onLive('call.connected', () => loadMe());
+  onLive('call.connected', (d) => {
+    // A campaign's call (progressive, predictive): the survey card opens
+    // by itself (manual 5.3; the operator does not search for the person).
+    if (d && d.campaign && d.contact_id && features.surveys && can('update:survey') && location.pathname !== '/surveys/card') {
+      openSurveyCard(d.campaign, d.contact_id);
+      return;
+    }
+    loadMe();
+  });
   onLive('call.ended', () => loadMe());
   onReconnect(loadMe);
   loadMe();

@@ -54,7 +54,7 @@ function svButton(a, mode, text) {
   const on = supervising && supervising.agent === a.login && supervising.mode === mode;
   return h('button', {
     type: 'button', class: 'btn-small ' + (on ? '' : 'btn-secondary'), 'aria-pressed': String(!!on),
-    'aria-label': `${text}: ${nameOf(a)}`, onclick: (e) => supervise(a, mode, e.currentTarget),
+    'aria-label': on ? `Стоп: ${text.toLowerCase()}, ${nameOf(a)}` : `${text}: ${nameOf(a)}`, onclick: (e) => supervise(a, mode, e.currentTarget),
   }, on ? 'Стоп' : text);
 }
 
