@@ -24,9 +24,10 @@ type Health interface {
 	Ready() error
 }
 
-// CallLister reads call records; *journal.Journal implements it.
+// CallLister reads call records and audits the read; *journal.Journal
+// implements it.
 type CallLister interface {
-	Calls(ctx context.Context, from, to time.Time) ([]journal.CallRecord, error)
+	ReadCalls(ctx context.Context, who journal.Actor, from, to time.Time) ([]journal.CallRecord, error)
 }
 
 // Options configure the handler.
@@ -122,14 +123,14 @@ func NewHandler(o Options) http.Handler {
 		}
 	}
 	if o.Admin && o.Calls != nil {
-		mux.HandleFunc("GET /api/v1/calls", func(w http.ResponseWriter, r *http.Request) {
+		s.handle("GET /api/v1/calls", journal.ActionRead, journal.ResourceCall, func(w http.ResponseWriter, r *http.Request, p *principal) {
 			from, err1 := time.Parse(time.RFC3339Nano, r.URL.Query().Get("from"))
 			to, err2 := time.Parse(time.RFC3339Nano, r.URL.Query().Get("to"))
 			if err1 != nil || err2 != nil {
 				writeError(w, http.StatusBadRequest, "from and to must be RFC 3339 times, e.g. 2026-11-27T00:00:00Z")
 				return
 			}
-			calls, err := o.Calls.Calls(r.Context(), from, to)
+			calls, err := o.Calls.ReadCalls(r.Context(), p.actor(journal.ActionRead, journal.ResourceCall), from, to)
 			if err != nil {
 				s.fail(w, r, err)
 				return

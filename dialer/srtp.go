@@ -286,11 +286,22 @@ func reofferSRTP(mode, transport string, off *Offer, sess *sdpSession) (*media.S
 		return nil, ErrSRTPDowngrade
 	}
 	for _, c := range off.Crypto {
-		if c.Key.Suite == cur.local.Key.Suite {
-			cur.local = &sdesCrypto{Tag: c.Tag, Key: cur.local.Key}
-			cur.remote, cur.proto = c.Key, off.Proto
-			return cur.params(), nil
+		if c.Key.Suite != cur.local.Key.Suite {
+			continue
 		}
+		ours := cur.local.Key
+		if c.Key != cur.remote {
+			// The peer starts a new crypto context: so do we, with a new
+			// key, whatever it does with the context of ours.
+			k, err := media.NewSRTPKey(ours.Suite)
+			if err != nil {
+				return nil, err
+			}
+			ours = k
+		}
+		cur.local = &sdesCrypto{Tag: c.Tag, Key: ours}
+		cur.remote, cur.proto = c.Key, off.Proto
+		return cur.params(), nil
 	}
 	return nil, ErrNoCryptoSuite
 }

@@ -171,20 +171,26 @@ func TestOfferAndTakeSRTPAnswer(t *testing.T) {
 	}
 }
 
-// A re-offer keeps a call on SRTP: new keys from the peer are taken, ours
-// stay; one without SRTP is refused (no downgrade).
+// A re-offer keeps a call on SRTP: the same key from the peer keeps both
+// contexts (our key too); a new key from the peer is taken and answered
+// with a new key of ours; one without SRTP is refused (no downgrade).
 func TestReofferSRTP(t *testing.T) {
 	c80 := "1 AES_CM_128_HMAC_SHA1_80 inline:" + testKey
 	sess := &sdpSession{}
 	if err := answerSRTP(config.SRTPTLS, "TLS", offerWith("RTP/SAVP", c80), sess); err != nil {
 		t.Fatal(err)
 	}
-	ours := sess.srtp.local.Key
+	ours, theirs := sess.srtp.local.Key, sess.srtp.remote
+	same := &Offer{Proto: "RTP/SAVP", Crypto: []sdesCrypto{{Tag: 4, Key: theirs}}}
+	k, err := reofferSRTP(config.SRTPTLS, "TLS", same, sess)
+	if err != nil || k.Send != ours || k.Recv != theirs || sess.srtp.local.Tag != 4 {
+		t.Errorf("re-offer with the same key: %+v, %v (tag %d); want both keys kept, tag 4", k, err, sess.srtp.local.Tag)
+	}
 	newKey, _ := media.NewSRTPKey(media.AESCM128HMACSHA180)
 	re := &Offer{Proto: "RTP/SAVP", Crypto: []sdesCrypto{{Tag: 3, Key: newKey}}}
-	k, err := reofferSRTP(config.SRTPTLS, "TLS", re, sess)
-	if err != nil || k.Send != ours || k.Recv != newKey || sess.srtp.local.Tag != 3 {
-		t.Errorf("re-offer with a new key: %+v, %v (tag %d); want our key kept, theirs new, tag 3", k, err, sess.srtp.local.Tag)
+	k, err = reofferSRTP(config.SRTPTLS, "TLS", re, sess)
+	if err != nil || k.Send == ours || k.Send.Suite != ours.Suite || k.Recv != newKey || sess.srtp.local.Tag != 3 {
+		t.Errorf("re-offer with a new key: %+v, %v (tag %d); want a new key of ours, theirs taken, tag 3", k, err, sess.srtp.local.Tag)
 	}
 	if _, err := reofferSRTP(config.SRTPTLS, "TLS", &Offer{Proto: "RTP/AVP"}, sess); !errors.Is(err, ErrSRTPDowngrade) {
 		t.Errorf("plain re-offer in an SRTP call: %v, want ErrSRTPDowngrade", err)

@@ -404,21 +404,29 @@ func newSRTPSession(k SRTP) (*srtpSession, error) {
 	return &srtpSession{keys: k, send: &srtpSender{t: st}, recv: &srtpReceiver{t: rt}}, nil
 }
 
-// keySRTP sets c's SRTP session for the keying k (nil: plain RTP). A
-// re-INVITE that keeps the keys keeps old's session, so the rollover
-// counters and replay windows carry on (RFC 4568 §7.1.4); new keys start
-// a new one.
+// keySRTP sets c's SRTP session for the keying k (nil: plain RTP). Each
+// direction whose key a re-INVITE keeps keeps its crypto context, so its
+// rollover counter and replay window carry on (RFC 3711 §3.2, RFC 4568
+// §7.1.4: the same key continues the context, and a reset index would
+// reuse keystream); a new key starts a new context.
 func (c *legConfig) keySRTP(k *SRTP, old *legConfig) error {
 	if k == nil {
-		return nil
-	}
-	if old != nil && old.srtp != nil && old.srtp.keys == *k {
-		c.srtp = old.srtp
 		return nil
 	}
 	s, err := newSRTPSession(*k)
 	if err != nil {
 		return err
+	}
+	if old != nil && old.srtp != nil {
+		if old.srtp.keys.Send == k.Send {
+			s.send = old.srtp.send
+		}
+		if old.srtp.keys.Recv == k.Recv {
+			s.recv = old.srtp.recv
+		}
+		if s.send == old.srtp.send && s.recv == old.srtp.recv {
+			s = old.srtp
+		}
 	}
 	c.srtp = s
 	return nil

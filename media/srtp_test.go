@@ -550,6 +550,17 @@ func TestSRTPUpdateKeys(t *testing.T) {
 	if st := a.Stats(); st.SRTPReplayed != 1 {
 		t.Errorf("replay after a same-key Update: SRTPReplayed = %d, want 1", st.SRTPReplayed)
 	}
+	// The peer re-keys, we keep our key: our sending context carries on
+	// (its rollover counter; a reset would reuse keystream), the receiving
+	// one is new.
+	half := &SRTP{Send: keys.Send, Recv: mustKey(t, AESCM128HMACSHA180)}
+	if err := a.Update(LegParams{Remote: phone.addr(), Codec: PCMU, SRTP: half}); err != nil {
+		t.Fatal(err)
+	}
+	if s := a.cfg.Load().srtp; s.send != first.send || s.recv == first.recv {
+		t.Errorf("Update with a new receive key: sender kept %v, receiver kept %v; want the sender kept, the receiver new",
+			s.send == first.send, s.recv == first.recv)
+	}
 	// New keys on both sides.
 	nk := &SRTP{Send: mustKey(t, AESCM128HMACSHA180), Recv: mustKey(t, AESCM128HMACSHA180)}
 	if err := a.Update(LegParams{Remote: phone.addr(), Codec: PCMU, SRTP: nk}); err != nil {
@@ -563,4 +574,35 @@ func TestSRTPUpdateKeys(t *testing.T) {
 	if err := a.Update(LegParams{Remote: phone.addr(), Codec: PCMU, SRTP: &SRTP{Send: mustKey(t, AESCM128HMACSHA180), Recv: mustKey(t, AESCM128HMACSHA132)}}); err == nil {
 		t.Errorf("Update with different suites per direction = nil error")
 	}
+}
+
+// A re-INVITE in which the peer changes its key but we keep ours must not
+// restart our sending context: after a sequence number wrap (rollover
+// counter 1) the peer, continuing its context for our key, still
+// authenticates what we send.
+func TestSRTPSendContextSurvivesPeerRekey(t *testing.T) {
+	e := newTestEngine(t)
+	phone, keys := newSRTPPeer(t, AESCM128HMACSHA180)
+	trunk := newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: phone.addr(), Codec: PCMU, SRTP: keys})
+	b := startLeg(t, e, LegParams{Remote: trunk.addr(), Codec: PCMU})
+	if _, err := e.Connect(a, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.tx.mu.Lock()
+	a.tx.seq = 65530 // the next packets wrap
+	a.tx.mu.Unlock()
+	trunk.sendTone(b.LocalAddr(), PCMU, 0, 1000, 10)
+	phone.recvSRTP(10)
+	rekeyed := &SRTP{Send: keys.Send, Recv: mustKey(t, AESCM128HMACSHA180)}
+	if err := a.Update(LegParams{Remote: phone.addr(), Codec: PCMU, SRTP: rekeyed}); err != nil {
+		t.Fatal(err)
+	}
+	phone.enc = pionContext(t, rekeyed.Recv)
+	trunk.sendTone(b.LocalAddr(), PCMU, 0, 1000, 5)
+	if got, _ := phone.recvSRTP(5); !hasTone(checkStream(t, got, 0, PCMU), 1000) {
+		t.Errorf("after the peer's re-key the peer does not hear the tone")
+	}
+	phone.sendTone(a.LocalAddr(), PCMU, 0, 1000, 3)
+	trunk.recv(3)
 }

@@ -47,6 +47,17 @@ var examples = map[string][]string{
 	"journal backup":     {"obzvon journal backup obzvon-journal.bak"},
 	"journal restore":    {"obzvon journal restore obzvon-journal.bak journal.new"},
 	"journal rotate-key": {"obzvon journal rotate-key --dir encrypted --old-key-file journal.key --new-key-file journal.key.new"},
+
+	// These act on the running daemon's ACD (the examples test starts one
+	// on the sandbox's journal, with ivanova's phone registered).
+	"agent start":      {"obzvon agent start ivanova --ring"},
+	"agent pause":      {"obzvon agent pause ivanova обед"},
+	"agent ready":      {"obzvon agent ready ivanova"},
+	"agent status":     {"obzvon agent status", "obzvon agent status ivanova --json"},
+	"queue status":     {"obzvon queue status", "obzvon queue status --json"},
+	"report queues":    {"obzvon report queues", "obzvon report queues --interval 30m --json"},
+	"report queue-log": {"obzvon report queue-log"},
+	"agent finish":     {"obzvon agent finish ivanova"},
 }
 
 // addExamples puts each command's examples at the end of its description.

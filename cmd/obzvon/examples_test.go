@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/icholy/digest"
 	"github.com/urfave/cli/v2"
 
 	"github.com/obzvon/obzvon/config"
@@ -32,16 +34,21 @@ var exampleOrder = []string{
 	"catalog load", "catalog search",
 	"journal calls", "journal search", "journal export", "journal audit", "journal check",
 	"journal backup", "journal restore", "journal rotate-key",
+	// From here on, a daemon runs (startExampleDaemon).
+	"agent start", "agent pause", "agent ready", "agent status", "queue status",
+	"report queues", "report queue-log", "agent finish",
 }
+
+// firstDaemonExample is where the examples test starts a daemon on the
+// sandbox's journal.
+const firstDaemonExample = "agent start"
 
 // examplesPending are commands added while the ACD and campaigns were
 // built whose examples need a running daemon with operators and lists;
 // their owners move them to exampleOrder with examples that run here.
 var examplesPending = []string{
-	"agent start", "agent finish", "agent pause", "agent ready", "agent status",
 	"campaign create", "campaign load", "campaign start", "campaign pause", "campaign stop",
-	"campaign status", "campaign export", "campaign why", "queue status",
-	"report queues", "report queue-log",
+	"campaign status", "campaign export", "campaign why",
 }
 
 // splitWords splits a command line as a shell would for these examples:
@@ -186,6 +193,9 @@ func TestHelpExamplesRunAsPrinted(t *testing.T) {
 		return string(out), code
 	}
 	for _, path := range exampleOrder {
+		if path == firstDaemonExample {
+			startExampleDaemon(t, bin, dir, env)
+		}
 		exs := helpExamples(t, bin, path)
 		if len(exs) == 0 {
 			t.Errorf("obzvon %s --help shows no EXAMPLES", path)
@@ -320,4 +330,128 @@ func tryHints(t *testing.T) []string {
 		t.Fatalf("found %d Try: hints; the scan is broken", len(out))
 	}
 	return out
+}
+
+// startExampleDaemon starts `obzvon serve` on the sandbox's default
+// journal (var/), so the CLI's examples reach it over var/obzvon.sock,
+// gives ivanova (made by the agent add example) a known SIP secret and
+// registers a phone for her (one digest REGISTER from this test), so that
+// the ACD's examples run as printed. The daemon is stopped at test end.
+func startExampleDaemon(t *testing.T, bin, dir string, env []string) {
+	t.Helper()
+	const secret = "Wq7-example-Zt4m"
+	j, err := journal.Open(journal.DefaultOptions(filepath.Join(dir, "var", "journal")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.SetSIPSecret(context.Background(), journal.Actor{Login: "root", Role: journal.RoleAdmin}, "ivanova", "obzvon", secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sipPort, httpPort := peertest.FreePort(t), peertest.FreePort(t)
+	base := 18500 + (os.Getpid()%25)*20 + 10
+	cfg := fmt.Sprintf("[sip]\nport = %d\n[http]\nlisten = \"127.0.0.1:%d\"\n[rtp]\nport_min = %d\nport_max = %d\n[data]\ndir = %q\n[calls]\ndrain_timeout = \"1s\"\n",
+		sipPort, httpPort, base, base+9, filepath.Join(dir, "var"))
+	cfgPath := filepath.Join(dir, "daemon.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.Dir, cmd.Env = dir, env
+	var logs peertest.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM) // by PID: the daemon this test started
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(logs.String(), "obzvon ready"); {
+		select {
+		case err := <-done:
+			t.Fatalf("example daemon exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("example daemon not ready in 60 s\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := registerPhone(fmt.Sprintf("127.0.0.1:%d", sipPort), "1001", secret); err != nil {
+		t.Fatalf("register ivanova's phone: %v\n%s", err, logs.String())
+	}
+}
+
+// registerPhone sends REGISTER for user, answers the digest challenge
+// with secret and waits for 200: a phone that registers and does nothing
+// else (enough for ring-mode work).
+func registerPhone(registrar, user, secret string) error {
+	c, err := net.Dial("udp", registrar)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	send := func(cseq int, auth string) (string, error) {
+		msg := "REGISTER sip:" + registrar + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-ex" + strconv.Itoa(cseq) + ";rport\r\n" +
+			"Max-Forwards: 70\r\n" +
+			"From: <sip:" + user + "@" + registrar + ">;tag=ex1\r\n" +
+			"To: <sip:" + user + "@" + registrar + ">\r\n" +
+			"Call-ID: example-phone-" + user + "\r\n" +
+			"CSeq: " + strconv.Itoa(cseq) + " REGISTER\r\n" +
+			"Contact: <sip:" + user + "@" + local + ">\r\n" +
+			"Expires: 600\r\n" + auth +
+			"Content-Length: 0\r\n\r\n"
+		if _, err := c.Write([]byte(msg)); err != nil {
+			return "", err
+		}
+		buf := make([]byte, 4096)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, err := c.Read(buf)
+			if err != nil {
+				return "", err
+			}
+			if res := string(buf[:n]); !strings.HasPrefix(res, "SIP/2.0 100") {
+				return res, nil
+			}
+		}
+	}
+	res, err := send(1, "")
+	if err != nil {
+		return err
+	}
+	var chal string
+	for _, line := range strings.Split(res, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "WWW-Authenticate: "); ok {
+			chal = v
+		}
+	}
+	ch, err := digest.ParseChallenge(chal)
+	if err != nil {
+		return fmt.Errorf("challenge %q: %w", chal, err)
+	}
+	cred, err := digest.Digest(ch, digest.Options{Method: "REGISTER", URI: "sip:" + registrar, Username: user, Password: secret, Count: 1})
+	if err != nil {
+		return err
+	}
+	res, err = send(2, "Authorization: "+cred.String()+"\r\n")
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(res, "SIP/2.0 200") {
+		return fmt.Errorf("REGISTER answered %q", strings.SplitN(res, "\r\n", 2)[0])
+	}
+	return nil
 }

@@ -138,7 +138,7 @@ func journalCallsCommand() *cli.Command {
 					return err
 				}
 				defer j.Close()
-				calls, err = j.Calls(context.Background(), from, to)
+				calls, err = j.ReadCalls(context.Background(), cliActor(), from, to)
 				if err != nil {
 					return cli.Exit(err.Error(), exitFailure)
 				}
