@@ -67,7 +67,7 @@ func (g *desktopGlue) onEvent(e acd.Event) {
 	select {
 	case g.evs <- e:
 	default:
-		g.log.Warn("desktop event dropped: translation is behind", "kind", e.Kind.String())
+		g.log.Warn("desktop event dropped: translation is behind", "kind", e.Kind.String(), "hint", "desktops miss a live update until they reload; if it repeats, the daemon is overloaded")
 	}
 }
 
@@ -207,7 +207,7 @@ func (g *desktopGlue) PutCall(ctx context.Context, c *journal.CallRecord) error 
 
 func (g *desktopGlue) attach(ctx context.Context, callID string, link pendingLink) {
 	if _, err := g.j.AttachCall(ctx, link.who, link.appeal, callID); err != nil {
-		g.log.Error("call not linked to its appeal", "call_id", callID, "appeal", link.appeal, "error", err)
+		g.log.Error("call not linked to its appeal", "call_id", callID, "appeal", link.appeal, "error", err, "hint", "attach it with POST /api/v1/appeals/{id}/calls; check the journal if it repeats")
 	}
 }
 

@@ -139,6 +139,9 @@ export function currentCall() {
 /** CALL_KEY keeps the call the card is opened for, in this tab only. */
 export const CALL_KEY = 'obzvon.call';
 
+/** CALL_APPEAL_KEY keeps {call_id, appeal_id} of the appeal saved for a call. */
+export const CALL_APPEAL_KEY = 'obzvon.callAppeal';
+
 function renderPhone() {
   const me = phone.me;
   const status = $('phone-status');
@@ -269,7 +272,10 @@ function initTransferDialog() {
     const mode = (document.querySelector('input[name="transfer-mode"]:checked') || {}).value || 'blind';
     try {
       const body = { target: target.value.trim(), mode };
-      if (call.appeal_id) body.appeal_id = call.appeal_id;
+      let saved = null;
+      try { saved = JSON.parse(sessionStorage.getItem(CALL_APPEAL_KEY) || 'null'); } catch { saved = null; }
+      if (saved && saved.call_id === call.call_id) body.appeal_id = saved.appeal_id;
+      else if (call.appeal_id) body.appeal_id = call.appeal_id;
       await api('POST', `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer`, body);
       dlg.close();
       if (mode === 'attended') {
