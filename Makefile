@@ -92,6 +92,10 @@ soak: ## steady mixed load for SOAK_MINUTES (default 30): samples into CSV + PNG
 overload: ## offer twice calls.max_concurrent (CAP=100) for 60 s: excess 503, no audio lost, memory bounded, serving within 5 s after
 	GO=$(GO) ./scripts/overload.sh
 
+.PHONY: bench-campaign
+bench-campaign: ## a campaign day scaled 10x in real time (obzvon-load: trunk and 25 operator phones) vs the simulator (AGENTS MINUTES WARMUP LIVE MODE)
+	./scripts/bench-campaign.sh
+
 .PHONY: security
 security: test-deps ## attack the daemon as an intruder (svcrack, svwar, SIP/TCP, INVITE and login floods, RTP reflection) and print the figures; OBZVON_BIN=old-binary for "before" figures
 	@log=$${TMPDIR:-/tmp}/obzvon-security.log; \

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,61 @@ type Settings struct {
 	SafeHarborPrompt string `json:"safe_harbor_prompt,omitempty"`
 	// RingTimeout is a Go duration (empty: calls.ring_timeout).
 	RingTimeout string `json:"ring_timeout,omitempty"`
+	// AMD is what answering-machine detection does on answer: "off" (no
+	// detection: every answer is a person), "hangup" (a machine is hung
+	// up), "message" (a machine hears MachinePrompt, then is hung up) or
+	// "operator" (a machine goes to an operator like a person).
+	AMD string `json:"amd,omitempty"`
+	// MachinePrompt is the message left on an answering machine.
+	MachinePrompt string `json:"machine_prompt,omitempty"`
+	// AMDInitialSilence: an answer with no word this long is taken for a
+	// person (AMD's verdict unknown) (a Go duration; default 2.5s).
+	AMDInitialSilence string `json:"amd_initial_silence,omitempty"`
+	// CardTimeout is how long after a call with an operator the attempt
+	// waits for the operator's survey card before it is closed as
+	// reached (a Go duration, default 15m).
+	CardTimeout string `json:"card_timeout,omitempty"`
+	// TrunkFailures is how many attempts in a row may fail on the trunk
+	// (5xx, no response, no trunk) before the campaign pauses itself
+	// (default 5).
+	TrunkFailures int `json:"trunk_failures,omitempty"`
+	// WrapUp is the operators' wrap-up after a call of this campaign (a
+	// Go duration; empty: the ACD's default). It also seeds the pacer's
+	// wrap-up estimate unless PriorWrap is set.
+	WrapUp string `json:"wrap_up,omitempty"`
+	// PriorLive, PriorRing, PriorTalk and PriorWrap seed the pacer's
+	// estimates of a new campaign (defaults: DefaultPriors): the share of
+	// live answers and Go durations.
+	PriorLive float64 `json:"prior_live,omitempty"`
+	PriorRing string  `json:"prior_ring,omitempty"`
+	PriorTalk string  `json:"prior_talk,omitempty"`
+	PriorWrap string  `json:"prior_wrap,omitempty"`
+}
+
+// AMDAction is what a campaign does with an answer, by answering-machine
+// detection.
+type AMDAction int
+
+// AMD actions.
+const (
+	// AMDOff runs no detection: every answer is taken for a person.
+	AMDOff AMDAction = iota
+	// AMDHangup hangs up on a machine (result machine).
+	AMDHangup
+	// AMDMessage leaves the campaign's machine message, then hangs up.
+	AMDMessage
+	// AMDOperator passes a machine to an operator like a person.
+	AMDOperator
+)
+
+var amdActionNames = [...]string{"off", "hangup", "message", "operator"}
+
+// String returns the action's name as written in settings.
+func (a AMDAction) String() string {
+	if a < 0 || int(a) >= len(amdActionNames) {
+		return "off"
+	}
+	return amdActionNames[a]
 }
 
 // DefaultSettings returns progressive dialing in the default window
@@ -62,8 +118,8 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{Mode: "progressive", Zone: "MSK", Weekdays: "09:00-21:00", Weekend: "10:00-18:00",
 		MaxAttempts: 5, MaxPerPhoneDay: 3, NoRedialAfterAbandon: "72h", TargetAbandon: 0.03,
-		SafeHarborPrompt: "safe-harbor",
-		RetryDelays:      map[string]string{"busy": "15m", "no_answer": "1h", "failed": "1h", "machine": "2h", "abandoned": "72h"}}
+		SafeHarborPrompt: "safe-harbor", AMD: "off", MachinePrompt: "machine-message", CardTimeout: "15m", TrunkFailures: 5,
+		RetryDelays: map[string]string{"busy": "15m", "no_answer": "1h", "failed": "1h", "machine": "2h", "abandoned": "72h"}}
 }
 
 // ErrBadSettings is wrapped by errors about campaign settings.
@@ -99,6 +155,18 @@ func (s Settings) withDefaults() Settings {
 	if s.SafeHarborPrompt == "" {
 		s.SafeHarborPrompt = d.SafeHarborPrompt
 	}
+	if s.AMD == "" {
+		s.AMD = d.AMD
+	}
+	if s.MachinePrompt == "" {
+		s.MachinePrompt = d.MachinePrompt
+	}
+	if s.CardTimeout == "" {
+		s.CardTimeout = d.CardTimeout
+	}
+	if s.TrunkFailures == 0 {
+		s.TrunkFailures = d.TrunkFailures
+	}
 	rd := map[string]string{}
 	for k, v := range d.RetryDelays {
 		rd[k] = v
@@ -117,6 +185,17 @@ type Compiled struct {
 	Zone     *time.Location
 	Rules    Rules
 	Ring     time.Duration
+	// AMD is the answering-machine action, AMDInitialSilence its
+	// detector's initial silence (0: the detector's default).
+	AMD               AMDAction
+	AMDInitialSilence time.Duration
+	// CardTimeout is how long a call's attempt waits for the operator's
+	// card (Settings.CardTimeout).
+	CardTimeout time.Duration
+	// Priors seed the estimates of a campaign without saved ones.
+	Priors Priors
+	// WrapUp is Settings.WrapUp (0: the ACD's default).
+	WrapUp time.Duration
 }
 
 // Compile checks s (with defaults filled) and returns it ready for use;
@@ -188,6 +267,45 @@ func (s Settings) Compile() (*Compiled, error) {
 		if c.Ring, err = time.ParseDuration(s.RingTimeout); err != nil || c.Ring < time.Second {
 			return bad("ring_timeout", s.RingTimeout, "want a duration of at least 1s")
 		}
+	}
+	if i := slices.Index(amdActionNames[:], s.AMD); i >= 0 {
+		c.AMD = AMDAction(i)
+	} else {
+		return bad("amd", s.AMD, "want off, hangup, message or operator")
+	}
+	if s.AMDInitialSilence != "" {
+		if c.AMDInitialSilence, err = time.ParseDuration(s.AMDInitialSilence); err != nil || c.AMDInitialSilence < 500*time.Millisecond || c.AMDInitialSilence > 5*time.Second {
+			return bad("amd_initial_silence", s.AMDInitialSilence, "want a duration of 500ms..5s")
+		}
+	}
+	if c.CardTimeout, err = time.ParseDuration(s.CardTimeout); err != nil || c.CardTimeout < time.Second {
+		return bad("card_timeout", s.CardTimeout, "want a duration of at least 1s, e.g. 15m")
+	}
+	if s.TrunkFailures < 1 || s.TrunkFailures > 1000 {
+		return bad("trunk_failures", s.TrunkFailures, "want 1..1000")
+	}
+	if s.PriorLive != 0 && !(s.PriorLive > 0 && s.PriorLive < 1) {
+		return bad("prior_live", s.PriorLive, "want a fraction in (0, 1)")
+	}
+	c.Priors.LiveProb = s.PriorLive
+	if s.WrapUp != "" {
+		if c.WrapUp, err = time.ParseDuration(s.WrapUp); err != nil || c.WrapUp < 0 || c.WrapUp > time.Hour {
+			return bad("wrap_up", s.WrapUp, "want a duration of 0s..1h, e.g. 15s")
+		}
+		c.Priors.Wrap = c.WrapUp
+	}
+	for _, pd := range []struct {
+		key, v string
+		to     *time.Duration
+	}{{"prior_ring", s.PriorRing, &c.Priors.LiveRing}, {"prior_talk", s.PriorTalk, &c.Priors.Talk}, {"prior_wrap", s.PriorWrap, &c.Priors.Wrap}} {
+		if pd.v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(pd.v)
+		if err != nil || d <= 0 {
+			return bad(pd.key, pd.v, "want a positive duration like 9s")
+		}
+		*pd.to = d
 	}
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSettings, err)
@@ -381,6 +499,9 @@ type AttemptEnd struct {
 	// SafeHarbor is the delay from answer to the safe-harbor message of
 	// an abandoned call.
 	SafeHarbor time.Duration
+	// TrunkFailure is set when the call failed on the trunks (5xx, no
+	// response, no trunk available), not at the called number.
+	TrunkFailure bool
 	// Answers, Refusal, Comment and Reschedule come from the survey (IVR
 	// or operator), already checked against the script.
 	Answers    map[string]string
@@ -546,13 +667,51 @@ func cmpTime(a, b time.Time) time.Time {
 }
 
 // Recover ends an attempt left open by a crash or a restart: its call is
-// gone, so it is counted once, as failed (answered ones as abandoned are
-// not guessed: the journal has no answer time for them), and the contact
-// goes back to the rules.
+// gone, so it is counted once, as failed, and the contact goes back to
+// the rules. (An attempt whose call had reached an operator is not
+// recovered: it waits for the operator's card, see EndCall.)
 func (cp *Compiled) Recover(now time.Time, a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error) {
 	e := AttemptEnd{Result: ResultFailed, Ended: now, Note: "interrupted by a restart of the dialer"}
 	if !a.Answered.IsZero() {
 		e.Answered = a.Answered
 	}
 	return cp.Finish(now, a, c, e)
+}
+
+// EndCall records the end of an attempt's call. When the attempt already
+// has a result (an operator saved the card during the call) only the
+// call's details are added to it. When awaitCard is set (the call was
+// with an operator) the details are stored and the attempt stays open, so
+// the operator's card gives its result (the contact stays dialing);
+// otherwise the attempt ends with e as Finish does.
+func (cp *Compiled) EndCall(now time.Time, a *journal.Attempt, c *journal.Contact, e AttemptEnd, awaitCard bool) (*journal.ContactChange, error) {
+	if a.Result == "" && !awaitCard {
+		return cp.Finish(now, a, c, e)
+	}
+	na := *a
+	if na.Answered.IsZero() {
+		na.Answered = e.Answered
+	}
+	na.Ended = cmpTime(e.Ended, now)
+	na.SIPCode = cmp.Or(na.SIPCode, e.SIPCode)
+	na.CallID, na.Agent = cmpOr(na.CallID, e.CallID), cmpOr(na.Agent, e.Agent)
+	na.AMD, na.AMDMillis = cmpOr(na.AMD, e.AMD), cmp.Or(na.AMDMillis, int(e.AMDTime/time.Millisecond))
+	if na.Note == "" {
+		na.Note = e.Note
+	}
+	return &journal.ContactChange{Attempt: &na}, nil
+}
+
+// Progress records what is known of an attempt's call while it goes on
+// (answered, with whom, the AMD decision), so that a restart finds it.
+func (cp *Compiled) Progress(a *journal.Attempt, answered time.Time, agent, amd string, amdTime time.Duration) *journal.ContactChange {
+	na := *a
+	if na.Answered.IsZero() {
+		na.Answered = answered
+	}
+	na.Agent = cmpOr(agent, na.Agent)
+	if amd != "" {
+		na.AMD, na.AMDMillis = amd, int(amdTime/time.Millisecond)
+	}
+	return &journal.ContactChange{Attempt: &na}
 }

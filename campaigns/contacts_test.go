@@ -199,7 +199,9 @@ func TestDNCResultAndRecover(t *testing.T) {
 
 	// A crash leaves an attempt open: Recover counts it once, as failed.
 	j2, cp2 := newCampaignJournal(t, DefaultSettings(), contact("2619482199351823", "+79120000009"))
-	_, _ = plan(t, j2, cp2, now, "2619482199351823")
+	if p, err := plan(t, j2, cp2, now, "2619482199351823"); err != nil || !p.Dial {
+		t.Fatalf("plan = %+v, %v; want a dial", p, err)
+	}
 	open, _ := j2.OpenAttempts(ctx, "disp-2026")
 	for _, a := range open {
 		err := j2.ChangeAttempt(ctx, a.ID, func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error) {

@@ -17,7 +17,7 @@
 // one, if answered live, would find an agent within the grace period with
 // probability at least 1-alpha; alpha follows the measured abandonment
 // around a setpoint below the target, and the mode runs progressive on
-// cold start and once the day's budget is spent.
+// cold start and once the day's or the 30 days' budget is spent.
 //
 // # Calling rules
 //

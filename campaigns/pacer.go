@@ -248,7 +248,7 @@ const (
 	ReasonPaced                        // the mode's own rule decided
 	ReasonPreview                      // preview mode never dials by itself
 	ReasonColdStart                    // predictive, too few outcomes yet: progressive
-	ReasonBudgetSpent                  // predictive, day's abandonment budget spent: progressive
+	ReasonBudgetSpent                  // predictive, the day's or the 30 days' abandonment budget spent: progressive
 	ReasonNoAgents                     // no agent can be free in time
 	ReasonChannels                     // limited by trunk channels
 	ReasonCPS                          // limited by calls per second
@@ -278,7 +278,7 @@ func ParseReason(s string) (Reason, error) {
 type Decision struct {
 	Dial int
 	// Mode is the mode that decided (predictive falls back to progressive
-	// on cold start and when the day's budget is spent).
+	// on cold start and when the day's or the 30 days' budget is spent).
 	Mode   Mode
 	Reason Reason
 	// Risk is the predictive mode's estimated probability that the last
@@ -375,7 +375,7 @@ func (p *Pacer) Decide(s *State) Decision {
 		case est == nil || est.Outcomes() < p.cfg.MinOutcomes:
 			d.Mode, d.Reason = ModeProgressive, ReasonColdStart
 			want = avail - inflight
-		case p.budgetSpent(s.Day):
+		case p.budgetSpent(s.Day) || p.budgetSpent(s.Month):
 			d.Mode, d.Reason = ModeProgressive, ReasonBudgetSpent
 			want = avail - inflight
 		default:
@@ -632,9 +632,9 @@ func (p *Pacer) predict(s *State, est *Estimates, avail int) (int, float64) {
 	return n, risk
 }
 
-// budgetSpent reports whether the day's abandonment budget is spent: with
-// enough live answers today to judge, one more abandoned call would put the
-// day over the target.
+// budgetSpent reports whether the abandonment budget of window w (the day,
+// or the rolling 30 days) is spent: with enough live answers in it to
+// judge, one more abandoned call would put it over the target.
 func (p *Pacer) budgetSpent(day Window) bool {
 	return day.Live >= p.cfg.MinLiveForBudget &&
 		float64(day.Abandoned+1) > p.cfg.TargetAbandon*float64(day.Live)

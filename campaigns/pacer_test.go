@@ -153,6 +153,8 @@ func TestDecideTable(t *testing.T) {
 			State{Agents: agents(2, 0, 0, 0, 0)}, 2, ModeProgressive, ReasonColdStart, false, 0},
 		{"predictive day budget spent", PacerConfig{Mode: ModePredictive},
 			State{Estimates: warm, Agents: agents(4, 6, 0, time.Minute, 0), Day: Window{Live: 400, Abandoned: 12}}, 4, ModeProgressive, ReasonBudgetSpent, false, 0},
+		{"predictive 30-day budget spent", PacerConfig{Mode: ModePredictive},
+			State{Estimates: warm, Agents: agents(4, 6, 0, time.Minute, 0), Day: Window{Live: 50}, Month: Window{Live: 4000, Abandoned: 120}}, 4, ModeProgressive, ReasonBudgetSpent, false, 0},
 		{"predictive dials ahead of ready agents", PacerConfig{Mode: ModePredictive},
 			State{Estimates: warm, Agents: agents(4, 6, 0, time.Minute, 0)}, 5, ModePredictive, ReasonPaced, true, 0},
 		{"predictive dials for agents in wrap-up", PacerConfig{Mode: ModePredictive},

@@ -334,10 +334,28 @@ type Card struct {
 	Questions []Question `json:"questions"`
 }
 
-// CardOf returns the survey card of contact enp (the read is audited).
+// cardContact resolves a card's reference: a contact's ЕНП, or the id of
+// one of the campaign's attempts (what the operator's desktop gets with a
+// campaign call) for that attempt's contact.
+func cardContact(ctx context.Context, j *journal.Journal, id, ref string) (string, error) {
+	if lists.ValidENP(ref) {
+		return ref, nil
+	}
+	a, err := j.Attempt(ctx, ref)
+	if err != nil || a.Campaign != id {
+		return "", fmt.Errorf("%w: %q is neither a 16-digit ЕНП nor an attempt of campaign %s", journal.ErrInvalid, ref, id)
+	}
+	return a.Contact, nil
+}
+
+// CardOf returns the survey card of contact enp (or of an attempt's
+// contact: enp may be an attempt id); the read is audited.
 func CardOf(ctx context.Context, j *journal.Journal, who journal.Actor, id, enp string) (*Card, error) {
 	cp, err := j.Campaign(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if enp, err = cardContact(ctx, j, id, enp); err != nil {
 		return nil, err
 	}
 	sc, err := ScriptOf(cp)
@@ -358,10 +376,14 @@ func CardOf(ctx context.Context, j *journal.Journal, who journal.Actor, id, enp 
 	return card, nil
 }
 
-// SaveCard checks and saves an operator's survey card for contact enp.
+// SaveCard checks and saves an operator's survey card for contact enp
+// (or an attempt's contact: enp may be an attempt id).
 func SaveCard(ctx context.Context, j *journal.Journal, who journal.Actor, id, enp string, req CardRequest, now time.Time) (*journal.Contact, error) {
 	cp, err := j.Campaign(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if enp, err = cardContact(ctx, j, id, enp); err != nil {
 		return nil, err
 	}
 	sc, err := ScriptOf(cp)

@@ -33,9 +33,20 @@ type DialOptions struct {
 	// (early media: ringback, announcements); nil otherwise. It runs in
 	// the dialing goroutine: don't block.
 	OnProgress func(code int, early *media.Leg)
+	// Username and Password answer a 401 or 407 digest challenge of the
+	// far end (a carrier trunk), at most twice (RFC 3261 §22.2).
+	Username, Password string
+	// ResponseTimeout, when set, gives up an INVITE that got no response
+	// at all (not even 100 Trying) within it: the far end is down. The
+	// error wraps ErrNoResponse. Zero waits for the transaction's Timer B.
+	ResponseTimeout time.Duration
 	// Headers are added to the INVITE (e.g. auto-answer hints).
 	Headers []sip.Header
 }
+
+// ErrNoResponse is wrapped by the *DialError of an INVITE that got no
+// response at all (RFC 3261 §17.1.1.2 Timer B, or DialOptions.ResponseTimeout).
+var ErrNoResponse = errors.New("no response from the far end")
 
 // Dial failure codes that never came from the far end.
 const (
@@ -267,6 +278,22 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	}
 	rctx, cancel := context.WithTimeoutCause(ctx, ring, errRingTimeout)
 	defer cancel()
+	// A far end that sends nothing at all is given up without CANCEL
+	// (RFC 3261 §9.1: no CANCEL before a provisional response).
+	var responded atomic.Bool
+	var silent atomic.Bool
+	if opt.ResponseTimeout > 0 && opt.ResponseTimeout < ring {
+		var cancelSilent context.CancelCauseFunc
+		rctx, cancelSilent = context.WithCancelCause(rctx)
+		defer cancelSilent(nil)
+		t := time.AfterFunc(opt.ResponseTimeout, func() {
+			if !responded.Load() {
+				silent.Store(true)
+				cancelSilent(sipgo.WaitAnswerForceCancelErr)
+			}
+		})
+		defer t.Stop()
+	}
 	log := s.log.With(attrCallID, req.CallID().Value())
 
 	if err := d.DialogClientSession.Invite(rctx); err != nil {
@@ -274,6 +301,7 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	}
 	var started bool
 	onResponse := func(r *sip.Response) error {
+		responded.Store(true)
 		if !r.IsProvisional() {
 			return nil
 		}
@@ -309,7 +337,8 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	// repeat 180/183 during long ringing; the transaction is still alive,
 	// so wait again (its counter starts over), within the ring timeout.
 	for waits := 0; ; waits++ {
-		err = d.DialogClientSession.WaitAnswer(rctx, sipgo.AnswerOptions{OnResponse: onResponse})
+		err = d.DialogClientSession.WaitAnswer(rctx, sipgo.AnswerOptions{OnResponse: onResponse,
+			Username: opt.Username, Password: opt.Password})
 		if err == nil || waits >= 50 || !strings.Contains(err.Error(), "more than 10 responses") {
 			break
 		}
@@ -319,12 +348,14 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		switch {
 		case errors.As(err, &re):
 			return fail(re.Res.StatusCode, re.Res.Reason, err)
+		case silent.Load():
+			return fail(codeNoResponse, "no response", ErrNoResponse)
 		case errors.Is(context.Cause(rctx), errRingTimeout):
 			return fail(codeRingTimeout, "ring timeout", err)
 		case ctx.Err() != nil:
 			return fail(codeCancelled, "cancelled", err)
 		case errors.Is(err, sip.ErrTransactionTimeout):
-			return fail(codeNoResponse, "no response", err)
+			return fail(codeNoResponse, "no response", errors.Join(ErrNoResponse, err))
 		default:
 			return fail(codeLocalError, "invite failed", err)
 		}

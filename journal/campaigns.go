@@ -267,6 +267,7 @@ const (
 	kindSkip     = "skip"
 	kindDNC      = "dnc"
 	kindLedger   = "ledger"
+	kindEstim    = "cp_estimates"
 	campaignsV   = 1
 
 	idxCampaignStatus = "cp_status"
@@ -275,6 +276,7 @@ const (
 	idxContactMO      = "cc_mo"
 	idxContactPhone   = "cc_phone"
 	idxContactCB      = "cc_cb"
+	idxContactPrio    = "cc_prio"
 	idxAttemptTime    = "at_time"
 	idxAttemptOpen    = "at_open"
 	idxAttemptContact = "at_contact"
@@ -288,6 +290,7 @@ func init() {
 	registerKind[Skip](kindSkip)
 	registerKind[DNCEntry](kindDNC)
 	registerKind[LedgerDay](kindLedger)
+	registerKind[CampaignEstimates](kindEstim)
 }
 
 func (c *Campaign) kind() string { return kindCampaign }
@@ -314,6 +317,9 @@ func (c *Contact) indexKeys() [][]byte {
 	}
 	if cb := c.Callback; cb != nil && cb.Agent != "" && (c.Status == ContactPending || c.Status == ContactDialing) {
 		keys = append(keys, ikey(idxContactCB, []byte(cb.Agent), be64(cb.At), cp, id))
+	}
+	if cb := c.Callback; cb != nil && cb.Priority && c.Status == ContactPending {
+		keys = append(keys, ikey(idxContactPrio, cp, be64(c.Next), id))
 	}
 	return keys
 }

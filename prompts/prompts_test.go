@@ -94,6 +94,7 @@ func TestEmbeddedPrompts(t *testing.T) {
 	want := append([]string{Busy, EchoIntro, Goodbye, Greeting, Invalid, Menu, QueueGreeting, QueuePosition,
 		QueuePositionMany, QueueWait, QueueWaitShort, QueueWaitLong, QueueOverflow, QueueCallback, QueueConnect,
 		MusicOnHold}, Numbers()...)
+	want = append(want, CampaignPrompts()...)
 	slices.Sort(want)
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)

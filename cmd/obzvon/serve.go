@@ -134,30 +134,9 @@ func loadPrompts(cfg *config.Config) (map[string]*media.Prompt, error) {
 				}
 			}
 		}
-		var p *media.Prompt
-		var err error
-		switch {
-		case cfg.Prompts.Files[name] != "":
-			p, err = media.LoadPrompt(cfg.Prompts.Files[name])
-			if err != nil {
-				err = &config.FieldError{Key: "prompts.files." + name, Value: cfg.Prompts.Files[name], Msg: err.Error()}
-			}
-		case cfg.Prompts.Dir != "" && fileExists(filepath.Join(cfg.Prompts.Dir, name+".wav")):
-			path := filepath.Join(cfg.Prompts.Dir, name+".wav")
-			p, err = media.LoadPrompt(path)
-			if err != nil {
-				err = &config.FieldError{Key: "prompts.dir", Value: cfg.Prompts.Dir, Msg: err.Error()}
-			}
-		default:
-			data, rerr := fs.ReadFile(prompts.FS, "ru/"+name+".wav")
-			if rerr != nil {
-				if optional {
-					continue
-				}
-				err = &config.FieldError{Key: "prompts", Value: name, Msg: "no such prompt: not in prompts.files, prompts.dir or the built-in set"}
-				break
-			}
-			p, err = media.ParsePrompt("built-in ru/"+name+".wav", data)
+		p, found, err := loadPrompt(cfg, name)
+		if !found && optional {
+			continue
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -166,6 +145,32 @@ func loadPrompts(cfg *config.Config) (map[string]*media.Prompt, error) {
 		out[name] = p
 	}
 	return out, errors.Join(errs...)
+}
+
+// loadPrompt loads the prompt called name from prompts.files, then
+// prompts.dir, then the built-in set; found is false when it is in none.
+func loadPrompt(cfg *config.Config, name string) (p *media.Prompt, found bool, err error) {
+	switch {
+	case cfg.Prompts.Files[name] != "":
+		p, err := media.LoadPrompt(cfg.Prompts.Files[name])
+		if err != nil {
+			return nil, true, &config.FieldError{Key: "prompts.files." + name, Value: cfg.Prompts.Files[name], Msg: err.Error()}
+		}
+		return p, true, nil
+	case cfg.Prompts.Dir != "" && fileExists(filepath.Join(cfg.Prompts.Dir, name+".wav")):
+		path := filepath.Join(cfg.Prompts.Dir, name+".wav")
+		p, err := media.LoadPrompt(path)
+		if err != nil {
+			return nil, true, &config.FieldError{Key: "prompts.dir", Value: cfg.Prompts.Dir, Msg: err.Error()}
+		}
+		return p, true, nil
+	}
+	data, err := fs.ReadFile(prompts.FS, "ru/"+name+".wav")
+	if err != nil {
+		return nil, false, &config.FieldError{Key: "prompts", Value: name, Msg: "no such prompt: not in prompts.files, prompts.dir or the built-in set"}
+	}
+	p, err = media.ParsePrompt("built-in ru/"+name+".wav", data)
+	return p, true, err
 }
 
 // socketPeer names the local user on the other end of an admin-socket
@@ -351,6 +356,12 @@ func serve(parent context.Context, cfg *config.Config) error {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)
 	}
+	camp, err := startCampaigns(ctx, cfg, srv, jr, reg, log)
+	if err != nil {
+		srv.Close()
+		hs.Close()
+		return cli.Exit(fmt.Sprintf("campaigns: %v", err), exitFailure)
+	}
 	go glue.run(ctx, srv.Desk())
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
@@ -373,6 +384,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		os.Exit(exitSignaled)
 	}()
 
+	camp.Stop()
 	dctx, dcancel := context.WithTimeout(context.Background(), cfg.Calls.DrainTimeout.Duration)
 	cut := srv.Drain(dctx)
 	dcancel()

@@ -41,6 +41,9 @@ func simulateCommand() *cli.Command {
 			&cli.IntFlag{Name: "blended-agents", Value: 50, Usage: "agents in the blended scenario"},
 			&cli.Float64Flag{Name: "inbound-cph", Value: 300, Usage: "inbound calls per hour in the blended scenario"},
 			&cli.DurationFlag{Name: "inbound-aht", Value: 180 * time.Second, Usage: "inbound handle time in the blended scenario"},
+			&cli.DurationFlag{Name: "talk", Value: 120 * time.Second, Usage: "mean talk time (lognormal, CV 1)"},
+			&cli.DurationFlag{Name: "wrap", Value: 15 * time.Second, Usage: "wrap-up after each call"},
+			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "divide the called side's times by this (10: make bench-campaign's scaled day; set --talk and --wrap to match)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON lines"},
 		},
 		Action: runSimulate,
@@ -87,6 +90,9 @@ func runSimulate(c *cli.Context) error {
 		return usage(fmt.Errorf("--p: %w", err))
 	}
 	seeds, hours := c.Int("seeds"), c.Float64("hours")
+	if ts := c.Float64("time-scale"); !(ts >= 1 && ts <= 100) || c.Duration("talk") <= 0 || c.Duration("wrap") < 0 {
+		return usage(fmt.Errorf("--time-scale %v, --talk %v, --wrap %v: want a scale of 1..100, talk > 0, wrap >= 0", ts, c.Duration("talk"), c.Duration("wrap")))
+	}
 	if seeds < 1 || !(hours > 0) || c.Duration("warmup") < 0 {
 		return usage(fmt.Errorf("--seeds %d, --hours %v, --warmup %v: want seeds >= 1, hours > 0, warmup >= 0", seeds, hours, c.Duration("warmup")))
 	}
@@ -94,6 +100,7 @@ func runSimulate(c *cli.Context) error {
 		cfg := campaigns.DefaultSimConfig(mode, n, p)
 		cfg.Duration = time.Duration(hours * float64(time.Hour))
 		cfg.Warmup = c.Duration("warmup")
+		cfg.TalkMean, cfg.Wrap, cfg.Scale = c.Duration("talk"), c.Duration("wrap"), c.Float64("time-scale")
 		if mode == campaigns.ModeRatio {
 			cfg.Pacer.Ratio = c.Float64("ratio")
 		}

@@ -12,6 +12,9 @@ import (
 
 func mount(t *testing.T) (*FS, string, string) {
 	t.Helper()
+	if raceEnabled {
+		t.Skip("FUSE mount test: runs in the pass without -race (see race_on_test.go)")
+	}
 	if err := Available(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)

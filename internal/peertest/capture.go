@@ -18,6 +18,9 @@ import (
 type UDPPacket struct {
 	Src, Dst netip.AddrPort
 	Payload  []byte
+	// Time is when the capture read it (user space: within a
+	// millisecond or so of the wire on an idle machine).
+	Time time.Time
 }
 
 // Capture records the UDP datagrams on the loopback interface, as a
@@ -82,6 +85,7 @@ func (c *Capture) run() {
 			continue
 		}
 		if p, ok := parseUDP(buf[:n]); ok {
+			p.Time = time.Now()
 			c.mu.Lock()
 			c.pkts = append(c.pkts, p)
 			c.mu.Unlock()

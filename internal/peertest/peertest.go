@@ -100,25 +100,35 @@ type SIPp struct {
 
 // StartSIPp runs sipp with a scenario of this package's sipp directory in
 // its own work directory holding the audio files (caller.ulaw and
-// caller.alaw: a 1 kHz tone; callee.ulaw: a Russian prompt); it is killed
-// (by PID) at test end if still running.
+// caller.alaw: a 1 kHz tone; callee.ulaw: a Russian prompt; human.ulaw
+// and machine.ulaw: a person's «Алло?» and a voicemail greeting); it runs
+// at most 30 s and is killed (by PID) at test end if still running.
 func StartSIPp(t *testing.T, scenario string, args ...string) *SIPp {
+	t.Helper()
+	return StartSIPpFor(t, 30*time.Second, scenario, args...)
+}
+
+// StartSIPpFor is StartSIPp for a sipp that runs at most life (its
+// -timeout; it is killed 15 s later if still running).
+func StartSIPpFor(t *testing.T, life time.Duration, scenario string, args ...string) *SIPp {
 	t.Helper()
 	bin := RequirePeer(t, "sipp")
 	dir := t.TempDir()
 	td := ScenarioDir()
 	for link, file := range map[string]string{
-		"caller.ulaw": "tone1k_8k.ulaw",
-		"caller.alaw": "tone1k_8k.alaw",
-		"callee.ulaw": "prompt_ru_8k.ulaw",
+		"caller.ulaw":  "tone1k_8k.ulaw",
+		"caller.alaw":  "tone1k_8k.alaw",
+		"callee.ulaw":  "prompt_ru_8k.ulaw",
+		"human.ulaw":   "human.ulaw",
+		"machine.ulaw": "machine.ulaw",
 	} {
 		if err := os.Symlink(filepath.Join(td, file), filepath.Join(dir, link)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	all := append([]string{"-sf", filepath.Join(td, scenario), "-i", "127.0.0.1", "-mi", "127.0.0.1",
-		"-nostdin", "-trace_err", "-timeout", "30s"}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+		"-nostdin", "-trace_err", "-timeout", strconv.Itoa(int(life.Seconds())) + "s"}, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), life+15*time.Second)
 	s := &SIPp{t: t, dir: dir, done: make(chan error, 1)}
 	s.cmd = exec.CommandContext(ctx, bin, all...)
 	s.cmd.Dir = dir
@@ -158,6 +168,20 @@ func (s *SIPp) Wait(timeout time.Duration) int {
 		s.t.Fatalf("sipp did not finish in %v; output:\n%s\n%s", timeout, s.out.String(), s.Logs())
 	}
 	return -1
+}
+
+// Dir is sipp's work directory (its logs, and -trace_* files).
+func (s *SIPp) Dir() string { return s.dir }
+
+// Stop ends sipp (SIGKILL, by PID) if it still runs and waits for it.
+func (s *SIPp) Stop() {
+	select {
+	case err := <-s.done:
+		s.done <- err
+	default:
+		_ = s.cmd.Process.Kill()
+		s.done <- <-s.done
+	}
 }
 
 // Logs returns SIPp's error log for failure messages.
@@ -268,4 +292,23 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// WaitUDPBound waits until something (a peer just started) has bound UDP
+// port on 127.0.0.1: binding it ourselves then fails. It fails the test
+// after timeout.
+func WaitUDPBound(t *testing.T, port int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			return
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing bound UDP port %d within %v", port, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -1,0 +1,600 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/obzvon/obzvon/acd"
+	"github.com/obzvon/obzvon/journal"
+)
+
+// The journal is the runner's store.
+var _ Store = (*journal.Journal)(nil)
+
+// fakeCenter is the dialer, the trunk and the operators of a runner test,
+// on the bubble's fake clock. What happens to a call is decided by the
+// last digit of its phone, as the SIPp trunk of the dialer's tests does:
+// 0-3 a person answers after 3 s (+ the digit before it in 100 ms, so no
+// two events share an instant), 4-5 busy after 2 s, 6-7 no answer (the
+// ring timeout), 8-9 an answering machine. A person is connected to the
+// longest-ready operator within the grace period or abandoned (a 4 s
+// safe-harbor message); operators talk 20-40 s, wrap up 5 s, and save a
+// card for even contacts (the others run into the card timeout). Every
+// wait of a call is offset by its contact's own microseconds, so no two
+// goroutines wake at the same instant and a run replays exactly.
+type fakeCenter struct {
+	t     *testing.T
+	j     *journal.Journal
+	cp    *Compiled
+	zones map[string]string // contact → zone
+	dnc   map[string]bool
+	ring  time.Duration
+
+	mu       sync.Mutex
+	agents   []fakeAgent
+	active   map[string]bool // contacts with a call up
+	maxLive  int
+	placed   []string // "contact@unix-ms" in order
+	errs     []string
+	inUse    int
+	channels int
+}
+
+type fakeAgent struct {
+	name  string
+	state acd.State
+	since time.Time
+}
+
+func newFakeCenter(t *testing.T, j *journal.Journal, cp *Compiled, agents int) *fakeCenter {
+	f := &fakeCenter{t: t, j: j, cp: cp, zones: map[string]string{}, dnc: map[string]bool{}, active: map[string]bool{},
+		ring: 20 * time.Second}
+	for i := range agents {
+		f.agents = append(f.agents, fakeAgent{name: fmt.Sprintf("op%d", i+1), state: acd.StateReady, since: time.Now()})
+	}
+	return f
+}
+
+func (f *fakeCenter) errorf(format string, args ...any) {
+	f.mu.Lock()
+	f.errs = append(f.errs, fmt.Sprintf(format, args...))
+	f.mu.Unlock()
+}
+
+func (f *fakeCenter) Agents(campaign string, dst []Agent) []Agent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	for _, a := range f.agents {
+		dst = append(dst, Agent{State: a.state, InState: now.Sub(a.since)})
+	}
+	return dst
+}
+
+func (f *fakeCenter) Inbound(string) *Inbound { return nil }
+
+func (f *fakeCenter) Capacity(string) (Trunk, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return Trunk{Channels: f.channels, InUse: f.inUse}, true
+}
+
+// take reserves the longest-ready operator, or "".
+func (f *fakeCenter) take() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	best := -1
+	for i, a := range f.agents {
+		if a.state == acd.StateReady && (best < 0 || a.since.Before(f.agents[best].since)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	f.agents[best].state, f.agents[best].since = acd.StateTalking, time.Now()
+	return f.agents[best].name
+}
+
+func (f *fakeCenter) setAgent(name string, st acd.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.agents {
+		if f.agents[i].name == name {
+			f.agents[i].state, f.agents[i].since = st, time.Now()
+		}
+	}
+}
+
+func (f *fakeCenter) Place(ctx context.Context, d *DialRequest, report func(CallEvent)) {
+	now := time.Now()
+	f.mu.Lock()
+	if f.active[d.Contact] {
+		f.errs = append(f.errs, fmt.Sprintf("contact %s dialed while a call to it is up", d.Contact))
+	}
+	f.active[d.Contact] = true
+	f.inUse++
+	f.maxLive = max(f.maxLive, len(f.active))
+	f.placed = append(f.placed, fmt.Sprintf("%s@%d", d.Contact, now.UnixMilli()))
+	if f.dnc[d.Phone] {
+		f.errs = append(f.errs, fmt.Sprintf("contact %s dialed on DNC phone %s", d.Contact, d.Phone))
+	}
+	zone := f.zones[d.Contact]
+	f.mu.Unlock()
+	loc, _ := LoadZone(zone)
+	if open, ok := f.cp.Rules.Window.NextOpen(now, loc); !ok || open.After(now) {
+		f.errorf("contact %s (zone %s) dialed at %s local time, outside its window", d.Contact, zone, now.In(loc).Format("Mon 15:04"))
+	}
+	go f.call(ctx, d, report)
+}
+
+func (f *fakeCenter) call(ctx context.Context, d *DialRequest, report func(CallEvent)) {
+	digit := int(d.Phone[len(d.Phone)-1] - '0')
+	tenth := time.Duration(d.Phone[len(d.Phone)-2]-'0') * 100 * time.Millisecond
+	var idx int
+	fmt.Sscanf(d.Contact[len(d.Contact)-5:], "%d", &idx)
+	off := time.Duration(idx+1) * time.Microsecond
+	end := func(e AttemptEnd) {
+		f.mu.Lock()
+		delete(f.active, d.Contact)
+		f.inUse--
+		f.mu.Unlock()
+		e.Ended = time.Now()
+		report(CallEvent{Attempt: d.Attempt, Kind: CallEnded, At: e.Ended, End: &e})
+	}
+	wait := func(dur time.Duration) bool {
+		select {
+		case <-time.After(dur + off):
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	switch {
+	case digit >= 4 && digit <= 5:
+		if !wait(2*time.Second + tenth) {
+			end(AttemptEnd{Result: ResultFailed, Note: "stopped"})
+			return
+		}
+		end(AttemptEnd{Result: ResultBusy, SIPCode: 486})
+		return
+	case digit >= 6 && digit <= 7:
+		wait(f.ring)
+		end(AttemptEnd{Result: ResultNoAnswer, SIPCode: 408})
+		return
+	}
+	if !wait(3*time.Second + tenth) {
+		end(AttemptEnd{Result: ResultFailed, Note: "stopped"})
+		return
+	}
+	answered := time.Now()
+	report(CallEvent{Attempt: d.Attempt, Kind: CallAnswered, At: answered})
+	if digit >= 8 {
+		wait(2 * time.Second)
+		report(CallEvent{Attempt: d.Attempt, Kind: CallMachine, At: time.Now(), AMD: "machine", AMDTime: 2 * time.Second})
+		end(AttemptEnd{Result: ResultMachine, SIPCode: 200, Answered: answered, AMD: "machine", AMDTime: 2 * time.Second})
+		return
+	}
+	report(CallEvent{Attempt: d.Attempt, Kind: CallLive, At: time.Now()})
+	var agent string
+	deadline := time.Now().Add(d.Grace)
+	for agent = f.take(); agent == "" && time.Now().Before(deadline); agent = f.take() {
+		wait(100 * time.Millisecond)
+	}
+	if agent == "" {
+		report(CallEvent{Attempt: d.Attempt, Kind: CallAbandoned, At: time.Now()})
+		safe := time.Since(answered)
+		wait(4 * time.Second)
+		end(AttemptEnd{Result: ResultAbandoned, SIPCode: 200, Answered: answered, SafeHarbor: safe})
+		return
+	}
+	report(CallEvent{Attempt: d.Attempt, Kind: CallConnected, At: time.Now(), Agent: agent})
+	wait(20*time.Second + 2*tenth*10)
+	end(AttemptEnd{Result: ResultReached, SIPCode: 200, Answered: answered, Agent: agent})
+	f.setAgent(agent, acd.StateWrapUp)
+	if d.Contact[len(d.Contact)-1]%2 == 0 {
+		// The operator saves the card in wrap-up.
+		wait(2 * time.Second)
+		_, err := SaveCard(context.Background(), f.j, journal.Actor{Login: agent, Role: journal.RoleOperatorL1}, d.Campaign, d.Contact,
+			CardRequest{Result: "reached", Answers: map[string]string{"passed": "no", "plan": "yes", "plan_date": "2000-02-01"}}, time.Now())
+		if err != nil {
+			f.errorf("card of %s: %v", d.Contact, err)
+		}
+		wait(3 * time.Second)
+	} else {
+		wait(5 * time.Second)
+	}
+	f.setAgent(agent, acd.StateReady)
+}
+
+type recMetrics struct {
+	mu       sync.Mutex
+	attempts map[string]int
+	day      float64
+}
+
+func (m *recMetrics) Attempt(_, result string) {
+	m.mu.Lock()
+	m.attempts[result]++
+	m.mu.Unlock()
+}
+func (m *recMetrics) AbandonRatio(_, w string, r float64) {
+	if w == "day" {
+		m.mu.Lock()
+		m.day = r
+		m.mu.Unlock()
+	}
+}
+func (m *recMetrics) DialLevel(string, float64)    {}
+func (m *recMetrics) Contacts(string, string, int) {}
+
+// runnerRun is what one replay of the runner test produced.
+type runnerRun struct {
+	placed   []string
+	attempts []journal.Attempt
+	contacts []journal.Contact
+	skips    map[string][]journal.Skip
+	ledger   []journal.LedgerDay
+	metrics  map[string]int
+	errs     []string
+}
+
+// runCampaign runs a 60-contact campaign on the fake center in a bubble
+// starting Saturday 2000-01-01 08:00 UTC (11:00 in Moscow) until every
+// contact is settled or 2 h pass.
+func runCampaign(t *testing.T, mode string, agents int) runnerRun {
+	var out runnerRun
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		j, err := journal.Open(journal.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		set := Settings{Mode: mode, Weekdays: "09:00-21:00", Weekend: "10:00-18:00", CardTimeout: "1m",
+			RetryDelays: map[string]string{"busy": "2m", "no_answer": "5m", "machine": "10m"}, NoRedialAfterAbandon: "30m"}
+		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Диспансеризация", Script: "screening", Settings: set}); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := CompiledOf(mustCampaign(t, j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newFakeCenter(t, j, cp, agents)
+		var list []journal.Contact
+		for i := range 60 {
+			enp := fmt.Sprintf("26194821993%05d", i)
+			phone := fmt.Sprintf("+791234%05d", i*7%100000)
+			c := contact(enp, phone)
+			switch {
+			case i%15 == 3:
+				c.Zone = "Asia/Kamchatka" // 20:00 there: outside the weekend window
+			case i%20 == 7:
+				f.dnc[phone] = true
+			}
+			f.zones[enp] = c.Zone
+			list = append(list, c)
+		}
+		if _, err := j.LoadContacts(ctx, staff, "disp-2026", list, "list.csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		var dnc []journal.DNCEntry
+		for p := range f.dnc {
+			dnc = append(dnc, journal.DNCEntry{Phone: p, Source: "file"})
+		}
+		if _, err := j.AddDNC(ctx, staff, dnc); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+		m := &recMetrics{attempts: map[string]int{}}
+		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f, Metrics: m})
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		for range 720 { // 2 h in 10 s steps
+			time.Sleep(10 * time.Second)
+			counts, _ := j.ContactCounts(ctx, "disp-2026")
+			due, _ := j.DueContacts(ctx, "disp-2026", time.Now(), 1)
+			if counts[journal.ContactDialing] == 0 && len(due) == 0 {
+				// Everything dialable now is settled; what is left is
+				// pending for later (retries, window, callbacks).
+				break
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		out.attempts, _ = j.Attempts(ctx, "disp-2026", "", time.Time{}, time.Time{})
+		out.skips = map[string][]journal.Skip{}
+		_ = j.Contacts(ctx, "disp-2026", journal.ContactsFilter{}, func(c *journal.Contact) bool {
+			out.contacts = append(out.contacts, *c)
+			s, _ := j.Skips(ctx, "disp-2026", c.ID)
+			out.skips[c.ID] = s
+			return true
+		})
+		out.ledger, _ = j.Ledger(ctx, "disp-2026", "1999-12-01", "2000-12-31")
+		f.mu.Lock()
+		out.placed, out.errs = f.placed, f.errs
+		f.mu.Unlock()
+		out.metrics = m.attempts
+	})
+	return out
+}
+
+func mustCampaign(t *testing.T, j *journal.Journal) *journal.Campaign {
+	c, err := j.Campaign(context.Background(), "disp-2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The runner on a virtual day: every dial the rules allow, none twice at
+// once, none outside its window, none on DNC, every decision not to dial
+// kept with its reason, every attempt ended once (journal, ledger and
+// metrics agree), and the same inputs replay to the same dials.
+func TestRunnerVirtualDay(t *testing.T) {
+	run := runCampaign(t, "progressive", 4)
+	for _, e := range run.errs {
+		t.Error(e)
+	}
+	if len(run.placed) < 40 {
+		t.Fatalf("%d calls placed, want the campaign to have run (>= 40)", len(run.placed))
+	}
+	byContact := map[string]journal.Contact{}
+	for _, c := range run.contacts {
+		byContact[c.ID] = c
+	}
+	results := map[string]int{}
+	live, abandoned := 0, 0
+	for _, a := range run.attempts {
+		if a.Result == "" {
+			t.Errorf("attempt %s of %s has no result after the run", a.ID, a.Contact)
+		}
+		results[a.Result]++
+		if r, _ := ParseResult(a.Result); r.Live() {
+			live++
+			if r == ResultAbandoned {
+				abandoned++
+				if a.SafeHarborMillis <= 0 {
+					t.Errorf("abandoned attempt %s has no safe-harbor delay", a.ID)
+				}
+			}
+		}
+	}
+	if len(run.attempts) != len(run.placed) {
+		t.Errorf("%d attempts in the journal, %d calls placed: want one attempt per call", len(run.attempts), len(run.placed))
+	}
+	for res, n := range results {
+		if run.metrics[res] != n {
+			t.Errorf("metrics count %d attempts %s, the journal %d", run.metrics[res], res, n)
+		}
+	}
+	ledgerLive, ledgerAb := 0, 0
+	for _, d := range run.ledger {
+		ledgerLive += d.Live
+		ledgerAb += d.Abandoned
+	}
+	if ledgerLive != live || ledgerAb != abandoned {
+		t.Errorf("ledger counts %d live / %d abandoned, attempts %d / %d: each live answer counted once", ledgerLive, ledgerAb, live, abandoned)
+	}
+	if live > 0 && float64(abandoned) > 0.03*float64(live) {
+		t.Errorf("abandoned %d of %d live answers, want <= 3 %% (progressive)", abandoned, live)
+	}
+	for i := range 60 {
+		enp := fmt.Sprintf("26194821993%05d", i)
+		c := byContact[enp]
+		switch {
+		case i%15 == 3:
+			if len(c.Attempts) > 0 || !hasSkip(run.skips[enp], "outside_window") || c.Status != journal.ContactPending {
+				t.Errorf("contact %d (Kamchatka, 20:00): %d attempts, status %s, skips %v; want none, pending, an outside_window skip",
+					i, len(c.Attempts), c.Status, run.skips[enp])
+			}
+		case i%20 == 7:
+			if len(c.Attempts) > 0 || !hasSkip(run.skips[enp], "dnc") {
+				t.Errorf("contact %d (DNC): %d attempts, skips %v; want none and a dnc skip", i, len(c.Attempts), run.skips[enp])
+			}
+		}
+		if c.Status == journal.ContactDialing {
+			t.Errorf("contact %d still dialing after the run", i)
+		}
+	}
+	if results["reached"] == 0 || results["busy"] == 0 || results["no_answer"] == 0 || results["machine"] == 0 {
+		t.Errorf("results %v: want reached, busy, no_answer and machine among them", results)
+	}
+	// Replay: the same campaign on the same virtual clock dials the same
+	// contacts at the same times.
+	again := runCampaign(t, "progressive", 4)
+	if !slices.Equal(run.placed, again.placed) {
+		t.Errorf("replay differs:\n first %v\nsecond %v", head(run.placed), head(again.placed))
+	}
+}
+
+func head(s []string) string {
+	if len(s) > 12 {
+		s = s[:12]
+	}
+	return strings.Join(s, " ")
+}
+
+func hasSkip(s []journal.Skip, reason string) bool {
+	return slices.ContainsFunc(s, func(k journal.Skip) bool { return k.Reason == reason })
+}
+
+// Without operators a progressive campaign dials nothing; an agentless one
+// dials at once.
+func TestRunnerNeedsOperatorsUnlessAgentless(t *testing.T) {
+	none := runCampaign(t, "progressive", 0)
+	if len(none.placed) != 0 {
+		t.Errorf("progressive without operators placed %d calls, want 0", len(none.placed))
+	}
+}
+
+// errStore fails every write after a point: a crash between two writes.
+type errStore struct {
+	*journal.Journal
+	mu     sync.Mutex
+	writes int
+	limit  int
+}
+
+var errCrashed = errors.New("crashed")
+
+func (s *errStore) ChangeAttempt(ctx context.Context, id string, fn func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error)) error {
+	s.mu.Lock()
+	s.writes++
+	dead := s.writes > s.limit
+	s.mu.Unlock()
+	if dead {
+		return errCrashed
+	}
+	return s.Journal.ChangeAttempt(ctx, id, fn)
+}
+
+// A runner cut off in the middle (its attempt ends no longer written, as
+// when the process is killed) leaves open attempts; the next runner ends
+// each of them exactly once and dials on: no contact lost, none dialing,
+// none dialed twice at once.
+func TestRunnerRecoversAfterCrash(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		j, err := journal.Open(journal.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		set := Settings{Mode: "progressive", Weekdays: "00:00-24:00", Weekend: "00:00-24:00", CardTimeout: "1m"}
+		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
+			t.Fatal(err)
+		}
+		cp, _ := CompiledOf(mustCampaign(t, j))
+		f := newFakeCenter(t, j, cp, 3)
+		var list []journal.Contact
+		for i := range 30 {
+			enp := fmt.Sprintf("26194821993%05d", i)
+			list = append(list, contact(enp, fmt.Sprintf("+7912345%04d", i)))
+			f.zones[enp] = "MSK"
+		}
+		if _, err := j.LoadContacts(ctx, staff, "disp-2026", list, "list.csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+		crash := &errStore{Journal: j, limit: 12}
+		r1 := NewRunner("disp-2026", RunnerOptions{Store: crash, Dialer: f, Operators: f, Drain: time.Second})
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r1.Run(rctx) }()
+		time.Sleep(40 * time.Second)
+		cancel()
+		<-done
+		synctest.Wait()
+		open, _ := j.OpenAttempts(ctx, "disp-2026")
+		if len(open) == 0 {
+			t.Fatal("the cut-off runner left no open attempt; the test proves nothing")
+		}
+		f.mu.Lock()
+		clear(f.active) // the calls are gone with the process
+		f.inUse = 0
+		f.mu.Unlock()
+		r2 := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
+		rctx, cancel = context.WithCancel(ctx)
+		go func() { done <- r2.Run(rctx) }()
+		time.Sleep(30 * time.Minute)
+		cancel()
+		<-done
+		for _, a := range open {
+			got, err := j.Attempt(ctx, a.ID)
+			if err != nil || got.Result == "" {
+				t.Errorf("attempt %s open before the restart: after it %+v, %v; want ended", a.ID, got, err)
+			}
+		}
+		attempts, _ := j.Attempts(ctx, "disp-2026", "", time.Time{}, time.Time{})
+		perContact := map[string]int{}
+		for _, a := range attempts {
+			perContact[a.Contact]++
+			if a.Result == "" && a.Agent == "" {
+				t.Errorf("attempt %s still open after the second runner", a.ID)
+			}
+		}
+		_ = j.Contacts(ctx, "disp-2026", journal.ContactsFilter{}, func(c *journal.Contact) bool {
+			if c.Status == journal.ContactDialing {
+				t.Errorf("contact %s still dialing", c.ID)
+			}
+			if len(c.Attempts) != perContact[c.ID] {
+				t.Errorf("contact %s lists %d attempts, the journal has %d", c.ID, len(c.Attempts), perContact[c.ID])
+			}
+			return true
+		})
+		for _, e := range f.errs {
+			t.Error(e)
+		}
+	})
+}
+
+// A priority callback (a person abandoned earlier, past the no-redial
+// period) is dialed before contacts that were due long before it.
+func TestRunnerPriorityCallbackFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		j, err := journal.Open(journal.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		set := Settings{Mode: "progressive", Weekdays: "00:00-24:00", Weekend: "00:00-24:00"}
+		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
+			t.Fatal(err)
+		}
+		cp, _ := CompiledOf(mustCampaign(t, j))
+		f := newFakeCenter(t, j, cp, 1)
+		var list []journal.Contact
+		for i := range 5 {
+			enp := fmt.Sprintf("26194821993%05d", i)
+			list = append(list, contact(enp, fmt.Sprintf("+7912345%04d", i*10+4))) // busy: short calls
+			f.zones[enp] = "MSK"
+		}
+		if _, err := j.LoadContacts(ctx, staff, "disp-2026", list, "list.csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		last := list[4].ID
+		err = j.ChangeContact(ctx, "disp-2026", last, func(c *journal.Contact) (*journal.ContactChange, error) {
+			n := c.Clone()
+			n.Callback = &journal.ContactCallback{At: time.Now().Add(-time.Minute), Priority: true}
+			n.Next = n.Callback.At
+			return &journal.ContactChange{Contact: n}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		time.Sleep(time.Second)
+		cancel()
+		<-done
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.placed) == 0 || !strings.HasPrefix(f.placed[0], last+"@") {
+			t.Errorf("first dials %v, want the priority callback %s first", f.placed, last)
+		}
+	})
+}

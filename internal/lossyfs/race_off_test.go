@@ -1,0 +1,5 @@
+//go:build !race
+
+package lossyfs
+
+const raceEnabled = false

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# bench-campaign.sh — issue 8 benchmark: a campaign day scaled down ten
+# times, run in real time on loopback, against the pacing simulator's
+# prediction for the same scenario.
+#
+#   obzvon        one campaign (MODE, default predictive; AMD hangs up
+#                 machines) of the screening script, its operators on
+#                 session legs, dialing through one [[trunk]];
+#   obzvon-load   the trunk (--uas-mode campaign: a live answer with
+#                 probability LIVE after U(3,15) s, the rest no answer /
+#                 machine / busy 0.5/0.3/0.2, talk exp(120 s), every time
+#                 divided by 10: talk mean 12 s) and AGENTS operator phones
+#                 (auto-answer); wrap-up 1.5 s; the grace a live answer waits
+#                 for an operator stays 2 s.
+#
+# After WARMUP minutes (the simulator's 30 min / 10) it measures MINUTES:
+# occupancy (talk + wrap-up over working time, from
+# obzvon_agent_state_seconds_total), abandonment (abandoned / live answers,
+# from obzvon_campaign_attempts_total), the safe-harbor message's start
+# after the answer as the trunk heard it (p50/p99, from obzvon-load's
+# events), dials per second, and prints the simulator's figures for the
+# same scaled scenario beside them. Every run records /proc/pressure/cpu.
+#
+# Knobs: AGENTS=25 MINUTES=20 WARMUP=3 LIVE=0.3 MODE=predictive SEEDS=5
+#        RTP_MIN=17400 RTP_PORTS=600 OUT=DIR OBZVON_BIN=PATH
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+AGENTS=${AGENTS:-25}
+MINUTES=${MINUTES:-20}
+WARMUP=${WARMUP:-3}
+LIVE=${LIVE:-0.3}
+MODE=${MODE:-predictive}
+SEEDS=${SEEDS:-5}
+RTP_MIN=${RTP_MIN:-17400} # the top of the load benchmarks' band: bench-acd takes 14000-17399
+RTP_PORTS=${RTP_PORTS:-600}
+CONTACTS=${CONTACTS:-$((AGENTS * (MINUTES + WARMUP) * 60 / 2))}
+OUT=${OUT:-$(mktemp -d /tmp/obzvon-bench-campaign.XXXXXX)}
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/obzvon-bench-campaign-work.XXXXXX)
+
+log() { echo "bench-campaign: $*" >&2; }
+. "$(dirname "$0")/bench-lib.sh"
+psi() { sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null || echo "?"; }
+
+build_binaries
+pick_ports
+J=$WORK/data/journal
+SOCK=$WORK/data/obzvon.sock
+api() { curl -sS --unix-socket "$SOCK" -H 'Content-Type: application/json' "$@"; }
+
+OBZVON_PID= LOAD_PID=
+cleanup() {
+	[ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null || true
+	if [ -n "$OBZVON_PID" ] && kill -0 "$OBZVON_PID" 2>/dev/null; then
+		kill -TERM "$OBZVON_PID" 2>/dev/null || true
+		for _ in $(seq 1 150); do kill -0 "$OBZVON_PID" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$OBZVON_PID" 2>/dev/null || true
+	fi
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log "$AGENTS operators, $CONTACTS contacts, mode $MODE, p=$LIVE; warm-up $WARMUP min, measured $MINUTES min; results in $OUT"
+: >"$WORK/phones.jsonl"
+for i in $(seq 1 "$AGENTS"); do
+	n=$(printf %02d "$i")
+	"$OBZVON" agent add --dir "$J" --json --name "Оператор $n" --role operator_l1 --ext "2$n" --queue bench "op$n" >>"$WORK/phones.jsonl"
+done
+
+CFG=$WORK/obzvon.toml
+cat >"$CFG" <<TOML
+[log]
+level = "warn"
+[sip]
+host = "127.0.0.1"
+port = $SIP_PORT
+transports = ["udp"]
+[rtp]
+ip = "127.0.0.1"
+port_min = $RTP_MIN
+port_max = $((RTP_MIN + RTP_PORTS - 1))
+[http]
+listen = "127.0.0.1:$HTTP_PORT"
+open_metrics = true
+[data]
+dir = "$WORK/data"
+[calls]
+ring_timeout = "2s"
+drain_timeout = "5s"
+[[trunk]]
+name = "carrier"
+address = "127.0.0.1:$UAS_PORT"
+caller_id = "78652000000"
+TOML
+cp "$CFG" "$OUT/obzvon.toml"
+
+cat >"$WORK/settings.json" <<JSON
+{"weekdays": "00:00-24:00", "weekend": "00:00-24:00", "ring_timeout": "2s", "amd": "hangup",
+ "amd_initial_silence": "1s", "wrap_up": "1.5s", "card_timeout": "2s",
+ "prior_live": $LIVE, "prior_ring": "900ms", "prior_talk": "12s", "prior_wrap": "1.5s"}
+JSON
+cp "$WORK/settings.json" "$OUT/settings.json"
+python3 - "$WORK/list.csv" "$CONTACTS" <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "w", encoding="utf-8") as f:
+    f.write("Фамилия;Имя;Отчество;Дата рождения;ЕНП;Телефон;Код МО;Наименование МО;Год\n")
+    for i in range(n):
+        f.write(f"Иванова;Анна;Сергеевна;01.02.1960;{2619000000000000 + i};8912{i:07d};260001;Поликлиника № 1;2026\n")
+PY
+"$OBZVON" campaign create --dir "$J" --title "Бенчмарк" --script screening --mode "$MODE" --settings "$WORK/settings.json" bench >/dev/null
+"$OBZVON" campaign load --dir "$J" bench "$WORK/list.csv" >/dev/null
+
+log "starting obzvon (SIP $SIP_PORT, trunk $UAS_PORT, HTTP $HTTP_PORT)"
+"$OBZVON" serve --config "$CFG" >"$OUT/obzvon.log" 2>&1 &
+OBZVON_PID=$!
+for _ in $(seq 1 150); do
+	curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+total=$((WARMUP + MINUTES + 2))
+bin/obzvon-load --phones "$WORK/phones.jsonl" --phone-registrar "127.0.0.1:$SIP_PORT" \
+	--uas-listen "127.0.0.1:$UAS_PORT" --uas-mode campaign --trunk-live "$LIVE" --trunk-scale 10 \
+	--duration "${total}m" --events "$OUT/events.jsonl" --json "$OUT/load.json" >"$OUT/load.log" 2>&1 &
+LOAD_PID=$!
+
+log "starting the operators' work (session legs)"
+for i in $(seq 1 "$AGENTS"); do
+	n=$(printf %02d "$i")
+	for try in $(seq 1 100); do
+		code=$(api -o "$WORK/session.out" -w '%{http_code}' -X POST -d '{"action":"start"}' "http://obzvon/api/v1/agents/op$n/session")
+		[ "$code" = 202 ] && break
+		[ "$try" = 100 ] && log "op$n: session start answered $code: $(cat "$WORK/session.out")"
+		sleep 0.2
+	done
+done
+for _ in $(seq 1 150); do
+	ready=$(api http://obzvon/api/v1/agents | python3 -c 'import json,sys; print(sum(1 for a in json.load(sys.stdin) if a.get("state")=="ready"))')
+	[ "$ready" -ge "$AGENTS" ] && break
+	sleep 0.2
+done
+log "$ready operators ready; starting the campaign"
+"$OBZVON" campaign start --dir "$J" bench >/dev/null
+sleep $((WARMUP * 60))
+curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$OUT/metrics0.txt"
+T0=$(date +%s.%N)
+PSI0=$(psi)
+log "measuring $MINUTES min (PSI cpu some avg10 at start: $PSI0)"
+sleep $((MINUTES * 60))
+curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$OUT/metrics1.txt"
+T1=$(date +%s.%N)
+PSI1=$(psi)
+cat /proc/loadavg >"$OUT/loadavg.txt"
+"$OBZVON" campaign pause --dir "$J" bench >/dev/null || true
+wait "$LOAD_PID" 2>/dev/null || true
+LOAD_PID=
+
+log "simulator: same scenario, $SEEDS days"
+"$OBZVON" simulate --modes "$MODE" --agents "$AGENTS" --p "$LIVE" --seeds "$SEEDS" --hours "$(python3 -c "print($MINUTES/60)")" \
+	--warmup "${WARMUP}m" --talk 12s --wrap 1.5s --time-scale 10 --parallel 2 --json >"$OUT/sim.json"
+
+python3 - "$OUT" "$T0" "$T1" "$PSI0" "$PSI1" <<'PY'
+import json, re, sys
+out, t0, t1, psi0, psi1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+def metrics(path):
+    m = {}
+    for line in open(path):
+        if line.startswith("#"):
+            continue
+        k, _, v = line.rpartition(" ")
+        try:
+            m[k] = float(v)
+        except ValueError:
+            pass
+    return m
+a, b = metrics(f"{out}/metrics0.txt"), metrics(f"{out}/metrics1.txt")
+d = lambda k: b.get(k, 0) - a.get(k, 0)
+st = lambda s: d(f'obzvon_agent_state_seconds_total{{state="{s}"}}')
+busy = st("reserved") + st("talking") + st("wrap_up")
+work = busy + st("ready")
+occ = busy / work if work else 0
+res = {}
+for k in b:
+    mm = re.match(r'obzvon_campaign_attempts_total\{campaign="bench",result="([a-z_]+)"\}', k)
+    if mm:
+        res[mm.group(1)] = d(k)
+live = sum(v for r, v in res.items() if r in ("reached", "refused", "rescheduled", "wrong_number", "dnc", "abandoned"))
+ab = res.get("abandoned", 0)
+dials = sum(res.values())
+secs = t1 - t0
+sh = []
+for line in open(f"{out}/events.jsonl"):
+    e = json.loads(line)
+    if e.get("role") == "trunk" and e.get("event") == "dial_end" and e.get("outcome") == "live" and e.get("talk_ms") and t0 * 1e9 <= e.get("start_unix_ns", 0) <= t1 * 1e9:
+        sh.append(e["talk_ms"])
+sh.sort()
+q = lambda p: sh[min(len(sh) - 1, int(p * len(sh)))] if sh else float("nan")
+sim = [json.loads(l) for l in open(f"{out}/sim.json")]
+s = sim[0] if sim else {}
+rep = {"occupancy": occ, "abandon": ab / live if live else 0, "live": live, "abandoned": ab, "attempts": res,
+       "dials_per_second": dials / secs, "safe_harbor_ms": {"n": len(sh), "p50": q(0.5), "p99": q(0.99), "max": sh[-1] if sh else None},
+       "seconds": secs, "psi_cpu_some_avg10": [psi0, psi1], "simulator": s}
+json.dump(rep, open(f"{out}/result.json", "w"), ensure_ascii=False, indent=1)
+print(f"measured {secs/60:.1f} min; PSI cpu some avg10 {psi0} -> {psi1}")
+print(f"{'':28s}{'obzvon':>12s}{'simulator':>12s}")
+print(f"{'occupancy':28s}{occ*100:11.1f}%{s.get('occupancy', float('nan'))*100:11.1f}%")
+print(f"{'abandonment':28s}{(ab/live if live else 0)*100:11.2f}%{s.get('abandon', float('nan'))*100:11.2f}%")
+print(f"{'live answers / abandoned':28s}{int(live):>7d} / {int(ab):<4d}")
+print(f"{'safe-harbor start p50/p99':28s}{q(0.5):7.0f} / {q(0.99):.0f} ms (n={len(sh)}, trunk side, from the answer)")
+print(f"{'dials per second':28s}{dials/secs:12.2f}")
+print(f"attempts by result: {json.dumps(res)}")
+PY
+log "results in $OUT (result.json, load.json, events.jsonl, metrics*.txt, sim.json)"
