@@ -157,7 +157,7 @@ func (s *server) createAppeal(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	if callUp {
 		if err := s.links.LinkWhenRecorded(ctx, req.CallID, a.ID, who); err != nil {
-			s.log.Error("link call to new appeal", keyAppeal, a.ID, keyError, err)
+			s.log.Error("link call to new appeal", keyAppeal, a.ID, keyError, err, keyHint, "the appeal is saved without its call: once the call ends, attach it with POST /api/v1/appeals/{id}/calls {\"call_id\"}")
 		}
 	} else if req.CallID != "" {
 		n, err := s.j.AttachCall(ctx, who, a.ID, req.CallID)

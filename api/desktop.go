@@ -39,6 +39,7 @@ func (s *server) routesDesktop() {
 	s.handle("GET /api/v1/appeals/{ref}/calls", rRead, journal.ResourceCall, s.appealCalls)
 	s.handle("GET /api/v1/appeals/{ref}/calls/{call}/recording", rRead, journal.ResourceRecording, s.recording)
 	s.handleAuthed("GET /api/v1/enums", s.enums)
+	s.routesSurveys()
 	if s.admin {
 		return
 	}
@@ -148,7 +149,7 @@ func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
 		msg = "Вы вышли из контакт-центра."
 	}
 	if err := web.RenderLogin(w, msg); err != nil {
-		s.log.Error("render login page", keyError, err)
+		s.log.Error("render login page", keyError, err, keyHint, "a broken template in this build: reinstall the release; report it")
 	}
 }
 
@@ -177,14 +178,14 @@ func (s *server) page(pg web.Page) http.HandlerFunc {
 				return
 			case err != nil:
 				code, _ := statusOf(err)
-				s.log.Error("appeal page", keyRoute, r.Pattern, keyError, redact(err.Error()))
+				s.log.Error("appeal page", keyRoute, r.Pattern, keyError, redact(err.Error()), keyHint, "the journal could not be read: check its disk and run obzvon journal check")
 				s.errorPage(w, r, code, v, "Журнал недоступен, попробуйте позже.")
 				return
 			}
 			extra["appeal"] = a
 		}
 		if err := web.Render(w, pg, v, extra); err != nil {
-			s.log.Error("render page", keyRoute, r.Pattern, keyError, err)
+			s.log.Error("render page", keyRoute, r.Pattern, keyError, err, keyHint, "the page was cut short (client gone or a broken template): report it if it repeats")
 		}
 	}
 }
@@ -197,7 +198,7 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, code int, v *
 		return
 	}
 	if err := web.RenderError(w, code, v, msg); err != nil {
-		s.log.Error("render error page", keyStatus, code, keyError, err)
+		s.log.Error("render error page", keyStatus, code, keyError, err, keyHint, "the page was cut short (client gone or a broken template): report it if it repeats")
 	}
 }
 

@@ -214,7 +214,7 @@ func (s *server) recording(w http.ResponseWriter, r *http.Request, p *principal)
 	}
 	f, err := os.Open(c.Recording)
 	if err != nil {
-		s.log.Error("recording unreadable", keyAppeal, a.ID, "call_id", callID, keyError, err)
+		s.log.Error("recording unreadable", keyAppeal, a.ID, "call_id", callID, keyError, err, keyHint, "the call record names a file that is gone or unreadable: check the recordings directory and its permissions")
 		s.fail(w, r, fmt.Errorf("recording of call %s: %w", callID, journal.ErrNotFound))
 		return
 	}

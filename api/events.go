@@ -99,7 +99,7 @@ func (e *Events) Publish(ev Event) {
 func (e *Events) publish(typ string, v any, match func(*stream) bool) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		e.log.Error("event not sent: data does not marshal", "type", typ, keyError, err)
+		e.log.Error("event not sent: data does not marshal", "type", typ, keyError, err, keyHint, "a bug in the publisher of this event type: report it")
 		return
 	}
 	e.mu.Lock()
@@ -119,7 +119,7 @@ func (e *Events) publish(typ string, v any, match func(*stream) bool) {
 			delete(e.subs, st)
 			st.drop()
 			e.dropped++
-			e.log.Warn("event stream closed: fell behind", keyAccount, st.login, "buffer", eventBuffer)
+			e.log.Warn("event stream closed: fell behind", keyAccount, st.login, "buffer", eventBuffer, keyHint, "the browser reconnects and reloads; if it repeats, the client's network or machine is too slow")
 		}
 	}
 }

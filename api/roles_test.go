@@ -179,6 +179,14 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/wallboard", "", page(accountRead)},
 		{"GET", "/admin/accounts", "", page(accountRead)},
 		{"GET", "/admin/catalog", "", page(catalogLoad)},
+		{"GET", "/api/v1/surveys", "", surveyRead},
+		{"POST", "/api/v1/surveys/nosuch/contacts", `{}`, surveyRead},
+		{"POST", "/api/v1/surveys/nosuch/card", `{}`, surveyRead},
+		{"POST", "/api/v1/surveys/nosuch/card/save", `{}`, surveyWrite},
+		{"GET", "/surveys", "", page(surveyRead)},
+		{"GET", "/surveys/card", "", page(surveyRead)},
+		{"GET", "/informing", "", page(set("rep_l2", "admin"))},
+		{"GET", "/campaigns", "", page(campaignRead)},
 	}
 	// The table must cover every route of the mux: a route added without
 	// a line here fails the test.

@@ -49,7 +49,7 @@ func (tb *tab) check(where, shot string, allowedErrors ...string) {
 	if *screenshotDir != "" && shot != "" {
 		// Let the live indicator and fonts settle for a clean picture.
 		tb.wait("live", `!document.getElementById('live') || document.getElementById('live').innerText === 'На связи'`)
-		tb.run("clear messages", evalAction(`document.getElementById('toast').replaceChildren()`))
+		tb.run("clear messages", evalAction(`document.getElementById('toast').replaceChildren(); window.scrollTo(0, 0)`))
 		if err := os.WriteFile(filepath.Join(*screenshotDir, shot+".png"), tb.screenshot(), 0o644); err != nil {
 			tb.t.Fatal(err)
 		}

@@ -102,6 +102,10 @@ var Pages = []Page{
 	{Path: "/cabinet", Name: "cabinet", Title: "Личный кабинет", Menu: "Личный кабинет", Allow: anyone},
 	{Path: "/appeals/new", Name: "card", Title: "Регистрационная карта обращения", Menu: "Новое обращение", Allow: can("create:appeal")},
 	{Path: "/work", Name: "work", Title: "Мои обращения", Menu: "Мои обращения", Allow: can("update:appeal")},
+	{Path: "/surveys", Name: "surveys", Title: "Журнал опроса застрахованных", Menu: "Журнал опроса", Allow: can("read:survey")},
+	{Path: "/informing", Name: "informing", Title: "ЕИР263: информирование", Menu: "ЕИР263", Allow: func(v *Viewer) bool {
+		return v.Can("update:survey") && (v.HasRole("rep_l2") || v.HasRole("admin"))
+	}},
 	{Path: "/review", Name: "review", Title: "Проверка обращений", Menu: "Проверка", Allow: can("approve:appeal")},
 	{Path: "/journal", Name: "journal", Title: "Электронный журнал", Menu: "Журнал", Allow: func(v *Viewer) bool {
 		return v.Can("read:journal") || v.HasRole("supervisor")
@@ -109,9 +113,11 @@ var Pages = []Page{
 	{Path: "/wallboard", Name: "wallboard", Title: "Монитор контакт-центра", Menu: "Монитор", Allow: func(v *Viewer) bool {
 		return v.HasRole("supervisor") || v.HasRole("admin")
 	}},
+	{Path: "/campaigns", Name: "campaigns", Title: "Кампании обзвона", Menu: "Кампании", Allow: can("read:campaign")},
 	{Path: "/admin/accounts", Name: "accounts", Title: "Сотрудники", Menu: "Сотрудники", Allow: can("read:account")},
 	{Path: "/admin/catalog", Name: "catalog", Title: "Справочники и реестр", Menu: "Справочники", Allow: can("create:catalog", "create:registry")},
 	{Path: "/appeals/{id}", Name: "appeal", Title: "Обращение", Allow: can("read:appeal")},
+	{Path: "/surveys/card", Name: "survey", Title: "Карточка застрахованного лица", Allow: can("read:survey")},
 }
 
 // PageByName returns the page named name.
@@ -150,6 +156,8 @@ func Home(v *Viewer) string {
 		return "/review"
 	case v.HasRole("supervisor"):
 		return "/wallboard"
+	case v.HasRole("campaign_staff"):
+		return "/campaigns"
 	}
 	return "/cabinet"
 }

@@ -67,7 +67,7 @@ func (g *desktopGlue) onEvent(e acd.Event) {
 	select {
 	case g.evs <- e:
 	default:
-		g.log.Warn("desktop event dropped: translation is behind", "kind", e.Kind.String())
+		g.log.Warn("desktop event dropped: translation is behind", "kind", e.Kind.String(), "hint", "desktops miss a live update until they reload; if it repeats, the daemon is overloaded")
 	}
 }
 
@@ -109,8 +109,13 @@ func (g *desktopGlue) translate(ctx context.Context, e acd.Event) {
 	case acd.EventOffer:
 		g.offered(ctx, e)
 	case acd.EventConnect:
-		g.hub.Publish(api.Event{Type: "call.connected", To: e.Agent, Data: map[string]any{
-			"call_id": e.Call, "queue": e.Queue, "login": e.Agent, "wait_seconds": e.Wait.Seconds()}})
+		data := map[string]any{"call_id": e.Call, "queue": e.Queue, "login": e.Agent, "wait_seconds": e.Wait.Seconds()}
+		// A campaign's call names its contact: the desktop opens the
+		// survey card by itself (sent to that operator only).
+		if c := g.desk.Agent(e.Agent).Call; c != nil && c.CallID == e.Call && c.Campaign != "" {
+			data["campaign"], data["contact_id"], data["direction"] = c.Campaign, c.ContactID, c.Direction
+		}
+		g.hub.Publish(api.Event{Type: "call.connected", To: e.Agent, Data: data})
 	case acd.EventComplete, acd.EventTransfer, acd.EventRequeue, acd.EventNoAnswer:
 		if e.Agent != "" {
 			g.hub.Publish(api.Event{Type: "call.ended", To: e.Agent, Data: map[string]any{
@@ -202,7 +207,7 @@ func (g *desktopGlue) PutCall(ctx context.Context, c *journal.CallRecord) error 
 
 func (g *desktopGlue) attach(ctx context.Context, callID string, link pendingLink) {
 	if _, err := g.j.AttachCall(ctx, link.who, link.appeal, callID); err != nil {
-		g.log.Error("call not linked to its appeal", "call_id", callID, "appeal", link.appeal, "error", err)
+		g.log.Error("call not linked to its appeal", "call_id", callID, "appeal", link.appeal, "error", err, "hint", "attach it with POST /api/v1/appeals/{id}/calls; check the journal if it repeats")
 	}
 }
 

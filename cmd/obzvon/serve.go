@@ -396,7 +396,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	shctx, shcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := hs.Shutdown(shctx); err != nil {
-		log.Warn("http shutdown: connections cut", "error", err)
+		log.Warn("http shutdown: connections cut", "error", err, "hint", "clients in the middle of a request were cut at the deadline; they retry after the restart")
 	}
 	shcancel()
 	stoppedCleanly = true // the run marker goes once the journal has closed

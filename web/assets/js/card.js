@@ -7,7 +7,7 @@ import {
   api, can, h, fill, $, table, label, options, statusBadge, fmtDate, fmtDateTime, personName, debounce,
   ruError, toast, busy, hasRole, viewer,
 } from './lib.js';
-import { onLive, live, features, currentCall, openTransfer, CALL_KEY, agentStateName } from './common.js';
+import { onLive, live, features, currentCall, openTransfer, CALL_KEY, CALL_APPEAL_KEY, agentStateName } from './common.js';
 import { loadTopics, topicTitle } from './catalog-cache.js';
 
 const FLASH_KEY = 'obzvon.flash';
@@ -51,6 +51,8 @@ function initialCall() {
       if (Date.now() - (c.opened || 0) < CALL_FRESH_MS) return c;
     } catch { /* ignore */ }
     sessionStorage.removeItem(CALL_KEY);
+    // A transfer of this call carries the appeal to the next operator.
+    if (body.call_id) sessionStorage.setItem(CALL_APPEAL_KEY, JSON.stringify({ call_id: body.call_id, appeal_id: a.id }));
   }
   return currentCall();
 }
@@ -339,6 +341,8 @@ async function save(ev) {
       try { await api('POST', `/api/v1/appeals/${encodeURIComponent(a.id)}/attachments`, fd); } catch (e) { failed.push(f.file.name + ': ' + ruError(e)); }
     }
     sessionStorage.removeItem(CALL_KEY);
+    // A transfer of this call carries the appeal to the next operator.
+    if (body.call_id) sessionStorage.setItem(CALL_APPEAL_KEY, JSON.stringify({ call_id: body.call_id, appeal_id: a.id }));
     sessionStorage.setItem(FLASH_KEY, `Обращение ${a.number} сохранено в журнал со статусом «${label('status', a.status)}».` +
       (failed.length ? ' Не загружены файлы: ' + failed.join('; ') : ''));
     location.assign('/appeals/' + encodeURIComponent(a.id));

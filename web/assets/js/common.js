@@ -2,7 +2,8 @@
 // connection to the server (server-sent events) and, for operators, the
 // softphone bar with the incoming-call alert.
 
-import { api, page, viewer, sessionEnded, toast, ruError, $, h, fill, debounce, busy } from './lib.js';
+import { api, page, viewer, can, sessionEnded, toast, ruError, $, h, fill, debounce, busy } from './lib.js';
+import { openSurveyCard } from './survey-handoff.js';
 
 /** features are the optional APIs the server has (ACD, campaigns). */
 export const features = page.features || {};
@@ -138,6 +139,9 @@ export function currentCall() {
 /** CALL_KEY keeps the call the card is opened for, in this tab only. */
 export const CALL_KEY = 'obzvon.call';
 
+/** CALL_APPEAL_KEY keeps {call_id, appeal_id} of the appeal saved for a call. */
+export const CALL_APPEAL_KEY = 'obzvon.callAppeal';
+
 function renderPhone() {
   const me = phone.me;
   const status = $('phone-status');
@@ -268,7 +272,10 @@ function initTransferDialog() {
     const mode = (document.querySelector('input[name="transfer-mode"]:checked') || {}).value || 'blind';
     try {
       const body = { target: target.value.trim(), mode };
-      if (call.appeal_id) body.appeal_id = call.appeal_id;
+      let saved = null;
+      try { saved = JSON.parse(sessionStorage.getItem(CALL_APPEAL_KEY) || 'null'); } catch { saved = null; }
+      if (saved && saved.call_id === call.call_id) body.appeal_id = saved.appeal_id;
+      else if (call.appeal_id) body.appeal_id = call.appeal_id;
       await api('POST', `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer`, body);
       dlg.close();
       if (mode === 'attended') {
@@ -332,7 +339,15 @@ function initPhone() {
     ring();
     loadMe();
   });
-  onLive('call.connected', () => loadMe());
+  onLive('call.connected', (d) => {
+    // A campaign's call (progressive, predictive): the survey card opens
+    // by itself (manual 5.3; the operator does not search for the person).
+    if (d && d.campaign && d.contact_id && features.surveys && can('update:survey') && location.pathname !== '/surveys/card') {
+      openSurveyCard(d.campaign, d.contact_id);
+      return;
+    }
+    loadMe();
+  });
   onLive('call.ended', () => loadMe());
   onReconnect(loadMe);
   loadMe();

@@ -54,7 +54,7 @@ function svButton(a, mode, text) {
   const on = supervising && supervising.agent === a.login && supervising.mode === mode;
   return h('button', {
     type: 'button', class: 'btn-small ' + (on ? '' : 'btn-secondary'), 'aria-pressed': String(!!on),
-    'aria-label': `${text}: ${nameOf(a)}`, onclick: (e) => supervise(a, mode, e.currentTarget),
+    'aria-label': on ? `Стоп: ${text.toLowerCase()}, ${nameOf(a)}` : `${text}: ${nameOf(a)}`, onclick: (e) => supervise(a, mode, e.currentTarget),
   }, on ? 'Стоп' : text);
 }
 
@@ -125,7 +125,31 @@ function plot() {
   g.fillText('уровень обсл. (зел.), ожидают (красн., макс. ' + maxW + ')', 34, 14);
 }
 
+const campaignStatus = { created: 'Создана', running: 'Идёт', paused: 'Приостановлена', stopped: 'Остановлена' };
+
+// loadCampaigns shows the campaigns with their progress (what the
+// campaigns API counts; dial level and abandonment come with the runner).
+async function loadCampaigns() {
+  if (!features.campaigns || !can('read:campaign')) return;
+  try {
+    const list = (await api('GET', '/api/v1/campaigns')).filter((c) => c.status === 'running' || c.status === 'paused');
+    const sts = await Promise.all(list.map((c) => api('GET', '/api/v1/campaigns/' + encodeURIComponent(c.id)).catch(() => null)));
+    $('wb-campaigns-panel').hidden = false;
+    fill($('wb-campaigns'), table('', ['Кампания', 'Статус', 'Всего', 'Набрано', 'Дозвон', 'Ждут', 'Выполнено'], list.map((c, i) => {
+      const t = (sts[i] && sts[i].report && sts[i].report.total) || {};
+      const done = t.total ? Math.round((100 * ((t.reached || 0) + (t.refused || 0) + (t.exhausted || 0) + (t.dnc || 0))) / t.total) : 0;
+      return h('tr', {}, h('td', {}, c.title), h('td', {}, campaignStatus[c.status] || c.status),
+        ...['total', 'dialed', 'reached'].map((k) => h('td', { class: 'num' }, String(t[k] ?? ''))),
+        h('td', { class: 'num' }, String((t.waiting ?? 0) + (t.pending_retry ?? 0))),
+        h('td', { class: 'num' }, done + ' %'));
+    }), 'Нет идущих кампаний.'));
+  } catch (e) {
+    toast(ruError(e), true);
+  }
+}
+
 async function load() {
+  loadCampaigns();
   if (!features.agents && !features.queues) {
     $('wb-off').hidden = false;
     renderAgents();
@@ -170,6 +194,8 @@ onLive('queue.stats', (d) => {
 });
 onLive('call.connected', load);
 onLive('call.ended', load);
+onLive('campaign.changed', loadCampaigns);
+onLive('campaign.stats', loadCampaigns);
 onReconnect(load);
 // Time in state moves every second on screen; the data only on events.
 setInterval(() => {
