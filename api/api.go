@@ -263,6 +263,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
 	s.routesAgent()
 	s.routesCampaigns()
+	s.routesEvents()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {
