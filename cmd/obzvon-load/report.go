@@ -32,11 +32,17 @@ type rtpReport struct {
 	ToneShare float64 `json:"tone_share_min"`
 	// Delay is the round trip (caller) or echo latency (trunk) with --rtt.
 	Delay *delaySummary `json:"delay,omitempty"`
+	// TickerLate is how late the sending ticker ran, per tick: the
+	// generator's own lateness when the machine starves it.
+	TickerLate *delaySummary `json:"ticker_late,omitempty"`
 }
 
 func (e *engine) report() rtpReport {
 	tot, per := e.totals()
 	r := rtpReport{rtpTotals: tot, Unmatched: e.unmatched.Load(), SendErrors: e.txErrors.Load(), LateTicks: e.lateTicks.Load(), Skipped: e.skipped.Load(), ToneShare: -1}
+	if e.tickLate.n > 0 {
+		r.TickerLate = e.tickLate.summary("the sending ticker's lateness against the 20 ms schedule", 0)
+	}
 	if r.Expected > 0 {
 		r.LossPct = round3(100 * float64(r.Lost) / float64(r.Expected))
 	}
@@ -474,6 +480,9 @@ func writeRTP(w io.Writer, prefix string, r rtpReport) {
 	}
 	if d := r.Delay; d != nil {
 		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, max %.1f µs (n=%d, unmatched %d)\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, d.Rejected)
+	}
+	if d := r.TickerLate; d != nil {
+		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, max %.1f µs (n=%d)\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N)
 	}
 	fmt.Fprintf(w, "%s: per call: received min %d, median %d packets; %d of %d legs received none\n", prefix, r.PerLegMin, r.PerLegP50, r.Silent, r.Legs)
 	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",
