@@ -231,7 +231,13 @@ func (a *ACD) setState(ag *agent, st State, reason string, now time.Time) {
 		a.ready++
 	}
 	ag.state, ag.since, ag.reason = st, now, reason
-	a.emit(Event{Time: now, Kind: EventAgentState, Agent: ag.cfg.Login, State: st, Prev: prev, Reason: reason})
+	ev := Event{Time: now, Kind: EventAgentState, Agent: ag.cfg.Login, State: st, Prev: prev, Reason: reason}
+	if st.Working() && !prev.Working() {
+		for _, m := range ag.cfg.Queues {
+			ev.Queues = append(ev.Queues, m.Queue)
+		}
+	}
+	a.emit(ev)
 }
 
 // roll resets the daily counters at the first call of a new day.
@@ -472,22 +478,25 @@ func (a *ACD) Enqueue(e Entry) (*Ticket, error) {
 	}
 	outbound := q.cfg.Kind == KindOutbound
 	if q.cfg.MaxLen > 0 && a.waitingIn(q) >= q.cfg.MaxLen {
-		q.day.Offered++
-		q.day.Full++
-		a.emit(Event{Time: now, Kind: EventFull, Queue: q.cfg.Name, Call: e.ID, Outbound: outbound})
+		if !e.Consult && !e.Answered {
+			q.day.Offered++
+			q.day.Full++
+		}
+		a.emit(Event{Time: now, Kind: EventFull, Queue: q.cfg.Name, Call: e.ID, Outbound: outbound, Consult: e.Consult, Again: e.Answered})
 		return nil, fmt.Errorf("acd: enqueue %s in %s: %w", e.ID, q.cfg.Name, ErrQueueFull)
 	}
 	a.seq++
-	en := &entry{Entry: e, q: q, seq: a.seq, entered: now, ticket: newTicket(e.ID)}
+	en := &entry{Entry: e, q: q, seq: a.seq, entered: now, ticket: newTicket(e.ID), answered: e.Answered}
 	a.entries[e.ID] = en
 	a.requeue(en)
 	en.origPos = a.position(en)
-	if !e.Consult {
+	if !e.Consult && !e.Answered {
 		q.day.Offered++
 		q.arrive(now)
 	}
 	est, _ := a.estimate(en)
-	a.emit(Event{Time: now, Kind: EventEnter, Queue: q.cfg.Name, Call: e.ID, Position: en.origPos, Wait: est, Outbound: outbound})
+	a.emit(Event{Time: now, Kind: EventEnter, Queue: q.cfg.Name, Call: e.ID, Position: en.origPos, Wait: est, Outbound: outbound,
+		Again: e.Answered})
 	a.match(now)
 	return en.ticket, nil
 }
@@ -587,7 +596,7 @@ func (a *ACD) Leave(id string, o Outcome) (time.Duration, error) {
 	switch o {
 	case OutcomeTimeout:
 		kind = EventTimeout
-		if !e.Consult {
+		if !e.answered && !e.Consult {
 			e.q.day.Timeouts++
 		}
 	case OutcomeTransferred:
@@ -601,7 +610,8 @@ func (a *ACD) Leave(id string, o Outcome) (time.Duration, error) {
 			}
 		}
 	}
-	a.emit(Event{Time: now, Kind: kind, Queue: e.Queue, Call: id, Position: pos, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound, Consult: e.Consult})
+	a.emit(Event{Time: now, Kind: kind, Queue: e.Queue, Call: id, Position: pos, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound,
+		Consult: e.Consult, Again: e.answered})
 	a.match(now)
 	return wait, nil
 }
@@ -620,6 +630,7 @@ func (a *ACD) Connected(id, login string) error {
 	ag := e.agent
 	e.state, e.connected = entryConnected, now
 	wait := now.Sub(e.entered)
+	again := e.answered
 	if !e.answered && !e.Consult {
 		e.answered = true
 		e.q.day.Answered++
@@ -630,7 +641,7 @@ func (a *ACD) Connected(id, login string) error {
 	}
 	a.setState(ag, StateTalking, "", now)
 	a.emit(Event{Time: now, Kind: EventConnect, Agent: login, Queue: e.Queue, Call: id, Wait: wait, Position: e.origPos,
-		Outbound: e.q.cfg.Kind == KindOutbound})
+		Outbound: e.q.cfg.Kind == KindOutbound, Again: again})
 	return nil
 }
 
@@ -730,7 +741,8 @@ func (a *ACD) leaveTransfer(id, target string) (time.Duration, error) {
 	}
 	delete(a.entries, id)
 	wait := now.Sub(e.entered)
-	a.emit(Event{Time: now, Kind: EventTransfer, Queue: e.Queue, Call: id, Reason: target, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound, Consult: e.Consult})
+	a.emit(Event{Time: now, Kind: EventTransfer, Queue: e.Queue, Call: id, Reason: target, Wait: wait, Outbound: e.q.cfg.Kind == KindOutbound,
+		Consult: e.Consult, Again: e.answered})
 	a.match(now)
 	return wait, nil
 }
@@ -853,7 +865,7 @@ func (a *ACD) CompleteTransfer(callID, consultID string) error {
 	from.entry = nil
 	from.callsToday++
 	a.emit(Event{Time: now, Kind: EventConnect, Agent: to.cfg.Login, Queue: e.Queue, Call: callID, Reason: "transfer",
-		Wait: now.Sub(e.entered), Outbound: q.cfg.Kind == KindOutbound})
+		Wait: now.Sub(e.entered), Outbound: q.cfg.Kind == KindOutbound, Again: true})
 	if from.pendingLogout || q.cfg.WrapUp <= 0 {
 		a.endCall(from, now, true)
 	} else {

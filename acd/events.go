@@ -100,6 +100,15 @@ type Event struct {
 	// Consult marks events of a consultation call between operators (not
 	// a customer's call: reports skip it).
 	Consult bool `json:"consult,omitempty"`
+	// Again marks an enter, connect, abandon, timeout, full or transfer of
+	// a call that an operator of this queue answered already (requeued
+	// after its operator's phone went, transferred to another operator of
+	// the queue, handed over by an attended transfer): the call counts
+	// once in the queue's figures, so such events do not count again.
+	Again bool `json:"again,omitempty"`
+	// Queues are the queues an agent serves, on the agent_state event that
+	// starts its work (reports count the agent's time for them).
+	Queues []string `json:"queues,omitempty"`
 }
 
 // EventSink receives ACD events in order. Record is called with the

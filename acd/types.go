@@ -220,6 +220,10 @@ type Entry struct {
 	// (the first half of an attended transfer): it occupies the agent like
 	// a call but does not count in the queue's figures.
 	Consult bool
+	// Answered marks a call an operator of this queue answered already
+	// (a blind transfer to another operator of the same queue): it counts
+	// once in the queue's figures, so it is not offered or answered again.
+	Answered bool
 }
 
 // NoticeKind says what a Notice on a Ticket means.

@@ -196,7 +196,8 @@ func (s *server) setPassword(w http.ResponseWriter, r *http.Request, p *principa
 // tokenRequest is the body of POST /api/v1/accounts/{login}/tokens.
 type tokenRequest struct {
 	Name string `json:"name"`
-	// TTL is a Go duration ("720h"); empty means no expiry.
+	// TTL is a Go duration ("720h"); empty means the longest allowed
+	// (http.max_token_ttl, a year by default); longer is refused.
 	TTL string `json:"ttl"`
 }
 

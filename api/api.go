@@ -24,9 +24,10 @@ type Health interface {
 	Ready() error
 }
 
-// CallLister reads call records; *journal.Journal implements it.
+// CallLister reads call records and audits the read; *journal.Journal
+// implements it.
 type CallLister interface {
-	Calls(ctx context.Context, from, to time.Time) ([]journal.CallRecord, error)
+	ReadCalls(ctx context.Context, who journal.Actor, from, to time.Time) ([]journal.CallRecord, error)
 }
 
 // Options configure the handler.
@@ -57,6 +58,13 @@ type Options struct {
 	// they put in X-Forwarded-For. Empty: the peer address is the source
 	// (behind an untrusted proxy every login would share its bucket).
 	TrustedProxies []netip.Prefix
+	// Events is the hub of the desktop's live updates (GET
+	// /api/v1/events), shared with the ACD and the campaigns; nil: a
+	// private one.
+	Events *Events
+	// CallLinks links an appeal saved during its call to the call's
+	// record once the dialer writes it (nil: only recorded calls link).
+	CallLinks CallLinker
 	// Sleep waits out a login slowdown; nil is a timer that honours ctx
 	// (tests pass a fake).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -72,14 +80,19 @@ type server struct {
 	byAccount *limiter
 	bySource  *limiter
 	guard     *loginGuard
-	mux       *http.ServeMux
+	mux       *routeMux
 	proxies   []netip.Prefix
 	desk      Desk
+	// The desktop's (desktop.go): event hub, stream ping, play audits.
+	hub       *Events
+	eventPing time.Duration
+	plays     playAudit
+	links     CallLinker
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: http.NewServeMux(), proxies: o.TrustedProxies, desk: o.Desk}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk}
 	if s.log == nil {
 		s.log = discardLogger
 	}
@@ -90,6 +103,7 @@ func NewHandler(o Options) http.Handler {
 	s.byAccount = newLimiter(s.now, loginBurstAccount, loginRefillAccount)
 	s.bySource = newLimiter(s.now, loginBurstSource, loginRefillSource)
 	s.guard = newLoginGuard(s.now, o.Sleep)
+	s.initDesktop(o)
 
 	mux := s.mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -109,14 +123,14 @@ func NewHandler(o Options) http.Handler {
 		}
 	}
 	if o.Admin && o.Calls != nil {
-		mux.HandleFunc("GET /api/v1/calls", func(w http.ResponseWriter, r *http.Request) {
+		s.handle("GET /api/v1/calls", journal.ActionRead, journal.ResourceCall, func(w http.ResponseWriter, r *http.Request, p *principal) {
 			from, err1 := time.Parse(time.RFC3339Nano, r.URL.Query().Get("from"))
 			to, err2 := time.Parse(time.RFC3339Nano, r.URL.Query().Get("to"))
 			if err1 != nil || err2 != nil {
 				writeError(w, http.StatusBadRequest, "from and to must be RFC 3339 times, e.g. 2026-11-27T00:00:00Z")
 				return
 			}
-			calls, err := o.Calls.Calls(r.Context(), from, to)
+			calls, err := o.Calls.ReadCalls(r.Context(), p.actor(journal.ActionRead, journal.ResourceCall), from, to)
 			if err != nil {
 				s.fail(w, r, err)
 				return
@@ -144,8 +158,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// API answers JSON like everywhere else.
 		probe := &statusProbe{h: http.Header{}}
 		s.mux.ServeHTTP(probe, r)
+		if s.desktopNotFound(w, r, probe.code) {
+			return
+		}
 		if allow := probe.h.Get("Allow"); allow != "" {
 			h.Set("Allow", allow)
+		}
+		if loc := probe.h.Get("Location"); loc != "" && probe.code/100 == 3 {
+			h.Set("Location", loc) // the mux's redirect to the cleaned path
 		}
 		writeError(w, probe.code, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, strings.ToLower(http.StatusText(probe.code))))
 		return
@@ -261,9 +281,12 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/audit", rRead, journal.ResourceAudit, s.audit)
 	s.handle("GET /api/v1/journal/backup", rRead, journal.ResourceJournal, s.backup)
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
+	s.routesJournalCheck()
 	s.routesAgent()
+	s.routesReports()
 	s.routesCampaigns()
-	s.routesEvents()
+	s.routesDesktop()
+	s.routesJournalEvents()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

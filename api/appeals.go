@@ -141,26 +141,35 @@ func (s *server) createAppeal(w http.ResponseWriter, r *http.Request, p *princip
 		}
 		a.Links = append(a.Links, id)
 	}
+	// A call still up has no record yet: it is linked when written.
+	callUp := false
 	if req.CallID != "" {
 		if _, err := s.j.Call(ctx, req.CallID); err != nil {
-			s.fail(w, r, unprocessable("call_id: call %q: %v", req.CallID, errors.Unwrap(err)))
-			return
+			if callUp = s.callInProgress(p, req.CallID); !callUp {
+				s.fail(w, r, unprocessable("call_id: call %q: %v", req.CallID, errors.Unwrap(err)))
+				return
+			}
 		}
 	}
 	if err := s.j.CreateAppeal(ctx, who, a); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if req.CallID != "" {
+	if callUp {
+		if err := s.links.LinkWhenRecorded(ctx, req.CallID, a.ID, who); err != nil {
+			s.log.Error("link call to new appeal", keyAppeal, a.ID, keyError, err)
+		}
+	} else if req.CallID != "" {
 		n, err := s.j.AttachCall(ctx, who, a.ID, req.CallID)
 		if err != nil {
 			// The appeal is saved; say so rather than fail the request.
-			s.log.Error("attach call to new appeal", keyAppeal, a.ID, keyError, err)
+			s.log.Error("attach call to new appeal", keyAppeal, a.ID, keyError, err, keyHint, "the appeal is saved without its call: attach it again from the desktop")
 		} else {
 			a = n
 		}
 	}
 	s.log.Info("appeal created", keyAppeal, a.ID, keyBy, p.login)
+	s.appealChanged(a, "")
 	w.Header().Set("Location", "/api/v1/appeals/"+a.ID)
 	writeJSON(w, http.StatusCreated, a)
 }
@@ -220,6 +229,7 @@ func (s *server) editAppeal(w http.ResponseWriter, r *http.Request, p *principal
 		s.fail(w, r, err)
 		return
 	}
+	s.appealChanged(n, "")
 	writeJSON(w, http.StatusOK, n)
 }
 
@@ -290,6 +300,7 @@ func (s *server) moveAppeal(m journal.Move) authedFunc {
 			return
 		}
 		s.log.Info("appeal moved", keyAppeal, n.ID, keyMove, m.String(), keyStatus, n.Status.String(), keyBy, p.login)
+		s.appealChanged(n, a.Assignee)
 		writeJSON(w, http.StatusOK, n)
 	}
 }

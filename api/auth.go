@@ -407,14 +407,14 @@ func (s *server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durat
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.log.Warn("login rate limited", keySource, s.sourceKey(r), keyRetryAfter, secs)
+	s.log.Warn("login rate limited", keySource, s.sourceKey(r), keyRetryAfter, secs, keyHint, "repeated failed logins: a forgotten password (agent passwd) or guessing from this source")
 	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %d s", secs))
 }
 
 // hashBusy answers a login that found no password-hashing slot in time.
 func (s *server) hashBusy(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "2")
-	s.log.Warn("login refused: hashing pool busy", keySource, s.sourceKey(r))
+	s.log.Warn("login refused: hashing pool busy", keySource, s.sourceKey(r), keyHint, "too many logins at once: they are answered 503 until the password-hashing pool frees; check for a login flood from this source")
 	writeError(w, http.StatusServiceUnavailable, "too many logins at once: try again in 2 s")
 }
 

@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// Hashing pool: at most hashSlots argon2id computations at once (one per
-// core, 2..4); at most hashQueue logins wait for a slot, each at most
+// Hashing pool: at most one argon2id computation per two cores at once
+// (1..4); at most hashQueue logins wait for a slot, each at most
 // hashWait; past that the login gets 503.
 const (
 	hashQueue = 64
@@ -59,7 +59,9 @@ func newLoginGuard(now func() time.Time, sleep func(context.Context, time.Durati
 	if sleep == nil {
 		sleep = sleepCtx
 	}
-	n := min(max(runtime.GOMAXPROCS(0), 2), 4)
+	// One slot per two cores (at least one, at most four): argon2id with
+	// one lane takes a core, and the rest of the appliance needs the others.
+	n := min(max(runtime.GOMAXPROCS(0)/2, 1), 4)
 	return &loginGuard{now: now, sleep: sleep, slots: make(chan struct{}, n), accounts: map[string]*accountFailures{}}
 }
 

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -10,13 +12,15 @@ import (
 // address). A bucket holds up to burst tokens and gains one every refill;
 // taking from an empty bucket fails with the wait until the next token.
 // Buckets that have refilled completely are forgotten, so the set stays
-// as small as the number of keys that failed recently.
+// as small as the number of keys that failed recently, and never above
+// maxBuckets (see cleanup).
 type limiter struct {
 	mu      sync.Mutex
 	now     func() time.Time
 	burst   float64
 	refill  time.Duration
 	buckets map[string]*bucket
+	next    int // size at which take cleans up next (see cleanup)
 }
 
 type bucket struct {
@@ -44,8 +48,8 @@ func (l *limiter) take(key string) (bool, time.Duration) {
 	t := l.now()
 	b := l.buckets[key]
 	if b == nil {
-		if len(l.buckets) >= 4096 {
-			l.prune(t)
+		if len(l.buckets) >= max(l.next, pruneAt) {
+			l.cleanup(t)
 		}
 		b = &bucket{tokens: l.burst, at: t}
 		l.buckets[key] = b
@@ -70,6 +74,39 @@ func (l *limiter) give(key string) {
 			delete(l.buckets, key)
 		}
 	}
+}
+
+// pruneAt is the number of buckets from which take forgets full ones;
+// maxBuckets bounds the set: a flood of distinct keys (addresses) can make
+// it no larger (at ~100 bytes a bucket, under 2 MB).
+const (
+	pruneAt    = 4096
+	maxBuckets = 16384
+)
+
+// cleanup forgets full buckets and, when the set is still near
+// maxBuckets, the fullest quarter of it: the keys that failed least
+// recently. Depleted buckets, those of keys being refused, are kept, so
+// flooding fresh keys cannot reset a guesser's bucket. The next cleanup
+// waits until the set has grown again (twice its size, at most
+// maxBuckets), so a flood costs O(log n) per new key, not a scan each.
+func (l *limiter) cleanup(t time.Time) {
+	l.prune(t)
+	if n := len(l.buckets); n >= maxBuckets*7/8 {
+		type kv struct {
+			k      string
+			tokens float64
+		}
+		all := make([]kv, 0, n)
+		for k, b := range l.buckets {
+			all = append(all, kv{k, b.tokens})
+		}
+		slices.SortFunc(all, func(a, b kv) int { return cmp.Compare(b.tokens, a.tokens) })
+		for _, e := range all[:n-maxBuckets*3/4] {
+			delete(l.buckets, e.k)
+		}
+	}
+	l.next = min(maxBuckets, 2*len(l.buckets))
 }
 
 // prune forgets full buckets: a fresh bucket is the same as none.

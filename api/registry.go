@@ -127,7 +127,7 @@ func (s *server) backup(w http.ResponseWriter, r *http.Request, p *principal) {
 		return
 	}
 	if err != nil {
-		s.log.Error("backup failed mid-stream", keyBytes, cw.n, keyError, err)
+		s.log.Error("backup failed mid-stream", keyBytes, cw.n, keyError, err, keyHint, "the copy is incomplete: run the backup again; check the journal disk if it repeats")
 		h.Set(BackupTrailer, "failed: "+err.Error())
 		return
 	}

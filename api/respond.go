@@ -97,7 +97,7 @@ func statusOf(err error) (int, string) {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg := statusOf(err)
 	if code >= 500 {
-		s.log.Error("request failed", keyRoute, r.Pattern, keyStatus, code, keyError, redact(err.Error()))
+		s.log.Error("request failed", keyRoute, r.Pattern, keyStatus, code, keyError, redact(err.Error()), keyHint, "an internal error: check journal write errors and the disk; report it with this line if it repeats")
 	}
 	writeError(w, code, msg)
 }
@@ -192,6 +192,7 @@ const (
 	keyBy         = "by"
 	keyBytes      = "bytes"
 	keyError      = "error"
+	keyHint       = "hint" // what to do, on every warning and error
 	keyMove       = "move"
 	keyRejected   = "rejected"
 	keyRetryAfter = "retry_after_s"

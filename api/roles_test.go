@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,7 +40,27 @@ var (
 	accountRead   = set("supervisor", "admin")
 	adminOnly     = set("admin")
 	metricsRead   = set("supervisor", "admin", "sre")
+	reportRead    = set("supervisor", "admin")
+	campaignRead  = set("supervisor", "admin", "campaign_staff")
+	campaignWrite = set("admin", "campaign_staff")
+	surveyRead    = set(append(operators, "supervisor", "admin", "campaign_staff")...)
+	surveyWrite   = set(append(operators, "admin")...)
+	callRead      = set(append(operators, "supervisor", "admin")...)
+	appealUpdate  = set(append(operators, "supervisor", "admin")...)
+	// sessionOnly: the event stream is for browser sessions; a bearer
+	// token of any role gets 403.
+	sessionOnly = set()
 )
+
+// page is a desktop page's allow set: the roles that may open it, and
+// anonymous callers, who are sent to the login page (303), not refused.
+func page(roles map[who]bool) map[who]bool {
+	m := map[who]bool{anonymous: true}
+	for r := range roles {
+		m[r] = true
+	}
+	return m
+}
 
 // TestEveryRoleAgainstEveryEndpoint tries every role, and an anonymous
 // caller, on every endpoint: allowed ones must not get 401/403 (nor a
@@ -72,6 +93,7 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/healthz", "", everyone},
 		{"GET", "/readyz", "", everyone},
 		{"GET", "/metrics", "", metricsRead},
+		{"POST", "/api/v1/login", `{}`, everyone}, // a malformed login: 400 for anyone
 		{"GET", "/api/v1/me", "", authenticated},
 		{"POST", "/api/v1/logout", "", authenticated},
 
@@ -120,6 +142,57 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/audit?account=u_admin", "", adminOnly},
 		{"GET", "/api/v1/journal/backup", "", adminOnly},
 		{"GET", "/api/v1/journal/appeals?from=2026-01-01T00:00:00Z", "", adminOnly},
+		{"GET", "/api/v1/journal/check", "", adminOnly},
+
+		{"GET", "/api/v1/reports/queues?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},
+		{"GET", "/api/v1/reports/queue-log?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},
+
+		{"GET", "/api/v1/campaigns", "", campaignRead},
+		{"POST", "/api/v1/campaigns", `{}`, campaignWrite},
+		{"GET", "/api/v1/campaigns/nosuch", "", campaignRead},
+		{"POST", "/api/v1/campaigns/nosuch/load", "", campaignWrite},
+		{"POST", "/api/v1/campaigns/nosuch/start", "", campaignWrite},
+		{"POST", "/api/v1/campaigns/nosuch/pause", "", campaignWrite},
+		{"POST", "/api/v1/campaigns/nosuch/stop", "", campaignWrite},
+		{"GET", "/api/v1/campaigns/nosuch/export", "", campaignRead},
+		{"GET", "/api/v1/campaigns/nosuch/why", "", campaignRead},
+		{"GET", "/api/v1/campaigns/nosuch/contacts/" + testENP, "", surveyRead},
+		{"POST", "/api/v1/campaigns/nosuch/contacts/" + testENP + "/card", `{}`, surveyWrite},
+		{"GET", "/api/v1/scripts", "", campaignRead},
+		{"POST", "/api/v1/journal/repair", "", adminOnly},
+
+		{"GET", "/api/v1/events", "", sessionOnly},
+		{"GET", "/api/v1/enums", "", authenticated},
+		{"POST", "/api/v1/registry/search", `{}`, personRead},
+		{"POST", "/api/v1/history/search", `{}`, appealRead},
+		{"GET", "/api/v1/appeals/{appeal}/calls", "", callRead},
+		{"GET", "/api/v1/appeals/{appeal}/calls/nosuch/recording", "", callRead},
+		{"GET", "/assets/js/lib.js", "", everyone},
+		{"GET", "/", "", everyone},
+		{"GET", "/login", "", everyone},
+		{"GET", "/cabinet", "", everyone},
+		{"GET", "/appeals/new", "", page(appealCreate)},
+		{"GET", "/appeals/{appeal}", "", page(appealRead)},
+		{"GET", "/work", "", page(appealUpdate)},
+		{"GET", "/review", "", page(appealApprove)},
+		{"GET", "/journal", "", page(accountRead)},
+		{"GET", "/wallboard", "", page(accountRead)},
+		{"GET", "/admin/accounts", "", page(accountRead)},
+		{"GET", "/admin/catalog", "", page(catalogLoad)},
+	}
+	// The table must cover every route of the mux: a route added without
+	// a line here fails the test.
+	covered := map[string]bool{}
+	mux := e.h.(*server).mux
+	for _, ep := range endpoints {
+		path := strings.ReplaceAll(strings.ReplaceAll(ep.path, "{appeal}", adminsAppeal), "{topic}", e.topic)
+		_, pattern := mux.Handler(httptest.NewRequest(ep.method, path, nil))
+		covered[pattern] = true
+	}
+	for _, p := range mux.patterns {
+		if !covered[p] {
+			t.Errorf("route %q is not in the role table", p)
+		}
 	}
 	whos := append([]who{}, operators...)
 	whos = append(whos, "supervisor", "admin", "campaign_staff", "sre", anonymous)

@@ -45,7 +45,8 @@ type SIP struct {
 	Host string `toml:"host"`
 	// Port is the SIP port for every transport.
 	Port int `toml:"port"`
-	// Transports lists the transports to listen on: udp, tcp.
+	// Transports lists the transports to listen on: udp, tcp, tls (TLS
+	// on SIPTLS.TLSPort).
 	Transports []string `toml:"transports"`
 	// ExternalHost is the host put in Contact headers; empty means Host.
 	ExternalHost string `toml:"external_host"`
@@ -62,6 +63,19 @@ type SIP struct {
 	// MD5, SHA-256. Some phones fail when offered an algorithm they lack,
 	// so the default is MD5 alone.
 	DigestAlgorithms []string `toml:"digest_algorithms"`
+	// TCPIdleTimeout closes a SIP TCP connection that sends nothing this
+	// long (one carrying a phone's registration stays until the binding
+	// lapses); TCPMessageTimeout closes one whose message has been
+	// arriving this long (a half-sent message).
+	TCPIdleTimeout    Duration `toml:"tcp_idle_timeout"`
+	TCPMessageTimeout Duration `toml:"tcp_message_timeout"`
+	// TCPMaxPerSource caps SIP TCP connections from one address;
+	// TCPMaxConnections caps them all (0: what the descriptor limit
+	// leaves after media, recordings, the journal and HTTP).
+	TCPMaxPerSource   int `toml:"tcp_max_per_source"`
+	TCPMaxConnections int `toml:"tcp_max_connections"`
+	// SIPTLS holds the tls_* keys (tls.go).
+	SIPTLS
 }
 
 // RTP configures media ports.
@@ -73,6 +87,9 @@ type RTP struct {
 	// kernel's ephemeral range (net.ipv4.ip_local_port_range).
 	PortMin int `toml:"port_min"`
 	PortMax int `toml:"port_max"`
+	// SRTP says when media is encrypted with SRTP keyed by SDES: off
+	// (default), tls or any (see SRTPOff, SRTPTLS, SRTPAny in tls.go).
+	SRTP string `toml:"srtp"`
 }
 
 // HTTP configures the listener of the API, the desktop and /metrics.
@@ -89,6 +106,10 @@ type HTTP struct {
 	// WriteTimeout bounds writing a response other than a backup stream.
 	ReadTimeout  Duration `toml:"read_timeout"`
 	WriteTimeout Duration `toml:"write_timeout"`
+	// MaxTokenTTL is the longest a bearer token may live (and the life of
+	// one created without a TTL).
+	MaxTokenTTL Duration `toml:"max_token_ttl"`
+	HTTPTLS              // tls_cert_file, tls_key_file (config/httptls.go)
 }
 
 // Proxies parses TrustedProxies; Validate has checked them.
@@ -221,6 +242,9 @@ type Route struct {
 	// Repeats is how many times a menu replays its prompt without input
 	// before hanging up.
 	Repeats int `toml:"repeats"`
+	// SRTP makes a dial route offer SRTP (RTP/SAVP with SDES keys) on its
+	// outbound leg; a far end that does not take it fails the call.
+	SRTP bool `toml:"srtp"`
 	// Queue names the [[queue]] of a queue route.
 	Queue string `toml:"queue"`
 	// Allow says who may use the route: "anyone", "phones" (operator
@@ -261,10 +285,12 @@ func Default() *Config {
 		Log: Log{Level: "info", Format: "text"},
 		SIP: SIP{Host: "127.0.0.1", Port: 5060, Transports: []string{"udp", "tcp"}, UserAgent: "obzvon",
 			Realm: "obzvon", RegisterMinExpires: Duration{60 * time.Second}, RegisterMaxExpires: Duration{time.Hour},
-			DigestAlgorithms: []string{"MD5"}},
-		RTP: RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999},
+			DigestAlgorithms: []string{"MD5"}, SIPTLS: defaultSIPTLS(), TCPIdleTimeout: Duration{2 * time.Minute},
+			TCPMessageTimeout: Duration{10 * time.Second}, TCPMaxPerSource: 32},
+		RTP: RTP{IP: "127.0.0.1", PortMin: 20000, PortMax: 29999, SRTP: SRTPOff},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", OpenMetrics: true,
-			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute}},
+			ReadTimeout: Duration{2 * time.Minute}, WriteTimeout: Duration{2 * time.Minute},
+			MaxTokenTTL: Duration{365 * 24 * time.Hour}},
 		Data: Data{Dir: "./var", GCInterval: Duration{10 * time.Minute}},
 		ACD: ACD{PauseReasons: []string{"обед", "обучение", "техперерыв"}, SessionRingTimeout: Duration{30 * time.Second},
 			RingTimeout: Duration{20 * time.Second}, AgentRTPTimeout: Duration{30 * time.Second}},
@@ -408,12 +434,12 @@ func (c *Config) Validate() error {
 		bad("sip.port", c.SIP.Port, "must be 1..65535")
 	}
 	if len(c.SIP.Transports) == 0 {
-		bad("sip.transports", c.SIP.Transports, "at least one of udp, tcp")
+		bad("sip.transports", c.SIP.Transports, "at least one of udp, tcp, tls")
 	}
 	seen := map[string]bool{}
 	for i, t := range c.SIP.Transports {
-		if t != "udp" && t != "tcp" {
-			bad(fmt.Sprintf("sip.transports[%d]", i), t, "must be udp or tcp")
+		if !validTransport(t) {
+			bad(fmt.Sprintf("sip.transports[%d]", i), t, "must be udp, tcp or tls")
 		}
 		if seen[t] {
 			bad(fmt.Sprintf("sip.transports[%d]", i), t, "listed twice")
@@ -435,6 +461,7 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("sip.digest_algorithms[%d]", i), a, "must be MD5 or SHA-256")
 		}
 	}
+	c.validateTLS(bad)
 	if _, err := netip.ParseAddr(c.RTP.IP); err != nil {
 		bad("rtp.ip", c.RTP.IP, "not an IP address")
 	}
@@ -462,6 +489,7 @@ func (c *Config) Validate() error {
 	if c.HTTP.WriteTimeout.Duration < time.Second {
 		bad("http.write_timeout", c.HTTP.WriteTimeout.String(), "must be at least 1s")
 	}
+	errs = append(errs, c.HTTP.tlsErrors()...)
 	if c.Data.Dir == "" {
 		bad("data.dir", c.Data.Dir, "must not be empty")
 	}

@@ -50,7 +50,7 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 level = "loud"
 [sip]
 host = "localhost"
-transports = ["udp", "tls"]
+transports = ["udp", "sctp"]
 [rtp]
 port_min = 30000
 port_max = 30001
@@ -84,7 +84,7 @@ action = "fly"
 	want := []string{
 		`log.level = "loud"`,
 		`sip.host = "localhost"`,
-		`sip.transports[1] = "tls"`,
+		`sip.transports[1] = "sctp"`,
 		`rtp.port_max = 30001`,
 		`http.listen = ":8080x"`,
 		`calls.ring_timeout = "0s"`,

@@ -1,7 +1,10 @@
 package config
 
-// Limits against resource exhaustion (issue 11): how many calls at once,
-// how fast one address may send INVITEs.
+// Limits against resource exhaustion and abuse (issue 11): how many
+// calls at once, how fast one address may send INVITEs, how long a bearer
+// token may live.
+
+import "time"
 
 // Default INVITE rate per source address (per second; the burst is twice
 // that): far above what people dial, far below a flood.
@@ -27,6 +30,21 @@ func (c *Config) MaxCalls() int {
 // validateLimits checks the limit keys.
 func (c *Config) validateLimits() []error {
 	var errs []error
+	if d := c.HTTP.MaxTokenTTL.Duration; d < time.Hour || d > 5*365*24*time.Hour {
+		errs = append(errs, &FieldError{Key: "http.max_token_ttl", Value: c.HTTP.MaxTokenTTL.String(), Msg: "must be 1h..43800h (5 years)"})
+	}
+	if c.SIP.TCPIdleTimeout.Duration < time.Second {
+		errs = append(errs, &FieldError{Key: "sip.tcp_idle_timeout", Value: c.SIP.TCPIdleTimeout.String(), Msg: "must be at least 1s"})
+	}
+	if d := c.SIP.TCPMessageTimeout.Duration; d < time.Second || d > c.SIP.TCPIdleTimeout.Duration {
+		errs = append(errs, &FieldError{Key: "sip.tcp_message_timeout", Value: c.SIP.TCPMessageTimeout.String(), Msg: "must be at least 1s and at most sip.tcp_idle_timeout"})
+	}
+	if c.SIP.TCPMaxPerSource < 0 {
+		errs = append(errs, &FieldError{Key: "sip.tcp_max_per_source", Value: c.SIP.TCPMaxPerSource, Msg: "must not be negative (0: no cap per address)"})
+	}
+	if c.SIP.TCPMaxConnections < 0 {
+		errs = append(errs, &FieldError{Key: "sip.tcp_max_connections", Value: c.SIP.TCPMaxConnections, Msg: "must not be negative (0: derived from the descriptor limit)"})
+	}
 	if c.Calls.InviteRate < 0 {
 		errs = append(errs, &FieldError{Key: "calls.invite_rate", Value: c.Calls.InviteRate, Msg: "must not be negative (0 turns the limit off)"})
 	}

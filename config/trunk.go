@@ -17,8 +17,13 @@ type Trunk struct {
 	// Address is the trunk's host:port (an IP address; port 5060 when
 	// omitted).
 	Address string `toml:"address"`
-	// Transport is udp (default) or tcp.
+	// Transport is udp (default), tcp or tls (the trunk's certificate is
+	// checked against sip.tls_ca_file; ours is presented to it).
 	Transport string `toml:"transport"`
+	// SRTP offers SRTP (RTP/SAVP with SDES keys) to the trunk; a trunk
+	// that does not take it fails the call. Needs rtp.srtp on, and
+	// transport = "tls" when rtp.srtp = "tls" (see tls.go).
+	SRTP bool `toml:"srtp"`
 	// Username and Password answer the trunk's digest challenge (401 or
 	// 407); PasswordFile reads the password from a file instead (a systemd
 	// credential).
@@ -57,8 +62,8 @@ func (t Trunk) Dest(e164 string) string {
 // URI returns the Request-URI for an E.164 number.
 func (t Trunk) URI(e164 string) string {
 	u := "sip:" + t.Dest(e164) + "@" + t.Address
-	if t.Transport == "tcp" {
-		u += ";transport=tcp"
+	if t.Transport == "tcp" || t.Transport == "tls" {
+		u += ";transport=" + t.Transport
 	}
 	return u
 }
@@ -92,9 +97,9 @@ func (c *Config) validateTrunks() []error {
 		switch t.Transport {
 		case "":
 			t.Transport = "udp"
-		case "udp", "tcp":
+		case "udp", "tcp", "tls":
 		default:
-			bad(key+".transport", t.Transport, "must be udp or tcp")
+			bad(key+".transport", t.Transport, "must be udp, tcp or tls")
 		}
 		if t.Password != "" && t.PasswordFile != "" {
 			bad(key+".password_file", t.PasswordFile, "set password or password_file, not both")

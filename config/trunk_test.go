@@ -42,7 +42,7 @@ transport = "tcp"
 	bad := []struct{ edit, with, want string }{
 		{`name = "reserve"`, `name = "main"`, `trunk[1].name = "main": same name as trunk[0]`},
 		{`address = "192.0.2.20"`, `address = "trunk.example"`, `trunk[0].address`},
-		{`transport = "tcp"`, `transport = "tls"`, `trunk[1].transport = "tls"`},
+		{`transport = "tcp"`, `transport = "sctp"`, `trunk[1].transport = "sctp"`},
 		{`max_cps = 0.5`, `max_cps = -1`, `trunk[0].max_cps = -1`},
 		{`username = "obzvon"`, `username = ""`, `trunk[0].username = "": a password needs a username`},
 		{`add_prefix = "8"`, `add_prefix = "8x"`, `trunk[0].add_prefix`},

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -812,7 +816,7 @@ func TestACDTransfers(t *testing.T) {
 	done := time.Now()
 	e.waitFor(t, 5*time.Second, "two seconds with op3", func() bool { return time.Since(done) > 2*time.Second })
 	heard := caller.heard(t)
-	if !containsSamples(heard, promptPCM(t, "moh")[:8000]) {
+	if !containsSamples(heard, promptPCM(t, "moh")[:2400]) { // 0.3 s: the waits are short
 		t.Error("the caller did not hear the hold music during the transfers")
 	}
 	c := e.waitCalls(t, 1)[0]
@@ -1097,4 +1101,214 @@ func TestACDOverflowCallback(t *testing.T) {
 	}
 	again.hangup()
 	other.hangup()
+}
+
+// TestACDTransferToExternalNumber: an operator transfers the caller to an
+// external number that acd.transfer_patterns allows; a dial route places
+// the call (SIPp as the trunk) and bridges it; a number the patterns do
+// not allow is refused.
+func TestACDTransferToExternalNumber(t *testing.T) {
+	operators := ops(1, "main")
+	trunkPort := peertest.FreePort(t)
+	e := startACD(t, operators, func(c *config.Config) {
+		c.ACD.TransferPatterns = []string{"88XXXX"}
+		c.ACD.TransferCallerID = "78652000000"
+		c.Routes = append(c.Routes, config.Route{Name: "trunk", Match: "88*", Action: config.ActionDial,
+			Target: fmt.Sprintf("sip:${number}@127.0.0.1:%d", trunkPort)})
+	})
+	e.startOperators(t, operators, acd.DeliverySession, 60)
+	trunk := peertest.StartSIPp(t, "uas_trunk.xml", "-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-m", "1")
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79008880001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	id := e.eventsOf(acd.EventConnect)[0].Call
+	ctx := context.Background()
+	if err := e.desk.Transfer(ctx, id, "op1", false, "8812345678", TransferBlind, ""); !errors.Is(err, ErrBadTarget) {
+		t.Fatalf("transfer to a number the patterns do not allow = %v, want ErrBadTarget", err)
+	}
+	if err := e.desk.Transfer(ctx, id, "op1", false, "881234", TransferBlind, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 5*time.Second, "op1 in wrap-up", func() bool { return e.state("op1") == acd.StateWrapUp })
+	at := time.Now()
+	e.waitFor(t, 10*time.Second, "3 s with the external party", func() bool { return time.Since(at) > 3*time.Second })
+	caller.hangup()
+	if code := trunk.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("trunk exit %d:\n%s\n%s", code, trunk.Output(), trunk.Logs())
+	}
+	c := e.waitCalls(t, 1)[0]
+	if len(c.Transfers) != 1 || c.Transfers[0].To != "881234" || c.QueueResult != metrics.QueueTransferred {
+		t.Fatalf("record transfers %+v result %q", c.Transfers, c.QueueResult)
+	}
+	var callee *journal.LegRecord
+	for i := range c.Legs {
+		if c.Legs[i].Role == "callee" {
+			callee = &c.Legs[i]
+		}
+	}
+	if callee == nil || callee.SIPCode != 200 || callee.PacketsIn < 100 {
+		t.Fatalf("the external leg %+v", callee)
+	}
+	wav := peertest.ReadStereoWAV(t, c.Recording)
+	// The last 2 s are the external party's (SIPp's prompt, speech with
+	// pauses): audio on the right channel.
+	if len(wav.Right) < 16000 {
+		t.Fatalf("recording of %d samples", len(wav.Right))
+	}
+	if _, n := peertest.ToneShare(wav.Right[len(wav.Right)-16000:], wav.Rate, 1000); n < 40 {
+		t.Errorf("recording right, last 2 s: %d blocks of audio, want the external party", n)
+	}
+}
+
+// TestACDAttendedTransferCancelled: the consulted operator declines; the
+// operator cancels and is back with the caller, the consulted operator
+// wraps up, and the record shows no transfer.
+func TestACDAttendedTransferCancelled(t *testing.T) {
+	operators := ops(2, "main")
+	e := startACD(t, operators, nil)
+	e.startOperators(t, operators, acd.DeliverySession, 60)
+	if err := e.desk.Pause("op2", "обучение"); err != nil {
+		t.Fatal(err)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79009990001", 700)
+	e.waitFor(t, 10*time.Second, "connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	id := e.eventsOf(acd.EventConnect)[0].Call
+	ctx := context.Background()
+	if err := e.desk.CancelTransfer(ctx, id, "op1", false); !errors.Is(err, ErrNoConsultation) {
+		t.Fatalf("cancel without a consultation = %v", err)
+	}
+	if err := e.desk.Ready("op2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.desk.Transfer(ctx, id, "op1", false, "1002", TransferAttended, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 5*time.Second, "op2 consulted", func() bool { return e.state("op2") == acd.StateTalking })
+	if err := e.desk.CancelTransfer(ctx, id, "op1", false); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, 5*time.Second, "op2 in wrap-up", func() bool { return e.state("op2") == acd.StateWrapUp })
+	if v := e.desk.Agent("op1"); v.State != acd.StateTalking || v.Call == nil || v.Call.CallID != id {
+		t.Fatalf("op1 after the cancel: %v %+v", v.State, v.Call)
+	}
+	at := time.Now()
+	e.waitFor(t, 5*time.Second, "2 s with op1 again", func() bool { return time.Since(at) > 2*time.Second })
+	caller.hangup()
+	c := e.waitCalls(t, 1)[0]
+	if len(c.Agents) != 1 || c.Agents[0].Login != "op1" || len(c.Transfers) != 0 {
+		t.Fatalf("record agents %+v transfers %+v", c.Agents, c.Transfers)
+	}
+	wav := peertest.ReadStereoWAV(t, c.Recording)
+	if _, n := peertest.ToneShare(wav.Right[len(wav.Right)-16000:], wav.Rate, 1000); n < 40 {
+		t.Errorf("recording right, last 2 s: %d blocks: op1 is not heard after the cancel", n)
+	}
+	var consult int
+	for _, ev := range e.eventsOf(acd.EventComplete) {
+		if ev.Consult {
+			consult++
+		}
+	}
+	if consult != 1 {
+		t.Errorf("%d completed consultations in the events, want 1", consult)
+	}
+}
+
+// TestACDAttendedTransferByREFERWithReplaces: the operator's phone (a
+// diago phone in ring mode) talks to a caller, calls extension 1002 (a
+// baresip) through the appliance, then sends REFER on the caller's call
+// with Refer-To carrying Replaces of its call to 1002 (RFC 3891): the
+// caller ends up talking to 1002 and both of the operator's calls end.
+func TestACDAttendedTransferByREFERWithReplaces(t *testing.T) {
+	operators := ops(2, "main")
+	e := startACD(t, operators, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+
+	// Phone A: a diago user agent registered as 1001 that answers calls.
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("test-phone-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	aPort := peertest.FreePort(t)
+	dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: aPort, ExternalHost: "127.0.0.1"}))
+	answered := make(chan *diago.DialogServerSession, 1)
+	if err := dg.ServeBackground(ctx, func(in *diago.DialogServerSession) {
+		if _, err := in.Answer(diago.AnswerOptions{}); err != nil {
+			return
+		}
+		answered <- in
+		<-in.Context().Done()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	appliance := sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: e.port}
+	reg := appliance
+	reg.User = "1001"
+	go func() {
+		_ = dg.Register(ctx, reg, diago.RegisterOptions{Username: "1001", Password: operators[0].secret, Expiry: time.Minute})
+	}()
+	phoneB := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1002", Password: operators[1].secret, Registrar: e.target(), MicSeconds: 60})
+	e.waitFor(t, 20*time.Second, "both phones registered", func() bool {
+		return len(e.srv.Registrar().Lookup("op1")) > 0 && len(e.srv.Registrar().Lookup("op2")) > 0
+	})
+	if err := e.desk.StartWork(ctx, "op1", acd.DeliveryRing); err != nil {
+		t.Fatal(err)
+	}
+	phoneSrv, phoneEngine := newPhoneServer(t)
+	caller := e.call(t, phoneSrv, phoneEngine, "8800", "79001230001", 700)
+	var d1 *diago.DialogServerSession
+	select {
+	case d1 = <-answered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("phone A was never rung")
+	}
+	e.waitFor(t, 10*time.Second, "the caller connected to op1", func() bool { return len(e.eventsOf(acd.EventConnect)) == 1 })
+	callID := e.eventsOf(acd.EventConnect)[0].Call
+
+	// A calls 1002 through the appliance (route 1XXX → reg:).
+	to := appliance
+	to.User = "1002"
+	d2, _, err := dg.Invite(ctx, to, diago.InviteOptions{})
+	if err != nil {
+		t.Fatalf("A calls 1002: %v", err)
+	}
+	fromTag, _ := d2.InviteRequest.From().Params.Get("tag")
+	toTag, _ := d2.InviteResponse.To().Params.Get("tag")
+	replaces := url.QueryEscape(d2.InviteRequest.CallID().Value() + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+	referTo := sip.NewHeader("Refer-To", "<sip:1002@"+e.target()+"?Replaces="+replaces+">")
+	if err := d1.Refer(ctx, to, referTo); err != nil {
+		t.Fatalf("REFER with Replaces: %v", err)
+	}
+	e.waitFor(t, 10*time.Second, "op1 in wrap-up", func() bool { return e.state("op1") == acd.StateWrapUp })
+	for name, d := range map[string]interface{ Context() context.Context }{"the caller's call": d1, "the call to 1002": d2} {
+		select {
+		case <-d.Context().Done():
+		case <-time.After(10 * time.Second):
+			t.Errorf("A's %s was not ended", name)
+		}
+	}
+	at := time.Now()
+	e.waitFor(t, 10*time.Second, "3 s of the caller with 1002", func() bool { return time.Since(at) > 3*time.Second })
+	caller.hangup()
+	calls := e.waitCalls(t, 2)
+	var c journal.CallRecord
+	for _, x := range calls {
+		if x.ID == callID {
+			c = x
+		}
+	}
+	if len(c.Transfers) != 1 || c.Transfers[0].Mode != "attended" || c.Transfers[0].To != "1002" || c.QueueResult != metrics.QueueTransferred {
+		t.Fatalf("the caller's record: transfers %+v result %q", c.Transfers, c.QueueResult)
+	}
+	phoneB.Stop()
+	heard, _ := phoneB.Recordings()
+	if len(heard) != 1 {
+		t.Fatalf("1002's recordings %v", heard)
+	}
+	x, rate := peertest.ReadMonoWAV(t, heard[0])
+	if share, n := peertest.ToneShare(x, rate, 700); share < 0.5 || n < 50 {
+		t.Errorf("1002 heard %.1f s: 700 Hz share %.2f over %d blocks, want the caller", float64(len(x))/float64(rate), share, n)
+	}
 }

@@ -179,7 +179,7 @@ func (l *authLimiter) lockout(source, user, scope string, n int) {
 		host = ap.Addr().Unmap().String()
 	}
 	l.log.Warn("sip auth lockout", "src", host, "user", user, "reason", scope,
-		"failures", n, "lockout", l.lim.Lockout.String())
+		"failures", n, "lockout", l.lim.Lockout.String(), attrHint, "the source guessed SIP passwords and is locked out for a while; if it is a real phone, check its password (obzvon agent passwd --sip); otherwise block the source")
 }
 
 // succeeded records that user authenticated from source: the address

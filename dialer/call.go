@@ -2,8 +2,12 @@ package dialer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +68,47 @@ type call struct {
 	// and logged, not journaled (admitInvite refuses most such INVITEs
 	// before a call exists).
 	unrecorded bool
+
+	// released: the far leg was handed to another call (an attended
+	// transfer by REFER with Replaces); freed is closed once this call
+	// no longer uses it.
+	released bool
+	freed    chan struct{}
+}
+
+// endOut ends the far leg when the call is done with it: BYE, unless it
+// was handed over, in which case the taker is told it is free.
+func (c *call) endOut(out *OutboundLeg) {
+	c.mu.Lock()
+	released, freed := c.released, c.freed
+	c.mu.Unlock()
+	if released {
+		close(freed)
+		return
+	}
+	out.Hangup(context.Background())
+}
+
+// takeOut hands this call's far leg to another call: this call ends (BYE
+// to its caller) without hanging the far leg up, and takeOut returns the
+// leg once it is free of this call's bridge.
+func (c *call) takeOut(ctx context.Context) (*OutboundLeg, error) {
+	c.mu.Lock()
+	out := c.out
+	if out == nil || c.released {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("call %s: %w: no connected far leg", c.rec.ID, ErrBadTarget)
+	}
+	c.released, c.freed = true, make(chan struct{})
+	freed := c.freed
+	c.mu.Unlock()
+	c.hangup(hangupSystem)
+	select {
+	case <-freed:
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // hangup ends the call from our side.
@@ -91,6 +136,7 @@ func (s *Server) serveInvite(in *diago.DialogServerSession) {
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()
+		s.metrics.CallRejected(metrics.RejectDraining)
 		res := sip.NewResponseFromRequest(in.InviteRequest, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "30"))
 		_ = in.WriteResponse(res)
@@ -197,22 +243,28 @@ func (c *call) run() string {
 		c.reject(488, "Not Acceptable Here")
 		return metrics.ResultRejected
 	}
+	sess, ok := c.answerSession(off)
+	if !ok {
+		return metrics.ResultRejected
+	}
 	_ = c.in.Trying()
 
 	leg, err := c.s.engine.NewLeg()
 	if err != nil {
-		c.log.Warn("no media port", "error", err)
+		c.log.Warn("no media port", "error", err, attrHint, "widen rtp.port_min..rtp.port_max or lower calls.max_concurrent")
+		c.s.metrics.CallRejected(metrics.RejectNoMediaPorts)
 		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
 		return metrics.ResultFailed
 	}
 	c.mu.Lock()
-	c.leg, c.sess, c.codec, c.eventPT = leg, c.s.newSession(), choice, off.EventPT
+	c.leg, c.sess, c.codec, c.eventPT = leg, sess, choice, off.EventPT
 	c.rec.Codec = choice.Codec.String()
 	c.mu.Unlock()
 	defer leg.Close()
 	// An untrusted caller gets media only once its RTP arrives (RTP
 	// reflection: its SDP may name someone else's address).
-	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted}
+	params := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, WaitForPeer: !c.trusted,
+		SRTP: sess.srtp.params()}
 	answer := c.sess.writeSDP(leg.LocalAddr(), []CodecPT{choice}, off.EventPT, off.Direction.answerTo())
 
 	if route.Action == config.ActionDial {
@@ -247,7 +299,8 @@ type earlyAnswer struct {
 func (c *call) runDelayedOffer(route config.Route) string {
 	leg, err := c.s.engine.NewLeg()
 	if err != nil {
-		c.log.Warn("no media port", "error", err)
+		c.log.Warn("no media port", "error", err, attrHint, "widen rtp.port_min..rtp.port_max or lower calls.max_concurrent")
+		c.s.metrics.CallRejected(metrics.RejectNoMediaPorts)
 		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
 		return metrics.ResultFailed
 	}
@@ -259,7 +312,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 	c.mu.Unlock()
 	offer := c.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv)
 	answer := func() error {
-		if err := c.in.RespondSDP(offer); err != nil {
+		if err := c.respondSDP(offer); err != nil {
 			c.log.Info("answer failed", "error", err)
 			c.rec.SIPCode, c.rec.HangupBy = 487, hangupCaller
 			return err
@@ -337,13 +390,13 @@ func (c *call) answer(p media.LegParams, sdp []byte, dir Direction) error {
 	c.mu.Unlock()
 	if !already {
 		if err := c.leg.Start(p); err != nil {
-			c.log.Warn("media start failed", "error", err)
+			c.log.Warn("media start failed", "error", err, attrHint, "the SDP address of the caller cannot be used: check its network or NAT settings")
 			c.reject(sip.StatusInternalServerError, "Server Internal Error")
 			return err
 		}
 		c.leg.SetHold(!dir.peerReceives())
 	}
-	if err := c.in.RespondSDP(sdp); err != nil {
+	if err := c.respondSDP(sdp); err != nil {
 		// The caller cancelled or never acknowledged.
 		c.log.Info("answer failed", "error", err)
 		c.rec.SIPCode = 487
@@ -389,7 +442,7 @@ func (c *call) runRoute(r config.Route, depth int) {
 // the prompt stops it (barge-in).
 func (c *call) menu(r config.Route, depth int) {
 	if depth >= maxMenuDepth {
-		c.log.Warn("menu nesting too deep; hanging up")
+		c.log.Warn("menu nesting too deep; hanging up", attrHint, "menus of the routes call each other in a loop: fix the [[route]] choices")
 		c.hangup(hangupSystem)
 		return
 	}
@@ -462,6 +515,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	// a failed attempt leaves no empty file behind.
 	var rec *media.Recorder
 	var bridge *media.Bridge
+	var out *OutboundLeg
 	connect := func(other *media.Leg) error {
 		rec = c.newRecorder(r)
 		var err error
@@ -475,10 +529,14 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 		if rec != nil {
 			rec.Close()
 		}
+		if out != nil {
+			c.endOut(out)
+		}
 	}()
 	var earlyErr error
 	opt := DialOptions{
 		From: c.outCallerID(r),
+		SRTP: r.SRTP,
 		OnProgress: func(code int, earlyLeg *media.Leg) {
 			switch {
 			case earlyLeg != nil && early != nil:
@@ -491,7 +549,7 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 					return
 				}
 				hdr := sip.NewHeader("Content-Type", "application/sdp")
-				if err := c.in.Respond(183, "Session Progress", early.sdp, hdr); err != nil {
+				if err := c.in.Respond(183, "Session Progress", early.sdp, append([]sip.Header{hdr}, c.contactHeaders()...)...); err != nil {
 					earlyErr = err
 					return
 				}
@@ -534,11 +592,10 @@ func (c *call) dial(r config.Route, answer func() error, early *earlyAnswer) str
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
 
 	if bridge == nil {
 		if err := connect(out.Leg()); err != nil {
-			c.log.Warn("bridge failed", "error", err)
+			c.log.Warn("bridge failed", "error", err, attrHint, "the media of the far end could not be connected: check its SDP and codecs")
 			c.reject(sip.StatusInternalServerError, "Server Internal Error")
 			return metrics.ResultFailed
 		}
@@ -571,7 +628,7 @@ func (c *call) noteFailedDial(r config.Route, err error) (int, string) {
 
 // dialAnswered is a dial route entered from a menu after answer.
 func (c *call) dialAnswered(r config.Route) {
-	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r)})
+	out, err := c.s.Dial(c.ctx, c.target(r), DialOptions{From: c.outCallerID(r), SRTP: r.SRTP})
 	if err != nil {
 		c.noteFailedDial(r, err)
 		if p := c.s.prompts["busy"]; p != nil && c.ctx.Err() == nil {
@@ -583,7 +640,7 @@ func (c *call) dialAnswered(r config.Route) {
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
-	defer out.Hangup(context.Background())
+	defer c.endOut(out)
 	rec := c.newRecorder(r)
 	bridge, err := c.s.engine.Connect(c.leg, out.Leg(), rec)
 	if err != nil {
@@ -615,10 +672,9 @@ func (c *call) newRecorder(r config.Route) *media.Recorder {
 		return nil
 	}
 	t := c.rec.Arrived
-	name := t.Format("150405") + "-" + sanitize(c.in.InviteRequest.CallID().Value())
-	rec, err := c.s.engine.NewCallRecorder(name, t)
+	rec, err := c.s.engine.NewCallRecorder(c.s.recordingName(t, c.in.InviteRequest.CallID().Value()), t)
 	if err != nil {
-		c.log.Warn("recording not started", "error", err)
+		c.log.Warn("recording not started", "error", err, attrHint, "check free space and permissions of data.recordings")
 		return nil
 	}
 	c.rec.Recording = rec.Path()
@@ -674,7 +730,7 @@ func (c *call) finish(result string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := c.s.store.PutCall(ctx, &c.rec); err != nil {
-			c.log.Error("call record not written", "error", err)
+			c.log.Error("call record not written", "error", err, attrHint, "check journal write errors and the journal disk")
 		}
 	}
 	c.log.Info("call ended", "result", result, slog.Int(attrCode, c.rec.SIPCode), "hangup_by", c.rec.HangupBy,
@@ -707,6 +763,17 @@ func (c *call) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res.AppendHeader(ct.Contact())
 	}
 	_ = tx.Respond(res)
+}
+
+// recordingName names a call's recording: the time, a number unique in
+// this process and 4 random bytes, then the Call-ID for people looking
+// for a call's file. The caller chooses the Call-ID, so it never makes
+// the name unique: two calls with the same Call-ID in one second once
+// shared one file (issue 11 item 13).
+func (s *Server) recordingName(t time.Time, callID string) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return t.Format("150405") + "-" + strconv.FormatUint(s.seq.Add(1), 36) + hex.EncodeToString(r[:]) + "-" + sanitize(callID)
 }
 
 // sanitize keeps a Call-ID usable as a file name.

@@ -193,6 +193,10 @@ func (d *Desk) close() {
 // states, counts metrics and queues the event for the journal. It runs
 // under the ACD's lock and does not block.
 func (d *Desk) Record(e acd.Event) {
+	// A call counts once in its queue's figures: consultations between
+	// operators and events of a call answered there already (Again) do
+	// not count, as in the ACD's own counters and the queue reports.
+	counted := !e.Consult && !e.Again
 	switch e.Kind {
 	case acd.EventAgentState:
 		if e.State == acd.StateLoggedOut {
@@ -204,16 +208,24 @@ func (d *Desk) Record(e acd.Event) {
 			d.mu.Unlock()
 		}
 	case acd.EventConnect:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAnswered)
-		d.opt.Metrics.Answered(e.Queue, e.Wait)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAnswered)
+			d.opt.Metrics.Answered(e.Queue, e.Wait)
+		}
 	case acd.EventAbandon:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAbandoned)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueAbandoned)
+		}
 	case acd.EventTimeout:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueTimeout)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueTimeout)
+		}
 	case acd.EventFull:
-		d.opt.Metrics.QueueCall(e.Queue, metrics.QueueFull)
+		if counted {
+			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueFull)
+		}
 	case acd.EventTransfer:
-		if e.Talk == 0 && e.Agent == "" {
+		if counted && e.Talk == 0 && e.Agent == "" {
 			d.opt.Metrics.QueueCall(e.Queue, metrics.QueueTransferred)
 		}
 	}
@@ -223,7 +235,7 @@ func (d *Desk) Record(e acd.Event) {
 	select {
 	case d.evCh <- e:
 	default:
-		d.log.Error("acd event dropped: the journal writer is behind", "kind", e.Kind.String())
+		d.log.Error("acd event dropped: the journal writer is behind", "kind", e.Kind.String(), attrHint, "ACD events are lost while the journal is slow: check the journal disk and journal write errors")
 	}
 }
 
@@ -250,7 +262,7 @@ func (d *Desk) writeEvents() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := d.opt.Events.AppendEvents(ctx, ACDStream, batch); err != nil {
-			d.log.Error("acd events not written", "events", len(batch), "error", err)
+			d.log.Error("acd events not written", "events", len(batch), "error", err, attrHint, "check the journal disk and journal write errors")
 		}
 		cancel()
 	}
@@ -283,7 +295,7 @@ func (d *Desk) agentConfig(ctx context.Context, login string, delivery acd.Deliv
 	for _, q := range a.Queues {
 		m := parseMember(q)
 		if !d.acd.HasQueue(m.Queue) {
-			d.log.Warn("operator serves a queue that is not configured", "agent", login, "queue", m.Queue)
+			d.log.Warn("operator serves a queue that is not configured", "agent", login, "queue", m.Queue, attrHint, "add the queue to the config or remove it from the account (obzvon agent)")
 			continue
 		}
 		cfg.Queues = append(cfg.Queues, m)
@@ -377,7 +389,7 @@ func (d *Desk) runSession(ctx context.Context, s *agentSession, cfg acd.AgentCon
 		d.setSession(s, SessionUp, out, "")
 		if !loggedIn {
 			if err := d.acd.Login(cfg); err != nil {
-				log.Warn("session leg up but login refused", "error", err)
+				log.Warn("session leg up but login refused", "error", err, attrHint, "the phone is up but the operator cannot log in: check the account (obzvon agent list) and its queues")
 				out.Hangup(context.Background())
 				d.setSession(s, SessionDown, nil, err.Error())
 				return

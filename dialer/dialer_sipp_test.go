@@ -40,6 +40,12 @@ func startApplianceWith(t *testing.T, routes []config.Route, creds Credentials, 
 	return startApplianceOpts(t, applianceOpts{routes: routes, creds: creds}, tweaks...)
 }
 
+// startApplianceLogged is startApplianceWith logging to log.
+func startApplianceLogged(t *testing.T, routes []config.Route, creds Credentials, log *slog.Logger, tweaks ...func(*config.Config)) *testAppliance {
+	t.Helper()
+	return startApplianceOpts(t, applianceOpts{routes: routes, creds: creds, log: log}, tweaks...)
+}
+
 // startApplianceDesk runs the ACD: the journal is the registrar's
 // credentials, seed fills it (accounts) before the server starts.
 func startApplianceDesk(t *testing.T, routes []config.Route, desk *DeskOptions, tweak func(*config.Config), seed func(*journal.Journal)) *testAppliance {
@@ -53,6 +59,7 @@ type applianceOpts struct {
 	journalCreds bool // the journal is the registrar's credentials
 	desk         *DeskOptions
 	seed         func(*journal.Journal)
+	log          *slog.Logger // nil: debug level to the test log
 }
 
 func startApplianceOpts(t *testing.T, o applianceOpts, tweaks ...func(*config.Config)) *testAppliance {
@@ -75,7 +82,10 @@ func startApplianceOpts(t *testing.T, o applianceOpts, tweaks ...func(*config.Co
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	engine, err := media.NewEngine(media.EngineConfig{
 		IP: netip.MustParseAddr("127.0.0.1"), PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		RecordDir: cfg.Data.RecordingsDir(), Logger: log,
@@ -398,7 +408,7 @@ func TestDrainHangsUpAfterTimeout(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond) // let it be answered
+	waitAnswered(t, a.srv, 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if cut := a.srv.Drain(ctx); cut != 1 {
@@ -748,5 +758,33 @@ func TestCallOverTCP(t *testing.T) {
 	rec := a.waitCalls(t, 1)[0]
 	if rec.SIPCode != 200 || rec.HangupBy != "caller" || rec.Legs[0].PacketsIn < 50 || rec.Legs[0].PacketsOut < 50 {
 		t.Errorf("record code %d hangup_by %q leg %+v, want 200 caller with RTP both ways", rec.SIPCode, rec.HangupBy, rec.Legs[0])
+	}
+}
+
+// waitAnswered waits until a call of srv has been answered.
+func waitAnswered(t *testing.T, srv *Server, timeout time.Duration) {
+	t.Helper()
+	answered := func() bool {
+		srv.mu.Lock()
+		cs := make([]*call, 0, len(srv.calls))
+		for _, c := range srv.calls {
+			cs = append(cs, c)
+		}
+		srv.mu.Unlock()
+		for _, c := range cs {
+			c.mu.Lock()
+			ok := c.answered
+			c.mu.Unlock()
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(timeout); !answered(); {
+		if time.Now().After(deadline) {
+			t.Fatal("call never answered")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -26,7 +26,12 @@
 // before it returns, so Drain and Close, which wait for handlers, never
 // cut a BYE off. Calls are hung up after calls.max_duration, when the
 // caller's RTP stops for calls.rtp_timeout (not on hold), or by Drain.
-// Every call, refused ones included, leaves a journal.CallRecord.
+// Every call that reaches serveInvite leaves a journal.CallRecord, the
+// ones it refuses included (404, 400, 488, 503 for lack of media ports, a
+// failed far leg). INVITEs turned away before a call exists leave none:
+// 503 while draining or at calls.max_concurrent (with Retry-After), and
+// the per-source limits; they are counted in obzvon_sip_responses_total,
+// so a flood of INVITEs costs no journal writes.
 //
 // # Outbound legs
 //
@@ -35,6 +40,16 @@
 // from), follows 180/183 (early media starts the leg), keeps waiting past
 // sipgo's 11-response limit, CANCELs at the ring timeout, and returns a
 // *DialError with the final SIP code when the attempt fails.
+//
+// # Encrypted transport
+//
+// SIP over TLS (tls.go) is a third listener on sip.tls_port with a
+// certificate from files (re-read when they change); client certificates
+// may be required of trunks. A phone registered over TLS is called back
+// over its own TLS connection. SRTP keyed by SDES (srtp.go): RTP/SAVP
+// offers are answered with our own key when rtp.srtp allows it for the
+// transport the INVITE came over, and refused with 488 otherwise; dial
+// routes and trunks with srtp = true offer it. Both are off by default.
 //
 // # Registrar
 //

@@ -134,3 +134,18 @@ func TestInviteRateLimitPerSource(t *testing.T) {
 }
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// Recording names are unique whatever Call-ID the caller sends: two calls
+// with one Call-ID in the same second get two files.
+func TestRecordingNamesUnique(t *testing.T) {
+	s := &Server{}
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	for _, id := range []string{"same@x", "same@x", "same@x", "../../etc/passwd", ""} {
+		n := s.recordingName(at, id)
+		if seen[n] || strings.ContainsAny(n, "/\\") {
+			t.Errorf("recordingName(%q) = %q: repeated or not a plain name", id, n)
+		}
+		seen[n] = true
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
@@ -24,6 +25,9 @@ type DialOptions struct {
 	From string
 	// RingTimeout overrides calls.ring_timeout; on expiry we CANCEL.
 	RingTimeout time.Duration
+	// SRTP offers RTP/SAVP with SDES keys (route.srtp); an answer without
+	// SRTP fails the leg with 488.
+	SRTP bool
 	// OnProgress sees every provisional response's code. early is the
 	// leg's media, given once, with the first 183 whose SDP started it
 	// (early media: ringback, announcements); nil otherwise. It runs in
@@ -64,6 +68,10 @@ type OutboundLeg struct {
 	target  string
 	invited time.Time
 
+	// referred is when the phone on this leg last had a REFER accepted
+	// (unix ns): its hang-up soon after ends the transfer, not the call.
+	referred atomic.Int64
+
 	mu       sync.Mutex
 	codec    CodecPT
 	eventPT  uint8
@@ -75,6 +83,13 @@ type OutboundLeg struct {
 
 // Leg is the leg's media.
 func (o *OutboundLeg) Leg() *media.Leg { return o.leg }
+
+// referPending reports whether the phone on o had a REFER accepted in
+// the last 10 s (its hang-up is then part of the transfer).
+func (o *OutboundLeg) referPending() bool {
+	t := o.referred.Load()
+	return t != 0 && time.Since(time.Unix(0, t)) < 10*time.Second
+}
 
 // Done is closed when the far end hangs up or the leg is hung up.
 func (o *OutboundLeg) Done() <-chan struct{} { return o.d.Context().Done() }
@@ -160,7 +175,7 @@ func (o *OutboundLeg) handleReInvite(req *sip.Request, tx sip.ServerTransaction)
 	if err != nil {
 		o.s.log.Info("re-INVITE refused", attrCallID, req.CallID().Value(), "error", err)
 	}
-	res.AppendHeader(&o.d.UA.ContactHDR)
+	res.AppendHeader(o.s.contactFor(&o.d.UA.ContactHDR, &o.d.InviteRequest.Recipient, o.d.InviteRequest.Transport()))
 	_ = tx.Respond(res)
 }
 
@@ -172,7 +187,7 @@ func (o *OutboundLeg) handleReInvite(req *sip.Request, tx sip.ServerTransaction)
 // agent's softphone), sent to the address the registration came from so
 // that phones behind NAT are reached.
 func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*OutboundLeg, error) {
-	uriText, dest := target, ""
+	uriText, dest, regTransport := target, "", ""
 	if user, ok := strings.CutPrefix(target, "reg:"); ok {
 		var b []Binding
 		if s.reg != nil {
@@ -183,15 +198,17 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 			s.metrics.CallEnded(metrics.DirectionOutbound, metrics.ResultFailed)
 			return nil, &DialError{Target: target, Code: sip.StatusTemporarilyUnavailable, Reason: "not registered"}
 		}
-		uriText, dest = b[0].Contact, b[0].Source
+		uriText, dest, regTransport = b[0].Contact, b[0].Source, b[0].Transport
 	}
 	var uri sip.Uri
 	if err := sip.ParseUri(uriText, &uri); err != nil {
 		return nil, &DialError{Target: target, Code: codeLocalError, Reason: "bad target URI", Err: err}
 	}
-	transport := "udp"
-	if t, ok := uri.UriParams.Get("transport"); ok && t != "" {
-		transport = strings.ToLower(t)
+	transport := dialTransport(&uri, regTransport)
+	if opt.SRTP {
+		if err := srtpAllowed(s.cfg.RTP.SRTP, transport); err != nil {
+			return nil, &DialError{Target: target, Code: 488, Reason: reason488(err), Err: err}
+		}
 	}
 	d, err := s.dg.NewDialog(uri, diago.NewDialogOptions{Transport: transport})
 	if err != nil {
@@ -229,11 +246,16 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		Params:  sip.NewParams(),
 	})
 	req.From().Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(&d.UA.ContactHDR)
+	req.AppendHeader(s.contactFor(&d.UA.ContactHDR, &uri, transport))
 	for _, h := range opt.Headers {
 		req.AppendHeader(h)
 	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if opt.SRTP {
+		if err := offerSRTP(o.sess); err != nil {
+			return fail(codeLocalError, "SRTP key", err)
+		}
+	}
 	req.SetBody(o.sess.writeSDP(leg.LocalAddr(), offerCodecs, defaultEventPT, DirSendRecv))
 	if err := sipgo.ClientRequestBuild(d.UA.Client, req); err != nil {
 		return fail(codeLocalError, "build INVITE", err)
@@ -260,9 +282,12 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 			if off, err := ParseSDP(r.Body()); err == nil {
 				if c, err := off.Choose(); err == nil {
 					p := media.LegParams{Remote: off.Addr, Codec: c.Codec, PayloadType: c.PT, EventPT: off.EventPT}
-					if !started {
+					p.SRTP, err = takeSRTPAnswer(o.sess, off) // no early media without the keys
+					switch {
+					case err != nil:
+					case !started:
 						err = leg.Start(p)
-					} else {
+					default:
 						err = leg.Update(p)
 					}
 					if err == nil {
@@ -307,8 +332,12 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 	res := d.InviteResponse
 	off, perr := ParseSDP(res.Body())
 	var choice CodecPT
+	var keys *media.SRTP
 	if perr == nil {
 		choice, perr = off.Choose()
+	}
+	if perr == nil {
+		keys, perr = takeSRTPAnswer(o.sess, off)
 	}
 	if perr != nil {
 		// Answered with nothing we can use: ACK, then BYE (RFC 3264 §6.1).
@@ -316,7 +345,7 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 		_ = d.Hangup(ctx)
 		return fail(488, "unusable SDP answer", perr)
 	}
-	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, SRTP: keys}
 	if started {
 		err = leg.Update(p)
 	} else {

@@ -43,6 +43,7 @@ type queueCall struct {
 
 	consult  *consultation   // an attended transfer in progress
 	external *transferTarget // set by a blind transfer to a number
+	replaced *OutboundLeg    // set by an attended transfer by REFER with Replaces
 }
 
 // runQueue carries an answered call through its queue; it returns the
@@ -51,7 +52,7 @@ func (c *call) runQueue(r config.Route) string {
 	d := c.s.desk
 	q, ok := c.s.cfg.QueueByName(r.Queue)
 	if d == nil || !ok {
-		c.log.Warn("queue route without an ACD", "queue", r.Queue)
+		c.log.Warn("queue route without an ACD", "queue", r.Queue, attrHint, "the route names a queue but the ACD is not running: check the [acd] and [[queue]] sections of the config")
 		if p := c.s.prompts["busy"]; p != nil {
 			_ = c.s.engine.Play(c.ctx, c.leg, p)
 		}
@@ -68,7 +69,7 @@ func (c *call) runQueue(r config.Route) string {
 		qc.disconnect("")
 		if qc.rec != nil {
 			if err := qc.rec.Close(); err != nil {
-				c.log.Warn("recording incomplete", "error", err)
+				c.log.Warn("recording incomplete", "error", err, attrHint, "check free space and the disk of data.recordings")
 			}
 		}
 		c.rec.QueueResult = qc.result
@@ -94,9 +95,10 @@ func (qc *queueCall) run() bool {
 		defer t.Stop()
 		maxWait = t.C
 	}
+	var referWait <-chan time.Time // the phone hung up during its own transfer
 	for {
 		var agentGone <-chan struct{}
-		if qc.out != nil {
+		if qc.out != nil && referWait == nil {
 			agentGone = qc.out.Done()
 		}
 		var consultNotices <-chan acd.Notice
@@ -104,11 +106,26 @@ func (qc *queueCall) run() bool {
 			consultNotices = qc.consult.tk.Notices()
 		}
 		select {
+		case <-referWait:
+			// The transfer never came: the operator's hang-up ends the call.
+			referWait = nil
+			_ = qc.d.acd.Hangup(qc.id, hangupAgent)
+			qc.disconnect(hangupAgent)
+			c.hangup(hangupCallee)
+			return true
 		case cmd := <-c.cmds:
 			qc.handle(cmd)
+			if qc.out == nil {
+				referWait = nil
+			}
 			if tt := qc.external; tt != nil {
 				qc.result = metrics.QueueTransferred
 				qc.runExternal(*tt)
+				return true
+			}
+			if out := qc.replaced; out != nil {
+				qc.result = metrics.QueueTransferred
+				qc.runBridged(out)
 				return true
 			}
 		case n := <-consultNotices:
@@ -128,6 +145,12 @@ func (qc *queueCall) run() bool {
 				}
 			}
 		case <-agentGone:
+			if qc.out.referPending() {
+				// The phone hung up right after asking for a transfer by
+				// REFER: the transfer's command is on its way.
+				referWait = time.After(10 * time.Second)
+				continue
+			}
 			// Ring mode: the operator's phone hung up the call.
 			qc.endConsult(hangupAgent)
 			_ = qc.d.acd.Hangup(qc.id, hangupAgent)
@@ -190,7 +213,7 @@ func (qc *queueCall) enter() bool {
 			return true
 		}
 		if !errors.Is(err, acd.ErrQueueFull) {
-			c.log.Error("enqueue failed", "queue", qc.q.Name, "error", err)
+			c.log.Error("enqueue failed", "queue", qc.q.Name, "error", err, attrHint, "the caller was not queued: check the queue configuration and journal write errors")
 			qc.result = "failed"
 			c.hangup(hangupSystem)
 			return false
@@ -229,7 +252,7 @@ func (qc *queueCall) overflowTo(why string) bool {
 	qc.result = why
 	if kind == "callback" {
 		if err := qc.d.saveCallback(c.ctx, qc.q, c.rec.From, c.rec.ID); err != nil {
-			c.log.Warn("callback not saved; playing the overflow message", "error", err)
+			c.log.Warn("callback not saved; playing the overflow message", "error", err, attrHint, "check journal write errors and the journal disk")
 		} else {
 			qc.result = "callback"
 		}
@@ -283,7 +306,7 @@ func (qc *queueCall) take(n acd.Notice) {
 	}
 	br, err := c.s.engine.Connect(c.leg, to, qc.rec)
 	if err != nil {
-		c.log.Warn("connect to operator failed", "agent", n.Agent, "error", err)
+		c.log.Warn("connect to operator failed", "agent", n.Agent, "error", err, attrHint, "the operator's phone or session leg failed: check it is registered; the caller stays in the queue")
 		qc.dropOut()
 		_ = qc.d.acd.OfferFailed(qc.id, n.Agent, acd.FailError)
 		qc.startHold(false)
@@ -473,7 +496,7 @@ func (c *call) newQueueRecorder() *media.Recorder {
 	t := c.rec.Arrived
 	rec, err := c.s.engine.NewCallRecorder(t.Format("150405")+"-"+c.rec.ID, t)
 	if err != nil {
-		c.log.Warn("recording not started", "error", err)
+		c.log.Warn("recording not started", "error", err, attrHint, "check free space and permissions of data.recordings")
 		return nil
 	}
 	c.rec.Recording = rec.Path()

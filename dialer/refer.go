@@ -11,6 +11,8 @@ package dialer
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -58,11 +60,20 @@ func (s *Server) handleRefer(req *sip.Request, tx sip.ServerTransaction) bool {
 		respond(sip.StatusBadRequest, "Bad Request (Refer-To)")
 		return true
 	}
+	target := uri.User
 	if uri.Headers != nil && uri.Headers.Has("Replaces") {
-		respond(sip.StatusNotImplemented, "Not Implemented (attended transfer by Replaces: use the desktop)")
+		rep, _ := uri.Headers.Get("Replaces")
+		other := s.callByReplaces(rep)
+		if other == nil {
+			respond(sip.StatusForbidden, "Forbidden (Replaces names no call of this phone)")
+			return true
+		}
+		o.referred.Store(time.Now().UnixNano())
+		respond(sip.StatusAccepted, "Accepted")
+		s.log.Info("attended transfer by REFER with Replaces", "agent", login, "session", session)
+		go s.referReplace(o, login, callID, target, other, session)
 		return true
 	}
-	target := uri.User
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := s.desk.resolveTarget(ctx, target); err != nil {
@@ -70,6 +81,7 @@ func (s *Server) handleRefer(req *sip.Request, tx sip.ServerTransaction) bool {
 		respond(sip.StatusForbidden, "Forbidden (not a transfer target)")
 		return true
 	}
+	o.referred.Store(time.Now().UnixNano())
 	respond(sip.StatusAccepted, "Accepted")
 	s.log.Info("transfer by REFER", "agent", login, "session", session)
 	go func() {
@@ -96,6 +108,73 @@ func (s *Server) handleRefer(req *sip.Request, tx sip.ServerTransaction) bool {
 		}
 	}()
 	return true
+}
+
+// referReplace carries out an attended transfer asked by REFER with
+// Replaces and reports it with NOTIFY.
+func (s *Server) referReplace(o *OutboundLeg, login, callID, target string, other *call, session bool) {
+	_ = o.notifyRefer(100, "Trying", false)
+	if !session {
+		_ = o.notifyRefer(200, "OK", true)
+	} else {
+		s.desk.noteRefer(login)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := s.desk.callOf(callID, login, false)
+	if err == nil {
+		err = c.command(ctx, callCmd{op: "replace", by: login, from: other, target: transferTarget{label: target}})
+	}
+	if err != nil {
+		s.log.Info("attended transfer by REFER failed", "agent", login, "error", err)
+	}
+	if session {
+		if err != nil {
+			_ = o.notifyRefer(503, "Service Unavailable", true)
+		} else {
+			_ = o.notifyRefer(200, "OK", true)
+		}
+	}
+}
+
+// callByReplaces finds the inbound call a Replaces value names (RFC 3891
+// §3: Call-ID;to-tag=…;from-tag=…, the tags as this side sees them: to-tag
+// ours, from-tag the phone's), or nil. The value may be URI-escaped.
+func (s *Server) callByReplaces(v string) *call {
+	if u, err := url.QueryUnescape(v); err == nil {
+		v = u
+	}
+	parts := strings.Split(v, ";")
+	callID, toTag, fromTag := strings.TrimSpace(parts[0]), "", ""
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(k) {
+		case "to-tag":
+			toTag = val
+		case "from-tag":
+			fromTag = val
+		}
+	}
+	if callID == "" || toTag == "" || fromTag == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		req := c.in.InviteRequest
+		if req.CallID().Value() != callID {
+			continue
+		}
+		ft, _ := req.From().Params.Get("tag")
+		tt := ""
+		if res := c.in.InviteResponse; res != nil && res.To() != nil {
+			tt, _ = res.To().Params.Get("tag")
+		}
+		if ft == fromTag && tt == toTag {
+			return c
+		}
+	}
+	return nil
 }
 
 // notifyRefer sends the NOTIFY of a REFER's implicit subscription with

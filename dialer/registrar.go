@@ -94,6 +94,10 @@ type RegistrarOptions struct {
 	Limits AuthLimits
 	// Metrics counts failed authentications; nil counts nothing.
 	Metrics *metrics.Metrics
+	// OnBind, if set, learns each binding made or refreshed: where it came
+	// from ("ip:port"), over which transport, and until when (the TCP
+	// limits keep such a connection open that long).
+	OnBind func(source, transport string, until time.Time)
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Store keeps bindings across restarts; nil keeps them in memory only.
@@ -288,7 +292,7 @@ func (r *Registrar) respond(req *sip.Request) *sip.Response {
 	res, changed := r.update(req, login)
 	if changed != nil {
 		if err := r.persist(ctx, login, changed); err != nil {
-			r.log.Error("registration not stored", "error", err)
+			r.log.Error("registration not stored", "error", err, attrHint, "the phone is registered until restart only: check journal write errors and the journal disk")
 			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error (registration not stored)", nil)
 		}
 		if r.opt.OnChange != nil {
@@ -571,6 +575,9 @@ func (r *Registrar) update(req *sip.Request, user string) (res *sip.Response, ch
 		}
 		mine[key] = &Binding{User: user, Contact: key, Source: req.Source(), Transport: req.Transport(),
 			Expires: now.Add(exp), CallID: callID, CSeq: cseq, UserAgent: userAgent(req)}
+		if r.opt.OnBind != nil {
+			r.opt.OnBind(req.Source(), req.Transport(), now.Add(exp))
+		}
 		dirty = true
 	}
 	res = sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)

@@ -79,6 +79,10 @@ func (s *Server) admitInvite(req *sip.Request, tx sip.ServerTransaction) bool {
 		if _, err := off.Choose(); err != nil {
 			return refuse(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		}
+		if err := answerSRTP(s.cfg.RTP.SRTP, requestTransport(req), off, &sdpSession{}); err != nil {
+			s.log.Info("invite refused", "error", err)
+			return refuse(sip.NewResponseFromRequest(req, 488, reason488(err), nil))
+		}
 	}
 	if trusted {
 		now := time.Now()

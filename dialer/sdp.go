@@ -76,6 +76,11 @@ type Offer struct {
 	EventPT uint8
 	// Direction is the audio stream's direction.
 	Direction Direction
+	// Proto is the m= line's transport profile: RTP/AVP, RTP/SAVP...
+	Proto string
+	// Crypto are the usable a=crypto lines (SDES, RFC 4568), in the
+	// peer's order of preference; lines we cannot use are left out.
+	Crypto []sdesCrypto
 }
 
 // CodecPT is a codec with its negotiated payload type.
@@ -119,7 +124,8 @@ func ParseSDP(body []byte) (*Offer, error) {
 	if port < 0 || port > 65535 {
 		return nil, fmt.Errorf("%w: port %d", ErrBadSDP, port)
 	}
-	o := &Offer{Addr: netip.AddrPortFrom(ip, uint16(port)), Direction: DirSendRecv}
+	o := &Offer{Addr: netip.AddrPortFrom(ip, uint16(port)), Direction: DirSendRecv,
+		Proto: strings.Join(md.MediaName.Protos, "/")}
 
 	rtpmap := map[uint8]string{}
 	for _, a := range md.Attributes {
@@ -142,6 +148,10 @@ func ParseSDP(body []byte) (*Offer, error) {
 			o.Direction = DirRecvOnly
 		case "inactive":
 			o.Direction = DirInactive
+		case "crypto":
+			if c, err := parseCrypto(a.Value); err == nil {
+				o.Crypto = append(o.Crypto, c)
+			}
 		}
 	}
 	if ip.IsUnspecified() && o.Direction == DirSendRecv {
@@ -186,6 +196,9 @@ const defaultEventPT = 101
 type sdpSession struct {
 	id      uint64
 	version uint64
+	srtp    *sdpSRTP // SDES keying (srtp.go); nil: plain RTP
+	// srtpMode is rtp.srtp, for re-offers.
+	srtpMode string
 }
 
 // writeSDP renders an audio description for addr with codecs in order.
@@ -199,7 +212,7 @@ func (s *sdpSession) writeSDP(addr netip.AddrPort, codecs []CodecPT, eventPT uin
 	b.Grow(256)
 	fmt.Fprintf(&b, "v=0\r\no=obzvon %d %d IN %s %s\r\ns=obzvon\r\nc=IN %s %s\r\nt=0 0\r\n",
 		s.id, s.version, ipv, addr.Addr(), ipv, addr.Addr())
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP", addr.Port())
+	fmt.Fprintf(&b, "m=audio %d %s", addr.Port(), s.proto())
 	for _, c := range codecs {
 		fmt.Fprintf(&b, " %d", c.PT)
 	}
@@ -213,6 +226,7 @@ func (s *sdpSession) writeSDP(addr netip.AddrPort, codecs []CodecPT, eventPT uin
 	if eventPT != 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", eventPT, eventPT)
 	}
+	b.WriteString(s.cryptoLines())
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", dir)
 	return []byte(b.String())
 }

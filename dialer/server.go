@@ -2,11 +2,15 @@ package dialer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +30,8 @@ const (
 	attrCallID = "call_id"
 	attrRoute  = "route"
 	attrCode   = "code"
+	// attrHint says, on every warning and error, what to do about it.
+	attrHint = "hint"
 )
 
 // CallStore keeps call detail records. *journal.Journal implements it.
@@ -71,13 +77,20 @@ type Server struct {
 	reg  *Registrar
 	desk *Desk
 
+	tlsServer, tlsClient *tls.Config // SIP over TLS (tls.go); nil without TLS
+
 	invites *inviteLimiter
-	trusted sync.Map // inviteKey → time admitted: INVITEs admitInvite trusted
+	tcp     *tcpLimits   // caps and timeouts of SIP over TCP
+	tcpLn   net.Listener // the real SIP TCP listener, served through tcp
+	tlsLn   net.Listener // the real SIP TLS listener (TCP), likewise
+	trusted sync.Map     // inviteKey → time admitted: INVITEs admitInvite trusted
 
 	draining atomic.Bool
 	closed   atomic.Bool
 	stop     context.CancelFunc
 	handlers sync.WaitGroup
+
+	probe atomic.Pointer[chan struct{}] // Ping's lock probe still waiting (heartbeat.go)
 
 	mu    sync.Mutex
 	calls map[string]*call        // by inbound dialog ID
@@ -99,6 +112,7 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tcp := newTCPLimits(opts.Config, log, opts.Metrics)
 	var reg *Registrar
 	if opts.Credentials != nil {
 		store, _ := opts.Credentials.(BindingStore)
@@ -110,10 +124,16 @@ func New(opts Options) (*Server, error) {
 			Algorithms: opts.Config.SIP.DigestAlgorithms,
 			Metrics:    opts.Metrics,
 			Logger:     log,
+			OnBind: func(source, transport string, until time.Time) {
+				if strings.EqualFold(transport, "tcp") {
+					tcp.keepUntil(source, until.Add(30*time.Second))
+				}
+			},
 		})
 	}
 	s := &Server{
 		invites: newInviteLimiter(opts.Config, time.Now),
+		tcp:     tcp,
 		reg:     reg,
 		cfg:     opts.Config,
 		engine:  opts.Engine,
@@ -144,7 +164,14 @@ func (s *Server) Desk() *Desk { return s.desk }
 // every transport is listening.
 func (s *Server) Start(ctx context.Context) error {
 	sc := s.cfg.SIP
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(sc.UserAgent))
+	var err error
+	if s.tlsServer, s.tlsClient, err = tlsConfigs(sc, s.log); err != nil {
+		return fmt.Errorf("sip tls: %w", err)
+	}
+	// Before NewUA: sipgo's transports take the package's default logger
+	// when they are made.
+	sipLog := sipLibraryLogger(s.log)
+	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgent(sc.UserAgent)}, s.uaOptions()...)...)
 	if err != nil {
 		return fmt.Errorf("sip user agent: %w", err)
 	}
@@ -162,7 +189,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	opts := []diago.DiagoOption{
 		diago.WithServer(srv),
-		diago.WithLogger(s.log),
+		diago.WithLogger(sipLog),
 		diago.WithServerRequestMiddleware(s.middleware),
 	}
 	ext := sc.ExternalHost
@@ -170,18 +197,30 @@ func (s *Server) Start(ctx context.Context) error {
 		ext = sc.Host
 	}
 	for _, t := range sc.Transports {
-		opts = append(opts, diago.WithTransport(diago.Transport{
-			Transport:    t,
-			BindHost:     sc.Host,
-			BindPort:     sc.Port,
-			ExternalHost: ext,
-			ExternalPort: sc.Port,
-		}))
+		tr := s.transportFor(t, ext)
+		if t == "tcp" {
+			// See tcplimit.go: we serve the real port through the caps;
+			// diago's own TCP listener is on a loopback port nobody is told.
+			ln, internal, err := listenTCPLimited(sc.Host, sc.Port)
+			if err != nil {
+				ua.Close()
+				return fmt.Errorf("sip listen on tcp %s:%d: %w", sc.Host, sc.Port, err)
+			}
+			s.tcpLn = ln
+			tr.BindHost, tr.BindPort = "127.0.0.1", internal
+		}
+		if t == "tls" {
+			if err := s.listenTLSLimited(&tr); err != nil {
+				ua.Close()
+				return err
+			}
+		}
+		opts = append(opts, diago.WithTransport(tr))
 	}
 	s.dg = diago.NewDiago(ua, opts...)
 	if s.reg != nil {
 		if n, err := s.reg.Restore(ctx); err != nil {
-			s.log.Warn("stored registrations not restored", "error", err)
+			s.log.Warn("stored registrations not restored", "error", err, attrHint, "phones are reachable again once they re-register (within their expiry); check the journal if it repeats")
 		} else if n > 0 {
 			s.log.Info("registrations restored", "bindings", n)
 		}
@@ -190,9 +229,24 @@ func (s *Server) Start(ctx context.Context) error {
 	s.stop = cancel
 	if err := s.dg.ServeBackground(sctx, s.serveInvite); err != nil {
 		cancel()
+		if s.tcpLn != nil {
+			s.tcpLn.Close()
+		}
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
+		}
 		ua.Close()
 		return fmt.Errorf("sip listen on %s:%d: %w", sc.Host, sc.Port, err)
 	}
+	if s.tcpLn != nil {
+		go func() { _ = srv.ServeTCP(&limitedListener{Listener: s.tcpLn, l: s.tcp}) }()
+		s.log.Info("sip tcp limits", "per_source", s.tcp.perSource, "max", s.tcp.global,
+			"idle_timeout", s.tcp.idle.String(), "message_timeout", s.tcp.message.String())
+	}
+	if s.tlsLn != nil {
+		go func() { _ = srv.ServeTLS(s.limitedTLS()) }()
+	}
+	s.waitUDPListener(sc)
 	s.log.Info("sip listening", "host", sc.Host, "port", sc.Port, "transports", sc.Transports)
 	if s.desk != nil {
 		s.desk.start()
@@ -212,6 +266,26 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// waitUDPListener waits (at most 2 s) until sipgo has put the UDP
+// listener's socket in its connection pool. sipgo reports a listener
+// ready before it does that, and a request sent in between makes sipgo
+// bind a second socket to the same address, which fails (EADDRINUSE) and
+// loses the request: a call placed right after Start.
+func (s *Server) waitUDPListener(sc config.SIP) {
+	if !slices.Contains(sc.Transports, "udp") {
+		return
+	}
+	addr := net.JoinHostPort(sc.Host, strconv.Itoa(sc.Port))
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := s.ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.log.Warn("the SIP UDP listener did not show up in sipgo's connection pool", "addr", addr, attrHint, "the first SIP requests may be lost; restart if calls fail with 500")
 }
 
 // Registrar is the softphone registrar, nil when Options.Credentials
@@ -280,6 +354,12 @@ func (s *Server) Close() error {
 	if s.stop != nil {
 		s.stop()
 	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
+	if s.tcpLn != nil {
+		s.tcpLn.Close()
+	}
 	if s.ua != nil {
 		return s.ua.Close()
 	}
@@ -293,6 +373,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		s.metrics.SIPRequest(req.Method.String())
 		tx = &countingTx{ServerTransaction: tx, m: s.metrics}
+		if refuseInsecureSIPS(req, tx) {
+			return
+		}
 		if req.IsAck() && len(req.Body()) > 0 {
 			if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
 				s.mu.Lock()
@@ -312,6 +395,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if s.draining.Load() {
+				s.metrics.CallRejected(metrics.RejectDraining)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", "30"))
 				_ = tx.Respond(res)
@@ -321,6 +405,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if max := s.cfg.MaxCalls(); s.Active() >= max {
+				s.metrics.CallRejected(metrics.RejectCapacity)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
 				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
 				_ = tx.Respond(res)
@@ -390,7 +475,11 @@ func renegotiate(req *sip.Request, leg *media.Leg, sess *sdpSession, cur *CodecP
 	if err != nil {
 		return sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil), err
 	}
-	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT}
+	keys, err := reofferSRTP(sess.srtpMode, requestTransport(req), off, sess)
+	if err != nil {
+		return sip.NewResponseFromRequest(req, 488, reason488(err), nil), err
+	}
+	p := media.LegParams{Remote: off.Addr, Codec: choice.Codec, PayloadType: choice.PT, EventPT: off.EventPT, SRTP: keys}
 	if !off.Addr.Addr().IsUnspecified() {
 		if err := leg.Update(p); err != nil {
 			return sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil), err
@@ -410,7 +499,7 @@ func sdpResponse(req *sip.Request, body []byte) *sip.Response {
 
 // newSession starts a fresh SDP session identity.
 func (s *Server) newSession() *sdpSession {
-	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff}
+	return &sdpSession{id: uint64(time.Now().Unix())<<16 | s.seq.Add(1)&0xffff, srtpMode: s.cfg.RTP.SRTP}
 }
 
 // release stops counting c as a call in progress (it is being refused);

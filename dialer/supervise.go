@@ -136,6 +136,6 @@ func (d *Desk) audit(who journal.Actor, op, callID, detail string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := a.RecordAudit(ctx, who, op, "call:"+callID, detail); err != nil {
-		d.log.Error("supervision not audited", "error", err)
+		d.log.Error("supervision not audited", "error", err, attrHint, "supervision went unaudited: check journal write errors and the journal disk")
 	}
 }

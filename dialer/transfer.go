@@ -55,6 +55,7 @@ type callCmd struct {
 	target transferTarget
 	by     string
 	appeal string
+	from   *call // "replace": the call whose far leg the caller takes over
 	err    chan error
 }
 
@@ -202,6 +203,8 @@ func (qc *queueCall) handle(cmd callCmd) {
 		err = qc.completeConsult(cmd)
 	case "cancel":
 		err = qc.cancelConsult()
+	case "replace":
+		err = qc.replaceWith(cmd)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.op)
 	}
@@ -227,6 +230,7 @@ func (qc *queueCall) blind(cmd callCmd) error {
 	}
 	c.mu.Unlock()
 	c.log.Info("blind transfer", "by", cmd.by, "to", tt.label)
+	from := qc.q.Name
 	switch tt.kind {
 	case "external":
 		qc.external = &tt
@@ -234,10 +238,12 @@ func (qc *queueCall) blind(cmd callCmd) error {
 	case "queue":
 		qc.q = tt.queue
 	}
-	e := acd.Entry{ID: qc.id, Queue: qc.q.Name, Caller: c.rec.From, Priority: 1000, Agent: tt.agent}
+	// Back in the queue it was answered in (another operator of it), the
+	// call does not count there again; a new queue counts it.
+	e := acd.Entry{ID: qc.id, Queue: qc.q.Name, Caller: c.rec.From, Priority: 1000, Agent: tt.agent, Answered: qc.q.Name == from}
 	tk, err := qc.d.acd.Enqueue(e)
 	if err != nil {
-		c.log.Warn("transfer: re-queue failed", "error", err)
+		c.log.Warn("transfer: re-queue failed", "error", err, attrHint, "the transferred caller was not queued again; check the target queue")
 		c.hangup(hangupSystem)
 		return err
 	}
@@ -262,7 +268,9 @@ func (qc *queueCall) startConsult(cmd callCmd) error {
 		return err
 	}
 	qc.bridge.Disconnect()
+	c.mu.Lock()
 	qc.bridge = nil
+	c.mu.Unlock()
 	qc.consult = &consultation{id: id, agent: cmd.target.agent, tk: tk}
 	if cmd.appeal != "" {
 		c.mu.Lock()
@@ -336,7 +344,7 @@ func (qc *queueCall) completeConsult(cmd callCmd) error {
 	c.rec.Transfers = append(c.rec.Transfers, journal.Transfer{At: time.Now(), By: cmd.by, To: cs.agent, Mode: string(TransferAttended)})
 	c.mu.Unlock()
 	if to == nil {
-		c.log.Warn("attended transfer: the consulted operator's phone is gone")
+		c.log.Warn("attended transfer: the consulted operator's phone is gone", attrHint, "the consulted operator hung up or lost the phone; the caller stays with the transferring operator")
 		_ = qc.d.acd.Hangup(qc.id, "agent gone")
 		c.hangup(hangupSystem)
 		return nil
@@ -371,7 +379,9 @@ func (qc *queueCall) cancelConsult() error {
 	if err != nil {
 		return err
 	}
+	qc.c.mu.Lock()
 	qc.bridge = br
+	qc.c.mu.Unlock()
 	return nil
 }
 
@@ -440,6 +450,14 @@ func (qc *queueCall) runExternal(tt transferTarget) {
 		c.hangup(hangupSystem)
 		return
 	}
+	qc.runBridged(out)
+}
+
+// runBridged connects the caller to out (an external number, or the
+// other party of an operator's call taken over by REFER with Replaces)
+// until either side hangs up.
+func (qc *queueCall) runBridged(out *OutboundLeg) {
+	c := qc.c
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
@@ -451,4 +469,33 @@ func (qc *queueCall) runExternal(tt transferTarget) {
 	}
 	defer br.Disconnect()
 	c.waitEither(out)
+}
+
+// replaceWith is the attended transfer the operator's phone asked for by
+// REFER with Replaces (RFC 3891): the operator called the target through
+// the appliance (cmd.from) and now hands the caller over to that call's
+// far end; both of the operator's calls end.
+func (qc *queueCall) replaceWith(cmd callCmd) error {
+	c := qc.c
+	if qc.consult != nil {
+		return fmt.Errorf("%w: a consultation is in progress", ErrBadTarget)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	out, err := cmd.from.takeOut(ctx)
+	if err != nil {
+		return err
+	}
+	if err := qc.d.acd.TransferOut(qc.id, cmd.target.label); err != nil {
+		out.Hangup(context.Background())
+		return err
+	}
+	qc.hold.stop()
+	qc.disconnect("transfer")
+	c.mu.Lock()
+	c.rec.Transfers = append(c.rec.Transfers, journal.Transfer{At: time.Now(), By: cmd.by, To: cmd.target.label, Mode: string(TransferAttended)})
+	c.mu.Unlock()
+	qc.replaced = out
+	c.log.Info("attended transfer by the phone (REFER with Replaces)", "by", cmd.by, "to", cmd.target.label)
+	return nil
 }

@@ -45,17 +45,20 @@ const (
 	// acting on another operator and supervising calls (listen, whisper,
 	// barge, log out).
 	ResourceAgent
+	// ResourceReport is the queue reports and the queue_log export: every
+	// queue's figures and every operator's work over a period.
+	ResourceReport
 )
 
 var resourceEnum = enum[Resource]{"resource", []string{"", "appeal", "person", "registry", "call", "recording", "account",
-	"catalog", "directory", "audit", "campaign", "list", "survey", "journal", "metrics", "health", "agent"}, nil}
+	"catalog", "directory", "audit", "campaign", "list", "survey", "journal", "metrics", "health", "agent", "report"}, nil}
 
 func (r Resource) String() string { return resourceEnum.str(r) }
 
 // Resources lists every resource, in order.
 var Resources = []Resource{ResourceAppeal, ResourcePerson, ResourceRegistry, ResourceCall, ResourceRecording, ResourceAccount,
 	ResourceCatalog, ResourceDirectory, ResourceAudit, ResourceCampaign, ResourceList, ResourceSurvey, ResourceJournal,
-	ResourceMetrics, ResourceHealth, ResourceAgent}
+	ResourceMetrics, ResourceHealth, ResourceAgent, ResourceReport}
 
 // Actions lists every action, in order.
 var Actions = []Action{ActionRead, ActionCreate, ActionUpdate, ActionDelete, ActionApprove}
@@ -87,13 +90,13 @@ var rights = map[Role]map[Resource][]Action{
 	RoleSupervisor: {
 		ResourceAppeal: ru, ResourcePerson: r, ResourceCall: r, ResourceRecording: r, ResourceAccount: r,
 		ResourceCatalog: rcu, ResourceDirectory: r, ResourceCampaign: r, ResourceList: r, ResourceSurvey: r,
-		ResourceMetrics: r, ResourceHealth: r, ResourceAgent: rcu,
+		ResourceMetrics: r, ResourceHealth: r, ResourceAgent: rcu, ResourceReport: r,
 	},
 	RoleAdmin: {
 		ResourceAppeal: all, ResourcePerson: r, ResourceRegistry: rc, ResourceCall: r, ResourceRecording: r,
 		ResourceAccount: rcud, ResourceCatalog: rcud, ResourceDirectory: r, ResourceAudit: r,
 		ResourceCampaign: rcud, ResourceList: rcud, ResourceSurvey: ru, ResourceJournal: rcu,
-		ResourceMetrics: r, ResourceHealth: r, ResourceAgent: rcu,
+		ResourceMetrics: r, ResourceHealth: r, ResourceAgent: rcu, ResourceReport: r,
 	},
 	RoleCampaignStaff: {
 		ResourceCampaign: rcud, ResourceList: rcud, ResourceSurvey: r, ResourceDirectory: r, ResourceHealth: r,

@@ -15,9 +15,9 @@ func TestAllowedTable(t *testing.T) {
 	op := "appeal:rcu person:r call:r recording:r catalog:r directory:r survey:ru health:r agent:ru"
 	grid := map[Role]string{
 		RoleOperatorL1: op, RoleOperatorL2: op, RoleRepL1: op, RoleRepL2: op, RoleRepL3: op,
-		RoleSupervisor: "appeal:ru person:r call:r recording:r account:r catalog:rcu directory:r campaign:r list:r survey:r metrics:r health:r agent:rcu",
+		RoleSupervisor: "appeal:ru person:r call:r recording:r account:r catalog:rcu directory:r campaign:r list:r survey:r metrics:r health:r agent:rcu report:r",
 		RoleAdmin: "appeal:rcuda person:r registry:rc call:r recording:r account:rcud catalog:rcud directory:r audit:r " +
-			"campaign:rcud list:rcud survey:ru journal:rcu metrics:r health:r agent:rcu",
+			"campaign:rcud list:rcud survey:ru journal:rcu metrics:r health:r agent:rcu report:r",
 		RoleCampaignStaff: "campaign:rcud list:rcud survey:r directory:r health:r agent:r",
 		RoleSRE:           "metrics:r health:r",
 		RoleUnknown:       "",

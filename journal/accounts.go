@@ -186,6 +186,15 @@ func (j *Journal) AddAccount(ctx context.Context, who Actor, n NewAccount) (*Acc
 	case len(a.Roles) == 0:
 		return nil, fmt.Errorf("add account: %w", &FieldError{"roles", "give at least one role"})
 	}
+	if err := firstErr(checkLine("display_name", a.DisplayName, maxNameLen), checkLine("organization", a.Organization, maxOrgLen),
+		checkLine("extension", a.Extension, maxShortLen)); err != nil {
+		return nil, fmt.Errorf("add account: %w", err)
+	}
+	for _, q := range a.Queues {
+		if err := checkLine("queues", q, maxShortLen); err != nil {
+			return nil, fmt.Errorf("add account: %w", err)
+		}
+	}
 	for _, r := range a.Roles {
 		if r <= RoleUnknown || r > RoleSRE {
 			return nil, fmt.Errorf("add account: %w", &FieldError{"roles", fmt.Sprintf("unknown role %d", int(r))})

@@ -202,6 +202,12 @@ func validateCard(a *Appeal) error {
 	}
 	p := &a.Person
 	p.Surname, p.Name, p.Patronymic = strings.TrimSpace(p.Surname), strings.TrimSpace(p.Name), strings.TrimSpace(p.Patronymic)
+	if err := firstErr(checkLine("topic", a.Topic, maxShortLen), checkText("text", a.Text, maxTextLen),
+		checkLine("person.surname", p.Surname, maxNameLen), checkLine("person.name", p.Name, maxNameLen),
+		checkLine("person.patronymic", p.Patronymic, maxNameLen), checkLine("person.address", p.Address, maxAddressLen),
+		checkLine("person.policy", p.Policy, maxShortLen), checkLine("queue", a.Queue, maxShortLen)); err != nil {
+		return err
+	}
 	if p.ENP != "" && !lists.ValidENP(p.ENP) {
 		return &FieldError{"person.enp", fmt.Sprintf("%q is not 16 digits", p.ENP)}
 	}
@@ -224,10 +230,17 @@ type AppealRef struct {
 	Topic    string    `json:"topic"`
 	Status   Status    `json:"status"`
 	Assignee string    `json:"assignee"`
+	// Channel, Resolution and the due dates let a worklist sort and
+	// flag appeals without reading each one (a read of personal data).
+	Channel    Channel    `json:"channel"`
+	Resolution Resolution `json:"resolution,omitempty"`
+	Due        time.Time  `json:"due"`
+	PendingDue time.Time  `json:"pending_due,omitzero"`
 }
 
 func (a *Appeal) ref() AppealRef {
-	return AppealRef{a.ID, a.Number, a.Created, a.Kind, a.Topic, a.Status, a.Assignee}
+	return AppealRef{ID: a.ID, Number: a.Number, Created: a.Created, Kind: a.Kind, Topic: a.Topic, Status: a.Status, Assignee: a.Assignee,
+		Channel: a.Channel, Resolution: a.Resolution, Due: a.Due, PendingDue: a.PendingDue}
 }
 
 // sequence returns the Badger sequence for name, leasing 100 numbers at a
@@ -590,6 +603,9 @@ func (j *Journal) AttachCall(ctx context.Context, who Actor, id, callID string) 
 func (j *Journal) AddAttachment(ctx context.Context, who Actor, id string, att Attachment, content []byte) (*Appeal, error) {
 	if strings.TrimSpace(att.FileName) == "" {
 		return nil, fmt.Errorf("add attachment: %w", &FieldError{"file_name", "is empty"})
+	}
+	if err := firstErr(checkLine("file_name", att.FileName, maxFileLen), checkLine("doc_number", att.DocNumber, maxShortLen)); err != nil {
+		return nil, fmt.Errorf("add attachment: %w", err)
 	}
 	if strings.TrimSpace(att.DocNumber) == "" {
 		return nil, fmt.Errorf("add attachment: %w", &FieldError{"doc_number", "is empty"})

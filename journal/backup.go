@@ -75,9 +75,12 @@ func Restore(ctx context.Context, r io.Reader, dir string, opts Options) error {
 	return j.Close()
 }
 
-// Sizes reports the on-disk size of the journal's LSM tree and value log,
-// in bytes (as of Badger's last periodic update), for metrics.
-func (j *Journal) Sizes() (lsm, vlog int64) { return j.db.Size() }
+// Sizes reports the space the journal's LSM tree and value log take on
+// disk now, in bytes (see DiskUsage for all the parts).
+func (j *Journal) Sizes() (lsm, vlog int64) {
+	u := j.DiskUsage()
+	return u.LSM, u.ValueLog
+}
 
 // RunGC runs Badger's value-log garbage collection until it finds nothing
 // worth rewriting (at most 16 files per call). It is what the scheduled GC
@@ -117,7 +120,7 @@ func (j *Journal) StartGC(interval time.Duration) {
 			case <-t.C:
 				n, err := j.RunGC()
 				if err != nil {
-					j.log.Warn("journal gc", "err", err)
+					j.log.Warn("journal gc", "err", err, "hint", "value-log GC retries at the next interval; if it keeps failing, check the disk and run obzvon journal check")
 				} else if n > 0 {
 					j.log.Debug("journal gc", "rewritten", n)
 				}

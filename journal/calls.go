@@ -189,3 +189,21 @@ func (j *Journal) Calls(ctx context.Context, from, to time.Time) ([]CallRecord, 
 	}
 	return out, nil
 }
+
+// ReadCalls returns the call records that arrived in [from, to) for who,
+// and audits the read durably (call records hold callers' numbers: personal
+// data under 152-FZ). Roles that may not read calls get ErrDenied.
+func (j *Journal) ReadCalls(ctx context.Context, who Actor, from, to time.Time) ([]CallRecord, error) {
+	if !Allowed(who.Role, ActionRead, ResourceCall) {
+		return nil, fmt.Errorf("read calls: %w: role %s", ErrDenied, who.Role)
+	}
+	calls, err := j.Calls(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	detail := fmt.Sprintf("%s to %s, %d records", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), len(calls))
+	if err := j.auditRead(ctx, who, "read", "calls:", "", detail); err != nil {
+		return nil, err
+	}
+	return calls, nil
+}

@@ -154,7 +154,7 @@ func ReadCatalog(fsys fs.FS) ([]Topic, []Script, error) {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(f.v); err != nil {
-			return nil, nil, fmt.Errorf("catalog: %s: %w", f.name, err)
+			return nil, nil, fmt.Errorf("catalog: %s: %w", f.name, describeJSON(b, err))
 		}
 	}
 	ids := map[string]bool{}

@@ -37,20 +37,12 @@ const maxGroup = 128
 const commitQueue = 1024
 
 type commitReq struct {
-	fn func(*badger.Txn) error
-	// Exactly one of done and after is set: update waits on done; a
-	// fire-and-forget write (read audit) gets after called instead.
-	done  chan error
-	after func(error)
+	fn    func(*badger.Txn) error
+	done  chan error // update waits on it
+	probe bool       // a liveness probe (Ping): no transaction
 }
 
-func (r *commitReq) finish(err error) {
-	if r.after != nil {
-		r.after(err)
-		return
-	}
-	r.done <- err
-}
+func (r *commitReq) finish(err error) { r.done <- err }
 
 // startCommitter starts the committer goroutine (read-write journals).
 func (j *Journal) startCommitter() {
@@ -72,7 +64,13 @@ func (j *Journal) startCommitter() {
 					break more
 				}
 			}
-			j.commitGroup(group)
+			group, probes := splitProbes(group)
+			if len(group) > 0 {
+				j.commitGroup(group)
+			}
+			for _, p := range probes {
+				p.finish(nil)
+			}
 		}
 	}()
 }
@@ -100,7 +98,6 @@ func (e *fnError) Error() string { return e.err.Error() }
 func (j *Journal) commitGroup(group []*commitReq) {
 	j.stats.writes.Add(uint64(len(group)))
 	for len(group) > 1 {
-		j.stats.commits.Add(1)
 		err := j.db.Update(func(txn *badger.Txn) error {
 			for i, r := range group {
 				if err := r.fn(txn); err != nil {
@@ -110,6 +107,9 @@ func (j *Journal) commitGroup(group []*commitReq) {
 			return nil
 		})
 		var fe *fnError
+		if !errors.As(err, &fe) {
+			j.stats.commits.Add(1) // a function's error discards the transaction uncommitted
+		}
 		switch {
 		case err == nil:
 			for _, r := range group {
@@ -140,14 +140,15 @@ type Stats struct {
 	// Fallbacks counts groups whose commit failed and were committed one
 	// transaction at a time.
 	Fallbacks uint64
-	// LSMBytes and ValueLogBytes are Badger's on-disk sizes (updated by
-	// Badger about once a minute).
+	// LSMBytes and ValueLogBytes are the space the LSM tables and the
+	// value log take on disk now (see DiskUsage).
 	LSMBytes, ValueLogBytes int64
 }
 
 // Stats returns the journal's counters and sizes.
 func (j *Journal) Stats() Stats {
-	lsm, vlog := j.db.Size()
+	u := j.DiskUsage()
+	lsm, vlog := u.LSM, u.ValueLog
 	return Stats{Writes: j.stats.writes.Load(), Commits: j.stats.commits.Load(), Fallbacks: j.stats.fallbacks.Load(),
 		LSMBytes: lsm, ValueLogBytes: vlog}
 }
@@ -155,12 +156,16 @@ func (j *Journal) Stats() Stats {
 // updateAlone runs fn in its own transaction, retrying conflicts.
 func (j *Journal) updateAlone(fn func(*badger.Txn) error) error {
 	for attempt := 0; ; attempt++ {
-		err := j.db.Update(fn)
+		var fnErr error
+		err := j.db.Update(func(txn *badger.Txn) error { fnErr = fn(txn); return fnErr })
 		if errors.Is(err, badger.ErrConflict) && attempt < 8 {
 			continue
 		}
 		if errors.Is(err, badger.ErrConflict) {
 			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+		if err != nil && fnErr == nil {
+			j.noteWriteError("commit", err) // the caller's writes were fine; storage failed
 		}
 		return err
 	}

@@ -25,13 +25,18 @@
 // caller whose update returned nil has its write on disk; TestSIGKILL…
 // kills a writing child process at random and checks every acknowledged
 // write and every index after reopening. Registry loads write through a
-// WriteBatch and sync once at the end: a load interrupted by a crash is
-// simply run again (loads are idempotent).
+// few large transactions and sync once at the end; a person's record and
+// its index keys always share a transaction (loadwriter.go), so a load
+// killed at any moment leaves whole persons only, and running it again
+// completes it (loads are idempotent). CheckIndexes and RepairIndexes
+// (obzvon journal check [--repair]) find and fix disagreements left by
+// older versions or by bugs.
 //
-// Reads of personal data are audited without waiting for the fsync of the
-// audit entry (see auditRead): the entry is queued before the data is
-// returned and is durable with the next group commit. Changes are audited
-// in their own transaction.
+// Reads of personal data are audited durably: the audit entry is
+// committed (and synced) before the data is returned, sharing the group
+// commit with concurrent writes; a read whose entry cannot be written
+// fails, and a read-only journal refuses such reads (see auditRead).
+// Changes are audited in the transaction that makes them.
 //
 // # Encryption at rest and key rotation
 //
@@ -39,7 +44,7 @@
 // hex), e.g. a systemd credential:
 //
 //	LoadCredential=journal.key:/etc/obzvon/journal.key
-//	# obzvon.toml: journal.encryption_key_file = "${CREDENTIALS_DIRECTORY}/journal.key"
+//	# obzvon.toml, section [data]: encryption_key_file = "${CREDENTIALS_DIRECTORY}/journal.key"
 //
 // Badger encrypts data with data keys (rotated every 10 days) that are
 // themselves encrypted with this master key in the KEYREGISTRY file. To

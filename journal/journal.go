@@ -66,6 +66,9 @@ type Options struct {
 	// Now is the clock for record times (appeal creation, due dates,
 	// audit); nil means time.Now. Tests of other packages inject one.
 	Now func() time.Time
+	// MaxTokenTTL is the longest a bearer token may live, and the life of
+	// one created without a TTL; zero means DefaultMaxTokenTTL.
+	MaxTokenTTL time.Duration
 
 	// migrations overrides the schema migrations (tests only).
 	migrations []migration
@@ -88,18 +91,15 @@ type Journal struct {
 	seqs   map[string]*badger.Sequence
 	loadMu sync.Mutex
 
-	stats struct{ writes, commits, fallbacks atomic.Uint64 }
+	stats struct{ writes, commits, fallbacks, writeErrors atomic.Uint64 }
 
 	commitCh      chan *commitReq
 	committerDone chan struct{}
 	sendMu        sync.RWMutex
 
-	auditMu      sync.Mutex
-	auditCond    *sync.Cond
-	auditPending int
-	closed       chan struct{}
-	once         sync.Once
-	gcDone       chan struct{}
+	closed chan struct{}
+	once   sync.Once
+	gcDone chan struct{}
 }
 
 // Open opens (creating if needed) the journal described by opts and runs
@@ -171,7 +171,6 @@ func Open(opts Options) (*Journal, error) {
 	if j.now == nil {
 		j.now = time.Now
 	}
-	j.auditCond = sync.NewCond(&j.auditMu)
 	if err := j.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal: %w", err)
@@ -212,7 +211,6 @@ func (j *Journal) Close() error {
 		close(j.closed)
 		j.sendMu.Unlock()
 		j.stopCommitter()
-		j.waitAudit()
 		if j.gcDone != nil {
 			<-j.gcDone
 		}
@@ -266,10 +264,10 @@ func getJSON(txn *badger.Txn, key []byte, v any) error {
 type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(f string, a ...any) {
-	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+	b.l.Error("badger: "+strings.TrimSpace(fmt.Sprintf(f, a...)), "hint", "a storage error of the journal: check the disk (df -h, journalctl -k), then obzvon journal check")
 }
 func (b badgerLogger) Warningf(f string, a ...any) {
-	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+	b.l.Warn("badger: "+strings.TrimSpace(fmt.Sprintf(f, a...)), "hint", "reported by the journal store; act if it repeats: check the disk, then obzvon journal check")
 }
 func (b badgerLogger) Infof(f string, a ...any) {
 	b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))

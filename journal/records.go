@@ -185,9 +185,24 @@ func scanIndex(txn *badger.Txn, prefix []byte, from []byte, reverse bool, fn fun
 // IndexProblem is one disagreement between records and index keys found
 // by CheckIndexes.
 type IndexProblem struct {
-	Key    string // the index or record key concerned (printable form)
-	Reason string
+	Key    string `json:"key"` // the index or record key concerned (printable form)
+	Reason string `json:"reason"`
+
+	// For RepairIndexes: what is wrong, the raw index key and the record
+	// key it should point at.
+	kind          problemKind
+	index, record string
 }
+
+// problemKind sorts index problems by the fix they need.
+type problemKind int
+
+const (
+	problemRecord      problemKind = iota // a record that cannot be decoded: not repairable
+	problemOrphan                         // an index key no record produces: delete it
+	problemWrongTarget                    // an index key pointing at another record: rewrite it
+	problemMissing                        // a record's index key is missing: write it
+)
 
 func (p IndexProblem) String() string { return p.Key + ": " + p.Reason }
 
@@ -210,22 +225,22 @@ func (j *Journal) CheckIndexes(ctx context.Context) ([]IndexProblem, error) {
 			rest := k[len(spaceRecord):]
 			slash := bytes.IndexByte([]byte(rest), '/')
 			if slash < 0 {
-				probs = append(probs, IndexProblem{printable(k), "record key without kind"})
+				probs = append(probs, IndexProblem{Key: printable(k), Reason: "record key without kind"})
 				continue
 			}
 			dec, ok := kinds[rest[:slash]]
 			if !ok {
-				probs = append(probs, IndexProblem{printable(k), "unknown record kind"})
+				probs = append(probs, IndexProblem{Key: printable(k), Reason: "unknown record kind"})
 				continue
 			}
 			err := item.Value(func(b []byte) error {
 				r, err := dec(b)
 				if err != nil {
-					probs = append(probs, IndexProblem{printable(k), "undecodable: " + err.Error()})
+					probs = append(probs, IndexProblem{Key: printable(k), Reason: "undecodable: " + err.Error()})
 					return nil
 				}
 				if string(recordKey(r.kind(), r.id())) != k {
-					probs = append(probs, IndexProblem{printable(k), "id in record differs from key"})
+					probs = append(probs, IndexProblem{Key: printable(k), Reason: "id in record differs from key"})
 				}
 				for _, ik := range r.indexKeys() {
 					want[string(ik)] = k
@@ -252,14 +267,17 @@ func (j *Journal) CheckIndexes(ctx context.Context) ([]IndexProblem, error) {
 			w, ok := want[k]
 			switch {
 			case !ok:
-				probs = append(probs, IndexProblem{printable(k), "index key without a record that produces it"})
+				probs = append(probs, IndexProblem{Key: printable(k), Reason: "index key without a record that produces it",
+					kind: problemOrphan, index: k})
 			case w != string(pk):
-				probs = append(probs, IndexProblem{printable(k), fmt.Sprintf("points at %s, want %s", printable(string(pk)), printable(w))})
+				probs = append(probs, IndexProblem{Key: printable(k), Reason: fmt.Sprintf("points at %s, want %s", printable(string(pk)), printable(w)),
+					kind: problemWrongTarget, index: k, record: w})
 			}
 		}
 		for k, pk := range want {
 			if !seen[k] {
-				probs = append(probs, IndexProblem{printable(k), "missing index key of " + printable(pk)})
+				probs = append(probs, IndexProblem{Key: printable(k), Reason: "missing index key of " + printable(pk),
+					kind: problemMissing, index: k, record: pk})
 			}
 		}
 		return nil

@@ -78,13 +78,39 @@ func (p *Person) same(o *Person) bool {
 
 // LoadStats counts what a registry load did.
 type LoadStats struct {
-	Rows      int           `json:"rows"` // valid rows read
-	Inserted  int           `json:"inserted"`
-	Updated   int           `json:"updated"`
-	Unchanged int           `json:"unchanged"`
-	Rejected  int           `json:"rejected"` // rows with errors (see the error list)
-	Encoding  string        `json:"encoding,omitempty"`
-	Took      time.Duration `json:"took"`
+	Rows      int `json:"rows"` // valid rows read
+	Inserted  int `json:"inserted"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Rejected  int `json:"rejected"` // rows with errors (see the error list)
+	// WithPhone counts the valid rows that have a phone number (the
+	// persons a campaign can call).
+	WithPhone int `json:"with_phone"`
+	// Blank counts the rows with every cell empty, skipped; BlankLines
+	// are the lines of the first of them (lists.MaxBlankLines).
+	Blank      int   `json:"blank"`
+	BlankLines []int `json:"blank_lines,omitempty"`
+	// Ignored names the file's columns that the registry does not keep
+	// (a survey list's year, health group or diagnosis, unknown headers).
+	Ignored  []string      `json:"ignored_columns,omitempty"`
+	Encoding string        `json:"encoding,omitempty"`
+	Took     time.Duration `json:"took"`
+}
+
+// registryFields are the fields the registry keeps of a list's row.
+var registryFields = []lists.Field{lists.FieldSurname, lists.FieldName, lists.FieldPatronymic, lists.FieldFullName,
+	lists.FieldBirth, lists.FieldENP, lists.FieldPhone, lists.FieldMOCode, lists.FieldMOName, lists.FieldAddress}
+
+// ignoredColumns names the columns of m's header whose data the registry
+// does not keep (headers left empty are not named).
+func ignoredColumns(m *lists.Mapper) []string {
+	var out []string
+	for i, f := range m.Fields() {
+		if h := strings.TrimSpace(m.Header()[i]); h != "" && !slices.Contains(registryFields, f) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // loadBatch is how many rows a registry load prepares per batch.
@@ -113,6 +139,7 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	}
 	defer lr.Close()
 	st.Encoding = lr.Encoding
+	st.Ignored = ignoredColumns(lr.Mapper())
 	// A first load into an empty registry has no stored versions to
 	// read; loads are serialized, so the registry stays ours meanwhile.
 	fresh := true
@@ -133,7 +160,7 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 	// never holds one ENP twice (the reader rejects duplicates) and loads
 	// are serialized.
 	var rowErrs []*lists.RowError
-	var rejected int
+	var rejected, withPhone int
 	now := j.now()
 	parsed := make(chan []*Person, 2)
 	prepared := make(chan *preparedBatch, 2)
@@ -157,6 +184,9 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 			if err != nil {
 				readErr <- err
 				return
+			}
+			if row.Phone != "" {
+				withPhone++
 			}
 			batch = append(batch, &Person{V: personVersion, ENP: row.ENP, Surname: row.Surname, Name: row.Name,
 				Patronymic: row.Patronymic, Birth: row.Birth, Phone: row.Phone, Address: row.Address,
@@ -195,15 +225,16 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		}
 		prepErr <- nil
 	}()
-	wb := j.db.NewWriteBatch()
-	defer wb.Cancel()
+	lw := j.newLoadWriter()
 	var werr error
 	for pb := range prepared {
 		if werr == nil {
 			werr = ctx.Err()
 		}
 		if werr == nil {
-			werr = pb.write(wb)
+			if werr = pb.write(lw); werr != nil {
+				j.noteWriteError("registry load", werr)
+			}
 		}
 		if werr != nil {
 			close(stop)
@@ -221,21 +252,28 @@ func (j *Journal) LoadRegistry(ctx context.Context, who Actor, r io.Reader, f li
 		werr = <-readErr
 	}
 	if werr == nil {
-		werr = wb.Flush()
+		if werr = lw.flush(); werr != nil {
+			j.noteWriteError("registry load", werr)
+		}
+	} else {
+		lw.cancel()
 	}
 	if werr == nil && j.opts.SyncWrites {
-		werr = j.db.Sync()
+		if werr = j.db.Sync(); werr != nil {
+			j.noteWriteError("registry load", werr)
+		}
 	}
 	if werr == nil {
 		j.settleAfterLoad()
 	}
 	st.Rows, st.Inserted, st.Updated, st.Unchanged = pst.Rows, pst.Inserted, pst.Updated, pst.Unchanged
-	st.Rejected = rejected
+	st.Rejected, st.WithPhone = rejected, withPhone
+	st.Blank, st.BlankLines = lr.Blank, lr.BlankLines
 	if werr != nil {
 		return st, rowErrs, fmt.Errorf("load registry %s: %w", source, werr)
 	}
 	st.Took = time.Since(start)
-	detail := fmt.Sprintf("rows %d inserted %d updated %d unchanged %d rejected %d", st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected)
+	detail := fmt.Sprintf("rows %d inserted %d updated %d unchanged %d rejected %d blank %d", st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected, st.Blank)
 	if err := j.update(ctx, func(txn *badger.Txn) error { return j.audit(txn, who, "load", "registry:"+source, "", detail) }); err != nil {
 		return st, rowErrs, err
 	}
@@ -270,28 +308,33 @@ func (j *Journal) settleAfterLoad() {
 	}
 	start := time.Now()
 	if err := j.db.Flatten(2); err != nil {
-		j.log.Warn("registry: compact after load", "level0_tables", l0, "err", err)
+		j.log.Warn("registry: compact after load", "level0_tables", l0, "err", err, "hint", "the load is saved; searches stay slower until Badger compacts by itself")
 		return
 	}
 	j.log.Info("registry: compacted after load", "level0_tables", l0, "took", time.Since(start))
 }
 
-// preparedBatch is a batch of persons encoded for writing: sets[i] is
-// written with vals[i]; dels are stale index keys of updated persons.
+// preparedBatch is a batch of persons encoded for writing: the entries
+// of person i are ents[ends[i-1]:ends[i]] (its record, the stale index
+// keys of the version it replaces, its index keys).
 type preparedBatch struct {
-	sets, vals, dels [][]byte
+	ents []loadEntry
+	ends []int
 }
 
-func (pb *preparedBatch) write(wb *badger.WriteBatch) error {
-	for _, k := range pb.dels {
-		if err := wb.Delete(k); err != nil {
+// loadEntry is one key to set to val, or to delete.
+type loadEntry struct {
+	key, val []byte
+	del      bool
+}
+
+func (pb *preparedBatch) write(lw *loadWriter) error {
+	start := 0
+	for _, end := range pb.ends {
+		if err := lw.add(pb.ents[start:end]); err != nil {
 			return err
 		}
-	}
-	for i, k := range pb.sets {
-		if err := wb.Set(k, pb.vals[i]); err != nil {
-			return err
-		}
+		start = end
 	}
 	return nil
 }
@@ -376,7 +419,7 @@ func (j *Journal) preparePersons(batch []*Person, fresh bool, st *LoadStats) (*p
 			return nil, err
 		}
 	}
-	pb := &preparedBatch{sets: make([][]byte, 0, 6*len(batch)), vals: make([][]byte, 0, 6*len(batch))}
+	pb := &preparedBatch{ents: make([]loadEntry, 0, 7*len(batch)), ends: make([]int, 0, len(batch))}
 	var a keyArena
 	var nk [][]byte
 	for i, p := range batch {
@@ -391,23 +434,22 @@ func (j *Journal) preparePersons(batch []*Person, fresh bool, st *LoadStats) (*p
 		}
 		pk := a.alloc(len(spaceRecord) + len(kindPerson) + 1 + len(p.ENP))
 		pk = append(append(append(append(pk, spaceRecord...), kindPerson...), '/'), p.ENP...)
-		pb.sets = append(pb.sets, pk)
-		pb.vals = append(pb.vals, val)
+		pb.ents = append(pb.ents, loadEntry{key: pk, val: val})
 		nk = p.appendIndexKeys(&a, nk[:0])
 		if o != nil {
 			st.Updated++
 			for _, k := range o.indexKeys() {
 				if !containsKey(nk, k) {
-					pb.dels = append(pb.dels, k)
+					pb.ents = append(pb.ents, loadEntry{key: k, del: true})
 				}
 			}
 		} else {
 			st.Inserted++
 		}
 		for _, k := range nk {
-			pb.sets = append(pb.sets, k)
-			pb.vals = append(pb.vals, pk)
+			pb.ents = append(pb.ents, loadEntry{key: k, val: pk})
 		}
+		pb.ends = append(pb.ends, len(pb.ents))
 	}
 	return pb, nil
 }

@@ -124,3 +124,35 @@ func openMem(t *testing.T) *Journal {
 	t.Cleanup(func() { j.Close() })
 	return j
 }
+
+// TestReadCallsIsAudited: reading call records (callers' numbers) leaves a
+// durable audit entry; a role without the right gets ErrDenied and none.
+func TestReadCallsIsAudited(t *testing.T) {
+	ctx := context.Background()
+	j := openMem(t)
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	if err := j.PutCall(ctx, &CallRecord{Direction: "inbound", From: "79001112233", Arrived: t0}); err != nil {
+		t.Fatal(err)
+	}
+	who := Actor{Login: "socket:root", Role: RoleAdmin}
+	calls, err := j.ReadCalls(ctx, who, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil || len(calls) != 1 {
+		t.Fatalf("ReadCalls = %d, %v", len(calls), err)
+	}
+	if _, err := j.ReadCalls(ctx, Actor{Login: "staff", Role: RoleCampaignStaff}, t0, t0); !errors.Is(err, ErrDenied) {
+		t.Fatalf("campaign staff reading calls: %v, want ErrDenied", err)
+	}
+	entries, err := j.Audit(ctx, who, AuditQuery{Account: "socket:root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads int
+	for _, e := range entries {
+		if e.Op == "read" && e.Subject == "calls:" {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Fatalf("audit entries of the read: %d (%+v), want 1", reads, entries)
+	}
+}

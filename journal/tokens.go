@@ -43,26 +43,44 @@ func (t *Token) indexKeys() [][]byte {
 	return [][]byte{ikey(idxTokenLogin, []byte(t.Login), []byte(t.Hash))}
 }
 
+// DefaultMaxTokenTTL is the longest a bearer token lives unless
+// Options.MaxTokenTTL says otherwise: a year.
+const DefaultMaxTokenTTL = 365 * 24 * time.Hour
+
+func (j *Journal) tokenTTLCap() time.Duration {
+	if j.opts.MaxTokenTTL > 0 {
+		return j.opts.MaxTokenTTL
+	}
+	return DefaultMaxTokenTTL
+}
+
 func tokenHash(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
 }
 
-// CreateToken makes a bearer token for login, valid for ttl (0: no
-// expiry), and returns its secret ("obz_…"). Administrators may create
+// CreateToken makes a bearer token for login, valid for ttl (0: the
+// longest allowed, Options.MaxTokenTTL; longer is refused), and returns its secret ("obz_…"). Administrators may create
 // tokens for anyone, others for themselves.
 func (j *Journal) CreateToken(ctx context.Context, who Actor, login, name string, ttl time.Duration) (string, error) {
 	if who.Login != login && !Allowed(who.Role, ActionUpdate, ResourceAccount) {
 		return "", fmt.Errorf("create token for %s: %w", login, ErrDenied)
+	}
+	if err := checkLine("name", name, maxShortLen); err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	switch {
+	case ttl <= 0:
+		ttl = j.tokenTTLCap()
+	case ttl > j.tokenTTLCap():
+		return "", fmt.Errorf("create token: %w", &FieldError{"ttl", fmt.Sprintf("%v is longer than the longest a token may live (%v)", ttl, j.tokenTTLCap())})
 	}
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	now := j.now()
 	t := &Token{Hash: tokenHash(secret), Login: login, Name: name, Created: now}
-	if ttl > 0 {
-		t.Expires = now.Add(ttl)
-	}
+	t.Expires = now.Add(ttl)
 	err := j.update(ctx, func(txn *badger.Txn) error {
 		if _, err := txn.Get(recordKey(kindAccount, login)); err != nil {
 			return fmt.Errorf("account %s: %w", login, ErrNotFound)
@@ -110,6 +128,11 @@ func (j *Journal) RevokeTokens(ctx context.Context, who Actor, login string) (in
 	n := 0
 	err := j.update(ctx, func(txn *badger.Txn) error {
 		n = 0
+		if _, err := txn.Get(recordKey(kindAccount, login)); errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: no account %q", ErrNotFound, login)
+		} else if err != nil {
+			return err
+		}
 		var pks [][]byte
 		err := scanIndex(txn, ikey(idxTokenLogin, []byte(login), nil), nil, false, func(_, pk []byte) (bool, error) {
 			pks = append(pks, pk)

@@ -50,10 +50,18 @@ type Reader struct {
 	seen     map[uint64]int // ENP -> first line, for duplicates
 	Encoding string         // "utf-8", "utf-8 bom" or "windows-1251" (CSV)
 	Comma    rune           // the CSV separator found
+	// Blank counts the rows after the header with every cell empty
+	// (";;;;;;" in a CSV), which Next skips; BlankLines holds the lines of
+	// the first MaxBlankLines of them, for the report.
+	Blank      int
+	BlankLines []int
 	// AllowDuplicates returns rows whose ЕНП an earlier row had, instead
 	// of rejecting them; the caller merges them (survey lists).
 	AllowDuplicates bool
 }
+
+// MaxBlankLines is how many blank rows' lines a Reader keeps.
+const MaxBlankLines = 20
 
 // NewReader opens a list in format f (FormatUnknown: sniff the content),
 // finds its header (the first of the first five lines whose names map
@@ -134,6 +142,10 @@ func (lr *Reader) Next() (*Row, error) {
 			return nil, err
 		}
 		if row == nil {
+			lr.Blank++
+			if len(lr.BlankLines) < MaxBlankLines {
+				lr.BlankLines = append(lr.BlankLines, line)
+			}
 			continue
 		}
 		if row.ENP != "" && !lr.AllowDuplicates {

@@ -189,6 +189,9 @@ func NewMapper(header []string, required []Field) (*Mapper, error) {
 // Fields returns the field each column maps to.
 func (m *Mapper) Fields() []Field { return m.fields }
 
+// Header returns the column names as the file heads them.
+func (m *Mapper) Header() []string { return m.header }
+
 // Map validates and normalizes one row's cells. line is reported in
 // errors. A row with every cell empty returns (nil, nil): skip it.
 func (m *Mapper) Map(line int, cells []string) (*Row, error) {

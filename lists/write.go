@@ -39,11 +39,14 @@ func WriteCSV(w io.Writer, cp1251 bool, tables ...Table) error {
 				return err
 			}
 		}
-		if err := cw.Write(t.Header); err != nil {
+		// Every cell through CSVCell: formula injection (OWASP).
+		if err := cw.Write(csvCells(t.Header)); err != nil {
 			return err
 		}
-		if err := cw.WriteAll(t.Rows); err != nil {
-			return err
+		for _, r := range t.Rows {
+			if err := cw.Write(csvCells(r)); err != nil {
+				return err
+			}
 		}
 	}
 	cw.Flush()

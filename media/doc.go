@@ -100,6 +100,23 @@
 // silence and Close reports ErrRecordingIncomplete. Long silences (both
 // sides on hold) extend the file without writing it (a sparse hole).
 //
+// # SRTP
+//
+// A leg started with LegParams.SRTP speaks SRTP (RFC 3711) with the SDES
+// suites AES_CM_128_HMAC_SHA1_80 and _32 (srtp.go). Its reader checks
+// each packet's tag and the replay window (64 packets per SSRC, up to 4
+// SSRCs) and decrypts the payload in place before anything else sees it,
+// so statistics, remote learning, DTMF, the recorder and the switch all
+// work on authenticated plaintext; a failed packet is dropped and counted
+// (Stats.SRTPAuthFailed, SRTPReplayed; Counters). Sends are encrypted
+// into a per-leg buffer under the send lock, after the header rewrite, so
+// the switch still forwards without copying on plain legs and a packet
+// can go from an SRTP leg to a plain one and back. The keys, the AES and
+// HMAC states and the buffers are made once per leg and direction at
+// Start (or Update with new keys): no allocation per packet. The cost per
+// packet is in BenchmarkForwardSRTP and BenchmarkSRTPTransform. RTCP is
+// neither read nor sent, so SRTCP is not implemented.
+//
 // # Prompts and DTMF
 //
 // LoadPrompt decodes a WAV once into 20 ms frames for both codecs;

@@ -36,6 +36,7 @@ var (
 // Log attribute keys.
 const (
 	logPort   = "rtp_port"
+	logHint   = "hint" // what to do, on every warning and error
 	logRemote = "remote"
 )
 
@@ -67,10 +68,13 @@ type Counters struct {
 	PacketsLost    uint64 // packets lost on the way in (RFC 3550 A.3, never decreasing)
 	RecordingBytes uint64 // sample bytes written to recordings
 	// PacketsDropped counts received packets rejected (malformed, unknown
-	// source, payload type not negotiated) and packets the switch failed
-	// to send. Packets not sent on purpose (hold, a prompt playing, no
-	// telephone-event on the other side) are not counted.
+	// source, payload type not negotiated, failed SRTP checks) and packets
+	// the switch failed to send. Packets not sent on purpose (hold, a
+	// prompt playing, no telephone-event on the other side) are not counted.
 	PacketsDropped uint64
+	// SRTPAuthFailures and SRTPReplays count received SRTP packets dropped
+	// for a wrong authentication tag and as replays (RFC 3711 §3.3).
+	SRTPAuthFailures, SRTPReplays uint64
 }
 
 // Engine owns the RTP port range and the legs on it.
@@ -89,12 +93,14 @@ type Engine struct {
 	// Packets of closed legs; live legs count their own (under locks the
 	// hot path takes anyway) so that cores do not share a counter's
 	// cache line per packet.
-	closedIn  uint64 // under mu
-	closedOut uint64 // under mu
-	lost      atomic.Uint64
-	recBytes  atomic.Uint64
-	dropped   atomic.Uint64
-	delay     delayHistogram
+	closedIn   uint64 // under mu
+	closedOut  uint64 // under mu
+	lost       atomic.Uint64
+	recBytes   atomic.Uint64
+	dropped    atomic.Uint64
+	srtpAuth   atomic.Uint64
+	srtpReplay atomic.Uint64
+	delay      delayHistogram
 }
 
 // NewEngine validates cfg and returns an engine. It binds nothing until
@@ -150,11 +156,13 @@ func (e *Engine) Counters() Counters {
 	}
 	e.mu.Unlock()
 	return Counters{
-		PacketsIn:      in,
-		PacketsOut:     out,
-		PacketsLost:    e.lost.Load(),
-		RecordingBytes: e.recBytes.Load(),
-		PacketsDropped: e.dropped.Load(),
+		PacketsIn:        in,
+		PacketsOut:       out,
+		PacketsLost:      e.lost.Load(),
+		RecordingBytes:   e.recBytes.Load(),
+		PacketsDropped:   e.dropped.Load(),
+		SRTPAuthFailures: e.srtpAuth.Load(),
+		SRTPReplays:      e.srtpReplay.Load(),
 	}
 }
 

@@ -30,6 +30,10 @@ type LegParams struct {
 	PayloadType uint8
 	// EventPT is the telephone-event payload type; 0 = not negotiated.
 	EventPT uint8
+	// SRTP, when not nil, keys the leg's media with SRTP (RFC 3711):
+	// what it receives must authenticate and is decrypted before anything
+	// else sees it, what it sends is encrypted. Nil: plain RTP.
+	SRTP *SRTP
 	// WaitForPeer sends to Remote only once RTP has come from the peer
 	// (at Remote, or at the address learned from its packets), apart from
 	// the first UnheardBudget packets: an untrusted caller's SDP may name
@@ -53,6 +57,7 @@ type legConfig struct {
 	gen      uint64 // bumped by Start/Update: restarts remote learning
 	learned  bool   // remote was latched from received packets
 	waitPeer bool   // see LegParams.WaitForPeer
+	srtp     *srtpSession
 }
 
 func (p LegParams) config() (*legConfig, error) {
@@ -99,8 +104,12 @@ type Stats struct {
 	LastReceived time.Time
 	// Rejected counts packets dropped as malformed, from an unknown
 	// address (while the socket is not yet connected), or of a payload
-	// type not negotiated.
+	// type not negotiated, and the SRTP packets counted below.
 	Rejected uint64
+	// SRTPAuthFailed counts SRTP packets dropped because their
+	// authentication tag did not match (tampered, or not keyed with the
+	// peer's key); SRTPReplayed those dropped as replays (RFC 3711 §3.3.2).
+	SRTPAuthFailed, SRTPReplayed uint64
 }
 
 // sink says where a leg's received packets go: to a leg (the other leg
@@ -161,7 +170,7 @@ type Leg struct {
 
 	statsMu sync.Mutex
 	rx      rxStats
-	in      struct{ packets, bytes, rejected uint64 }
+	in      struct{ packets, bytes, rejected, srtpAuth, srtpReplay uint64 }
 	lastIn  time.Time
 
 	tx txStream
@@ -212,6 +221,9 @@ func (l *Leg) Start(p LegParams) error {
 	if err != nil {
 		return err
 	}
+	if err := c.keySRTP(p.SRTP, nil); err != nil {
+		return err
+	}
 	c.gen = 1
 	if !l.cfg.CompareAndSwap(nil, c) {
 		return ErrLegStarted
@@ -234,6 +246,9 @@ func (l *Leg) Update(p LegParams) error {
 		if old == nil {
 			return ErrLegNotStarted
 		}
+		if err := c.keySRTP(p.SRTP, old); err != nil {
+			return err
+		}
 		c.gen = old.gen + 1
 		c.waitPeer = c.waitPeer || old.waitPeer
 		if l.cfg.CompareAndSwap(old, c) {
@@ -251,7 +266,7 @@ func (l *Leg) Update(p LegParams) error {
 		} else {
 			l.connected.Store(nil)
 			if err := l.sock.disconnect(); err != nil {
-				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err)
+				l.e.log.Warn("media: disconnect RTP socket", logPort, l.port, "error", err, logHint, "harmless once; report it if it repeats")
 			}
 		}
 	}
@@ -316,6 +331,7 @@ func (l *Leg) Stats() Stats {
 	var s Stats
 	l.statsMu.Lock()
 	s.PacketsIn, s.BytesIn, s.Rejected = l.in.packets, l.in.bytes, l.in.rejected
+	s.SRTPAuthFailed, s.SRTPReplayed = l.in.srtpAuth, l.in.srtpReplay
 	s.LastReceived = l.lastIn
 	s.Lost = l.rx.lost()
 	s.Jitter = l.rx.src.jitterDuration(8000)
@@ -396,7 +412,21 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	if cfg.gen != l.seenGen {
 		l.seenGen, l.learnLeft = cfg.gen, learnPackets
 	}
-	h, err := parseRTP(pkt)
+	wire := len(pkt)
+	var h rtpHeader
+	var err error
+	if cfg.srtp != nil {
+		// Nothing unauthenticated goes further, not even to move the
+		// remote address.
+		var n int
+		if n, err = cfg.srtp.recv.unprotect(pkt, &h); err != nil {
+			l.rejectSRTP(err)
+			return
+		}
+		pkt = pkt[:n]
+	} else {
+		err = h.parse(pkt)
+	}
 	audio := err == nil && h.pt == cfg.pt
 	event := err == nil && cfg.eventPT != 0 && h.pt == cfg.eventPT
 	from = unmapAddrPort(from)
@@ -431,7 +461,7 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 
 	l.statsMu.Lock()
 	l.in.packets++
-	l.in.bytes += uint64(len(pkt))
+	l.in.bytes += uint64(wire)
 	l.lastIn = now
 	l.rx.packet(h.ssrc, h.seq, h.ts, arrival, audio)
 	lost := l.rx.lost()
@@ -519,7 +549,7 @@ func (l *Leg) emitDigit(d rune) {
 	select {
 	case l.dtmf <- d:
 	default:
-		l.e.log.Warn("media: DTMF digit dropped, nobody reads the channel", logPort, l.port)
+		l.e.log.Warn("media: DTMF digit dropped, nobody reads the channel", logPort, l.port, logHint, "a digit pressed outside a menu; nothing to do")
 	}
 }
 
@@ -564,6 +594,14 @@ func (l *Leg) send(b []byte, cfg *legConfig, src uint64, seq uint16, ts uint32, 
 	if t.closed {
 		t.mu.Unlock()
 		return false
+	}
+	if cfg.srtp != nil {
+		var err error
+		if b, err = cfg.srtp.send.protect(b); err != nil {
+			t.mu.Unlock()
+			l.e.dropped.Add(1)
+			return false
+		}
 	}
 	// The send runs under t.mu: Close takes it before closing the
 	// socket, so the descriptor is never used after it is closed.

@@ -5,6 +5,7 @@ package media
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,13 +37,28 @@ func BenchmarkBridgedCalls(b *testing.B) {
 		for _, w := range []int{-1, 0} {
 			b.Run(fmt.Sprintf("calls=%d/readers=%s", n, readerName(w)), func(b *testing.B) {
 				b.ReportAllocs()
-				benchBridgedCalls(b, n, w, *loadTime)
+				benchBridgedCalls(b, n, w, *loadTime, 0)
 			})
 		}
 	}
 }
 
-func benchBridgedCalls(b *testing.B, calls, workers int, d time.Duration) {
+// BenchmarkBridgedCallsSRTP is BenchmarkBridgedCalls at 500 calls with
+// SRTP on no leg, on one leg of each call (a phone on SRTP, a trunk on
+// plain RTP) and on both; the generator encrypts what it sends to keyed
+// legs (in its own process, not billed to the engine).
+func BenchmarkBridgedCallsSRTP(b *testing.B) {
+	for _, keyed := range []int{0, 1, 2} {
+		b.Run(fmt.Sprintf("calls=500/srtp_legs=%d", keyed), func(b *testing.B) {
+			b.ReportAllocs()
+			benchBridgedCalls(b, 500, 0, *loadTime, keyed)
+		})
+	}
+}
+
+// benchBridgedCalls runs calls bridged calls; srtpLegs of each call's two
+// legs (0, 1: the first, 2) are keyed with SRTP.
+func benchBridgedCalls(b *testing.B, calls, workers int, d time.Duration, srtpLegs int) {
 	rssBefore := rssBytes()
 	dir := b.TempDir()
 	e, err := NewEngine(EngineConfig{IP: netip.MustParseAddr("127.0.0.1"), PortMin: 20000, PortMax: 29999, RecordDir: b.TempDir(), Workers: workers})
@@ -86,10 +102,17 @@ func benchBridgedCalls(b *testing.B, calls, workers int, d time.Duration) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := la.Start(LegParams{Remote: gen, Codec: codecA, EventPT: 101}); err != nil {
+		var ka, kb *SRTP
+		if srtpLegs >= 1 {
+			ka = &SRTP{Send: mustKey(b, AESCM128HMACSHA180), Recv: mustKey(b, AESCM128HMACSHA180)}
+		}
+		if srtpLegs >= 2 {
+			kb = &SRTP{Send: mustKey(b, AESCM128HMACSHA180), Recv: mustKey(b, AESCM128HMACSHA180)}
+		}
+		if err := la.Start(LegParams{Remote: gen, Codec: codecA, EventPT: 101, SRTP: ka}); err != nil {
 			b.Fatal(err)
 		}
-		if err := lb.Start(LegParams{Remote: gen, Codec: codecB, EventPT: 101}); err != nil {
+		if err := lb.Start(LegParams{Remote: gen, Codec: codecB, EventPT: 101, SRTP: kb}); err != nil {
 			b.Fatal(err)
 		}
 		rec, err := NewRecorder(filepath.Join(dir, fmt.Sprintf("call%d.wav", i)))
@@ -102,10 +125,11 @@ func benchBridgedCalls(b *testing.B, calls, workers int, d time.Duration) {
 		}
 		recs, bridges = append(recs, rec), append(bridges, br)
 		same := 0
-		if codecA == codecB {
+		if codecA == codecB && srtpLegs == 0 {
 			same = 1 // payload passes untouched: the generator's send stamp survives
 		}
-		targets = append(targets, fmt.Sprintf("%s %d %d", la.LocalAddr(), codecA.PayloadType(), same), fmt.Sprintf("%s %d %d", lb.LocalAddr(), codecB.PayloadType(), same))
+		targets = append(targets, fmt.Sprintf("%s %d %d%s", la.LocalAddr(), codecA.PayloadType(), same, genKey(ka)),
+			fmt.Sprintf("%s %d %d%s", lb.LocalAddr(), codecB.PayloadType(), same, genKey(kb)))
 	}
 	fmt.Fprintf(stdin, "%d\n%s\n", warm+d+200*time.Millisecond, strings.Join(targets, "\n"))
 	stdin.Close()
@@ -219,17 +243,32 @@ func runLoadGenerator() int {
 	type target struct {
 		addr *net.UDPAddr
 		pt   byte
+		srtp *srtpSender // encrypts what goes to a keyed leg, or nil
 	}
 	var targets []target
 	stamped := make(map[netip.AddrPort]bool)
 	for in.Scan() {
 		f := strings.Fields(in.Text())
-		if len(f) != 3 {
+		if len(f) != 3 && len(f) != 4 {
 			continue
 		}
 		ap := netip.MustParseAddrPort(f[0])
 		pt, _ := strconv.Atoi(f[1])
-		targets = append(targets, target{net.UDPAddrFromAddrPort(ap), byte(pt)})
+		t := target{addr: net.UDPAddrFromAddrPort(ap), pt: byte(pt)}
+		if len(f) == 4 {
+			var k SRTPKey
+			k.Suite = AESCM128HMACSHA180
+			if raw, err := hex.DecodeString(f[3]); err == nil {
+				copy(k.Key[:], raw)
+			}
+			tr, err := newSRTPTransform(k)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "loadgen:", err)
+				return 1
+			}
+			t.srtp = &srtpSender{t: tr}
+		}
+		targets = append(targets, t)
 		stamped[ap] = f[2] == "1"
 	}
 	epoch := time.Now()
@@ -262,12 +301,14 @@ func runLoadGenerator() int {
 	}()
 	const slots = 10 // spread each 20 ms round over 10 sends of batches
 	msgs := make([]ipv4.Message, len(targets))
+	plain := make([][]byte, len(targets))
 	for i, t := range targets {
 		buf := make([]byte, 12+FrameSamples)
 		putRTPHeader(buf, false, t.pt, 0, 0, uint32(i+1))
 		for j := 12; j < len(buf); j++ {
 			buf[j] = 0x55
 		}
+		plain[i] = buf
 		msgs[i] = ipv4.Message{Buffers: [][]byte{buf}, Addr: t.addr}
 	}
 	var sent uint64
@@ -282,10 +323,18 @@ func runLoadGenerator() int {
 			batch := msgs[lo:hi]
 			stamp := uint64(time.Since(epoch))
 			for i := range batch {
-				b := batch[i].Buffers[0]
+				b := plain[lo+i]
 				binary.BigEndian.PutUint16(b[2:], uint16(round))
 				binary.BigEndian.PutUint32(b[4:], uint32(round*FrameSamples))
 				binary.BigEndian.PutUint64(b[12:], stamp)
+				if s := targets[lo+i].srtp; s != nil {
+					w, err := s.protect(b)
+					if err != nil {
+						fmt.Fprintln(os.Stderr, "loadgen:", err)
+						return 1
+					}
+					batch[i].Buffers[0] = w
+				}
 			}
 			for len(batch) > 0 {
 				n, err := pc.WriteBatch(batch, 0)
@@ -320,4 +369,13 @@ func setBufferForce(c *net.UDPConn, n int) {
 			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, n)
 		})
 	}
+}
+
+// genKey is the " KEYHEX" suffix of a target line for a keyed leg: the
+// key the generator encrypts with (the leg's receive key); "" for plain.
+func genKey(k *SRTP) string {
+	if k == nil {
+		return ""
+	}
+	return " " + hex.EncodeToString(k.Recv.Key[:])
 }

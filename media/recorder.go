@@ -87,11 +87,11 @@ type recChannel struct {
 	basePos int64
 }
 
-// NewRecorder creates (truncating) the WAV file at path, writes a header
-// for an empty recording and starts the recorder's writer. The directory
-// must exist.
+// NewRecorder creates the WAV file at path, which must not exist (a
+// recording is never overwritten), writes a header for an empty
+// recording and starts the recorder's writer. The directory must exist.
 func NewRecorder(path string) (*Recorder, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
 	}

@@ -39,6 +39,25 @@ func parseRTP(b []byte) (h rtpHeader, err error) {
 
 // parse is parseRTP into h.
 func (h *rtpHeader) parse(b []byte) error {
+	if err := h.parseHeader(b); err != nil {
+		return err
+	}
+	end := len(b)
+	if b[0]&0x20 != 0 { // padding: the last byte counts the padding bytes
+		pad := int(b[end-1])
+		if pad == 0 || end-pad < h.payloadOff {
+			return errRTPShort
+		}
+		end -= pad
+	}
+	h.payloadEnd = end
+	return nil
+}
+
+// parseHeader parses the fixed header of b and skips CSRCs and the header
+// extension; the payload runs to the end of b (padding is not looked at:
+// in SRTP it is encrypted, and the packet ends with the tag).
+func (h *rtpHeader) parseHeader(b []byte) error {
 	if len(b) < 12 {
 		return errRTPShort
 	}
@@ -64,15 +83,7 @@ func (h *rtpHeader) parse(b []byte) error {
 			return errRTPShort
 		}
 	}
-	end := len(b)
-	if b[0]&0x20 != 0 { // padding: the last byte counts the padding bytes
-		pad := int(b[end-1])
-		if pad == 0 || end-pad < off {
-			return errRTPShort
-		}
-		end -= pad
-	}
-	h.payloadOff, h.payloadEnd = off, end
+	h.payloadOff, h.payloadEnd = off, len(b)
 	return nil
 }
 

@@ -47,3 +47,5 @@ func newWorker() (*worker, error)          { return nil, errNotLinux }
 func (*worker) add(*Leg, *rawSocket) error { return errNotLinux }
 func (*worker) remove(*Leg)                {}
 func (*worker) stop()                      {}
+
+func (*worker) ping(ch chan struct{}) { close(ch) }

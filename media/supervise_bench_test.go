@@ -212,7 +212,7 @@ func BenchmarkMixPacket(b *testing.B) {
 				i++
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu_ns/op")
-			if s := l.Stats(); s.PacketsOut < uint64(b.N)-2 {
+			if s := l.Stats(); b.N > 2 && s.PacketsOut < uint64(b.N-2) { // the jitter buffers hold back 2 frames (prefill)
 				b.Fatalf("sent %d mixed packets for %d frames", s.PacketsOut, b.N)
 			}
 		})

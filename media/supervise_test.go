@@ -380,8 +380,12 @@ func testSupervise(t *testing.T, ca, cb, cs Codec) {
 					t.Errorf("whisper: operator to customer bytes %v, want 0x7F untouched (the direct path)", got)
 				}
 			case SuperviseBarge:
-				if got := probeDirect(t, a, b); got[0xFF] != 5*FrameSamples {
-					t.Errorf("barge: customer to operator bytes %v, want 0xFF (re-encoded by the mixer)", got)
+				// Through the mixer, 0x7F comes out as 0xFF; a frame may
+				// also carry the tail of the supervisor's tone still in
+				// its jitter buffer (seen on a loaded machine), but none
+				// may pass untouched.
+				if got := probeDirect(t, a, b); got[0x7F] != 0 || got[0xFF] < 3*FrameSamples {
+					t.Errorf("barge: customer to operator bytes %v, want 0xFF (re-encoded by the mixer), no 0x7F", got)
 				}
 			}
 		}

@@ -212,6 +212,9 @@ type worker struct {
 	legs    map[int32]*Leg
 	stopped atomic.Bool
 	done    chan struct{}
+
+	pingMu sync.Mutex
+	pings  []chan struct{} // closed by the worker when it sees the wake-up (heartbeat_linux.go)
 }
 
 func newWorker() (*worker, error) {
@@ -278,8 +281,12 @@ func (w *worker) remove(l *Leg) {
 // stop ends the worker and waits for it. Its legs must be closed first.
 func (w *worker) stop() {
 	if !w.stopped.Swap(true) {
-		one := uint64(1)
-		syscall.Write(w.wakefd, (*[8]byte)(unsafe.Pointer(&one))[:])
+		w.pingMu.Lock() // the worker may already have closed the eventfd
+		if w.wakefd >= 0 {
+			one := uint64(1)
+			syscall.Write(w.wakefd, (*[8]byte)(unsafe.Pointer(&one))[:])
+		}
+		w.pingMu.Unlock()
 	}
 	<-w.done
 }
@@ -287,7 +294,7 @@ func (w *worker) stop() {
 func (w *worker) run(rc syscall.RawConn) {
 	defer func() {
 		w.file.Close()
-		syscall.Close(w.wakefd)
+		w.closeWake()
 		close(w.done)
 	}()
 	events := make([]syscall.EpollEvent, 128)
@@ -313,6 +320,10 @@ func (w *worker) batch(events []syscall.EpollEvent, rb *recvBatch) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	for _, ev := range events {
+		if ev.Fd == int32(w.wakefd) {
+			w.pong()
+			continue
+		}
 		l := w.legs[ev.Fd]
 		if l == nil {
 			continue // the wake-up, or a leg removed since

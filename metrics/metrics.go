@@ -109,6 +109,7 @@ type Metrics struct {
 	media        *mediaCollector
 	journal      *journalCollector
 	delay        *delayCollector
+	rejected     *prometheus.CounterVec // see rejected.go
 	security     *security
 }
 
@@ -137,6 +138,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		media:       newMediaCollector(),
 		journal:     newJournalCollector(),
 		delay:       newDelayCollector(),
+		rejected:    newRejected(),
 	}
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace,
@@ -155,7 +157,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media, m.journal, m.delay)
+		reg.MustRegister(m.callsActive, m.callsTotal, requests, m.sipResponses, m.media, m.journal, m.delay, m.rejected)
 	}
 	m.security = newSecurity(reg)
 	return m
@@ -350,30 +352,52 @@ func (c *delayCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstHistogram(c.desc, count, sum.Seconds(), buckets)
 }
 
-// RegisterJournalSizes makes f the source of obzvon_journal_size_bytes
-// (the journal's LSM tree and value log on disk), read at each scrape.
-func (m *Metrics) RegisterJournalSizes(f func() (lsm, vlog int64)) {
+// JournalStats is what the journal reports for metrics at each scrape.
+type JournalStats struct {
+	// Space its files take on disk (allocated blocks, as du counts them):
+	// the LSM tables, the value log, the memtables' write-ahead logs and
+	// the rest (manifest, key registry, discard stats).
+	LSMBytes, ValueLogBytes, WALBytes, OtherBytes int64
+	// WriteErrors counts writes that failed in storage (not those refused
+	// as invalid); it only grows.
+	WriteErrors uint64
+}
+
+// RegisterJournal makes f the source of obzvon_journal_size_bytes and
+// obzvon_journal_write_errors_total, read at each scrape. Until a source
+// is set both are absent from the exposition.
+func (m *Metrics) RegisterJournal(f func() JournalStats) {
 	if m == nil || f == nil {
 		return
 	}
 	m.journal.source.Store(&f)
 }
 
-// journalCollector reports the journal's size on disk.
+// journalCollector reports the journal's size on disk and write errors.
 type journalCollector struct {
-	source atomic.Pointer[func() (int64, int64)]
+	source atomic.Pointer[func() JournalStats]
 	size   *prometheus.Desc
+	errors *prometheus.Desc
 }
 
 func newJournalCollector() *journalCollector {
-	return &journalCollector{size: prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "journal", "size_bytes"),
-		"Size of the journal on disk: the LSM tree (part=lsm) and the value log (part=vlog).",
-		[]string{"part"}, nil)}
+	return &journalCollector{
+		size: prometheus.NewDesc(
+			prometheus.BuildFQName(namespace, "journal", "size_bytes"),
+			"Space the journal's files take on disk: LSM tables (part=lsm), value log (vlog), memtable write-ahead logs (wal), the rest (other).",
+			[]string{"part"}, nil),
+		errors: prometheus.NewDesc(
+			prometheus.BuildFQName(namespace, "journal", "write_errors_total"),
+			"Journal writes that failed in storage (disk full, I/O error); invalid records refused are not counted.",
+			nil, nil),
+	}
 }
 
 // Describe implements prometheus.Collector.
-func (c *journalCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.size }
+func (c *journalCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.size
+	ch <- c.errors
+}
 
 // Collect implements prometheus.Collector.
 func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
@@ -381,9 +405,12 @@ func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
 	if f == nil {
 		return
 	}
-	lsm, vlog := (*f)()
-	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(lsm), "lsm")
-	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(vlog), "vlog")
+	s := (*f)()
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(s.LSMBytes), "lsm")
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(s.ValueLogBytes), "vlog")
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(s.WALBytes), "wal")
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(s.OtherBytes), "other")
+	ch <- prometheus.MustNewConstMetric(c.errors, prometheus.CounterValue, float64(s.WriteErrors))
 }
 
 // NewRegistry returns a fresh registry holding the Go runtime and process

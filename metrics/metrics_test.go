@@ -319,6 +319,14 @@ func populated(reg *prometheus.Registry) *prometheus.Registry {
 	m.RegisterMediaCounters(func() MediaCounters {
 		return MediaCounters{PacketsIn: 1500, PacketsOut: 1499, PacketsLost: 2, RecordingBytes: 48000}
 	})
+	m.CallRejected(RejectCapacity)
+	m.CallRejected("nonsense")
+	m.RegisterJournal(func() JournalStats {
+		return JournalStats{LSMBytes: 4096, ValueLogBytes: 8192, WALBytes: 1024, OtherBytes: 512}
+	})
+	d := NewDaemon(reg, "v1.2.3")
+	d.SetReady(true)
+	d.SetStartUnclean(false)
 	return reg
 }
 
@@ -475,19 +483,26 @@ func BenchmarkScrape(b *testing.B) {
 	}
 }
 
-func TestJournalSizes(t *testing.T) {
+func TestJournalStats(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := New(reg)
-	if n, _ := testutil.GatherAndCount(reg, "obzvon_journal_size_bytes"); n != 0 {
-		t.Errorf("journal sizes before a source: %d series, want none", n)
+	if n, _ := testutil.GatherAndCount(reg, "obzvon_journal_size_bytes", "obzvon_journal_write_errors_total"); n != 0 {
+		t.Errorf("journal metrics before a source: %d series, want none", n)
 	}
-	m.RegisterJournalSizes(func() (int64, int64) { return 1234, 5678 })
-	want := `# HELP obzvon_journal_size_bytes Size of the journal on disk: the LSM tree (part=lsm) and the value log (part=vlog).
+	m.RegisterJournal(func() JournalStats {
+		return JournalStats{LSMBytes: 1234, ValueLogBytes: 5678, WALBytes: 90, OtherBytes: 12, WriteErrors: 3}
+	})
+	want := `# HELP obzvon_journal_size_bytes Space the journal's files take on disk: LSM tables (part=lsm), value log (vlog), memtable write-ahead logs (wal), the rest (other).
 # TYPE obzvon_journal_size_bytes gauge
 obzvon_journal_size_bytes{part="lsm"} 1234
+obzvon_journal_size_bytes{part="other"} 12
 obzvon_journal_size_bytes{part="vlog"} 5678
+obzvon_journal_size_bytes{part="wal"} 90
+# HELP obzvon_journal_write_errors_total Journal writes that failed in storage (disk full, I/O error); invalid records refused are not counted.
+# TYPE obzvon_journal_write_errors_total counter
+obzvon_journal_write_errors_total 3
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "obzvon_journal_size_bytes"); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "obzvon_journal_size_bytes", "obzvon_journal_write_errors_total"); err != nil {
 		t.Error(err)
 	}
 }
@@ -517,5 +532,39 @@ func TestForwardDelayHistogram(t *testing.T) {
 		if h.GetSampleCount() != 4 || h.GetSampleSum() != 120e-6 || len(h.GetBucket()) != len(ForwardDelayBounds) {
 			t.Errorf("histogram = count %d sum %g buckets %d", h.GetSampleCount(), h.GetSampleSum(), len(h.GetBucket()))
 		}
+	}
+}
+
+func TestDaemonMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	d := NewDaemon(reg, "v9")
+	d.WatchFilesystem(t.TempDir())
+	if v := testutil.ToFloat64(d.ready); v != 0 {
+		t.Errorf("obzvon_ready before SetReady = %v, want 0", v)
+	}
+	d.SetReady(true)
+	d.SetStartUnclean(true)
+	if testutil.ToFloat64(d.ready) != 1 || testutil.ToFloat64(d.unclean) != 1 {
+		t.Errorf("ready %v, unclean %v; want 1, 1", testutil.ToFloat64(d.ready), testutil.ToFloat64(d.unclean))
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	if got["obzvon_data_filesystem_size_bytes"] <= 0 || got["obzvon_data_filesystem_avail_bytes"] <= 0 ||
+		got["obzvon_data_filesystem_avail_bytes"] > got["obzvon_data_filesystem_size_bytes"] {
+		t.Errorf("data filesystem avail %v size %v, want 0 < avail <= size", got["obzvon_data_filesystem_avail_bytes"], got["obzvon_data_filesystem_size_bytes"])
+	}
+	if got["obzvon_build_info"] != 1 {
+		t.Errorf("obzvon_build_info = %v, want 1", got["obzvon_build_info"])
+	}
+	var nilD *Daemon
+	nilD.SetReady(true) // no panic
+	if n := Names(); len(n) < 20 || n[0] > n[len(n)-1] {
+		t.Errorf("Names() = %v, want every family, sorted", n)
 	}
 }

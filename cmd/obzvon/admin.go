@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,7 +67,7 @@ func callsFromDaemon(c *cli.Context, from, to time.Time) (calls []journal.CallRe
 	q := url.Values{"from": {from.Format(time.RFC3339Nano)}, "to": {to.Format(time.RFC3339Nano)}}
 	res, err := hc.Get("http://obzvon/api/v1/calls?" + q.Encode())
 	if err != nil {
-		return nil, false, fmt.Errorf("daemon: %w", err)
+		return nil, false, daemonTransportError(err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
@@ -75,7 +76,7 @@ func callsFromDaemon(c *cli.Context, from, to time.Time) (calls []journal.CallRe
 		return nil, false, fmt.Errorf("daemon: %s: %s", res.Status, e.Error)
 	}
 	if err := json.NewDecoder(res.Body).Decode(&calls); err != nil {
-		return nil, false, fmt.Errorf("daemon: decode calls: %w", err)
+		return nil, false, errors.New("the daemon's answer could not be read: is it the same obzvon version as this command? (obzvon version; systemctl restart obzvon)")
 	}
 	return calls, true, nil
 }
@@ -92,7 +93,7 @@ func backupFromDaemon(c *cli.Context, w io.Writer) (ok bool, err error) {
 	hc.Timeout = 0 // a large journal takes longer than any fixed limit
 	res, err := hc.Get("http://obzvon/api/v1/journal/backup")
 	if err != nil {
-		return false, fmt.Errorf("daemon: %w", err)
+		return false, daemonTransportError(err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
@@ -101,7 +102,7 @@ func backupFromDaemon(c *cli.Context, w io.Writer) (ok bool, err error) {
 		return true, fmt.Errorf("daemon: %s: %s", res.Status, e.Error)
 	}
 	if _, err := io.Copy(w, res.Body); err != nil {
-		return true, fmt.Errorf("daemon: backup stream: %w", err)
+		return true, fmt.Errorf("the backup stream from the daemon broke off: %v", daemonTransportError(err))
 	}
 	if t := res.Trailer.Get(api.BackupTrailer); t != "ok" {
 		if t == "" {
@@ -178,7 +179,7 @@ func (a *adminAPI) do(ctx context.Context, method, path string, body any, conten
 	}
 	res, err := a.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
+		return daemonTransportError(err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
@@ -192,7 +193,7 @@ func (a *adminAPI) do(ctx context.Context, method, path string, body any, conten
 		return nil
 	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		return fmt.Errorf("daemon: decode the answer of %s %s: %w", method, path, err)
+		return fmt.Errorf("the daemon's answer to %s %s could not be read: is it the same obzvon version as this command? (obzvon version; systemctl restart obzvon)", method, strings.SplitN(path, "?", 2)[0])
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,6 +28,22 @@ func cliActor() journal.Actor {
 		name = u.Username
 	}
 	return journal.Actor{Login: "cli:" + name, Role: journal.RoleAdmin}
+}
+
+// printable makes a stored name safe for a terminal table: invalid UTF-8
+// and control characters (an account stored before names were checked)
+// become U+FFFD, and a very long name is cut.
+func printable(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if r := []rune(s); len(r) > journal.MaxDisplayName {
+		s = string(r[:journal.MaxDisplayName]) + "…"
+	}
+	return s
 }
 
 // newSecret returns a random secret of n characters that is easy to type.
@@ -163,7 +180,7 @@ func agentListCommand() *cli.Command {
 				if a.Disabled {
 					state = "disabled"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Login, a.DisplayName, strings.Join(roles, ","), dash(a.Organization), dash(a.Extension), state)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Login, printable(a.DisplayName), strings.Join(roles, ","), dash(printable(a.Organization)), dash(a.Extension), state)
 			}
 			return tw.Flush()
 		},

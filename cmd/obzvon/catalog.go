@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -35,9 +37,13 @@ func catalogCommand() *cli.Command {
 					case c.Bool("default") && c.NArg() == 0:
 						topics, scripts, err = journal.DefaultCatalog()
 					case !c.Bool("default") && c.NArg() == 1:
-						topics, scripts, err = journal.ReadCatalog(os.DirFS(c.Args().First()))
+						dir := c.Args().First()
+						if topics, scripts, err = journal.ReadCatalog(os.DirFS(dir)); err != nil {
+							return cli.Exit(fmt.Sprintf("cannot load the catalog from %s: %v\nIt needs topics.json and scripts.json in that directory; obzvon catalog load --default loads the built-in one.",
+								dir, catalogFileError(dir, err)), exitFailure)
+						}
 					default:
-						return cli.Exit("catalog load needs a DIR or --default\nTry: obzvon catalog load /etc/obzvon/catalog", exitUsage)
+						return cli.Exit("catalog load needs a DIR or --default\nTry: obzvon catalog load --default", exitUsage)
 					}
 					if err != nil {
 						return cli.Exit(err.Error(), exitFailure)
@@ -99,6 +105,16 @@ func catalogCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// catalogFileError names the file of dir that ReadCatalog could not use:
+// its errors name files relative to the directory ("topics.json: …").
+func catalogFileError(dir string, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return inDir(dir, err).Error()
+	}
+	return filepath.Join(dir, strings.TrimPrefix(err.Error(), "catalog: "))
 }
 
 // loadCatalog stores the catalog read on this side (validated already)

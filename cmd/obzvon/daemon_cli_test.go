@@ -38,7 +38,7 @@ type runningDaemon struct {
 	err  error         // its exit status, once done is closed
 	logs *bytes.Buffer
 	data string
-	http string // base URL of the TCP API
+	http string // base URL of the TCP API (HTTPS: httpsClient trusts it)
 }
 
 // startCLIDaemon builds and starts `obzvon serve` on free loopback ports and
@@ -55,7 +55,7 @@ func startCLIDaemon(t *testing.T) *runningDaemon {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := &runningDaemon{t: t, done: make(chan struct{}), logs: &bytes.Buffer{}, data: data, http: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
+	d := &runningDaemon{t: t, done: make(chan struct{}), logs: &bytes.Buffer{}, data: data, http: fmt.Sprintf("https://127.0.0.1:%d", httpPort)}
 	d.cmd = exec.Command(bin, "serve", "--config", cfgPath)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
@@ -115,7 +115,7 @@ func (d *runningDaemon) stop() {
 func (d *runningDaemon) login(login, password string) int {
 	d.t.Helper()
 	body, _ := json.Marshal(map[string]string{"login": login, "password": password})
-	res, err := http.Post(d.http+"/api/v1/login", "application/json", bytes.NewReader(body))
+	res, err := d.httpsClient().Post(d.http+"/api/v1/login", "application/json", bytes.NewReader(body))
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func runCmdStdin(stdin string, args ...string) (stdout, stderr string, code int)
 	var out, errb bytes.Buffer
 	app.Reader, app.Writer, app.ErrWriter = strings.NewReader(stdin), &out, &errb
 	app.ExitErrHandler = func(*cli.Context, error) {}
-	err := app.Run(append([]string{"obzvon"}, args...))
+	err := runApp(app, append([]string{"obzvon"}, args...))
 	if err != nil {
 		code = exitFailure
 		if ec, ok := err.(interface{ ExitCode() int }); ok {
@@ -256,17 +256,19 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 		}
 	})
 	t.Run("registry load", func(t *testing.T) {
-		got := decodeLoad(t, mustRun(t, "registry", "load", "--dir", dir, "--json", registryList))
-		want := decodeLoad(t, mustRun(t, "registry", "load", "--dir", t.TempDir(), "--json", registryList)) // no daemon there
+		report := filepath.Join(t.TempDir(), "errors.csv") // not beside the list in testdata
+		got := decodeLoad(t, mustRun(t, "registry", "load", "--dir", dir, "--json", "--report", report, registryList))
+		want := decodeLoad(t, mustRun(t, "registry", "load", "--dir", t.TempDir(), "--json", "--report", report, registryList)) // no daemon there
 		if got.Rows != 60 || got.Inserted != 60 || got.Rejected != 2 || len(got.Errors) != 2 || got.Errors[0].Column != "Дата рождения" || got.Errors[1].Column != "ЕНП" {
 			t.Errorf("registry load via the daemon = %+v, want 60 inserted and the 2 bad rows", got)
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("registry load via the daemon = %+v\ndirectly = %+v", got, want)
 		}
-		out := mustRun(t, "registry", "load", "--dir", dir, registryList)
-		if !strings.Contains(out, "60 rows: 0 inserted, 0 updated, 60 unchanged; 2 rejected") || !strings.Contains(out, "LINE") || !strings.Contains(out, "Дата рождения") {
-			t.Errorf("registry load (text) again via the daemon = %q", out)
+		out, errs, code := runCmd("registry", "load", "--dir", dir, "--report", report, registryList)
+		if code != 0 || !strings.Contains(out, "60 rows loaded: 0 inserted, 0 updated, 60 unchanged") || !strings.Contains(out, "2 rejected") ||
+			!strings.Contains(errs, "line 62: Дата рождения:") || strings.Contains(out, "Дата рождения") {
+			t.Errorf("registry load (text) again via the daemon: exit %d, stdout %q, stderr %q; want counts on stdout, row errors on stderr", code, out, errs)
 		}
 		// A workbook: the daemon tells the format by the file's name.
 		x := excelize.NewFile()
@@ -384,7 +386,7 @@ func TestStaffCommandsThroughTheDaemon(t *testing.T) {
 	if !strings.Contains(out, `"login":"sidorov"`) || !strings.Contains(out, `"password":"`) || strings.Contains(out, "sip_secret") {
 		t.Errorf("agent add directly = %q", out)
 	}
-	if r := decodeLoad(t, mustRun(t, "registry", "load", "--dir", dir, "--json", registryList)); r.Rows != 60 || r.Unchanged != 60 || r.Rejected != 2 {
+	if r := decodeLoad(t, mustRun(t, "registry", "load", "--dir", dir, "--json", "--report", filepath.Join(t.TempDir(), "errors.csv"), registryList)); r.Rows != 60 || r.Unchanged != 60 || r.Rejected != 2 {
 		t.Errorf("registry load directly after the daemon = %+v, want 60 unchanged, 2 rejected", r)
 	}
 	if out := mustRun(t, "catalog", "load", "--dir", dir, "--default"); !strings.HasPrefix(out, "loaded 38 topics") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +108,34 @@ func (d *daemonProc) waitMetric(timeout time.Duration, want ...string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitMetricFunc polls /metrics until the value of series (the metric
+// name with its labels, as exposed) satisfies ok.
+func (d *daemonProc) waitMetricFunc(timeout time.Duration, series string, ok func(float64) bool) float64 {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		_, body := httpGet(d.url + "/metrics")
+		if v := metricValue(body, series); ok(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("/metrics: %s = %v never reached the value waited for; logs:\n%s", series, metricValue(body, series), d.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// metricValue is the value of series in a text exposition (-1 when absent).
+func metricValue(body, series string) float64 {
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/obzvon/obzvon/api"
 	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/lists"
 )
@@ -36,7 +36,7 @@ var defaultJournalDir = func() string {
 // journalDirFlag is the --dir flag shared by the commands that use the
 // journal. While a daemon runs they go through its admin socket (beside
 // the directory, see socketFlag); otherwise they open the directory
-// themselves, read-only for queries.
+// themselves (read-write, see openJournal).
 var journalDirFlag = &cli.StringFlag{Name: "dir", Value: defaultJournalDir, Usage: "journal directory", EnvVars: []string{"OBZVON_JOURNAL_DIR"}}
 
 var journalKeyFlag = &cli.StringFlag{Name: "key-file", Usage: "encryption key file of an encrypted journal", EnvVars: []string{"OBZVON_JOURNAL_KEY_FILE"}}
@@ -59,10 +59,16 @@ func journalCommand() *cli.Command {
 	}
 }
 
-// openJournal opens the journal named by the command's flags.
-func openJournal(c *cli.Context, readOnly bool) (*journal.Journal, error) {
+// openJournal opens the journal named by the command's flags, for a
+// command run while no daemon holds it. query says the command only reads;
+// the journal is opened read-write all the same, for two reasons: reads
+// of personal data are audited in the journal itself, durably, before
+// the data is shown (a read-only journal refuses them), and a journal
+// left by a crash or power loss must replay its log first, which Badger
+// refuses to do read-only ("Log truncate required").
+func openJournal(c *cli.Context, query bool) (*journal.Journal, error) {
 	o := journal.DefaultOptions(c.String("dir"))
-	o.ReadOnly = readOnly
+	_ = query
 	o.EncryptionKeyFile = c.String("key-file")
 	j, err := journal.Open(o)
 	if err != nil {
@@ -133,7 +139,7 @@ func journalCallsCommand() *cli.Command {
 					return err
 				}
 				defer j.Close()
-				calls, err = j.Calls(context.Background(), from, to)
+				calls, err = j.ReadCalls(context.Background(), cliActor(), from, to)
 				if err != nil {
 					return cli.Exit(err.Error(), exitFailure)
 				}
@@ -176,7 +182,7 @@ func journalBackupCommand() *cli.Command {
 		Flags:     []cli.Flag{journalDirFlag, journalKeyFlag, socketFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup /var/backups/obzvon-journal.bak", exitUsage)
+				return cli.Exit("journal backup needs exactly one FILE\nTry: obzvon journal backup obzvon-journal.bak", exitUsage)
 			}
 			// A running daemon holds the journal: it streams the backup over
 			// its admin socket; otherwise read the directory.
@@ -242,7 +248,7 @@ func journalRestoreCommand() *cli.Command {
 		Flags:     []cli.Flag{journalKeyFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak /var/lib/obzvon/journal.new", exitUsage)
+				return cli.Exit("journal restore needs FILE and DIR\nTry: obzvon journal restore obzvon-journal.bak journal.new", exitUsage)
 			}
 			f, err := os.Open(c.Args().Get(0))
 			if err != nil {
@@ -417,8 +423,7 @@ func writeAppealsCSV(w io.Writer, as []journal.Appeal) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
-	cw.Comma = ';'
+	cw := lists.NewCSVWriter(w, ';') // formula-looking cells escaped (OWASP CSV injection)
 	_ = cw.Write([]string{"Номер", "Дата регистрации", "Канал", "Телефон", "Фамилия", "Имя", "Отчество", "Дата рождения", "ЕНП",
 		"Тип", "Тематика", "Текст", "Статус", "Результат", "Комментарий", "Исполнитель", "Автор", "Срок", "Закрыто"})
 	for _, a := range as {
@@ -508,27 +513,74 @@ func journalAuditCommand() *cli.Command {
 
 func journalCheckCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "check",
-		Usage: "verify that every index entry points at its record and every record is indexed (holds all index keys in memory)",
-		Flags: []cli.Flag{journalDirFlag, journalKeyFlag},
+		Name: "check",
+		Usage: "verify that every index entry points at its record and every record is indexed; --repair fixes what it finds " +
+			"(through the running daemon, or on the directory when none runs; holds all index keys in memory)",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "repair", Usage: "rewrite missing or wrong index keys from the records and delete keys no record produces"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+			journalDirFlag, journalKeyFlag, socketFlag,
+		},
 		Action: func(c *cli.Context) error {
-			j, err := openJournal(c, true)
+			ctx := context.Background()
+			var res api.CheckResult
+			d, err := dialAdmin(c)
 			if err != nil {
 				return err
 			}
-			defer j.Close()
-			probs, err := j.CheckIndexes(context.Background())
+			switch {
+			case d != nil && c.Bool("repair"):
+				err = d.do(ctx, "POST", "/api/v1/journal/repair", nil, "", &res)
+			case d != nil:
+				err = d.get(ctx, "/api/v1/journal/check", nil, &res)
+			default:
+				res, err = checkJournalDir(ctx, c)
+			}
 			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
+				return exitOf(err)
 			}
-			for _, p := range probs {
-				fmt.Fprintln(c.App.Writer, p)
+			if c.Bool("json") {
+				if err := json.NewEncoder(c.App.Writer).Encode(res); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range res.Problems {
+					fmt.Fprintln(c.App.Writer, p)
+				}
 			}
-			if len(probs) > 0 {
-				return cli.Exit(fmt.Sprintf("%d index problems", len(probs)), exitFailure)
+			switch {
+			case res.Repaired && len(res.Left) > 0:
+				return cli.Exit(fmt.Sprintf("%d index problems found, %d records reindexed, %d keys removed; %d problems left (undecodable records?)",
+					len(res.Problems), res.Reindexed, res.Removed, len(res.Left)), exitFailure)
+			case res.Repaired:
+				fmt.Fprintf(c.App.ErrWriter, "%d index problems found and repaired (%d records reindexed, %d keys removed); journal indexes agree with their records\n",
+					len(res.Problems), res.Reindexed, res.Removed)
+			case len(res.Problems) > 0:
+				return cli.Exit(fmt.Sprintf("%d index problems\nTry: obzvon journal check --repair", len(res.Problems)), exitFailure)
+			default:
+				fmt.Fprintln(c.App.ErrWriter, "journal indexes agree with their records")
 			}
-			fmt.Fprintln(c.App.ErrWriter, "journal indexes agree with their records")
 			return nil
 		},
 	}
+}
+
+// checkJournalDir checks (and with --repair repairs) the journal
+// directory when no daemon runs.
+func checkJournalDir(ctx context.Context, c *cli.Context) (api.CheckResult, error) {
+	var res api.CheckResult
+	j, err := openJournal(c, !c.Bool("repair"))
+	if err != nil {
+		return res, err
+	}
+	defer j.Close()
+	if c.Bool("repair") {
+		rep, err := j.RepairIndexes(ctx, cliActor())
+		if err != nil {
+			return res, err
+		}
+		return api.CheckResult{Problems: rep.Found, Repaired: true, Reindexed: rep.Reindexed, Removed: rep.Removed, Left: rep.Left}, nil
+	}
+	probs, err := j.CheckIndexes(ctx)
+	return api.CheckResult{Problems: probs, Left: probs}, err
 }

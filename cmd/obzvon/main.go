@@ -26,7 +26,7 @@ func main() {
 
 func run(args []string) int {
 	app := newApp()
-	if err := app.Run(args); err != nil {
+	if err := runApp(app, args); err != nil {
 		if ec, ok := err.(cli.ExitCoder); ok {
 			if msg := ec.Error(); msg != "" {
 				fmt.Fprintln(os.Stderr, "obzvon:", msg)
@@ -40,9 +40,9 @@ func run(args []string) int {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "obzvon",
-		Usage:   "dialer appliance for contact centers: inbound ACD, outbound campaigns, in-process media",
+		Usage:   "dialer appliance for contact centers: inbound routing and IVR, in-process media and recording, the journal of appeals (ACD queues and outbound dialing are being built)",
 		Version: version,
 		// Commands are listed here; each lives in its own file as a func
 		// returning *cli.Command.
@@ -58,9 +58,30 @@ func newApp() *cli.App {
 			catalogCommand(),
 			campaignCommand(),
 			queueCommand(),
+			reportCommand(),
+			manCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, c.Command.Name), exitUsage)
+		},
+	}
+	addExamples(app.Commands, "")
+	return app
+}
+
+// manCommand prints the manual page (roff), for the Debian package.
+func manCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "man",
+		Usage:  "print the manual page (roff)",
+		Hidden: true,
+		Action: func(c *cli.Context) error {
+			page, err := c.App.ToMan()
+			if err != nil {
+				return cli.Exit(err.Error(), exitFailure)
+			}
+			fmt.Fprint(c.App.Writer, page)
+			return nil
 		},
 	}
 }

@@ -13,7 +13,7 @@ func TestPprofOnAdminSocketOnly(t *testing.T) {
 	d := startCLIDaemon(t)
 	defer d.stop()
 	sock := socketAPI(adminSocketPath(d.data)).hc
-	tcp := &http.Client{}
+	tcp := d.httpsClient()
 
 	get := func(hc *http.Client, url string) (int, string) {
 		t.Helper()

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -31,10 +35,17 @@ func registryCommand() *cli.Command {
 
 func registryLoadCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "load",
-		Usage:     "load persons from a CSV (UTF-8 or Windows-1251, ';' or ',') or XLSX file; known policy numbers are updated",
+		Name: "load",
+		Usage: "load persons from a CSV (UTF-8 or Windows-1251, ';' or ',') or XLSX file; known policy numbers are updated; " +
+			"bad rows go to stderr (the first --show-errors) and all of them to a report file",
 		ArgsUsage: "FILE",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}, journalDirFlag, journalKeyFlag, socketFlag},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (with the first --show-errors row errors)"},
+			&cli.StringFlag{Name: "report", Usage: "write every rejected row to this CSV `FILE` (default: FILE.errors.csv beside the list)"},
+			&cli.IntFlag{Name: "show-errors", Value: 20, Usage: "row errors shown on stderr (or in --json)"},
+			&cli.Float64Flag{Name: "max-rejected", Value: 10, Usage: "exit 1 when more than this `PERCENT` of the rows are rejected (the good rows are loaded anyway)"},
+			journalDirFlag, journalKeyFlag, socketFlag,
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return cli.Exit("registry load needs exactly one FILE\nTry: obzvon registry load registry.csv", exitUsage)
@@ -42,33 +53,126 @@ func registryLoadCommand() *cli.Command {
 			name := c.Args().First()
 			f, err := os.Open(name)
 			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
+				return cli.Exit(fmt.Sprintf("cannot read the list: %v", plainPathError(err)), exitFailure)
 			}
 			defer f.Close()
 			res, err := loadRegistry(c, f, name)
 			if err != nil {
 				return exitOf(err)
 			}
-			st, rowErrs := res.LoadStats, res.Errors
-			if c.Bool("json") {
-				if rowErrs == nil {
-					rowErrs = []*lists.RowError{}
-				}
-				return json.NewEncoder(c.App.Writer).Encode(api.RegistryLoadResult{LoadStats: st, Errors: rowErrs})
-			}
-			fmt.Fprintf(c.App.Writer, "%s (%s): %d rows: %d inserted, %d updated, %d unchanged; %d rejected; %.0f rows/s\n",
-				name, st.Encoding, st.Rows, st.Inserted, st.Updated, st.Unchanged, st.Rejected, float64(st.Rows)/st.Took.Seconds())
-			if len(rowErrs) > 0 {
-				tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "LINE\tCOLUMN\tREASON")
-				for _, e := range rowErrs {
-					fmt.Fprintf(tw, "%d\t%s\t%s\n", e.Line, dash(e.Column), e.Reason)
-				}
-				return tw.Flush()
-			}
-			return nil
+			return reportLoad(c, name, res)
 		},
 	}
+}
+
+// registryLoadOutput is the --json form of registry load.
+type registryLoadOutput struct {
+	api.RegistryLoadResult
+	// ErrorsTotal is how many rows were rejected; Errors holds the first
+	// --show-errors of them, Report names the file with all of them.
+	ErrorsTotal int    `json:"errors_total"`
+	Report      string `json:"report,omitempty"`
+}
+
+// reportLoad prints what a registry load did — counts on stdout, warnings
+// and the first row errors on stderr, every row error in the report file
+// — and turns a load that loaded nothing, or rejected more rows than
+// --max-rejected allows, into exit code 1.
+func reportLoad(c *cli.Context, name string, res api.RegistryLoadResult) error {
+	st, rowErrs := res.LoadStats, res.Errors
+	show := max(c.Int("show-errors"), 0)
+	report := ""
+	if len(rowErrs) > 0 {
+		report = c.String("report")
+		if report == "" {
+			report = strings.TrimSuffix(name, filepath.Ext(name)) + ".errors.csv"
+		}
+		if err := writeRowErrors(report, rowErrs); err != nil {
+			return cli.Exit(fmt.Sprintf("the list was loaded, but the error report could not be written: %v\nTry: obzvon registry load %s --report /tmp/registry-errors.csv", plainPathError(err), name), exitFailure)
+		}
+	}
+	w, ew := c.App.Writer, c.App.ErrWriter
+	if c.Bool("json") {
+		out := registryLoadOutput{RegistryLoadResult: res, ErrorsTotal: len(rowErrs), Report: report}
+		out.Errors = rowErrs[:min(show, len(rowErrs))]
+		if out.Errors == nil {
+			out.Errors = []*lists.RowError{}
+		}
+		if err := json.NewEncoder(w).Encode(out); err != nil {
+			return err
+		}
+	} else {
+		if st.Encoding == "" {
+			st.Encoding = "xlsx"
+		}
+		fmt.Fprintf(w, "%s (%s): %d rows loaded: %d inserted, %d updated, %d unchanged; %d with a phone\n",
+			name, st.Encoding, st.Rows, st.Inserted, st.Updated, st.Unchanged, st.WithPhone)
+		fmt.Fprintf(w, "%d rejected, %d empty skipped; %.1f s, %.0f rows/s\n",
+			st.Rejected, st.Blank, st.Took.Seconds(), float64(st.Rows)/max(st.Took.Seconds(), 1e-9))
+	}
+	if len(st.Ignored) > 0 {
+		fmt.Fprintf(ew, "warning: columns not kept in the registry, ignored: %s\n", strings.Join(st.Ignored, ", "))
+	}
+	if st.Blank > 0 {
+		lines := make([]string, len(st.BlankLines))
+		for i, l := range st.BlankLines {
+			lines[i] = strconv.Itoa(l)
+		}
+		more := ""
+		if st.Blank > len(st.BlankLines) {
+			more = fmt.Sprintf(" and %d more", st.Blank-len(st.BlankLines))
+		}
+		fmt.Fprintf(ew, "warning: %d empty row(s) skipped: line %s%s\n", st.Blank, strings.Join(lines, ", "), more)
+	}
+	if len(rowErrs) > 0 && !c.Bool("json") {
+		fmt.Fprintf(ew, "%d row(s) rejected", len(rowErrs))
+		if show < len(rowErrs) {
+			fmt.Fprintf(ew, "; the first %d", show)
+		}
+		fmt.Fprintln(ew, ":")
+		for _, e := range rowErrs[:min(show, len(rowErrs))] {
+			fmt.Fprintf(ew, "  line %d: %s: %s\n", e.Line, dash(e.Column), e.Reason)
+		}
+	}
+	if report != "" {
+		fmt.Fprintf(ew, "every rejected row is listed in %s\n", report)
+	}
+	total := st.Rows + st.Rejected
+	switch {
+	case st.Rows == 0:
+		return cli.Exit(fmt.Sprintf("nothing was loaded from %s: %d row(s) rejected, %d empty; fix the file (see above) and load it again", name, st.Rejected, st.Blank), exitFailure)
+	case total > 0 && 100*float64(st.Rejected)/float64(total) > c.Float64("max-rejected"):
+		return cli.Exit(fmt.Sprintf("%d of %d rows rejected (%.1f %%), more than --max-rejected %g %%: the good rows were loaded; fix the file and load it again (loads are idempotent)",
+			st.Rejected, total, 100*float64(st.Rejected)/float64(total), c.Float64("max-rejected")), exitFailure)
+	}
+	return nil
+}
+
+// writeRowErrors writes every row error to path as a CSV that Excel opens
+// with the right encoding (UTF-8 with a BOM, ';' separated).
+func writeRowErrors(path string, errs []*lists.RowError) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	bw.WriteString("\ufeff")
+	cw := csv.NewWriter(bw)
+	cw.Comma = ';'
+	_ = cw.Write([]string{"строка", "столбец", "причина"})
+	for _, e := range errs {
+		_ = cw.Write([]string{strconv.Itoa(e.Line), e.Column, e.Reason})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func registrySearchCommand() *cli.Command {
@@ -117,7 +221,7 @@ func registryGenerateCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 || c.Int("rows") <= 0 {
-				return cli.Exit("registry generate needs FILE and a positive --rows\nTry: obzvon registry generate --rows 3000000 registry-3m.csv", exitUsage)
+				return cli.Exit("registry generate needs FILE and a positive --rows\nTry: obzvon registry generate --rows 100000 registry.csv", exitUsage)
 			}
 			f, err := os.Create(c.Args().First())
 			if err != nil {

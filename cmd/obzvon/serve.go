@@ -41,11 +41,14 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the appliance: SIP, media, journal and the HTTP API",
-		Flags: []cli.Flag{configFlag},
+		Flags: []cli.Flag{configFlag, logFormatFlag, logLevelFlag},
 		Action: func(c *cli.Context) error {
 			cfg, err := loadConfig(c.String("config"))
 			if err != nil {
 				return cli.Exit(err.Error(), exitFailure)
+			}
+			if err := applyLogFlags(c, cfg); err != nil {
+				return err
 			}
 			return serve(c.Context, cfg)
 		},
@@ -69,6 +72,12 @@ func checkConfigCommand() *cli.Command {
 			} else if _, err := loadPrompts(cfg); err != nil {
 				problems = append(problems, config.Errors(err)...)
 			}
+			var tlsSummary string
+			if err == nil {
+				var tlsProblems []error
+				tlsSummary, tlsProblems = checkTLS(cfg, time.Now())
+				problems = append(problems, tlsProblems...)
+			}
 			if len(problems) > 0 {
 				for _, p := range problems {
 					fmt.Fprintf(c.App.ErrWriter, "%s: %v\n", path, p)
@@ -79,6 +88,9 @@ func checkConfigCommand() *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s\n", path, w)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: OK (%d routes)\n", path, len(cfg.Routes))
+			if tlsSummary != "" {
+				fmt.Fprintf(c.App.Writer, "%s: %s\n", path, tlsSummary)
+			}
 			return nil
 		},
 	}
@@ -189,16 +201,6 @@ func fileExists(path string) bool {
 	return err == nil && !st.IsDir()
 }
 
-func newLogger(cfg config.Log) *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
-
 // daemon holds what serve started, for health checks and shutdown.
 type daemon struct {
 	draining atomic.Bool
@@ -227,6 +229,9 @@ func serve(parent context.Context, cfg *config.Config) error {
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("prompts: %v", err), exitFailure)
 	}
+	if err := checkPorts(cfg); err != nil {
+		return cli.Exit(fmt.Sprintf("%v\nNothing was started and no directory created.", err), exitFailure)
+	}
 	if err := os.MkdirAll(cfg.Data.RecordingsDir(), 0o750); err != nil {
 		return cli.Exit(fmt.Sprintf("recordings directory: %v", err), exitFailure)
 	}
@@ -234,19 +239,37 @@ func serve(parent context.Context, cfg *config.Config) error {
 	jopts.Logger = log
 	jopts.EncryptionKeyFile = os.ExpandEnv(cfg.Data.EncryptionKeyFile)
 	jopts.GCInterval = cfg.Data.GCInterval.Duration
+	jopts.MaxTokenTTL = cfg.HTTP.MaxTokenTTL.Duration
 	jr, err := journal.Open(jopts)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("open journal %s: %v", cfg.Data.JournalDir(), err), exitFailure)
 	}
+	cleanStop := func() {} // set once the run is marked; called after a clean stop
+	stoppedCleanly := false
 	defer func() {
 		if err := jr.Close(); err != nil {
-			log.Error("journal close", "error", err)
+			log.Error("journal close", "error", err, "hint", "run obzvon journal check before the next start")
+			return
+		}
+		if stoppedCleanly {
+			cleanStop()
 		}
 	}()
+	unclean, cleanStop, err := markRunning(cfg.Data.Dir)
+	if err != nil {
+		return cli.Exit(err.Error(), exitFailure)
+	}
+	if unclean {
+		log.Warn("the previous run did not stop cleanly (crash, kill or watchdog)",
+			"hint", "see the end of the previous run's log: journalctl -u obzvon -b -n 200")
+	}
+	if err := loadBuiltinCatalog(ctx, jr, log); err != nil {
+		log.Warn("built-in catalog not loaded", "error", err, "hint", "load it with: obzvon catalog load --default")
+	}
 
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
-	m.RegisterJournalSizes(jr.Sizes)
+	dm := wireOpsMetrics(reg, m, jr, cfg, unclean)
 	rtpIP, _ := netip.ParseAddr(cfg.RTP.IP)
 	engine, err := media.NewEngine(media.EngineConfig{
 		IP: rtpIP, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
@@ -261,14 +284,17 @@ func serve(parent context.Context, cfg *config.Config) error {
 		cum, sum := d.Cumulative(bounds)
 		return cum, d.Count(), sum
 	})
+	registerSRTPMetrics(reg, engine, log)
 	m.RegisterMediaCounters(func() metrics.MediaCounters {
 		c := engine.Counters()
 		return metrics.MediaCounters{PacketsIn: c.PacketsIn, PacketsOut: c.PacketsOut, PacketsLost: c.PacketsLost, RecordingBytes: c.RecordingBytes}
 	})
 
+	events := api.NewEvents(log) // the desktop's live updates; the ACD and campaigns publish here
+	glue := newDesktopGlue(events, jr, log)
 	srv, err := dialer.New(dialer.Options{
-		Config: cfg, Engine: engine, Prompts: pr, Calls: jr, Credentials: jr, Metrics: m, Logger: log,
-		Desk: deskOptions(cfg, jr, reg),
+		Config: cfg, Engine: engine, Prompts: pr, Calls: glue, Credentials: jr, Metrics: m, Logger: log,
+		Desk: glue.deskOptions(deskOptions(cfg, jr, reg)),
 	})
 	if err != nil {
 		return cli.Exit(err.Error(), exitFailure)
@@ -279,22 +305,23 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 
 	d := &daemon{}
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	ln, err := listenHTTP(cfg, log)
 	if err != nil {
-		return cli.Exit(fmt.Sprintf("http listen %s: %v", cfg.HTTP.Listen, err), exitFailure)
+		return cli.Exit(err.Error(), exitFailure)
 	}
 	hs := &http.Server{
-		Handler: api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk}),
+		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(events.Close) // open event streams would hold Shutdown
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", "error", err)
+			log.Error("http server", "error", err, "hint", "the HTTP listener failed: the daemon stops; check http.listen and start it again")
 			cancel()
 		}
 	}()
@@ -324,23 +351,12 @@ func serve(parent context.Context, cfg *config.Config) error {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)
 	}
+	go glue.run(ctx, srv.Desk())
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
+	dm.SetReady(true)
 
-	if iv, ok := sdnotify.WatchdogInterval(); ok {
-		go func() {
-			t := time.NewTicker(iv / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					_ = sdnotify.Watchdog()
-				}
-			}
-		}()
-	}
+	startWatchdog(ctx, log, srv, engine, jr) // WATCHDOG=1 only while every component answers
 
 	select {
 	case sig := <-sigs:
@@ -349,10 +365,11 @@ func serve(parent context.Context, cfg *config.Config) error {
 		log.Info("stopping")
 	}
 	d.draining.Store(true)
+	dm.SetReady(false)
 	_ = sdnotify.Stopping()
 	go func() {
 		sig := <-sigs
-		log.Warn("second signal: exiting at once", "signal", sig.String())
+		log.Warn("second signal: exiting at once", "signal", sig.String(), "hint", "calls in progress were cut off; run obzvon journal check before the next start")
 		os.Exit(exitSignaled)
 	}()
 
@@ -363,11 +380,14 @@ func serve(parent context.Context, cfg *config.Config) error {
 		log.Info("drain timeout: hung up remaining calls", "calls", cut)
 	}
 	if err := srv.Close(); err != nil {
-		log.Warn("sip close", "error", err)
+		log.Warn("sip close", "error", err, "hint", "harmless at stop; report it if it repeats")
 	}
 	shctx, shcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = hs.Shutdown(shctx)
+	if err := hs.Shutdown(shctx); err != nil {
+		log.Warn("http shutdown: connections cut", "error", err)
+	}
 	shcancel()
+	stoppedCleanly = true // the run marker goes once the journal has closed
 	log.Info("stopped")
 	return nil
 }

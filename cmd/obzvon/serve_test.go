@@ -52,7 +52,7 @@ func runCmd(args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &errb
 	app.ExitErrHandler = func(*cli.Context, error) {}
-	err := app.Run(append([]string{"obzvon"}, args...))
+	err := runApp(app, append([]string{"obzvon"}, args...))
 	code = 0
 	if err != nil {
 		code = exitFailure
@@ -184,7 +184,10 @@ drain_timeout = "1s"
 
 	caller := peertest.StartSIPp(t, "uac_inbound.xml", "127.0.0.1:"+strconv.Itoa(sipPort), "-s", "600", "-d", "30000", "-m", "1",
 		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
-	d.waitMetric(20*time.Second, `obzvon_calls_active{direction="inbound"} 1`)
+	body := d.waitMetric(20*time.Second, `obzvon_calls_active{direction="inbound"} 1`)
+	// Answered: the echo sends packets back only once the call is up.
+	out0 := metricValue(body, `obzvon_rtp_packets_total{dir="out"}`)
+	d.waitMetricFunc(20*time.Second, `obzvon_rtp_packets_total{dir="out"}`, func(v float64) bool { return v >= out0+10 })
 	// The live exposition, with a call up, passes Prometheus's own lint.
 	promtool := peertest.RequirePeer(t, "promtool")
 	_, exposition := httpGet(base_ + "/metrics")
@@ -199,7 +202,6 @@ drain_timeout = "1s"
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +236,7 @@ drain_timeout = "1s"
 
 func TestShippedConfigIsValid(t *testing.T) {
 	out, errs, code := runCmd("check-config", "../../systemd/obzvon.toml")
-	if code != 0 || !strings.Contains(out, "OK (4 routes)") {
-		t.Errorf("check-config systemd/obzvon.toml = exit %d, %q %q; want OK with 4 routes", code, out, errs)
+	if code != 0 || !strings.Contains(out, "OK (5 routes)") {
+		t.Errorf("check-config systemd/obzvon.toml = exit %d, %q %q; want OK with 5 routes", code, out, errs)
 	}
 }

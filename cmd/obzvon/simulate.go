@@ -68,7 +68,7 @@ type simRow struct {
 
 func runSimulate(c *cli.Context) error {
 	usage := func(err error) error {
-		return cli.Exit(fmt.Sprintf("%v\nTry: obzvon simulate --agents 10,25 --p 0.3 --seeds 2 --hours 2", err), exitUsage)
+		return cli.Exit(fmt.Sprintf("%v\nTry: obzvon simulate --agents 10,25 --p 0.3 --hours 0.5", err), exitUsage)
 	}
 	var modes []campaigns.Mode
 	for _, s := range splitList(c.String("modes")) {

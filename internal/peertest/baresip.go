@@ -31,6 +31,14 @@ type BaresipOptions struct {
 	// MicTone, when set, makes the microphone a sine of this frequency
 	// instead of the prompt (to tell who hears whom).
 	MicTone float64
+	// Transport "tls" registers (and takes calls) over TLS; CAFile is
+	// then given as sip_cafile (baresip 1.0 does not verify the server's
+	// certificate with it, though).
+	Transport string
+	CAFile    string
+	// MediaEnc is the account's mediaenc: "srtp" (SDES offered on
+	// RTP/AVP, best effort) or "srtp-mand" (RTP/SAVP only).
+	MediaEnc string
 }
 
 // Baresip is a running baresip softphone.
@@ -42,6 +50,8 @@ type Baresip struct {
 	out    SyncBuffer
 	done   chan error
 	ctrl   string // host:port of its ctrl_tcp module
+	// RTPPorts are the first and last of baresip's RTP/RTCP ports.
+	RTPPorts [2]int
 }
 
 // StartBaresip renders a profile from this package's templates (auto
@@ -65,19 +75,61 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 	} else {
 		writeRepeatedWAV(t, filepath.Join(ScenarioDir(), "prompt_ru_8k_s16.wav"), mic, o.MicSeconds)
 	}
+	// Ports found free may be taken by another process before baresip
+	// binds them (the machine runs other tests): start it, wait until it
+	// says it is ready, and on "Address already in use" start again on
+	// fresh ports.
+	for attempt := 1; ; attempt++ {
+		b, collided := startBaresipOnce(t, o, dir, rec, mic, bin)
+		if !collided {
+			t.Cleanup(b.Stop)
+			return b
+		}
+		b.Stop()
+		if attempt == 5 {
+			t.Fatalf("baresip: its ports were taken %d times in a row:\n%s", attempt, b.Output())
+		}
+		t.Logf("baresip: a port was taken before it bound it; again on fresh ports")
+	}
+}
+
+// startBaresipOnce renders the profile on fresh ports, starts baresip and
+// waits until it is ready; collided reports that a port was taken.
+func startBaresipOnce(t *testing.T, o BaresipOptions, dir, rec, mic, bin string) (b *Baresip, collided bool) {
+	t.Helper()
 	rtp := FreeMediaPort(t)
+	var uriParams, accParams, extra string
+	if o.Transport != "" {
+		uriParams = ";transport=" + o.Transport
+	}
+	if o.CAFile != "" {
+		extra += "sip_cafile\t\t" + o.CAFile + "\n"
+	}
+	if o.MediaEnc != "" {
+		if _, err := os.Stat("/usr/lib/baresip/modules/srtp.so"); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("baresip's srtp module is not installed (run make test-deps): %v", err)
+			}
+			t.Skipf("baresip's srtp module is not installed: %v", err)
+		}
+		accParams = ";mediaenc=" + o.MediaEnc
+		extra += "module\t\t\tsrtp.so\n"
+	}
 	vars := map[string]string{
-		"{{SIP_LISTEN}}":  "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"{{RTP_PORTS}}":   fmt.Sprintf("%d-%d", rtp, rtp+3),
-		"{{CTRL_LISTEN}}": "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"{{MIC_WAV}}":     mic,
-		"{{REC_DIR}}":     rec,
-		"{{MAX_CALLS}}":   "1",
-		"{{USER}}":        o.User,
-		"{{PASSWORD}}":    o.Password,
-		"{{REGISTRAR}}":   o.Registrar,
-		"{{REGINT}}":      "60",
-		"{{ANSWERMODE}}":  o.AnswerMode,
+		"{{URI_PARAMS}}":     uriParams,
+		"{{ACCOUNT_PARAMS}}": accParams,
+		"{{EXTRA_CONFIG}}":   extra,
+		"{{SIP_LISTEN}}":     "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{RTP_PORTS}}":      fmt.Sprintf("%d-%d", rtp, rtp+3),
+		"{{CTRL_LISTEN}}":    "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"{{MIC_WAV}}":        mic,
+		"{{REC_DIR}}":        rec,
+		"{{MAX_CALLS}}":      "1",
+		"{{USER}}":           o.User,
+		"{{PASSWORD}}":       o.Password,
+		"{{REGISTRAR}}":      o.Registrar,
+		"{{REGINT}}":         "60",
+		"{{ANSWERMODE}}":     o.AnswerMode,
 	}
 	if o.AnswerMode == "" {
 		vars["{{ANSWERMODE}}"] = "auto"
@@ -97,7 +149,8 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	b := &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"]}
+	b = &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"],
+		RTPPorts: [2]int{rtp, rtp + 3}}
 	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	if err := b.cmd.Start(); err != nil {
@@ -105,8 +158,31 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 		t.Fatalf("start baresip: %v", err)
 	}
 	go func() { b.done <- b.cmd.Wait(); cancel() }()
-	t.Cleanup(b.Stop)
-	return b
+	// baresip logs "baresip is ready." once its listeners are bound; a
+	// failed bind is logged before that.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out := b.out.String()
+		switch {
+		case strings.Contains(out, "Address already in use"):
+			return b, true
+		case strings.Contains(out, "baresip is ready."):
+			return b, false
+		}
+		select {
+		case err := <-b.done:
+			b.done <- err
+			if strings.Contains(b.out.String(), "Address already in use") {
+				return b, true
+			}
+			t.Fatalf("baresip exited before it was ready (%v):\n%s", err, b.out.String())
+		case <-time.After(20 * time.Millisecond): // poll its log for the ready line
+		}
+		if time.Now().After(deadline) {
+			b.Stop()
+			t.Fatalf("baresip not ready after 30 s:\n%s", b.out.String())
+		}
+	}
 }
 
 // Stop ends baresip: SIGINT (it un-registers), then a second one.

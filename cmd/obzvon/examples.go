@@ -1,0 +1,79 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// examples are shown under EXAMPLES in each command's --help. Each runs
+// as printed (examples_test.go runs them all in a scratch directory that
+// has the files they name), so keep them real: relative file names, no
+// placeholders.
+var examples = map[string][]string{
+	"version":      {"obzvon version"},
+	"serve":        {"obzvon serve --config obzvon.toml --log-format json"},
+	"check-config": {"obzvon check-config obzvon.toml"},
+	"plan": {
+		"obzvon plan --calls-per-hour 200 --aht 180 --target 80/20",
+		"obzvon plan --calls-per-hour 200 --aht 180 --patience 60 --json",
+	},
+	"simulate": {"obzvon simulate --modes progressive --agents 10 --p 0.3 --hours 0.5 --warmup 5m"},
+	"agent add": {
+		"obzvon agent add ivanova --name 'Иванова Анна Сергеевна' --role operator_l1 --ext 1001",
+		"obzvon agent add petrov --name 'Петров Пётр' --role supervisor --role admin --no-sip --json",
+	},
+	"agent list":    {"obzvon agent list", "obzvon agent list --json"},
+	"agent passwd":  {"obzvon agent passwd ivanova", "obzvon agent passwd ivanova --sip"},
+	"agent disable": {"obzvon agent disable petrov", "obzvon agent disable petrov --enable"},
+	"registry generate": {
+		"obzvon registry generate registry.csv --rows 1000",
+	},
+	"registry load": {
+		"obzvon registry load registry.csv",
+		"obzvon registry load registry.csv --json --report errors.csv",
+	},
+	"registry search": {"obzvon registry search --surname иван --birth 01.02.1960"},
+	"catalog load":    {"obzvon catalog load --default", "obzvon catalog load catalog"},
+	"catalog search":  {"obzvon catalog search замена полиса", "obzvon catalog search полис --kind consultation --json"},
+	"journal calls": {
+		"obzvon journal calls --from 2026-03-01 --to 2026-03-02",
+		"obzvon journal calls --from '2026-03-01 08:00' --json",
+	},
+	"journal events": {
+		"obzvon journal events --from 2026-03-01 --to 2026-03-02",
+		"obzvon journal events --stream acd",
+	},
+	"journal search":     {"obzvon journal search --phone 89123456789"},
+	"journal export":     {"obzvon journal export --from 2026-03-01 --format csv"},
+	"journal audit":      {"obzvon journal audit --subject account:ivanova"},
+	"journal check":      {"obzvon journal check"},
+	"journal backup":     {"obzvon journal backup obzvon-journal.bak"},
+	"journal restore":    {"obzvon journal restore obzvon-journal.bak journal.new"},
+	"journal rotate-key": {"obzvon journal rotate-key --dir encrypted --old-key-file journal.key --new-key-file journal.key.new"},
+
+	// These act on the running daemon's ACD (the examples test starts one
+	// on the sandbox's journal, with ivanova's phone registered).
+	"agent start":      {"obzvon agent start ivanova --ring"},
+	"agent pause":      {"obzvon agent pause ivanova обед"},
+	"agent ready":      {"obzvon agent ready ivanova"},
+	"agent status":     {"obzvon agent status", "obzvon agent status ivanova --json"},
+	"queue status":     {"obzvon queue status", "obzvon queue status --json"},
+	"report queues":    {"obzvon report queues", "obzvon report queues --interval 30m --json"},
+	"report queue-log": {"obzvon report queue-log"},
+	"agent finish":     {"obzvon agent finish ivanova"},
+}
+
+// addExamples puts each command's examples at the end of its description.
+func addExamples(cmds []*cli.Command, prefix string) {
+	for _, c := range cmds {
+		path := strings.TrimSpace(prefix + " " + c.Name)
+		if ex := examples[path]; len(ex) > 0 {
+			if c.Description != "" {
+				c.Description += "\n\n"
+			}
+			c.Description += "EXAMPLES:\n  " + strings.Join(ex, "\n  ")
+		}
+		addExamples(c.Subcommands, path)
+	}
+}

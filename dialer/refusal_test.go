@@ -1,0 +1,51 @@
+package dialer
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obzvon/obzvon/config"
+	"github.com/obzvon/obzvon/internal/peertest"
+)
+
+// TestRefusalsCarryRetryAfter checks the 503s of an appliance at capacity
+// and of one draining: each carries Retry-After (1–5 s at capacity, 30 s
+// while draining), and, as dialer/doc.go says, leaves no call record.
+func TestRefusalsCarryRetryAfter(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}},
+		func(c *config.Config) { c.Calls.MaxConcurrent = 1 })
+	caller := peertest.StartSIPp(t, "uac_inbound.xml", a.target(), "-s", "600", "-d", "4000", "-m", "1",
+		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	waitAnswered(t, a.srv, 10*time.Second)
+
+	h := newHostileClient(t, a.target())
+	inv := hostileInvite("cap1", "600", "", "")
+	h.send(inv)
+	line, res := h.final(5 * time.Second)
+	h.send(ackFor(strings.ReplaceAll(inv, "LOCAL", h.local), res))
+	retry, err := strconv.Atoi(hostileHeader(res, "Retry-After"))
+	if !strings.Contains(line, " 503 ") || err != nil || retry < 1 || retry > 5 {
+		t.Errorf("INVITE at capacity = %q with Retry-After %q, want 503 and 1-5", line, hostileHeader(res, "Retry-After"))
+	}
+	if code := caller.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("admitted call failed: sipp exit %d\n%s", code, caller.Output())
+	}
+	a.waitCalls(t, 1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.srv.Drain(ctx) // no call left: returns at once, draining from now on
+	h = newHostileClient(t, a.target())
+	h.send(hostileInvite("drain1", "600", "", ""))
+	line, res = h.final(5 * time.Second)
+	if !strings.Contains(line, " 503 ") || hostileHeader(res, "Retry-After") != "30" {
+		t.Errorf("INVITE while draining = %q with Retry-After %q, want 503 and 30", line, hostileHeader(res, "Retry-After"))
+	}
+	calls, err := a.journal.Calls(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil || len(calls) != 1 {
+		t.Errorf("call records = %d (%v), want only the admitted call's", len(calls), err)
+	}
+}
