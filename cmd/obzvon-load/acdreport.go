@@ -170,6 +170,9 @@ type resourceFigures struct {
 type phaseR struct {
 	Seconds    float64 `json:"seconds"`
 	CPUPct     float64 `json:"cpu_pct_of_core"`
+	RTPIn      float64 `json:"rtp_in_per_s"`
+	RTPOut     float64 `json:"rtp_out_per_s"`
+	USPerPkt   float64 `json:"cpu_us_per_rtp_packet"`
 	RSSMeanMB  float64 `json:"rss_mean_mb"`
 	RSSMaxMB   float64 `json:"rss_max_mb"`
 	HeapMeanMB float64 `json:"heap_inuse_mean_mb"`
@@ -178,6 +181,7 @@ type phaseR struct {
 
 type perUnit struct {
 	CPUPct     float64 `json:"cpu_pct_of_core"`
+	RTPPerS    float64 `json:"rtp_packets_per_s"`
 	RSSkB      float64 `json:"rss_kb"`
 	HeapkB     float64 `json:"heap_inuse_kb"`
 	Goroutines float64 `json:"goroutines"`
@@ -188,18 +192,21 @@ type perUnit struct {
 // or skipped) and the appliance's own forwarding delay (receive → send
 // of an RTP packet, its histogram over the load).
 type starvation struct {
-	ForwardP50us    float64        `json:"appliance_forward_delay_p50_us"`
-	ForwardP99us    float64        `json:"appliance_forward_delay_p99_us"`
-	CallerLateTicks uint64         `json:"callers_late_ticks"`
-	CallerSkipped   uint64         `json:"callers_packets_skipped"`
-	CallerSentPct   float64        `json:"callers_sent_pct_of_schedule"`
-	CallerTickP50ms float64        `json:"callers_ticker_late_p50_ms"`
-	CallerTickP99ms float64        `json:"callers_ticker_late_p99_ms"`
-	PhoneLateTicks  uint64         `json:"phones_late_ticks"`
-	PhoneSkipped    uint64         `json:"phones_packets_skipped"`
-	CallersCPUPct   float64        `json:"callers_generator_cpu_pct_of_core"`
-	PhonesCPUPct    float64        `json:"phones_generator_cpu_pct_of_core"`
-	GoroutineGrowth map[string]int `json:"goroutine_stacks_grown,omitempty"`
+	ForwardP50us    float64 `json:"appliance_forward_delay_p50_us"`
+	ForwardP99us    float64 `json:"appliance_forward_delay_p99_us"`
+	CallerLateTicks uint64  `json:"callers_late_ticks"`
+	CallerSkipped   uint64  `json:"callers_packets_skipped"`
+	CallerSentPct   float64 `json:"callers_sent_pct_of_schedule"`
+	// CallerNextSend*: from a random moment (a connect) to the callers'
+	// generator's next packet; CallerStalledPct: its time in gaps > 40 ms.
+	CallerNextSendP50ms float64        `json:"callers_wait_for_next_send_p50_ms"`
+	CallerNextSendP99ms float64        `json:"callers_wait_for_next_send_p99_ms"`
+	CallerStalledPct    float64        `json:"callers_stalled_pct"`
+	PhoneLateTicks      uint64         `json:"phones_late_ticks"`
+	PhoneSkipped        uint64         `json:"phones_packets_skipped"`
+	CallersCPUPct       float64        `json:"callers_generator_cpu_pct_of_core"`
+	PhonesCPUPct        float64        `json:"phones_generator_cpu_pct_of_core"`
+	GoroutineGrowth     map[string]int `json:"goroutine_stacks_grown,omitempty"`
 }
 
 // phaseM is the machine during a phase.
@@ -934,7 +941,8 @@ func resources(d *runData, answered int) (resourceFigures, map[string]phaseM) {
 	f := resourceFigures{Phases: map[string]phaseR{}}
 	m := map[string]phaseM{}
 	for name, s := range d.samples {
-		f.Phases[name] = phaseR{Seconds: s.Seconds, CPUPct: s.CPUPct, RSSMeanMB: round3(s.RSSkB.Mean / 1024), RSSMaxMB: round3(s.RSSkB.Max / 1024),
+		f.Phases[name] = phaseR{Seconds: s.Seconds, CPUPct: s.CPUPct, RTPIn: s.RTPIn, RTPOut: s.RTPOut, USPerPkt: s.USPerPacket,
+			RSSMeanMB: round3(s.RSSkB.Mean / 1024), RSSMaxMB: round3(s.RSSkB.Max / 1024),
 			HeapMeanMB: s.HeapMB.Mean, Goroutines: s.Goroutine.Mean}
 		m[name] = phaseM{PSIStart: s.Machine.PSIStart, PSIMax: s.Machine.PSIMax, PSIEnd: s.Machine.PSIEnd, Load: s.Machine.LoadEnd}
 	}
@@ -952,7 +960,8 @@ func resources(d *runData, answered int) (resourceFigures, map[string]phaseM) {
 		if a == nil || b == nil || n <= 0 {
 			return perUnit{}
 		}
-		return perUnit{CPUPct: round3((b.CPUPct - a.CPUPct) / n), RSSkB: round3((b.RSSkB.Mean - a.RSSkB.Mean) / n),
+		return perUnit{CPUPct: round3((b.CPUPct - a.CPUPct) / n), RTPPerS: round3((b.RTPIn + b.RTPOut - a.RTPIn - a.RTPOut) / n),
+			RSSkB:  round3((b.RSSkB.Mean - a.RSSkB.Mean) / n),
 			HeapkB: round3((b.HeapMB.Mean - a.HeapMB.Mean) * 1024 / n), Goroutines: round3((b.Goroutine.Mean - a.Goroutine.Mean) / n)}
 	}
 	idle, ops, wait := d.samples["idle"], d.samples["operators"], d.samples["waiting"]
@@ -986,9 +995,10 @@ func starved(d *runData) starvation {
 	if r := d.callRep; r != nil {
 		if r.UAC != nil {
 			f.CallerLateTicks, f.CallerSkipped, f.CallerSentPct = r.UAC.RTP.LateTicks, r.UAC.RTP.Skipped, r.UAC.RTP.SentPct
-			if t := r.UAC.RTP.TickerLate; t != nil {
-				f.CallerTickP50ms, f.CallerTickP99ms = round3(t.P50us/1e3), round3(t.P99us/1e3)
+			if t := r.UAC.RTP.NextSend; t != nil {
+				f.CallerNextSendP50ms, f.CallerNextSendP99ms = round3(t.P50us/1e3), round3(t.P99us/1e3)
 			}
+			f.CallerStalledPct = r.UAC.RTP.StalledPct
 		}
 		f.CallersCPUPct = r.Generator.PctAvg
 		if r.Metrics != nil {
@@ -1064,8 +1074,8 @@ func writeSummary(w io.Writer, s *acdSummary) {
 		if mm.GenCPUPct > 0 {
 			gen = fmt.Sprintf(", generator %.1f%%", mm.GenCPUPct)
 		}
-		p("%-44s %s", "appliance in phase "+ph, fmt.Sprintf("%.0f s: CPU %.2f%% of a core, RSS %.1f MB (max %.1f), heap %.1f MB, %.0f goroutines | machine: psi %.0f/%.0f/%.0f %%, load %.1f%s",
-			x.Seconds, x.CPUPct, x.RSSMeanMB, x.RSSMaxMB, x.HeapMeanMB, x.Goroutines, mm.PSIStart, mm.PSIMax, mm.PSIEnd, mm.Load[0], gen))
+		p("%-44s %s", "appliance in phase "+ph, fmt.Sprintf("%.0f s: CPU %.2f%% of a core (RTP in %.0f/s, out %.0f/s: %.1f µs per packet), RSS %.1f MB (max %.1f), heap %.1f MB, %.0f goroutines | machine: psi %.0f/%.0f/%.0f %%, load %.1f%s",
+			x.Seconds, x.CPUPct, x.RTPIn, x.RTPOut, x.USPerPkt, x.RSSMeanMB, x.RSSMaxMB, x.HeapMeanMB, x.Goroutines, mm.PSIStart, mm.PSIMax, mm.PSIEnd, mm.Load[0], gen))
 	}
 	p("%-44s %s", "per operator on a session leg", unit(r.PerOperator))
 	p("%-44s %s (N = %.0f)", "per waiting caller (operators paused)", unit(r.PerWaiting), r.WaitingN)
@@ -1081,8 +1091,8 @@ func writeSummary(w io.Writer, s *acdSummary) {
 	}
 	st := s.Starvation
 	p("%-44s %s", "machine: appliance RTP forwarding delay", fmt.Sprintf("p50 %.0f µs, p99 %.0f µs (receive → send, its histogram over the load)", st.ForwardP50us, st.ForwardP99us))
-	p("%-44s %s", "machine: generator starved", fmt.Sprintf("callers' packets sent late by p50 %.1f ms, p99 %.1f ms; ticks over a period late %d, %d packets skipped (sent %.1f%% of schedule); phones' late %d, skipped %d; generator CPU callers %.1f%%, phones %.1f%% of a core",
-		st.CallerTickP50ms, st.CallerTickP99ms, st.CallerLateTicks, st.CallerSkipped, st.CallerSentPct, st.PhoneLateTicks, st.PhoneSkipped, st.CallersCPUPct, st.PhonesCPUPct))
+	p("%-44s %s", "machine: generator starved", fmt.Sprintf("from a moment (a connect) to the callers' next packet p50 %.1f ms, p99 %.1f ms (20 ms if it kept time); callers stalled %.2f%% of the time; %d packets skipped (sent %.1f%% of schedule); phones skipped %d; generator CPU callers %.1f%%, phones %.1f%% of a core",
+		st.CallerNextSendP50ms, st.CallerNextSendP99ms, st.CallerStalledPct, st.CallerSkipped, st.CallerSentPct, st.PhoneSkipped, st.CallersCPUPct, st.PhonesCPUPct))
 	for _, k := range sortedKeys(st.GoroutineGrowth) {
 		p("goroutines grown over the load: +%d %s", st.GoroutineGrowth[k], k)
 	}
@@ -1109,7 +1119,7 @@ func lat(l latencySummary) string {
 }
 
 func unit(u perUnit) string {
-	return fmt.Sprintf("CPU %.3f%% of a core, RSS %.1f kB, heap %.1f kB, %.2f goroutines", u.CPUPct, u.RSSkB, u.HeapkB, u.Goroutines)
+	return fmt.Sprintf("CPU %.3f%% of a core, RTP %.1f packets/s, RSS %.1f kB, heap %.1f kB, %.2f goroutines", u.CPUPct, u.RTPPerS, u.RSSkB, u.HeapkB, u.Goroutines)
 }
 
 func mapLine(m map[string]int) string {

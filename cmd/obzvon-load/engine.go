@@ -63,9 +63,10 @@ type engine struct {
 	txErrors  atomic.Uint64
 	lateTicks atomic.Uint64
 	skipped   atomic.Uint64 // packets dropped from the schedule (ticker > 40 ms late)
-	// tickLate is, per tick, how late the oldest packet it sends is
-	// against its 20 ms schedule (ticker goroutine only; read after close).
-	tickLate delayHist
+	// tickGaps are the times between the sending ticker's runs (ticker
+	// goroutine only; read after close): 20 ms when the machine lets the
+	// generator keep time, longer when it starves it.
+	tickGaps delayHist
 
 	sampleMu sync.Mutex
 	samples  []sample
@@ -669,6 +670,7 @@ func (e *engine) tick(ctx context.Context) {
 	t := time.NewTicker(packetPeriod * time.Millisecond)
 	defer t.Stop()
 	var ticks int64
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -682,8 +684,10 @@ func (e *engine) tick(ctx context.Context) {
 			if k > 1 {
 				e.lateTicks.Add(1)
 			}
-			// The oldest packet due now was due at start + (ticks+1)·20 ms.
-			e.tickLate.add(int64(now.Sub(start.Add(time.Duration(ticks+1) * packetPeriod * time.Millisecond))))
+			if !last.IsZero() {
+				e.tickGaps.add(int64(now.Sub(last)))
+			}
+			last = now
 			if k > maxCatchUp {
 				e.mu.RLock()
 				e.skipped.Add(uint64(k-maxCatchUp) * uint64(len(e.senders)))

@@ -41,7 +41,18 @@ type sampleReport struct {
 	// state (over the scrapes).
 	Waiting map[string]stat `json:"queue_waiting,omitempty"`
 	Agents  map[string]stat `json:"agents,omitempty"`
-	Scrapes int             `json:"scrapes"`
+	// RTPIn and RTPOut are obzvon_rtp_packets_total's increase per
+	// second between the first and the last scrape; USPerPacket is the
+	// window's CPU per RTP packet received or sent (the generator, when
+	// the machine starves it, sends fewer: this keeps the appliance's
+	// cost comparable).
+	RTPIn       float64 `json:"rtp_in_per_s,omitempty"`
+	RTPOut      float64 `json:"rtp_out_per_s,omitempty"`
+	USPerPacket float64 `json:"cpu_us_per_rtp_packet,omitempty"`
+	Scrapes     int     `json:"scrapes"`
+	rtp0, rtp1  [2]float64
+	rtpT0       time.Time
+	rtpT1       time.Time
 	// ScrapeErrors are scrapes that failed (a starved appliance may not
 	// answer within 10 s); the first one's error is in ScrapeError.
 	ScrapeErrors int           `json:"scrape_errors,omitempty"`
@@ -179,6 +190,14 @@ func sampleWindow(ctx context.Context, o *sampleOptions) sampleReport {
 		}
 		r.Scrapes++
 		r.addScrape(ps)
+		in, okIn := ps[`obzvon_rtp_packets_total{dir="in"}`]
+		out, okOut := ps[`obzvon_rtp_packets_total{dir="out"}`]
+		if okIn && okOut {
+			if r.rtpT0.IsZero() {
+				r.rtp0, r.rtpT0 = [2]float64{in, out}, time.Now()
+			}
+			r.rtp1, r.rtpT1 = [2]float64{in, out}, time.Now()
+		}
 	}
 	sample := func() bool {
 		v, err := procRSS(o.pid)
@@ -226,6 +245,13 @@ loop:
 	r.CPUs = round3((cpu1 - cpu0).Seconds())
 	r.CPUPct = round3(100 * r.CPUs / secs)
 	r.Machine.finish()
+	if w := r.rtpT1.Sub(r.rtpT0).Seconds(); w > 0 {
+		r.RTPIn = round3((r.rtp1[0] - r.rtp0[0]) / w)
+		r.RTPOut = round3((r.rtp1[1] - r.rtp0[1]) / w)
+		if pkts := (r.RTPIn + r.RTPOut) * secs; pkts > 0 {
+			r.USPerPacket = round3(r.CPUs * 1e6 / pkts)
+		}
+	}
 	if o.metricsURL != "" && r.Scrapes == 0 {
 		r.Error = "metrics: no scrape succeeded: " + r.ScrapeError
 	}
