@@ -110,3 +110,7 @@ DEB_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d%
 deb: ## build obzvon_VERSION_ARCH.deb (binary, unit, sysusers/tmpfiles, prompts, conffile, rules, dashboard, docs)
 	$(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o bin/obzvon-deb ./cmd/obzvon
 	./ops/deb/build.sh bin/obzvon-deb '$(DEB_VERSION)' .
+
+.PHONY: bench-acd
+bench-acd: ## ACD benchmark: 5,000 callers over 10 min into 2 queues, 50 operators on session legs, 2 runs (QUICK=1: 500 callers, 1 run)
+	./scripts/bench-acd.sh

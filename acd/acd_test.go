@@ -554,6 +554,71 @@ func TestEstimateWait(t *testing.T) {
 	}
 }
 
+// Operators who serve two queues take the callers of both in the order
+// they came: a caller of q2 behind three callers of q1 waits for four of
+// them to free up, not one. The estimate counts the callers of another
+// queue ahead by the share of that queue's operators who also serve this
+// one: all of them when the queues share their operators, none when the
+// queues have operators of their own.
+func TestEstimateWaitSharedOperators(t *testing.T) {
+	qs := []QueueConfig{{Name: "q1"}, {Name: "q2"}}
+	setup := func(t *testing.T, members [][]string) (*ACD, *clock) {
+		c := newClock()
+		a, _ := newTestACD(t, c, qs...)
+		for i, m := range members {
+			login(t, a, string(rune('a'+i)), 1, m...)
+		}
+		// A 60 s call in each queue gives both an average handling time.
+		for _, q := range []string{"q1", "q2"} {
+			n := offered(t, enqueue(t, a, "first-"+q, q))
+			_ = a.Connected("first-"+q, n.Agent)
+		}
+		c.add(60 * time.Second)
+		for _, q := range []string{"q1", "q2"} {
+			if err := a.Hangup("first-"+q, "caller"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Every operator busy.
+		for i := range members {
+			id := "busy" + string(rune('0'+i))
+			q := members[i][len(members[i])-1]
+			n := offered(t, enqueue(t, a, id, q))
+			_ = a.Connected(id, n.Agent)
+		}
+		for _, id := range []string{"w1", "w2", "w3"} {
+			enqueue(t, a, id, "q1")
+		}
+		enqueue(t, a, "x", "q2")
+		return a, c
+	}
+	t.Run("shared", func(t *testing.T) {
+		a, _ := setup(t, [][]string{{"q1", "q2"}, {"q1", "q2"}, {"q1", "q2"}, {"q1", "q2"}})
+		// x is fourth in line for the four operators: one frees up every
+		// 60/4 s, x waits 4 × 15 s.
+		pos, ewt, have, ok := a.Position("x")
+		if !ok || !have || pos != 1 || ewt != 60*time.Second {
+			t.Errorf("Position(x) = %d, %v, %v, %v; want place 1 in q2, 1m0s", pos, ewt, have, ok)
+		}
+	})
+	t.Run("own operators", func(t *testing.T) {
+		a, _ := setup(t, [][]string{{"q1"}, {"q1"}, {"q2"}, {"q2"}})
+		// q1's callers do not hold up q2's two operators: 1 × 60/2 s.
+		if _, ewt, _, _ := a.Position("x"); ewt != 30*time.Second {
+			t.Errorf("estimate of x = %v, want 30s", ewt)
+		}
+	})
+	t.Run("partly shared", func(t *testing.T) {
+		a, _ := setup(t, [][]string{{"q1"}, {"q2", "q1"}, {"q2"}, {"q2"}})
+		// One of q1's two operators serves q2 as well: half of q1's three
+		// callers ahead fall to q2's operators (1.5 → 2 ahead, x third):
+		// 3 × 60/3 s.
+		if _, ewt, _, _ := a.Position("x"); ewt != 60*time.Second {
+			t.Errorf("estimate of x = %v, want 1m0s", ewt)
+		}
+	})
+}
+
 func TestAttendedTransfer(t *testing.T) {
 	c := newClock()
 	a, rec := newTestACD(t, c)

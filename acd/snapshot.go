@@ -187,14 +187,67 @@ func (a *ACD) WaitingCalls(queue string) []string {
 }
 
 // estimate is the expected wait of waiting call e (see EstimateWait).
+//
+// The place it estimates for is not only e's place in its queue:
+// operators who also serve other queues take those queues' callers in
+// the order all calls wait in (a.waiting), so a caller of another queue
+// ahead of e holds up e's operators too. It counts with the share of its
+// queue's working operators who also serve e's queue (all of them when
+// the queues share their operators, none when they have their own: then
+// this is e's place in its queue).
 func (a *ACD) estimate(e *entry) (time.Duration, bool) {
 	q := e.q
 	if q.aht.n == 0 {
 		return 0, false
 	}
+	// The calls ahead of e: of its queue, for one agent (a transfer), and
+	// per other queue (few: a small array, no allocation).
+	type other struct {
+		q           *queue
+		n           int // its calls ahead of e
+		all, shared int // its working agents, and those serving q too
+	}
+	var buf [8]other
+	others := buf[:0]
+	ahead := 0.0
+	for _, w := range a.waiting {
+		if w == e {
+			break
+		}
+		switch {
+		case w.Agent != "":
+			// For one operator (a transfer): ahead if it serves q.
+			if ag := a.agents[w.Agent]; ag != nil && ag.state.Working() && ag.state != StatePaused {
+				if _, ok := ag.members[q.cfg.Name]; ok {
+					ahead++
+				}
+			}
+		case w.q == q:
+			ahead++
+		default:
+			i := slices.IndexFunc(others, func(o other) bool { return o.q == w.q })
+			if i < 0 {
+				others = append(others, other{q: w.q})
+				i = len(others) - 1
+			}
+			others[i].n++
+		}
+	}
 	ready, working := 0, 0
 	for _, ag := range a.byLogin {
-		if _, ok := ag.members[q.cfg.Name]; !ok || !ag.state.Working() || ag.state == StatePaused {
+		if !ag.state.Working() || ag.state == StatePaused {
+			continue
+		}
+		_, inQ := ag.members[q.cfg.Name]
+		for i := range others {
+			if _, ok := ag.members[others[i].q.cfg.Name]; ok {
+				others[i].all++
+				if inQ {
+					others[i].shared++
+				}
+			}
+		}
+		if !inQ {
 			continue
 		}
 		working++
@@ -202,7 +255,13 @@ func (a *ACD) estimate(e *entry) (time.Duration, bool) {
 			ready++
 		}
 	}
-	return EstimateWait(a.position(e), ready, working, time.Duration(q.aht.v*float64(time.Second))), true
+	for _, o := range others {
+		if o.all > 0 {
+			ahead += float64(o.n) * float64(o.shared) / float64(o.all)
+		}
+	}
+	pos := 1 + int(math.Round(ahead))
+	return EstimateWait(pos, ready, working, time.Duration(q.aht.v*float64(time.Second))), true
 }
 
 // EstimateWait is the expected wait of the caller at position pos
@@ -212,7 +271,8 @@ func (a *ACD) estimate(e *entry) (time.Duration, bool) {
 // for pos − ready of them. It is the M/M/N view of the head of the
 // queue; the queue's own recent service feeds aht (an exponentially
 // weighted mean of its completed calls, α = 0.1). With no working agent
-// the estimate is one aht per position.
+// the estimate is one aht per position. The ACD's pos counts the callers
+// of other queues ahead that the same agents serve (see estimate).
 func EstimateWait(pos, ready, working int, aht time.Duration) time.Duration {
 	ahead := pos - ready
 	if ahead <= 0 {

@@ -286,6 +286,7 @@ func (s *server) routes() {
 	s.routesReports()
 	s.routesCampaigns()
 	s.routesDesktop()
+	s.routesJournalEvents()
 }
 
 func writeStatus(w http.ResponseWriter, err error) {

@@ -72,6 +72,7 @@
 //	GET    /api/v1/audit?account=|person=|subject=&from=&to=&limit=   read audit (admin)
 //	GET    /api/v1/journal/backup                      read journal (admin): the stream, trailer X-Obzvon-Backup: ok
 //	GET    /api/v1/journal/appeals?from=&to=           read journal (admin): full appeals for export, audited
+//	GET    /api/v1/journal/events?stream=&from=&to=    read journal (admin): a stream's events (acd) as JSON lines
 //	GET    /api/v1/calls?from=&to=                     admin socket only
 //	GET    /metrics                                    read metrics (sre, supervisor, admin) unless Options.OpenMetrics
 //	GET    /healthz, /readyz                           anyone

@@ -143,6 +143,7 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/journal/backup", "", adminOnly},
 		{"GET", "/api/v1/journal/appeals?from=2026-01-01T00:00:00Z", "", adminOnly},
 		{"GET", "/api/v1/journal/check", "", adminOnly},
+		{"GET", "/api/v1/journal/events?stream=acd", "", adminOnly},
 
 		{"GET", "/api/v1/reports/queues?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},
 		{"GET", "/api/v1/reports/queue-log?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z", "", reportRead},

@@ -292,9 +292,13 @@ func readPromptPCM(name string) ([]int16, error) {
 // audioWatch follows what one leg hears: when each class first arrived
 // (Unix ns), the first operator heard, and the "segments" of the wanted
 // classes: runs of wanted audio with no gap of segmentGap or more, with
-// their dropouts (gaps over dropoutGap inside a run). The receiver
-// goroutine of the leg's socket writes it; others read the atomics any
-// time and the rest after the leg stopped.
+// their dropouts (gaps over dropoutGap inside a run). A packet with the
+// RTP marker bit also starts a segment: the appliance marks the first
+// packet of every new source it switches onto a leg (RFC 3550 §5.1), so
+// two customers switched onto one session leg back to back are two
+// segments even with no pause between them. The receiver goroutine of
+// the leg's socket writes it; others read the atomics any time and the
+// rest after the leg stopped.
 type audioWatch struct {
 	want func(audioClass) bool
 	// first is closed when the first wanted packet arrives.
@@ -312,6 +316,7 @@ type audioWatch struct {
 	unwanted  uint64 // non-silent packets of an unwanted tone
 	otherPkts uint64
 	switches  uint64 // wanted audio changed talker without a pause
+	marks     uint64 // segments started by a marked packet without a pause
 }
 
 // audioSegment is one run of wanted audio.
@@ -333,8 +338,9 @@ func newAudioWatch(want func(audioClass) bool) *audioWatch {
 	return &audioWatch{want: want, first: make(chan struct{}), segGap: int64(defaultSegmentGap), dropGap: int64(dropoutGap)}
 }
 
-// observe accounts one packet of class cls that arrived at now (Unix ns).
-func (w *audioWatch) observe(cls audioClass, now int64) {
+// observe accounts one packet of class cls that arrived at now (Unix ns);
+// marked is its RTP marker bit.
+func (w *audioWatch) observe(cls audioClass, now int64, marked bool) {
 	switch {
 	case cls == clsOther:
 		w.otherPkts++
@@ -361,6 +367,11 @@ func (w *audioWatch) observe(cls audioClass, now int64) {
 		w.inSeg = false
 	}
 	if w.inSeg && now-last >= w.segGap {
+		w.segs = append(w.segs, w.cur)
+		w.inSeg = false
+	}
+	if w.inSeg && marked {
+		w.marks++ // a new source at once: a new segment
 		w.segs = append(w.segs, w.cur)
 		w.inSeg = false
 	}

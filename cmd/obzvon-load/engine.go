@@ -63,6 +63,10 @@ type engine struct {
 	txErrors  atomic.Uint64
 	lateTicks atomic.Uint64
 	skipped   atomic.Uint64 // packets dropped from the schedule (ticker > 40 ms late)
+	// tickGaps are the times between the sending ticker's runs (ticker
+	// goroutine only; read after close): 20 ms when the machine lets the
+	// generator keep time, longer when it starves it.
+	tickGaps delayHist
 
 	sampleMu sync.Mutex
 	samples  []sample
@@ -73,6 +77,9 @@ type engine struct {
 	// measures its own echo latency. Times are Unix ns minus baseNs.
 	stamps bool
 	baseNs int64
+	// arrivals: kernel arrival times for what legs' watches see (the
+	// phones' customer audio), without the round-trip machinery.
+	arrivals bool
 
 	wg sync.WaitGroup
 }
@@ -188,6 +195,19 @@ func (e *engine) measureDelay() error {
 	}
 	e.stamps = true
 	e.baseNs = time.Now().UnixNano()
+	return nil
+}
+
+// stampArrivals turns on kernel arrival timestamps for the audio watches
+// (SO_TIMESTAMPNS): a packet's time is when it reached the socket, not
+// when the receiver goroutine got round to reading it. Call before run.
+func (e *engine) stampArrivals() error {
+	for _, s := range e.socks {
+		if err := s.rd.enableStamps(); err != nil {
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+	}
+	e.arrivals = true
 	return nil
 }
 
@@ -542,12 +562,12 @@ func (e *engine) gotPacket(s *rtpSock, l *leg, b []byte, h rtpHeader, i, echoN i
 	l.rx.Received++
 	if l.watch != nil {
 		at := s.now
-		if e.stamps {
+		if e.stamps || e.arrivals {
 			if t := s.rd.rxTime(i); t > 0 {
 				at = t
 			}
 		}
-		l.watch.observe(audioClassifier().classify(h.pt, b[h.payloadOff:h.payloadEnd]), at)
+		l.watch.observe(audioClassifier().classify(h.pt, b[h.payloadOff:h.payloadEnd]), at, h.marker)
 	}
 	if int(h.pt) < len(e.tone) && e.tone[h.pt] != nil && bytes.Equal(b[h.payloadOff:h.payloadEnd], e.tone[h.pt]) {
 		l.rx.ToneEqual++
@@ -644,10 +664,13 @@ func (e *engine) keepSample(pt byte, payload []byte) {
 
 // tick sends every streaming leg's tone every 20 ms until ctx ends.
 func (e *engine) tick(ctx context.Context) {
+	// start is taken before the ticker starts, so that its first tick
+	// (start + 20 ms or later) finds the first packet due, not none.
+	start := time.Now()
 	t := time.NewTicker(packetPeriod * time.Millisecond)
 	defer t.Stop()
-	start := time.Now()
 	var ticks int64
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -661,6 +684,10 @@ func (e *engine) tick(ctx context.Context) {
 			if k > 1 {
 				e.lateTicks.Add(1)
 			}
+			if !last.IsZero() {
+				e.tickGaps.add(int64(now.Sub(last)))
+			}
+			last = now
 			if k > maxCatchUp {
 				e.mu.RLock()
 				e.skipped.Add(uint64(k-maxCatchUp) * uint64(len(e.senders)))

@@ -91,3 +91,65 @@ func (h *delayHist) summary(what string, rejected uint64) *delaySummary {
 	return &delaySummary{What: what, N: h.n, P50us: us(h.quantile(0.50)), P99us: us(h.quantile(0.99)),
 		MaxUs: us(time.Duration(h.max)), Rejected: rejected}
 }
+
+// bucketMid is the middle of bucket i, at most the largest value seen.
+func (h *delayHist) bucketMid(i int) int64 {
+	lo := histLower(i)
+	hi := lo + 1
+	if i+1 < histBuckets {
+		hi = histLower(i + 1)
+	}
+	return min((lo+hi)/2, h.max)
+}
+
+// residualQuantile treats the values as consecutive gaps covering a
+// stretch of time and returns the q-th quantile of the wait from a moment
+// picked uniformly in that time to the end of its gap: P(wait > x) =
+// Σ max(g − x, 0) / Σ g. (For gaps of 20 ms it is uniform on 0..20 ms.)
+func (h *delayHist) residualQuantile(q float64) time.Duration {
+	var total float64
+	for i, c := range h.b {
+		total += float64(c) * float64(h.bucketMid(i))
+	}
+	if total == 0 {
+		return 0
+	}
+	over := func(x int64) float64 {
+		var s float64
+		for i, c := range h.b {
+			if g := h.bucketMid(i); c > 0 && g > x {
+				s += float64(c) * float64(g-x)
+			}
+		}
+		return s / total
+	}
+	// P(wait > x) falls as x grows: bisect for the smallest x with
+	// P(wait > x) ≤ 1 − q.
+	lo, hi := int64(0), h.max
+	for hi-lo > 1000 { // 1 µs
+		mid := lo + (hi-lo)/2
+		if over(mid) <= 1-q {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return time.Duration(hi)
+}
+
+// shareOver is the share of the time covered by the gaps that is in gaps
+// longer than d (the part of each beyond d).
+func (h *delayHist) shareOver(d time.Duration) float64 {
+	var total, over float64
+	for i, c := range h.b {
+		g := float64(h.bucketMid(i))
+		total += float64(c) * g
+		if g > float64(d) {
+			over += float64(c) * (g - float64(d))
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return over / total
+}

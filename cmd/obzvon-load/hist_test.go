@@ -52,3 +52,29 @@ func TestDelayHistQuantile(t *testing.T) {
 		t.Errorf("merged twice: n=%d p50=%v, want 2000 and %v", m.n, m.quantile(0.5), h.quantile(0.5))
 	}
 }
+
+// The wait from a random moment to the end of its gap: uniform on
+// 0..20 ms for a generator that keeps time; one gap of 1 s among 20 ms
+// ones holds a third of the time, and the tail of the wait is in it.
+func TestResidualQuantile(t *testing.T) {
+	var h delayHist
+	for range 100 {
+		h.add(int64(20 * time.Millisecond))
+	}
+	if p99 := h.residualQuantile(0.99); p99 < 19*time.Millisecond || p99 > 21*time.Millisecond {
+		t.Errorf("20 ms gaps: p99 wait %v, want about 19.8 ms", p99)
+	}
+	if s := h.shareOver(40 * time.Millisecond); s != 0 {
+		t.Errorf("20 ms gaps: %v of the time stalled, want 0", s)
+	}
+	h.add(int64(time.Second)) // 100 × 20 ms = 2 s, then 1 s
+	if p99 := h.residualQuantile(0.99); p99 < 900*time.Millisecond {
+		t.Errorf("with a 1 s gap: p99 wait %v, want over 0.9 s (1 %% of 3 s falls within 30 ms of its end)", p99)
+	}
+	if p50 := h.residualQuantile(0.50); p50 > 20*time.Millisecond {
+		t.Errorf("with a 1 s gap: median wait %v, want under 20 ms (two thirds of the time is in 20 ms gaps)", p50)
+	}
+	if s := h.shareOver(40 * time.Millisecond); s < 0.3 || s > 0.34 {
+		t.Errorf("with a 1 s gap: %v of the time stalled, want 0.96/3 = 0.32", s)
+	}
+}

@@ -65,6 +65,7 @@ type options struct {
 	phoneSIP   netip.AddrPort
 	campaign   *campaignConfig
 	events     string
+	readyFile  string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -107,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		phoneAns    = fs.String("phone-answer", "auto", "operator phones role: auto (at once, or after Call-Info answer-after), ring:DURATION, or never")
 		phoneSpread = fs.Duration("phone-spread", time.Second, "operator phones role: spread the first REGISTERs over this long")
 		segGap      = fs.Duration("segment-gap", defaultSegmentGap, "operator phones role: a pause in customer audio this long ends a segment (one customer)")
+		readyFile   = fs.String("ready-file", "", "operator phones role: create `FILE` once every phone has registered (or failed to), for scripts to wait on")
 
 		trunkLive     = fs.Float64("trunk-live", 0.3, "trunk role, campaign mode: probability of a live answer")
 		trunkMix      = fs.String("trunk-mix", "no_answer=0.5,machine=0.3,busy=0.2", "trunk role, campaign mode: shares of the other outcomes")
@@ -124,7 +126,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets, metricsURL: *metrics, rtt: *rtt, events: *events}
+	o := &options{duration: *duration, deadline: *deadline, obzvonPID: *pid, jsonOut: *jsonOut, progress: *progress, sockets: *sockets, metricsURL: *metrics, rtt: *rtt, events: *events, readyFile: *readyFile}
+	if *readyFile != "" && *phonesF == "" {
+		return nil, errors.New("--ready-file is for the operator phones role: give --phones too")
+	}
 	if *metrics != "" {
 		if err := checkMetricsURL(*metrics); err != nil {
 			return nil, fmt.Errorf("--metrics-url %w", err)
@@ -325,6 +330,14 @@ func parseLoopback(s string) (netip.AddrPort, error) {
 }
 
 func run(parent context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "sample":
+			return runSample(parent, args[1:], stdout, stderr)
+		case "acd-report":
+			return runACDReport(args[1:], stdout, stderr)
+		}
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -367,6 +380,13 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 		os.Exit(exitStuck)
 	})
 	defer watchdog.Stop()
+
+	// The SIP sockets outlive the run's context: when the run ends (its
+	// deadline, or SIGINT) callers still send their BYEs and phones
+	// theirs and their un-REGISTERs through them; they close when
+	// execute returns.
+	sipCtx, sipStop := context.WithCancel(context.Background())
+	defer sipStop()
 
 	log := slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: o.logLevel}))
 	sip.SetDefaultLogger(log)
@@ -415,7 +435,7 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 			}
 		}
 		e.run(ctx)
-		if err := ep.serve(ctx); err != nil {
+		if err := ep.serve(sipCtx); err != nil {
 			return nil, err
 		}
 		rep.UASListen = ep.addr.String()
@@ -439,7 +459,7 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 		caller = newUAC(*o.uac, ep, e)
 		caller.events = events
 		e.run(ctx)
-		if err := ep.serve(ctx); err != nil {
+		if err := ep.serve(sipCtx); err != nil {
 			return nil, err
 		}
 	}
@@ -462,9 +482,15 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 			return nil, err
 		}
 		engines = append(engines, e)
+		// Customer audio is timed by its arrival at the phone's socket, so
+		// a connect measured against the appliance's events does not
+		// include the generator's own scheduling.
+		if err := e.stampArrivals(); err != nil {
+			return nil, err
+		}
 		ops = newPhones(*o.phones, ep, e, events)
 		e.run(ctx)
-		if err := ep.serve(ctx); err != nil {
+		if err := ep.serve(sipCtx); err != nil {
 			return nil, err
 		}
 		pwg.Add(1)
@@ -477,6 +503,12 @@ func execute(parent context.Context, o *options, progress io.Writer) (*report, e
 		rcancel()
 		if !all {
 			fmt.Fprintf(progress, "obzvon-load: %d of %d phones registered (%d failed); going on\n", ops.registered.Load(), len(ops.list), ops.regFail.Load())
+		}
+		if o.readyFile != "" {
+			msg := fmt.Sprintf("registered %d of %d\n", ops.registered.Load(), len(ops.list))
+			if err := os.WriteFile(o.readyFile, []byte(msg), 0o644); err != nil {
+				return nil, fmt.Errorf("--ready-file: %w", err)
+			}
 		}
 	}
 	m.phones = ops

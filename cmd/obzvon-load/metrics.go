@@ -19,8 +19,13 @@ import (
 type promSamples map[string]float64
 
 // scrapeMetrics fetches and parses u (an http URL on loopback).
-func scrapeMetrics(u string) (promSamples, error) {
-	c := http.Client{Timeout: 2 * time.Second}
+func scrapeMetrics(u string) (promSamples, error) { return scrapeMetricsWithin(u, 2*time.Second) }
+
+// scrapeMetricsWithin is scrapeMetrics with a timeout of its own.
+func scrapeMetricsWithin(u string, timeout time.Duration) (promSamples, error) {
+	// No keep-alive: an idle connection would hold goroutines in the
+	// appliance between scrapes (they would count in its goroutines).
+	c := http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(u)
 	if err != nil {
 		return nil, err

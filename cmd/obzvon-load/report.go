@@ -32,11 +32,24 @@ type rtpReport struct {
 	ToneShare float64 `json:"tone_share_min"`
 	// Delay is the round trip (caller) or echo latency (trunk) with --rtt.
 	Delay *delaySummary `json:"delay,omitempty"`
+	// NextSend is, for a moment picked at random while the leg streams
+	// (a connect, say), the wait until the generator next sends: from the
+	// gaps between its ticker's runs. Up to 20 ms when it keeps time; the
+	// rest is the machine starving the generator. StalledPct is the share
+	// of the time in gaps over two periods (40 ms).
+	NextSend   *delaySummary `json:"wait_for_next_send,omitempty"`
+	StalledPct float64       `json:"stalled_pct,omitempty"`
 }
 
 func (e *engine) report() rtpReport {
 	tot, per := e.totals()
 	r := rtpReport{rtpTotals: tot, Unmatched: e.unmatched.Load(), SendErrors: e.txErrors.Load(), LateTicks: e.lateTicks.Load(), Skipped: e.skipped.Load(), ToneShare: -1}
+	if e.tickGaps.n > 0 {
+		us := func(d time.Duration) float64 { return round3(float64(d) / 1e3) }
+		r.NextSend = &delaySummary{What: "from a random moment to the generator's next send (its ticker's gaps)", N: e.tickGaps.n,
+			P50us: us(e.tickGaps.residualQuantile(0.50)), P99us: us(e.tickGaps.residualQuantile(0.99)), MaxUs: us(time.Duration(e.tickGaps.max))}
+		r.StalledPct = round3(100 * e.tickGaps.shareOver(2*packetPeriod*time.Millisecond))
+	}
 	if r.Expected > 0 {
 		r.LossPct = round3(100 * float64(r.Lost) / float64(r.Expected))
 	}
@@ -474,6 +487,9 @@ func writeRTP(w io.Writer, prefix string, r rtpReport) {
 	}
 	if d := r.Delay; d != nil {
 		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, max %.1f µs (n=%d, unmatched %d)\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, d.Rejected)
+	}
+	if d := r.NextSend; d != nil {
+		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, longest gap %.1f µs (%d gaps); %.2f%% of the time in gaps over 40 ms\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, r.StalledPct)
 	}
 	fmt.Fprintf(w, "%s: per call: received min %d, median %d packets; %d of %d legs received none\n", prefix, r.PerLegMin, r.PerLegP50, r.Silent, r.Legs)
 	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",

@@ -268,6 +268,18 @@ func TestRolesAgainstAppliance(t *testing.T) {
 		}
 	})
 
+	t.Run("run end says goodbye", func(t *testing.T) {
+		// A queue caller still waiting when the run ends (the echo route:
+		// no operator ever) hangs up with a BYE the appliance answers; the
+		// run's end must not close the SIP socket under it.
+		r := runLoad(t, a, "--target", target, "--number", "600", "--rate", "10", "--total", "2", "--queue",
+			"--duration", "300ms", "--deadline", "2s")
+		if u := r.UAC; u.Answered != 2 || u.Queue.Cut != 2 || u.LocalBye != 2 || u.ByeFailed != 0 {
+			t.Errorf("callers cut by the run's end: answered %d, cut %d, BYEs sent %d, failed %d (%v); want 2, 2, 2, 0",
+				u.Answered, u.Queue.Cut, u.LocalBye, u.ByeFailed, u.ErrorSample)
+		}
+	})
+
 	t.Run("refresh", func(t *testing.T) {
 		// 2 s is under the registrar's minimum (10 s): the phones take its
 		// Min-Expires from the 423 and refresh at half of it.

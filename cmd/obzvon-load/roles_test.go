@@ -103,9 +103,9 @@ func TestClassifierOther(t *testing.T) {
 func TestAudioWatch(t *testing.T) {
 	w := newAudioWatch(audioClass.isCustomer)
 	ms := int64(time.Millisecond)
-	w.observe(clsSilence, 0)
-	w.observe(clsOperator, 10*ms)
-	w.observe(clsOther, 15*ms)
+	w.observe(clsSilence, 0, false)
+	w.observe(clsOperator, 10*ms, false)
+	w.observe(clsOther, 15*ms, false)
 	select {
 	case <-w.first:
 		t.Fatal("first closed before a wanted packet")
@@ -116,10 +116,10 @@ func TestAudioWatch(t *testing.T) {
 		if i >= 5 {
 			at += 80 * ms // one dropout of 100 ms between 4 and 5
 		}
-		w.observe(clsCaller, at)
+		w.observe(clsCaller, at, i == 0)
 	}
-	w.observe(clsCaller, 2000*ms) // after a pause of >= 500 ms: a new segment
-	w.observe(clsCallee, 2020*ms) // another talker at once: another one
+	w.observe(clsCaller, 2000*ms, false) // after a pause of >= 500 ms: a new segment
+	w.observe(clsCallee, 2020*ms, false) // another talker at once: another one
 	<-w.first
 	if w.firstAt.Load() != 100*ms || audioClass(w.firstCls.Load()) != clsCaller || w.otherAt.Load() != 15*ms || w.unwanted != 1 {
 		t.Errorf("first %d (%v), other %d, unwanted %d", w.firstAt.Load(), audioClass(w.firstCls.Load()), w.otherAt.Load(), w.unwanted)
@@ -127,6 +127,27 @@ func TestAudioWatch(t *testing.T) {
 	s := w.segments()
 	if len(s) != 3 || s[0].Packets != 10 || s[0].Dropouts != 1 || s[0].MaxGapNs != 100*ms || s[1].Packets != 1 || s[2].Class != clsCallee || w.switches != 1 {
 		t.Errorf("segments = %+v, switches %d", s, w.switches)
+	}
+}
+
+// Two customers switched onto one session leg back to back send the same
+// caller tone with no pause between them: the marker bit the appliance
+// puts on the first packet of a new source splits them, and the second
+// segment starts at that packet.
+func TestAudioWatchSplitsAtMarker(t *testing.T) {
+	w := newAudioWatch(audioClass.isCustomer)
+	ms := int64(time.Millisecond)
+	t0 := 1000 * ms
+	for i := int64(0); i < 5; i++ {
+		w.observe(clsCaller, t0+i*20*ms, i == 0)
+	}
+	for i := int64(0); i < 5; i++ {
+		w.observe(clsCaller, t0+100*ms+i*20*ms, i == 0) // the next customer, 20 ms later
+	}
+	w.observe(clsCaller, t0+200*ms, false)
+	s := w.segments()
+	if len(s) != 2 || s[0].Start != t0 || s[0].Packets != 5 || s[1].Start != t0+100*ms || s[1].Packets != 6 || w.marks != 1 {
+		t.Errorf("segments = %+v, marks %d; want two of 5 and 6 packets, the second from 100 ms", s, w.marks)
 	}
 }
 

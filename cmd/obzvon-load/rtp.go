@@ -27,6 +27,7 @@ func putRTPHeader(b []byte, marker bool, pt byte, seq uint16, ts, ssrc uint32) {
 // rtpHeader is the part of a parsed RTP header the generator uses.
 type rtpHeader struct {
 	pt         byte
+	marker     bool // M bit: the start of a talkspurt (or of a new source switched onto the stream)
 	seq        uint16
 	ts         uint32
 	ssrc       uint32
@@ -45,6 +46,7 @@ func parseRTP(b []byte) (rtpHeader, error) {
 		return h, errNotRTP
 	}
 	h.pt = b[1] & 0x7f
+	h.marker = b[1]&0x80 != 0
 	h.seq = binary.BigEndian.Uint16(b[2:4])
 	h.ts = binary.BigEndian.Uint32(b[4:8])
 	h.ssrc = binary.BigEndian.Uint32(b[8:12])

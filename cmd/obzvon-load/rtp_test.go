@@ -15,7 +15,7 @@ func TestRTPHeaderRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := rtpHeader{pt: ptPCMA, seq: 65535, ts: 0xdeadbeef, ssrc: 0x01020304, payloadOff: 12, payloadEnd: packetSize}
+	want := rtpHeader{pt: ptPCMA, marker: true, seq: 65535, ts: 0xdeadbeef, ssrc: 0x01020304, payloadOff: 12, payloadEnd: packetSize}
 	if h != want {
 		t.Errorf("parseRTP = %+v, want %+v", h, want)
 	}

@@ -151,17 +151,18 @@ func (u *uac) call(ctx context.Context, n int) {
 	t0 := time.Now()
 	d, err := u.dc.Invite(sctx, recipient, body, sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
-		u.fail(sctx, err)
+		u.failCall(sctx, n, "", err)
 		return
 	}
 	defer d.Close()
+	callID := d.InviteRequest.CallID().Value()
 	if err := d.WaitAnswer(sctx, sipgo.AnswerOptions{}); err != nil {
-		u.fail(sctx, err)
+		u.failCall(sctx, n, callID, err)
 		return
 	}
 	setup := time.Since(t0)
 	if err := d.Ack(ctx); err != nil {
-		u.fail(ctx, err)
+		u.failCall(ctx, n, callID, err)
 		return
 	}
 	u.answered.Add(1)
@@ -214,21 +215,35 @@ func (u *uac) call(ctx context.Context, n int) {
 	u.localBye.Add(1)
 }
 
+// failCall counts a failed setup and, in queue mode, writes its event
+// (setup_failed, outcome "sip_NNN", "timeout" or "error"), so that every
+// caller placed has a line in the events file.
+func (u *uac) failCall(ctx context.Context, n int, callID string, err error) {
+	outcome := u.fail(ctx, err)
+	if u.cfg.Queue {
+		u.events.write(event{Role: "caller", ID: strconv.Itoa(n + 1), Event: "setup_failed", CallID: callID, Outcome: outcome})
+	}
+}
+
 // fail classifies a failed setup: a final SIP response by its code, our
-// setup timeout, anything else as an error.
-func (u *uac) fail(ctx context.Context, err error) {
+// setup timeout, anything else as an error. It returns the class.
+func (u *uac) fail(ctx context.Context, err error) string {
 	var rp *sipgo.ErrDialogResponse
 	var rv sipgo.ErrDialogResponse
 	switch {
 	case errors.As(err, &rp):
 		u.countCode(rp.Res.StatusCode)
+		return "sip_" + strconv.Itoa(rp.Res.StatusCode)
 	case errors.As(err, &rv):
 		u.countCode(rv.Res.StatusCode)
+		return "sip_" + strconv.Itoa(rv.Res.StatusCode)
 	case errors.Is(context.Cause(ctx), sipgo.WaitAnswerForceCancelErr) || errors.Is(err, context.DeadlineExceeded):
 		u.timeouts.Add(1)
+		return "timeout"
 	default:
 		u.errs.Add(1)
 		u.noteErr(err.Error())
+		return "error"
 	}
 }
 

@@ -40,6 +40,10 @@ var examples = map[string][]string{
 		"obzvon journal calls --from 2026-03-01 --to 2026-03-02",
 		"obzvon journal calls --from '2026-03-01 08:00' --json",
 	},
+	"journal events": {
+		"obzvon journal events --from 2026-03-01 --to 2026-03-02",
+		"obzvon journal events --stream acd",
+	},
 	"journal search":     {"obzvon journal search --phone 89123456789"},
 	"journal export":     {"obzvon journal export --from 2026-03-01 --format csv"},
 	"journal audit":      {"obzvon journal audit --subject account:ivanova"},

@@ -32,7 +32,7 @@ var exampleOrder = []string{
 	"agent add", "agent list", "agent passwd", "agent disable",
 	"registry generate", "registry load", "registry search",
 	"catalog load", "catalog search",
-	"journal calls", "journal search", "journal export", "journal audit", "journal check",
+	"journal calls", "journal events", "journal search", "journal export", "journal audit", "journal check",
 	"journal backup", "journal restore", "journal rotate-key",
 	// From here on, a daemon runs (startExampleDaemon).
 	"agent start", "agent pause", "agent ready", "agent status", "queue status",

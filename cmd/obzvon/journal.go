@@ -47,6 +47,7 @@ func journalCommand() *cli.Command {
 		Usage: "inspect, export, back up and restore the journal",
 		Subcommands: []*cli.Command{
 			journalCallsCommand(),
+			journalEventsCommand(),
 			journalSearchCommand(),
 			journalExportCommand(),
 			journalAuditCommand(),
