@@ -146,6 +146,9 @@ type Metrics interface {
 	AbandonRatio(campaign, window string, ratio float64)
 	DialLevel(campaign string, level float64)
 	Contacts(campaign, state string, n int)
+	// DialDecision counts one decision of the calling rules on a contact
+	// the pacer asked a call for: dial (true) or not now (false).
+	DialDecision(campaign string, dial bool)
 }
 
 // RunnerOptions configure runners. Store and Dialer are required.
@@ -432,6 +435,7 @@ func (nopMetrics) Attempt(string, string)               {}
 func (nopMetrics) AbandonRatio(string, string, float64) {}
 func (nopMetrics) DialLevel(string, float64)            {}
 func (nopMetrics) Contacts(string, string, int)         {}
+func (nopMetrics) DialDecision(string, bool)            {}
 
 // step is one tick: housekeeping, then one pacing decision.
 func (r *Runner) step(ctx, callCtx context.Context) {
@@ -573,6 +577,7 @@ func (r *Runner) dialOne(ctx, callCtx context.Context, now time.Time, contact st
 		r.log.Debug("contact not dialed", "error", err)
 		return false
 	}
+	r.metric().DialDecision(r.id, plan.Dial)
 	if !plan.Dial {
 		return false
 	}

@@ -234,6 +234,7 @@ func (m *recMetrics) AbandonRatio(_, w string, r float64) {
 }
 func (m *recMetrics) DialLevel(string, float64)    {}
 func (m *recMetrics) Contacts(string, string, int) {}
+func (m *recMetrics) DialDecision(string, bool)    {}
 
 // runnerRun is what one replay of the runner test produced.
 type runnerRun struct {

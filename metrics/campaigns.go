@@ -30,6 +30,7 @@ type Campaigns struct {
 	abandon       *prometheus.GaugeVec
 	dialLevel     *prometheus.GaugeVec
 	contacts      *prometheus.GaugeVec
+	decisions     *prometheus.CounterVec
 	amdDecisions  *prometheus.CounterVec
 	amdSeconds    prometheus.Histogram
 }
@@ -62,6 +63,10 @@ func NewCampaigns(reg prometheus.Registerer) *Campaigns {
 			Namespace: namespace, Subsystem: "campaign", Name: "contacts",
 			Help: "Contacts of a campaign by state (pending, dialing, done, exhausted, no_phone).",
 		}, []string{"campaign", "state"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "campaign", Name: "dial_decisions_total",
+			Help: "Contacts the calling rules decided on when the pacer asked for calls, by campaign and decision (dial, not_now).",
+		}, []string{"campaign", "decision"}),
 		amdDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "amd", Name: "decisions_total",
 			Help: "Answering-machine detection decisions, by result (human, machine, unknown).",
@@ -76,7 +81,7 @@ func NewCampaigns(reg prometheus.Registerer) *Campaigns {
 		m.amdDecisions.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.trunkChannels, m.trunkAttempts, m.attempts, m.abandon, m.dialLevel, m.contacts,
+		reg.MustRegister(m.trunkChannels, m.trunkAttempts, m.attempts, m.abandon, m.dialLevel, m.contacts, m.decisions,
 			m.amdDecisions, m.amdSeconds)
 	}
 	return m
@@ -135,6 +140,19 @@ func (m *Campaigns) Contacts(campaign, state string, n int) {
 		return
 	}
 	m.contacts.WithLabelValues(campaign, state).Set(float64(n))
+}
+
+// DialDecision counts one decision of the calling rules on a contact of
+// campaign: dialed (true) or not now (false).
+func (m *Campaigns) DialDecision(campaign string, dial bool) {
+	if m == nil {
+		return
+	}
+	d := "not_now"
+	if dial {
+		d = "dial"
+	}
+	m.decisions.WithLabelValues(campaign, d).Inc()
 }
 
 // AMDDecision counts one answering-machine detection with its result

@@ -27,6 +27,9 @@ func TestCampaignMetrics(t *testing.T) {
 	m.AbandonRatio("disp-2026", WindowMonth, 0.01)
 	m.DialLevel("disp-2026", 1.5)
 	m.Contacts("disp-2026", "pending", 120)
+	m.DialDecision("disp-2026", true)
+	m.DialDecision("disp-2026", false)
+	m.DialDecision("disp-2026", false)
 	m.AMDDecision("machine", 1.9)
 	m.AMDDecision("maybe", 0.5)
 	for _, tc := range []struct {
@@ -40,6 +43,8 @@ func TestCampaignMetrics(t *testing.T) {
 		{m.abandon.WithLabelValues("disp-2026", "30d"), 0.01},
 		{m.dialLevel.WithLabelValues("disp-2026"), 1.5},
 		{m.contacts.WithLabelValues("disp-2026", "pending"), 120},
+		{m.decisions.WithLabelValues("disp-2026", "dial"), 1},
+		{m.decisions.WithLabelValues("disp-2026", "not_now"), 2},
 		{m.amdDecisions.WithLabelValues("machine"), 1},
 		{m.amdDecisions.WithLabelValues(Other), 1},
 	} {
@@ -49,7 +54,7 @@ func TestCampaignMetrics(t *testing.T) {
 	}
 	text := exposition(t, reg)
 	for _, name := range []string{"obzvon_trunk_channels", "obzvon_trunk_attempts_total", "obzvon_campaign_attempts_total",
-		"obzvon_campaign_abandon_ratio", "obzvon_campaign_dial_level", "obzvon_campaign_contacts",
+		"obzvon_campaign_abandon_ratio", "obzvon_campaign_dial_level", "obzvon_campaign_contacts", "obzvon_campaign_dial_decisions_total",
 		"obzvon_amd_decisions_total", "obzvon_amd_decision_seconds_bucket"} {
 		if !strings.Contains(string(text), name) {
 			t.Errorf("exposition lacks %s", name)

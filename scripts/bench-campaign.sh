@@ -157,14 +157,22 @@ cat /proc/loadavg >"$OUT/loadavg.txt"
 "$OBZVON" campaign pause --dir "$J" bench >/dev/null || true
 wait "$LOAD_PID" 2>/dev/null || true
 LOAD_PID=
+# Contacts lost: the journal must still hold every contact loaded, none
+# left "dialing" once the paused campaign's calls have ended (the trunk
+# has gone, so any left would fail within the ring timeout).
+for _ in $(seq 1 100); do
+	"$OBZVON" campaign status --dir "$J" --json bench >"$OUT/status.json" 2>"$OUT/status.err" || true
+	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["report"]["total"]["dialing"]==0 else 1)' "$OUT/status.json" 2>/dev/null && break
+	sleep 0.2
+done
 
 log "simulator: same scenario, $SEEDS days"
 "$OBZVON" simulate --modes "$MODE" --agents "$AGENTS" --p "$LIVE" --seeds "$SEEDS" --hours "$(python3 -c "print($MINUTES/60)")" \
 	--warmup "${WARMUP}m" --talk 12s --wrap 1.5s --time-scale 10 --parallel 2 --json >"$OUT/sim.json"
 
-python3 - "$OUT" "$T0" "$T1" "$PSI0" "$PSI1" <<'PY'
+python3 - "$OUT" "$T0" "$T1" "$PSI0" "$PSI1" "$CONTACTS" <<'PY'
 import json, re, sys
-out, t0, t1, psi0, psi1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+out, t0, t1, psi0, psi1, contacts = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6])
 def metrics(path):
     m = {}
     for line in open(path):
@@ -198,10 +206,18 @@ for line in open(f"{out}/events.jsonl"):
         sh.append(e["talk_ms"])
 sh.sort()
 q = lambda p: sh[min(len(sh) - 1, int(p * len(sh)))] if sh else float("nan")
+dec = {k: d(f'obzvon_campaign_dial_decisions_total{{campaign="bench",decision="{k}"}}') for k in ("dial", "not_now")}
+try:
+    stat = json.load(open(f"{out}/status.json"))
+    tot = stat["report"]["total"]
+    lost = {"loaded": contacts, "in_journal": tot["total"], "lost": contacts - tot["total"], "left_dialing": tot["dialing"],
+            "attempts_in_progress": stat["attempts"].get("", 0), "attempts": sum(stat["attempts"].values())}
+except (OSError, ValueError, KeyError) as e:
+    lost = {"error": f"campaign status unreadable: {e}"}
 sim = [json.loads(l) for l in open(f"{out}/sim.json")]
 s = sim[0] if sim else {}
 rep = {"occupancy": occ, "abandon": ab / live if live else 0, "live": live, "abandoned": ab, "attempts": res,
-       "dials_per_second": dials / secs, "safe_harbor_ms": {"n": len(sh), "p50": q(0.5), "p99": q(0.99), "max": sh[-1] if sh else None},
+       "dials_per_second": dials / secs, "dial_decisions_per_second": sum(dec.values()) / secs, "dial_decisions": dec, "contacts": lost, "safe_harbor_ms": {"n": len(sh), "p50": q(0.5), "p99": q(0.99), "max": sh[-1] if sh else None},
        "seconds": secs, "psi_cpu_some_avg10": [psi0, psi1], "simulator": s}
 json.dump(rep, open(f"{out}/result.json", "w"), ensure_ascii=False, indent=1)
 print(f"measured {secs/60:.1f} min; PSI cpu some avg10 {psi0} -> {psi1}")
@@ -210,7 +226,9 @@ print(f"{'occupancy':28s}{occ*100:11.1f}%{s.get('occupancy', float('nan'))*100:1
 print(f"{'abandonment':28s}{(ab/live if live else 0)*100:11.2f}%{s.get('abandon', float('nan'))*100:11.2f}%")
 print(f"{'live answers / abandoned':28s}{int(live):>7d} / {int(ab):<4d}")
 print(f"{'safe-harbor start p50/p99':28s}{q(0.5):7.0f} / {q(0.99):.0f} ms (n={len(sh)}, trunk side, from the answer)")
-print(f"{'dials per second':28s}{dials/secs:12.2f}")
+print(f"{'dials per second':28s}{dials/secs:12.2f}   (attempts ended)")
+print(f"{'dial decisions per second':28s}{sum(dec.values())/secs:12.2f}   (rules decisions: {dec['dial']:.0f} dial, {dec['not_now']:.0f} not now)")
+print(f"contacts: {json.dumps(lost)}")
 print(f"attempts by result: {json.dumps(res)}")
 PY
 log "results in $OUT (result.json, load.json, events.jsonl, metrics*.txt, sim.json)"
