@@ -285,6 +285,7 @@ func (s *server) routes() {
 	s.routesAgent()
 	s.routesReports()
 	s.routesCampaigns()
+	s.routesDNC()
 	s.routesDesktop()
 	s.routesJournalEvents()
 }

@@ -29,7 +29,7 @@ func campaignCommand() *cli.Command {
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
 	return &cli.Command{
 		Name:  "campaign",
-		Usage: "outbound campaigns: create, load lists, start, pause, stop, status, export, why",
+		Usage: "outbound campaigns: create, load lists, start, pause, stop, status, export, dnc, why",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "create",
@@ -72,6 +72,18 @@ func campaignCommand() *cli.Command {
 					&cli.StringFlag{Name: "mo", Usage: "only this medical organization's code"},
 				}, common...),
 				Action: campaignExport,
+			},
+			{
+				Name:      "dnc",
+				Usage:     "put phones on the do-not-call list (every campaign stops dialing them within seconds)",
+				ArgsUsage: "PHONE... | --file FILE",
+				Flags: append([]cli.Flag{
+					&cli.StringFlag{Name: "file", Usage: "a file of one phone a line (optionally ';' and a reason), UTF-8 or Windows-1251"},
+					&cli.StringFlag{Name: "reason", Usage: "why (kept with each phone)"},
+					&cli.StringFlag{Name: "campaign", Usage: "the campaign the request came from"},
+					jsonFlag,
+				}, common...),
+				Action: campaignDNC,
 			},
 			{
 				Name:      "why",
@@ -445,4 +457,53 @@ func (a *adminAPI) download(ctx context.Context, path string, w io.Writer) error
 	}
 	_, err = io.Copy(w, res.Body)
 	return err
+}
+
+func campaignDNC(c *cli.Context) error {
+	file := c.String("file")
+	if (file == "") == (c.NArg() == 0) {
+		return cli.Exit("campaign dnc needs phones or --file FILE (not both)\nTry: obzvon campaign dnc --reason \"просил не звонить\" 89123456789", exitUsage)
+	}
+	req := campaigns.DNCRequest{Reason: c.String("reason"), Campaign: c.String("campaign"), Source: "api"}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return cli.Exit(err.Error(), exitFailure)
+		}
+		lines, err := campaigns.ReadDNC(f)
+		f.Close()
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("%s: %v", file, err), exitFailure)
+		}
+		req.Phones, req.Source = lines, "file"
+	} else {
+		for _, a := range c.Args().Slice() {
+			req.Phones = append(req.Phones, campaigns.DNCLine{Phone: a})
+		}
+	}
+	ctx := context.Background()
+	var res *campaigns.DNCResult
+	err := viaDaemonOr(c, false, func(d *adminAPI) error {
+		if file != "" {
+			q := url.Values{"reason": {req.Reason}, "campaign": {req.Campaign}}
+			f, err := os.Open(file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return d.do(ctx, http.MethodPost, "/api/v1/dnc?"+q.Encode(), f, "text/plain", &res)
+		}
+		return d.do(ctx, http.MethodPost, "/api/v1/dnc", req, "", &res)
+	}, func(j *journal.Journal) (err error) {
+		res, err = campaigns.AddDNC(ctx, j, cliActor(), req)
+		return err
+	})
+	if err != nil {
+		return exitOf(err)
+	}
+	if c.Bool("json") {
+		return json.NewEncoder(c.App.Writer).Encode(res)
+	}
+	fmt.Fprintf(c.App.Writer, "do-not-call: %d phones, %d new on the list\n", res.Phones, res.Added)
+	return nil
 }
