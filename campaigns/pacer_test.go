@@ -471,3 +471,56 @@ func TestEstimatesLearn(t *testing.T) {
 
 // diff is a - b, for two independent random draws (any sign).
 func diff(a, b int64) int64 { return a - b }
+
+// Blending puts inbound first: for any state with blended inbound, more
+// inbound callers waiting never makes the pacer dial more or reserve
+// fewer agents, in every dialing mode; and with ready agents to spare,
+// each waiting caller takes one of them from outbound.
+func TestInboundWaitingDialsLess(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	ests := []*Estimates{nil, NewEstimates(Priors{}), trainedEstimates(rng, 0.3, 3000)}
+	for _, mode := range []Mode{ModeProgressive, ModeRatio, ModePredictive} {
+		cfg := PacerConfig{Mode: mode}
+		checked := 0
+		for i := 0; i < 3000; i++ {
+			s := randomState(rng, ests[rng.IntN(len(ests))])
+			if s.Inbound == nil {
+				s.Inbound = &Inbound{CallsPerHour: rng.Float64() * 600, HandleTime: secs(30 + rng.Float64()*300),
+					Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}
+			}
+			s.Trunk = Trunk{}
+			more := s
+			in := *s.Inbound
+			in.Waiting += 1 + rng.IntN(4)
+			more.Inbound = &in
+			// Fresh pacers: the decision depends on the state only.
+			p1, _ := NewPacer(cfg)
+			p2, _ := NewPacer(cfg)
+			d0, d1 := p1.Decide(&s), p2.Decide(&more)
+			if d1.Dial > d0.Dial || d1.Reserved < d0.Reserved {
+				t.Fatalf("%v: %d inbound waiting: dial %d reserved %d; %d waiting: dial %d reserved %d (want no more dialing, no fewer reserved)",
+					mode, s.Inbound.Waiting, d0.Dial, d0.Reserved, in.Waiting, d1.Dial, d1.Reserved)
+			}
+			if d0.Dial > 0 {
+				checked++
+			}
+		}
+		if checked < 100 {
+			t.Errorf("%v: only %d states dialed at all: the property was hardly tested", mode, checked)
+		}
+	}
+	// Twenty ready agents, light inbound: every waiting caller is one
+	// outbound call fewer.
+	p, _ := NewPacer(PacerConfig{Mode: ModeProgressive})
+	st := State{Agents: agents(20, 0, 0, 0, 0), Inbound: &Inbound{CallsPerHour: 60, HandleTime: 180 * time.Second, Target: acd.Target{Fraction: 0.8, AnswerTime: 20}}}
+	base := p.Decide(&st).Dial
+	for w := 1; w <= 3; w++ {
+		in := *st.Inbound
+		in.Waiting = w
+		s := st
+		s.Inbound = &in
+		if d := p.Decide(&s); d.Dial != base-w {
+			t.Errorf("%d inbound callers waiting: dial %d, want %d (%d without)", w, d.Dial, base-w, base)
+		}
+	}
+}
