@@ -427,13 +427,20 @@ type Plan struct {
 // decision again gives the same records). A contact that is not pending
 // gives (nil, error).
 func (cp *Compiled) PlanDial(now time.Time, c *journal.Contact, attemptID, mode, trunk string) (*Plan, error) {
+	return cp.PlanDialFor(now, c, attemptID, mode, trunk, "")
+}
+
+// PlanDialFor is PlanDial for an operator who asked to dial c (a preview,
+// or a callback they own); agent "" is the pacer dialing for any
+// operator. The attempt names the operator.
+func (cp *Compiled) PlanDialFor(now time.Time, c *journal.Contact, attemptID, mode, trunk, agent string) (*Plan, error) {
 	if c == nil {
 		return nil, errors.New("contact not found")
 	}
 	if c.Status != journal.ContactPending {
 		return nil, fmt.Errorf("contact is %s, not pending", c.Status)
 	}
-	phone, v := cp.Choose(now, c, "")
+	phone, v := cp.Choose(now, c, agent)
 	n := c.Clone()
 	p := &Plan{Phone: phone, Verdict: v, Change: &journal.ContactChange{Contact: n}}
 	if v.OK {
@@ -444,6 +451,9 @@ func (cp *Compiled) PlanDial(now time.Time, c *journal.Contact, attemptID, mode,
 			Trunk: trunk, Mode: mode, Started: now}
 		if v.Callback && v.Agent != "" {
 			p.Change.Attempt.Agent = v.Agent
+		}
+		if agent != "" {
+			p.Change.Attempt.Agent = agent
 		}
 		return p, nil
 	}

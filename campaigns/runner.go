@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/obzvon/obzvon/acd"
@@ -88,6 +89,9 @@ type DialRequest struct {
 	Script *Script
 	// Grace is how long a live answer may wait for an operator.
 	Grace time.Duration
+	// Agent, when set, is the operator who asked for this call (a
+	// preview, or a callback they own): only they take the live answer.
+	Agent string
 }
 
 // CallEventKind is a step of a campaign call.
@@ -207,7 +211,8 @@ type Runner struct {
 	log  *slog.Logger
 	done chan struct{}
 
-	events chan CallEvent
+	events   chan CallEvent
+	requests chan dialForReq
 
 	camp    *journal.Campaign
 	cp      *Compiled
@@ -250,7 +255,7 @@ func NewRunner(id string, o RunnerOptions) *Runner {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Runner{id: id, o: o, log: log.With("campaign", id), done: make(chan struct{}),
-		events: make(chan CallEvent, 256), calls: map[string]*runCall{}, byCont: map[string]string{},
+		events: make(chan CallEvent, 256), requests: make(chan dialForReq), calls: map[string]*runCall{}, byCont: map[string]string{},
 		cards: map[string]time.Time{}}
 }
 
@@ -275,6 +280,8 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		case ev := <-r.events:
 			r.handle(ctx, ev)
+		case q := <-r.requests:
+			q.reply <- r.dialFor(ctx, callCtx, q)
 		case <-tick.C:
 			r.step(ctx, callCtx)
 			if !r.running && len(r.calls) == 0 && len(r.cards) == 0 {
@@ -590,6 +597,109 @@ func (r *Runner) dialOne(ctx, callCtx context.Context, now time.Time, contact st
 	return true
 }
 
+// ErrNotRunning: the campaign has no runner (not running, or this
+// daemon has not started it yet).
+var ErrNotRunning = errors.New("campaign not running")
+
+// ErrNotNow: the calling rules (or the campaign's state) do not allow
+// this call now; the error says why.
+var ErrNotNow = errors.New("not dialed now")
+
+type dialForReq struct {
+	contact, agent string
+	reply          chan DialForResult
+}
+
+// DialForResult is what an operator's request to dial gave: the attempt
+// and the phone called, or the error saying why not.
+type DialForResult struct {
+	Attempt string `json:"attempt,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+	Err     error  `json:"-"`
+}
+
+// DialFor asks the runner to dial contact now for agent, the operator
+// who previewed the card (preview mode) or owns its callback: the calling
+// rules decide as for any dial (windows, DNC, attempts, an owned callback
+// only for its owner), the attempt names the operator, and the live
+// answer is offered to that operator only. Nothing is written when the
+// rules say no.
+func (r *Runner) DialFor(ctx context.Context, contact, agent string) DialForResult {
+	q := dialForReq{contact: contact, agent: agent, reply: make(chan DialForResult, 1)}
+	select {
+	case r.requests <- q:
+	case <-r.done:
+		return DialForResult{Err: ErrNotRunning}
+	case <-ctx.Done():
+		return DialForResult{Err: ctx.Err()}
+	}
+	select {
+	case res := <-q.reply:
+		return res
+	case <-ctx.Done():
+		return DialForResult{Err: ctx.Err()}
+	}
+}
+
+// errRefused aborts a contact change the rules refused for an operator.
+var errRefused = errors.New("refused")
+
+func (r *Runner) dialFor(ctx, callCtx context.Context, q dialForReq) DialForResult {
+	switch {
+	case !r.running:
+		return DialForResult{Err: ErrNotRunning}
+	case q.agent == "":
+		return DialForResult{Err: fmt.Errorf("%w: no operator named", ErrNotNow)}
+	}
+	if _, busy := r.byCont[q.contact]; busy {
+		return DialForResult{Err: fmt.Errorf("%w: this person is being called now", ErrNotNow)}
+	}
+	trunk, up := r.o.Dialer.Capacity(r.cp.Settings.Trunk)
+	if !up {
+		return DialForResult{Err: fmt.Errorf("%w: the trunk is down", ErrNotNow)}
+	}
+	if trunk.Channels > 0 && trunk.InUse >= trunk.Channels {
+		return DialForResult{Err: fmt.Errorf("%w: every channel of the trunk is in use", ErrNotNow)}
+	}
+	now := r.o.Now()
+	attempt := r.o.Store.NewID(now)
+	var plan *Plan
+	err := r.o.Store.ChangeContact(ctx, r.id, q.contact, func(c *journal.Contact) (*journal.ContactChange, error) {
+		p, err := r.cp.PlanDialFor(now, c, attempt, ModePreview.String(), r.cp.Settings.Trunk, q.agent)
+		if err != nil {
+			return nil, err
+		}
+		plan = p
+		if !p.Dial {
+			return nil, errRefused
+		}
+		return p.Change, nil
+	})
+	switch {
+	case errors.Is(err, errRefused):
+		v := plan.Verdict
+		why := v.Reason.String()
+		if v.Reason == BlockCallbackOwned {
+			why += " by " + v.Agent
+		}
+		if !v.Next.IsZero() {
+			why += " until " + v.Next.Format(time.RFC3339)
+		}
+		r.metric().DialDecision(r.id, false)
+		return DialForResult{Err: fmt.Errorf("%w: %s", ErrNotNow, why)}
+	case err != nil:
+		return DialForResult{Err: fmt.Errorf("%w: %v", ErrNotNow, err)}
+	}
+	r.metric().DialDecision(r.id, true)
+	rc := &runCall{attempt: attempt, contact: q.contact, dialAt: now}
+	r.calls[attempt] = rc
+	r.byCont[q.contact] = attempt
+	req := &DialRequest{Campaign: r.id, Attempt: attempt, Contact: q.contact, Phone: plan.Phone, Mode: r.cp.Mode,
+		Settings: r.cp, Script: r.script, Grace: r.pacer.Config().Grace, Agent: q.agent}
+	r.o.Dialer.Place(callCtx, req, r.report)
+	return DialForResult{Attempt: attempt, Phone: plan.Phone}
+}
+
 // handle applies one call event.
 func (r *Runner) handle(ctx context.Context, ev CallEvent) {
 	c := r.calls[ev.Attempt]
@@ -825,13 +935,28 @@ func (l *AbandonLedger) add(d Date, w Window) {
 type Manager struct {
 	o RunnerOptions
 
+	mu      sync.Mutex
+	runners map[string]*Runner // running campaign → its runner
+
 	running map[string]chan struct{} // campaign → closed when its runner ends
 	ended   chan string
 }
 
 // NewManager returns a manager of runners made with o.
 func NewManager(o RunnerOptions) *Manager {
-	return &Manager{o: o, running: map[string]chan struct{}{}, ended: make(chan string, 16)}
+	return &Manager{o: o, running: map[string]chan struct{}{}, ended: make(chan string, 16), runners: map[string]*Runner{}}
+}
+
+// DialFor asks campaign's runner to dial contact now for agent
+// (Runner.DialFor); ErrNotRunning when the campaign has no runner.
+func (m *Manager) DialFor(ctx context.Context, campaign, contact, agent string) DialForResult {
+	m.mu.Lock()
+	r := m.runners[campaign]
+	m.mu.Unlock()
+	if r == nil {
+		return DialForResult{Err: ErrNotRunning}
+	}
+	return r.DialFor(ctx, contact, agent)
 }
 
 // Run manages runners until ctx is done, then waits for them to stop.
@@ -853,6 +978,9 @@ func (m *Manager) Run(ctx context.Context) {
 			return
 		case id := <-m.ended:
 			delete(m.running, id)
+			m.mu.Lock()
+			delete(m.runners, id)
+			m.mu.Unlock()
 		case <-t.C:
 		}
 	}
@@ -877,6 +1005,9 @@ func (m *Manager) scan(ctx context.Context, log *slog.Logger) {
 		done := make(chan struct{})
 		m.running[c.ID] = done
 		r := NewRunner(c.ID, m.o)
+		m.mu.Lock()
+		m.runners[c.ID] = r
+		m.mu.Unlock()
 		go func(id string) {
 			defer close(done)
 			if err := r.Run(ctx); err != nil {

@@ -37,14 +37,15 @@ type fakeCenter struct {
 	dnc   map[string]bool
 	ring  time.Duration
 
-	mu       sync.Mutex
-	agents   []fakeAgent
-	active   map[string]bool // contacts with a call up
-	maxLive  int
-	placed   []string // "contact@unix-ms" in order
-	errs     []string
-	inUse    int
-	channels int
+	mu        sync.Mutex
+	agents    []fakeAgent
+	active    map[string]bool // contacts with a call up
+	maxLive   int
+	placed    []string // "contact@unix-ms" in order
+	placedFor []string // "contact>agent" of the calls an operator asked for
+	errs      []string
+	inUse     int
+	channels  int
 }
 
 type fakeAgent struct {
@@ -86,12 +87,16 @@ func (f *fakeCenter) Capacity(string) (Trunk, bool) {
 	return Trunk{Channels: f.channels, InUse: f.inUse}, true
 }
 
-// take reserves the longest-ready operator, or "".
-func (f *fakeCenter) take() string {
+// take reserves the longest-ready operator (only, when set, the one
+// who asked for the call), or "".
+func (f *fakeCenter) take(only string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	best := -1
 	for i, a := range f.agents {
+		if only != "" && a.name != only {
+			continue
+		}
 		if a.state == acd.StateReady && (best < 0 || a.since.Before(f.agents[best].since)) {
 			best = i
 		}
@@ -123,6 +128,9 @@ func (f *fakeCenter) Place(ctx context.Context, d *DialRequest, report func(Call
 	f.inUse++
 	f.maxLive = max(f.maxLive, len(f.active))
 	f.placed = append(f.placed, fmt.Sprintf("%s@%d", d.Contact, now.UnixMilli()))
+	if d.Agent != "" {
+		f.placedFor = append(f.placedFor, d.Contact+">"+d.Agent)
+	}
 	if f.dnc[d.Phone] {
 		f.errs = append(f.errs, fmt.Sprintf("contact %s dialed on DNC phone %s", d.Contact, d.Phone))
 	}
@@ -185,7 +193,7 @@ func (f *fakeCenter) call(ctx context.Context, d *DialRequest, report func(CallE
 	report(CallEvent{Attempt: d.Attempt, Kind: CallLive, At: time.Now()})
 	var agent string
 	deadline := time.Now().Add(d.Grace)
-	for agent = f.take(); agent == "" && time.Now().Before(deadline); agent = f.take() {
+	for agent = f.take(d.Agent); agent == "" && time.Now().Before(deadline); agent = f.take(d.Agent) {
 		wait(100 * time.Millisecond)
 	}
 	if agent == "" {
@@ -596,6 +604,114 @@ func TestRunnerPriorityCallbackFirst(t *testing.T) {
 		defer f.mu.Unlock()
 		if len(f.placed) == 0 || !strings.HasPrefix(f.placed[0], last+"@") {
 			t.Errorf("first dials %v, want the priority callback %s first", f.placed, last)
+		}
+	})
+}
+
+// Preview mode: the pacer never dials; an operator who previewed a card
+// dials it (DialFor), the attempt names them and the live answer goes to
+// them, not to the longer-ready operator; the rules still decide (a DNC
+// phone is refused and nothing is written); a callback owned by one
+// operator is refused to another and dialed for its owner; a person
+// already being called is refused.
+func TestRunnerDialForPreviewAndOwnedCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		j, err := journal.Open(journal.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		set := Settings{Mode: "preview", Weekdays: "00:00-24:00", Weekend: "00:00-24:00"}
+		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
+			t.Fatal(err)
+		}
+		cp, _ := CompiledOf(mustCampaign(t, j))
+		f := newFakeCenter(t, j, cp, 2) // op1 is ready longer than op2
+		var list []journal.Contact
+		for i := range 4 {
+			enp := fmt.Sprintf("26194821993%05d", i)
+			list = append(list, contact(enp, fmt.Sprintf("+7912345%04d", i*10+1))) // a person answers
+			f.zones[enp] = "MSK"
+		}
+		if _, err := j.LoadContacts(ctx, staff, "disp-2026", list, "list.csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := j.AddDNC(ctx, staff, []journal.DNCEntry{{Phone: list[1].Phones[0].Number, Source: "api"}}); err != nil {
+			t.Fatal(err)
+		}
+		owned := list[2].ID
+		err = j.ChangeContact(ctx, "disp-2026", owned, func(c *journal.Contact) (*journal.ContactChange, error) {
+			n := c.Clone()
+			n.Callback = &journal.ContactCallback{At: time.Now().Add(-time.Minute), Agent: "op1"}
+			n.Next = n.Callback.At
+			return &journal.ContactChange{Contact: n}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		time.Sleep(2 * time.Second)
+		f.mu.Lock()
+		placed := len(f.placed)
+		f.mu.Unlock()
+		if placed != 0 {
+			t.Fatalf("preview campaign dialed %d calls by itself", placed)
+		}
+
+		res := r.DialFor(ctx, list[0].ID, "op2")
+		if res.Err != nil || res.Attempt == "" || res.Phone != list[0].Phones[0].Number {
+			t.Fatalf("DialFor(op2) = %+v", res)
+		}
+		if again := r.DialFor(ctx, list[0].ID, "op1"); !errors.Is(again.Err, ErrNotNow) {
+			t.Errorf("DialFor of a person being called = %+v, want ErrNotNow", again)
+		}
+		before, _ := j.Contact(ctx, staff, "disp-2026", list[1].ID)
+		if res := r.DialFor(ctx, list[1].ID, "op2"); !errors.Is(res.Err, ErrNotNow) || !strings.Contains(res.Err.Error(), "dnc") {
+			t.Errorf("DialFor of a DNC phone = %+v, want ErrNotNow naming dnc", res)
+		}
+		after, _ := j.Contact(ctx, staff, "disp-2026", list[1].ID)
+		if len(after.Attempts) != 0 || after.Status != before.Status || after.Block != before.Block {
+			t.Errorf("a refused DialFor changed the contact: %+v -> %+v", before, after)
+		}
+		if res := r.DialFor(ctx, owned, "op2"); !errors.Is(res.Err, ErrNotNow) || !strings.Contains(res.Err.Error(), "callback_owned by op1") {
+			t.Errorf("DialFor of op1's callback by op2 = %+v, want refused naming op1", res)
+		}
+		time.Sleep(40 * time.Second) // op2's call ends, op2 wraps up
+		if res := r.DialFor(ctx, owned, "op1"); res.Err != nil {
+			t.Errorf("DialFor of op1's callback by op1 = %+v", res)
+		}
+		time.Sleep(40 * time.Second)
+		cancel()
+		<-done
+
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if want := []string{list[0].ID + ">op2", owned + ">op1"}; !slices.Equal(f.placedFor, want) {
+			t.Errorf("calls placed for operators %v, want %v", f.placedFor, want)
+		}
+		if len(f.placed) != 2 {
+			t.Errorf("placed %v, want only the two asked for", f.placed)
+		}
+		if len(f.errs) > 0 {
+			t.Errorf("fake center: %v", f.errs)
+		}
+		for _, c := range []struct{ contact, agent string }{{list[0].ID, "op2"}, {owned, "op1"}} {
+			ct, err := j.Contact(ctx, staff, "disp-2026", c.contact)
+			if err != nil || len(ct.Attempts) != 1 {
+				t.Fatalf("contact %s = %+v, %v", c.contact, ct, err)
+			}
+			a, err := j.Attempt(ctx, ct.Attempts[0].ID)
+			if err != nil || a.Agent != c.agent || a.Mode != "preview" || a.Result != ResultReached.String() {
+				t.Errorf("attempt of %s = %+v, %v; want reached by %s, mode preview", c.contact, a, err, c.agent)
+			}
 		}
 	})
 }

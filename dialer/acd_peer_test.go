@@ -864,7 +864,7 @@ func TestACDConnectOutbound(t *testing.T) {
 	}
 	out := dial()
 	start := time.Now()
-	oc, err := e.desk.ConnectOutbound(ctx, out.Leg(), "survey", "att-1", "79000000001", 2*time.Second, nil)
+	oc, err := e.desk.ConnectOutbound(ctx, out.Leg(), "survey", "att-1", "79000000001", "", 2*time.Second, nil)
 	if err != nil {
 		t.Fatalf("ConnectOutbound = %v", err)
 	}
@@ -904,7 +904,7 @@ func TestACDConnectOutbound(t *testing.T) {
 	out = dial()
 	defer out.Hangup(ctx)
 	start = time.Now()
-	if _, err := e.desk.ConnectOutbound(ctx, out.Leg(), "survey", "att-2", "79000000001", 2*time.Second, nil); !errors.Is(err, ErrNoAgent) {
+	if _, err := e.desk.ConnectOutbound(ctx, out.Leg(), "survey", "att-2", "79000000001", "", 2*time.Second, nil); !errors.Is(err, ErrNoAgent) {
 		t.Fatalf("ConnectOutbound with nobody ready = %v, want ErrNoAgent", err)
 	}
 	if d := time.Since(start); d < 2*time.Second || d > 3*time.Second {

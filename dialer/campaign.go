@@ -43,11 +43,13 @@ const (
 
 // Connector connects an answered campaign call to an operator: it queues
 // leg in campaign's outbound queue and switches it onto a ready
-// operator's session leg within grace, recording the call with rec (nil:
-// none); an error means no operator took it in time (leg is left alone).
+// operator's session leg within grace (agent, when set: that operator
+// only — the one who asked for the call), recording the call with rec
+// (nil: none); an error means no operator took it in time (leg is left
+// alone).
 // DeskConnector adapts the ACD's desk.
 type Connector interface {
-	Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller string, grace time.Duration, rec *media.Recorder) (Connected, error)
+	Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller, agent string, grace time.Duration, rec *media.Recorder) (Connected, error)
 }
 
 // Connected is a campaign call on an operator's session leg.
@@ -67,8 +69,8 @@ func DeskConnector(d *Desk) Connector { return deskConnector{d} }
 
 type deskConnector struct{ d *Desk }
 
-func (c deskConnector) Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller string, grace time.Duration, rec *media.Recorder) (Connected, error) {
-	oc, err := c.d.ConnectOutbound(ctx, leg, campaign, attempt, caller, grace, rec)
+func (c deskConnector) Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller, agent string, grace time.Duration, rec *media.Recorder) (Connected, error) {
+	oc, err := c.d.ConnectOutbound(ctx, leg, campaign, attempt, caller, agent, grace, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +277,7 @@ func (c *campaignCall) operator(lctx context.Context, e campaigns.AttemptEnd, sh
 			rec = r
 		}
 		go func() {
-			oc, err := conn.Connect(cctx, c.call.Leg(), c.d.Campaign, c.d.Attempt, c.d.Phone, c.d.Grace, rec)
+			oc, err := conn.Connect(cctx, c.call.Leg(), c.d.Campaign, c.d.Attempt, c.d.Phone, c.d.Agent, c.d.Grace, rec)
 			res <- connected{oc, err}
 		}()
 	} else {

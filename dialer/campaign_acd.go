@@ -162,12 +162,14 @@ func (o *OutboundCall) callInfo() CallInfo {
 // (nil: no recording). It returns ErrNoAgent when nobody took it in time:
 // the caller is the runner's again (the safe-harbor message). Only
 // operators on session legs take campaign calls (ringing a phone does not
-// fit in the 2 s a live answer may wait).
-func (d *Desk) ConnectOutbound(ctx context.Context, leg *media.Leg, campaign, id, caller string, grace time.Duration, rec *media.Recorder) (*OutboundCall, error) {
+// fit in the 2 s a live answer may wait). With agent set only that
+// operator takes it (the one who asked for the call: a preview or a
+// callback they own).
+func (d *Desk) ConnectOutbound(ctx context.Context, leg *media.Leg, campaign, id, caller, agent string, grace time.Duration, rec *media.Recorder) (*OutboundCall, error) {
 	if !d.acd.HasQueue(campaign) {
 		d.AddCampaign(campaign, 0)
 	}
-	tk, err := d.acd.Enqueue(acd.Entry{ID: id, Queue: campaign, Caller: caller})
+	tk, err := d.acd.Enqueue(acd.Entry{ID: id, Queue: campaign, Caller: caller, Agent: agent})
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", id, err)
 	}

@@ -123,7 +123,7 @@ type fakeDesk struct {
 	fail bool
 }
 
-func (f *fakeDesk) Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller string, grace time.Duration, rec *media.Recorder) (Connected, error) {
+func (f *fakeDesk) Connect(ctx context.Context, leg *media.Leg, campaign, attempt, caller, agent string, grace time.Duration, rec *media.Recorder) (Connected, error) {
 	if f.fail {
 		select {
 		case <-time.After(grace):
