@@ -65,6 +65,9 @@ type Options struct {
 	// CallLinks links an appeal saved during its call to the call's
 	// record once the dialer writes it (nil: only recorded calls link).
 	CallLinks CallLinker
+	// Campaigns dials a campaign's contact for the operator who asks (a
+	// previewed card, an owned callback); nil: such requests get 409.
+	Campaigns CampaignDialer
 	// Sleep waits out a login slowdown; nil is a timer that honours ctx
 	// (tests pass a fake).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -88,11 +91,12 @@ type server struct {
 	eventPing time.Duration
 	plays     playAudit
 	links     CallLinker
+	campaigns CampaignDialer
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk, campaigns: o.Campaigns}
 	if s.log == nil {
 		s.log = discardLogger
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,47 @@ func (s *server) routesCampaigns() {
 	s.handle("GET /api/v1/campaigns/{id}/contacts/{enp}", rRead, journal.ResourceSurvey, s.surveyCard)
 	s.handle("POST /api/v1/campaigns/{id}/contacts/{enp}/card", rUpdate, journal.ResourceSurvey, s.saveSurveyCard)
 	s.handle("GET /api/v1/scripts", rRead, journal.ResourceCampaign, s.listScripts)
+	s.handle("POST /api/v1/campaigns/{id}/dial", rUpdate, journal.ResourceSurvey, s.dialContact)
+}
+
+// CampaignDialer places a campaign call an operator asked for
+// (campaigns.Manager).
+type CampaignDialer interface {
+	DialFor(ctx context.Context, campaign, contact, agent string) campaigns.DialForResult
+}
+
+// dialContact serves POST /api/v1/campaigns/{id}/dial {"contact": ЕНП}:
+// the operator who previewed the card (or owns its callback) has it
+// dialed now; the live answer is offered to them only. The answer is the
+// attempt and the phone called; 409 says why the rules refused (DNC,
+// window, another operator's callback, a call in progress…) or that the
+// campaign is not running.
+func (s *server) dialContact(w http.ResponseWriter, r *http.Request, p *principal) {
+	if s.campaigns == nil {
+		s.fail(w, r, &badRequestError{code: http.StatusConflict, msg: "campaign not running: campaign dialing is not running in this process"})
+		return
+	}
+	var req struct {
+		Contact string `json:"contact"`
+	}
+	if err := decodeJSONLimit(r, w, &req, 4096); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Contact == "" {
+		s.fail(w, r, unprocessable("contact: the person's ЕНП is required"))
+		return
+	}
+	res := s.campaigns.DialFor(r.Context(), r.PathValue("id"), req.Contact, p.login)
+	switch {
+	case errors.Is(res.Err, campaigns.ErrNotRunning), errors.Is(res.Err, campaigns.ErrNotNow):
+		s.fail(w, r, &badRequestError{code: http.StatusConflict, msg: res.Err.Error()})
+		return
+	case res.Err != nil:
+		s.fail(w, r, res.Err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, res)
 }
 
 // campaignError maps the campaigns package's errors to HTTP answers.

@@ -160,6 +160,8 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/campaigns/nosuch/contacts/" + testENP, "", surveyRead},
 		{"POST", "/api/v1/campaigns/nosuch/contacts/" + testENP + "/card", `{}`, surveyWrite},
 		{"GET", "/api/v1/scripts", "", campaignRead},
+		{"POST", "/api/v1/campaigns/nosuch/dial", `{"contact":"` + testENP + `"}`, surveyWrite},
+		{"POST", "/api/v1/dnc", `{"phones":[{"phone":"89123456789"}]}`, campaignWrite},
 		{"POST", "/api/v1/journal/repair", "", adminOnly},
 
 		{"GET", "/api/v1/events", "", sessionOnly},

@@ -18,9 +18,10 @@ import (
 
 // campaignRun is the running campaign machinery of the daemon.
 type campaignRun struct {
-	Dialer *dialer.CampaignDialer
-	stop   context.CancelFunc
-	done   chan struct{}
+	Dialer  *dialer.CampaignDialer
+	Manager *campaigns.Manager
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // startCampaigns wires outbound campaigns: the [[trunk]]s, the campaign
@@ -55,7 +56,7 @@ func startCampaigns(ctx context.Context, cfg *config.Config, srv *dialer.Server,
 	}
 	mgr := campaigns.NewManager(campaigns.RunnerOptions{Store: jr, Dialer: cd, Operators: ops, Metrics: m, Logger: log})
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &campaignRun{Dialer: cd, stop: cancel, done: make(chan struct{})}
+	r := &campaignRun{Dialer: cd, Manager: mgr, stop: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		mgr.Run(rctx)
@@ -115,4 +116,28 @@ func (r *campaignRun) Stop() {
 	r.stop()
 	<-r.done
 	r.Dialer.Wait()
+}
+
+// campaignDialHook is the API's way to the campaign runners (an operator
+// dialing a previewed card), which start after the API's handlers.
+type campaignDialHook struct {
+	mu sync.Mutex
+	m  *campaigns.Manager
+}
+
+func (h *campaignDialHook) set(m *campaigns.Manager) {
+	h.mu.Lock()
+	h.m = m
+	h.mu.Unlock()
+}
+
+// DialFor implements api.CampaignDialer.
+func (h *campaignDialHook) DialFor(ctx context.Context, campaign, contact, agent string) campaigns.DialForResult {
+	h.mu.Lock()
+	m := h.m
+	h.mu.Unlock()
+	if m == nil {
+		return campaigns.DialForResult{Err: campaigns.ErrNotRunning}
+	}
+	return m.DialFor(ctx, campaign, contact, agent)
 }

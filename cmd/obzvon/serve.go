@@ -310,13 +310,14 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 
 	d := &daemon{}
+	dialHook := &campaignDialHook{} // set once the campaign runners start
 	ln, err := listenHTTP(cfg, log)
 	if err != nil {
 		return cli.Exit(err.Error(), exitFailure)
 	}
 	hs := &http.Server{
 		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue}), cfg.HTTP.OpenMetrics),
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue, Campaigns: dialHook}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
@@ -362,6 +363,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		hs.Close()
 		return cli.Exit(fmt.Sprintf("campaigns: %v", err), exitFailure)
 	}
+	dialHook.set(camp.Manager)
 	go glue.run(ctx, srv.Desk())
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
