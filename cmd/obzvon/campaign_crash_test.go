@@ -199,8 +199,12 @@ func TestCampaignSurvivesKill9(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?s)INVITE sip:[^\n]*\n.*?Call-ID: ([^\r\n]+)`).FindAllStringSubmatch(sippMessages(t, sipp), -1) {
 		invites[m[1]] = true
 	}
-	if len(invites) != len(attempts) {
-		t.Errorf("the trunk got %d INVITEs, the journal has %d attempts: want one INVITE per attempt", len(invites), len(attempts))
+	// Every INVITE has its attempt. An attempt is journaled before its
+	// INVITE leaves, so one open at kill -9 may have none (the daemon died
+	// in between): only those may lack one, and they ended failed above.
+	if len(invites) > len(attempts) || len(attempts)-len(invites) > len(open) {
+		t.Errorf("the trunk got %d INVITEs, the journal has %d attempts (%d open at kill -9): want one INVITE per attempt but those cut off before it left",
+			len(invites), len(attempts), len(open))
 	}
 	t.Logf("%d attempts (%d open at kill -9), %d live, %d INVITEs", len(attempts), len(open), live, len(invites))
 }
