@@ -33,6 +33,20 @@ func (s *server) routesCampaigns() {
 	s.handle("POST /api/v1/campaigns/{id}/contacts/{enp}/card", rUpdate, journal.ResourceSurvey, s.saveSurveyCard)
 	s.handle("GET /api/v1/scripts", rRead, journal.ResourceCampaign, s.listScripts)
 	s.handle("POST /api/v1/campaigns/{id}/dial", rUpdate, journal.ResourceSurvey, s.dialContact)
+	s.handle("POST /api/v1/campaigns/{id}/appeal-callbacks", rCreate, journal.ResourceList, s.appealCallbacks)
+}
+
+// appealCallbacks serves POST /api/v1/campaigns/{id}/appeal-callbacks:
+// every deferred appeal becomes a callback of the campaign for its
+// operator (campaigns.ImportAppealCallbacks); the answer counts them and
+// lists the appeals skipped with the reason.
+func (s *server) appealCallbacks(w http.ResponseWriter, r *http.Request, p *principal) {
+	res, err := campaigns.ImportAppealCallbacks(r.Context(), s.j, p.actor(rCreate, journal.ResourceList), r.PathValue("id"), s.now())
+	if err != nil {
+		s.fail(w, r, campaignError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // CampaignDialer places a campaign call an operator asked for
