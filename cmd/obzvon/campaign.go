@@ -29,7 +29,7 @@ func campaignCommand() *cli.Command {
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
 	return &cli.Command{
 		Name:  "campaign",
-		Usage: "outbound campaigns: create, load lists, start, pause, stop, status, export, dnc, why",
+		Usage: "outbound campaigns: create, load lists, start, pause, stop, status, export, dnc, callbacks, why",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "create",
@@ -84,6 +84,13 @@ func campaignCommand() *cli.Command {
 					jsonFlag,
 				}, common...),
 				Action: campaignDNC,
+			},
+			{
+				Name:      "callbacks",
+				Usage:     "make every deferred appeal a callback of the campaign for the appeal's operator",
+				ArgsUsage: "CAMPAIGN",
+				Flags:     append([]cli.Flag{jsonFlag}, common...),
+				Action:    campaignCallbacks,
 			},
 			{
 				Name:      "why",
@@ -505,5 +512,31 @@ func campaignDNC(c *cli.Context) error {
 		return json.NewEncoder(c.App.Writer).Encode(res)
 	}
 	fmt.Fprintf(c.App.Writer, "do-not-call: %d phones, %d new on the list\n", res.Phones, res.Added)
+	return nil
+}
+
+func campaignCallbacks(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("campaign callbacks needs the campaign ID\nTry: obzvon campaign callbacks callbacks-2026", exitUsage)
+	}
+	id := c.Args().First()
+	ctx := context.Background()
+	var res *campaigns.AppealCallbacks
+	err := viaDaemonOr(c, false, func(d *adminAPI) error {
+		return d.do(ctx, http.MethodPost, "/api/v1/campaigns/"+url.PathEscape(id)+"/appeal-callbacks", nil, "", &res)
+	}, func(j *journal.Journal) (err error) {
+		res, err = campaigns.ImportAppealCallbacks(ctx, j, cliActor(), id, time.Now())
+		return err
+	})
+	if err != nil {
+		return exitOf(err)
+	}
+	if c.Bool("json") {
+		return json.NewEncoder(c.App.Writer).Encode(res)
+	}
+	fmt.Fprintf(c.App.Writer, "deferred appeals: %d; callbacks added %d, already there %d, skipped %d\n", res.Deferred, res.Added, res.Already, len(res.Skipped))
+	for _, sk := range res.Skipped {
+		fmt.Fprintf(c.App.Writer, "  appeal %s %s: %s\n", sk.Number, sk.Appeal, sk.Reason)
+	}
 	return nil
 }

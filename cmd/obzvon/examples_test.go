@@ -48,7 +48,7 @@ const firstDaemonExample = "agent start"
 // their owners move them to exampleOrder with examples that run here.
 var examplesPending = []string{
 	"campaign create", "campaign load", "campaign start", "campaign pause", "campaign stop",
-	"campaign status", "campaign export", "campaign why", "campaign dnc",
+	"campaign status", "campaign export", "campaign why", "campaign dnc", "campaign callbacks",
 }
 
 // splitWords splits a command line as a shell would for these examples:
