@@ -210,6 +210,17 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 			return nil, &DialError{Target: target, Code: sip.StatusTemporarilyUnavailable, Reason: "not registered"}
 		}
 		uriText, dest, regTransport = b[0].Contact, b[0].Source, b[0].Transport
+		if b[0].Restored {
+			// Its connection died with a restart: the Contact, if it
+			// listens, else 480 now (restored.go).
+			dest = ""
+			if err := s.reachContact(ctx, b[0]); err != nil {
+				s.metrics.CallStarted(metrics.DirectionOutbound)
+				s.metrics.CallEnded(metrics.DirectionOutbound, metrics.ResultFailed)
+				s.log.Info("restored registration not reachable", "user", b[0].User, "transport", b[0].Transport, "error", err)
+				return nil, &DialError{Target: target, Code: sip.StatusTemporarilyUnavailable, Reason: reasonReRegister, Err: err}
+			}
+		}
 	}
 	var uri sip.Uri
 	if err := sip.ParseUri(uriText, &uri); err != nil {
