@@ -108,6 +108,13 @@ var readyRE = regexp.MustCompile(`msg="obzvon ready".* http=(\S+)`)
 // registry.
 func startAppliance(t *testing.T) *appliance {
 	t.Helper()
+	return startApplianceWith(t, "")
+}
+
+// startApplianceWith starts the appliance with extra configuration (TOML
+// tables such as [[trunk]]) appended to the test's own.
+func startApplianceWith(t *testing.T, extra string) *appliance {
+	t.Helper()
 	bin := binary(t)
 	a := &appliance{t: t, data: t.TempDir(), done: make(chan struct{})}
 	// RTP in the desktop tests' band (34000-35999), 40 ports per run.
@@ -115,7 +122,7 @@ func startAppliance(t *testing.T) *appliance {
 	sipPort := peertest.FreePort(t)
 	a.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	cfg := fmt.Sprintf("[sip]\nport = %d\n[http]\nlisten = \"127.0.0.1:0\"\n[rtp]\nport_min = %d\nport_max = %d\n[data]\ndir = %q\n[calls]\ndrain_timeout = \"1s\"\n",
-		sipPort, rtp, rtp+39, a.data)
+		sipPort, rtp, rtp+39, a.data) + extra
 	cfgPath := filepath.Join(t.TempDir(), "obzvon.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -654,4 +661,25 @@ func (tb *tab) setDate(id, yyyymmdd string) {
 // evalAction evaluates JS for its effect.
 func evalAction(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](expr)
+}
+
+// registeredRE is baresip's log line of a successful registration
+// ("1001@127.0.0.1: {0/UDP/v4} 200 OK () [1 binding]").
+var registeredRE = regexp.MustCompile(`200 OK .*\[\d+ binding`)
+
+// startWork waits until the operator's phone has registered, then presses
+// «Начало работы» and waits for the session leg: Активен, Свободен.
+func (tb *tab) startWork(phone *peertest.Baresip) {
+	tb.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for !registeredRE.MatchString(phone.Output()) {
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("the operator's phone did not register in %v:\n%s", stepTimeout, phone.Output())
+		}
+		time.Sleep(20 * time.Millisecond) // poll baresip's log for the line
+	}
+	tb.waitText("#phone-status", "Не активен")
+	tb.click("#phone button", "Начало работы")
+	tb.waitText("#phone-status", "Активен")
+	tb.waitText("#phone-state", "Свободен")
 }

@@ -171,7 +171,7 @@ async function initNew() {
     err.textContent = '';
     const body = {
       id: $('cp-id').value.trim(), title: $('cp-title').value.trim(), script: $('cp-script').value,
-      settings: { mode: $('cp-mode').value, max_attempts: Number($('cp-attempts').value) || 0, weekdays: $('cp-weekdays').value.trim() },
+      settings: { mode: $('cp-mode').value, max_attempts: Number($('cp-attempts').value) || 0, weekdays: $('cp-weekdays').value.trim(), weekend: $('cp-weekend').value.trim() },
     };
     if (!body.id) { err.textContent = 'Укажите код кампании.'; $('cp-id').focus(); return; }
     if (!body.title) { err.textContent = 'Укажите название.'; $('cp-title').focus(); return; }
