@@ -29,7 +29,7 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 	chromiumPath(t)
 
 	trunkPort, trunkMedia := peertest.FreePort(t), peertest.FreeMediaPort(t)
-	peertest.StartSIPpFor(t, 3*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(trunkMedia), "-d", "200")
+	peertest.StartSIPpFor(t, 3*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(trunkMedia), "-d", "10000")
 	peertest.WaitUDPBound(t, trunkPort, 10*time.Second)
 	app := startApplianceWith(t, fmt.Sprintf("[[trunk]]\nname = \"carrier\"\naddress = \"127.0.0.1:%d\"\ntransport = \"udp\"\ncaller_id = \"78652000000\"\nmax_channels = 2\n", trunkPort))
 	br := newBrowser(t, app)
@@ -82,8 +82,15 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The supervisor watches the wallboard all along.
+	sup := br.tab(t)
+	sup.login(loginSuper)
+	sup.open("/wallboard")
+	sup.wait("the stream", `document.getElementById('live').innerText === 'На связи'`)
+
+	tb := br.tab(t)
 	t.Run("campaign staff create, load and start a progressive campaign", func(t *testing.T) {
-		tb := br.tab(t)
+		tb.t = t
 		tb.login(loginStaff)
 		tb.typeInto("cp-id", campaign)
 		tb.typeInto("cp-title", "Опрос о диспансеризации")
@@ -100,16 +107,33 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 		tb.click("#cp-list button", "Запустить: Опрос о диспансеризации")
 		tb.waitText("#cp-list", "Идёт")
 		tb.noErrors("campaign start")
+		// From here on the screen must move by itself: a reload would
+		// lose this mark.
+		tb.run("mark the page", evalAction(`window.__sameStaffPage = true`))
 	})
 
-	t.Run("the survey card opens by itself when the person answers", func(t *testing.T) {
+	t.Run("the figures move while it rings; the card opens by itself on answer", func(t *testing.T) {
 		op.t = t
-		// No click: the connected campaign call moves the page.
+		cell := func(k string) string {
+			return fmt.Sprintf(`document.querySelector('td[data-live="%s:%s"]').innerText`, campaign, k)
+		}
+		// While the number rings (10 s): one call dialing for one ready
+		// operator, nobody abandoned — on the campaign staff's screen and
+		// the wallboard, pushed by the server.
+		for _, tab := range []*tab{tb, sup} {
+			tab.t = t
+			tab.wait("dial level 1,00", cell("dial_level")+` === '1,00'`)
+			tab.wait("abandonment 0,0 %", cell("abandon_day")+` === '0,0 %' && `+cell("abandon_30d")+` === '0,0 %'`)
+		}
+		tb.wait("one number dialed", `[...document.querySelectorAll('#cp-list tbody tr')][0].cells[5].innerText === '1'`)
+		sup.waitText("#wb-campaigns", "Опрос о диспансеризации")
+		// Answered: the survey card opens without a click.
 		op.wait("the card opened by the call", `location.pathname === '/surveys/card' && document.getElementById('sv-person').innerText.includes(`+jsString(enp)+`)`)
 		op.waitText("#sv-call", "кампания "+campaign)
 		op.waitText("#call-label", "Исходящий звонок")
 		op.waitText("#call-queue", "кампания "+campaign)
 		op.waitText("#sv-intro", "Вера Павловна")
+
 		// The branch: «Проходили?» no → «Планируете?» yes → «Когда?».
 		op.run("passed: no", clickCSS(`input[name="q-passed"][value="no"]`))
 		op.wait("the plan question", `!document.querySelector('[data-q="plan"]').hidden && document.querySelector('[data-q="where"]').hidden`)
@@ -141,5 +165,29 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 		op.wait("the call gone", `document.getElementById('call').hidden`)
 		op.waitText("#phone-state", "Свободен")
 		op.noErrors("survey card")
+
+		// The call ended: no call in flight, the number reached.
+		tb.wait("dial level 0,00", cell("dial_level")+` === '0,00'`)
+		tb.wait("one reached", `[...document.querySelectorAll('#cp-list tbody tr')][0].cells[6].innerText === '1'`)
+		sup.wait("dial level 0,00 on the wallboard", cell("dial_level")+` === '0,00'`)
+		var st struct {
+			Live *struct {
+				DialLevel  float64 `json:"dial_level"`
+				AbandonDay float64 `json:"abandon_day"`
+				Attempts   int     `json:"attempts"`
+			} `json:"live"`
+		}
+		app.admin("GET", "/api/v1/campaigns/"+campaign, nil, &st)
+		if st.Live == nil || st.Live.DialLevel != 0 || st.Live.AbandonDay != 0 || st.Live.Attempts != 1 {
+			t.Errorf("campaign status live figures %+v, want no call dialing, no abandonment, one attempt ended", st.Live)
+		}
+		if !eval[bool](tb, "the same page", `window.__sameStaffPage === true`) {
+			t.Error("the campaign staff's page was reloaded: the figures must come by themselves")
+		}
+		tb.check("campaigns with live figures", "")
+		sup.check("wallboard with a campaign", "")
+		if w := eval[int](tb, "page width", `document.documentElement.scrollWidth`); w > 1366 {
+			t.Errorf("the campaigns page is %d px wide at 1366×768: it scrolls sideways", w)
+		}
 	})
 }

@@ -594,13 +594,32 @@ func visibleJS(sel, text string) string {
 
 // click waits for, then clicks, the visible element sel with text (exact
 // text or aria-label), as a user would (mouse events at its centre).
+//
+// A live page may render the element anew between finding and clicking
+// it (an event reloads a list): the click is then retried on the new
+// element, as a user would click again.
 func (tb *tab) click(sel, text string) {
 	tb.t.Helper()
 	tb.settle()
-	tb.wait(fmt.Sprintf("%s %q", sel, text), visibleJS(sel, text))
-	eval[bool](tb, "mark "+text, `(() => { document.querySelectorAll('[data-test-click]').forEach((e) => e.removeAttribute('data-test-click')); `+
-		`const e = `+visibleJS(sel, text)+`; e.setAttribute('data-test-click', '1'); e.scrollIntoView({block: 'center'}); return true; })()`)
-	tb.run("click "+text, chromedp.Click(chromedp.CSS(`[data-test-click="1"]`)))
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		tb.wait(fmt.Sprintf("%s %q", sel, text), visibleJS(sel, text))
+		if !eval[bool](tb, "mark "+text, `(() => { document.querySelectorAll('[data-test-click]').forEach((e) => e.removeAttribute('data-test-click')); `+
+			`const e = `+visibleJS(sel, text)+`; if (!e) return false; e.setAttribute('data-test-click', '1'); e.scrollIntoView({block: 'center'}); return true; })()`) {
+			continue // gone since the wait: find it again
+		}
+		ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`[data-test-click="1"]`)))
+		cancel()
+		if err == nil {
+			return
+		}
+		// Replaced under the click: the marked element left the page.
+		if time.Now().Before(deadline) && !eval[bool](tb, "marked element still there", `!!document.querySelector('[data-test-click="1"]')`) {
+			continue
+		}
+		tb.fail("click "+text, err)
+	}
 }
 
 // setJS sets the value of #id and fires input and change, as a picker
