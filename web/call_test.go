@@ -85,8 +85,10 @@ func TestDesktopLiveCall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sipp := peertest.StartSIPp(t, scenario, app.sip, "-s", "8800", "-key", "caller", caller, "-d", "30000", "-m", "1",
-			"-timeout", "40s", "-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+		// The caller stays on until the operator hangs up (the checks on
+		// the way take long on a loaded machine: a 30 s call ended first).
+		sipp := peertest.StartSIPpFor(t, 5*time.Minute, scenario, app.sip, "-s", "8800", "-key", "caller", caller, "-d", "280000", "-m", "1",
+			"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
 		op.waitText("#call-caller", caller)
 		op.waitText("#call-person", "Ковалёва Татьяна Игоревна, 12.03.1961")
 		op.waitText("#call", "Разговор")
