@@ -70,14 +70,26 @@ func (c *Capture) run() {
 	defer close(c.done)
 	defer unix.Close(c.fd)
 	buf := make([]byte, 65536)
+	// After Stop the datagrams already queued on the socket are still
+	// read (a starved reader lags behind: dropping its queue lost the
+	// last second of a prompt), until the queue is empty or for at most
+	// a second.
+	var stopping time.Time
 	for {
-		select {
-		case <-c.stop:
+		if stopping.IsZero() {
+			select {
+			case <-c.stop:
+				stopping = time.Now()
+			default:
+			}
+		} else if time.Since(stopping) > time.Second {
 			return
-		default:
 		}
 		n, from, err := unix.Recvfrom(c.fd, buf, 0)
 		if err != nil {
+			if !stopping.IsZero() {
+				return // the queue is empty
+			}
 			continue // timeout: look at stop again
 		}
 		// On lo every packet is seen leaving and arriving; keep arrivals.
