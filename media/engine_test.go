@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ func TestPerLegReaders(t *testing.T) {
 		{"CloseRace", TestEngineCloseWhileCreatingLegs},
 		{"IPv6", TestIPv6Bridge},
 		{"SuperviseErrors", TestSuperviseErrors},
+		{"ConnectWatch", TestConnectWatchTimesFirstForward},
 	} {
 		t.Run(tt.name, tt.f)
 	}
@@ -766,5 +768,40 @@ func TestDelayCumulative(t *testing.T) {
 	exact := 2046 * time.Microsecond
 	if d := sum - exact; d < -exact/8 || d > exact/8 {
 		t.Errorf("Cumulative sum = %v, want about %v", sum, exact)
+	}
+}
+
+// TestConnectWatchTimesFirstForward checks that ConnectWatch reports the
+// first forwarded packet once, with the kernel's arrival stamp on Linux,
+// and times in order within the send and the receipt.
+func TestConnectWatchTimesFirstForward(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	got := make(chan FirstForward, 4)
+	br, err := e.ConnectWatch(a, b, nil, func(ff FirstForward) { got <- ff })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Disconnect()
+	t0 := time.Now()
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 1)
+	agent.recv(1)
+	t1 := time.Now()
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 3)
+	agent.recv(3)
+	ff := <-got
+	if runtime.GOOS == "linux" && !ff.Stamped {
+		t.Errorf("first forward not stamped by the kernel on Linux")
+	}
+	if ff.Arrived.Before(t0) || ff.Read.Before(ff.Arrived) || ff.Sent.Before(ff.Read) || ff.Sent.After(t1) {
+		t.Errorf("first forward times: sent by the peer at %v, arrived %v, read %v, sent %v, received by the peer by %v: want them in that order",
+			t0, ff.Arrived, ff.Read, ff.Sent, t1)
+	}
+	select {
+	case ff := <-got:
+		t.Errorf("the watch was called again (%+v): want once", ff)
+	default:
 	}
 }
