@@ -251,6 +251,8 @@ type Notice struct {
 	Delivery  Delivery
 	// Deadline is the offer's lease: connect before it.
 	Deadline time.Time
+	// At is when the offer was decided.
+	At time.Time
 }
 
 // FailCause says why an offer was not connected.

@@ -300,25 +300,34 @@ func (qc *queueCall) take(n acd.Notice) {
 		}
 		to = leg.Leg()
 	}
-	qc.hold.stop()
+	// Nothing waits between the offer and the switch: the recording's
+	// file is created in the background, and the hold music stops after
+	// the switch (until it has, the caller hears its last notes while the
+	// operator already hears the caller).
 	if qc.rec == nil && qc.q.Records() {
 		qc.rec = c.newQueueRecorder()
 	}
-	br, err := c.s.engine.Connect(c.leg, to, qc.rec)
+	var first func(media.FirstForward)
+	if m := qc.d.opt.Metrics; m != nil && n.Delivery != acd.DeliveryRing && !n.At.IsZero() {
+		offered, switched := n.At, time.Now()
+		first = func(ff media.FirstForward) { m.SessionConnect(offered, switched, ff.Arrived, ff.Read, ff.Sent) }
+	}
+	br, err := c.s.engine.ConnectWatch(c.leg, to, qc.rec, first)
 	if err != nil {
 		c.log.Warn("connect to operator failed", "agent", n.Agent, "error", err, attrHint, "the operator's phone or session leg failed: check it is registered; the caller stays in the queue")
 		qc.dropOut()
 		_ = qc.d.acd.OfferFailed(qc.id, n.Agent, acd.FailError)
-		qc.startHold(false)
+		qc.keepHold()
 		return
 	}
 	if err := qc.d.acd.Connected(qc.id, n.Agent); err != nil {
 		// The offer lapsed meanwhile (the notice saying so follows).
 		br.Disconnect()
 		qc.dropOut()
-		qc.startHold(false)
+		qc.keepHold()
 		return
 	}
+	qc.hold.stop()
 	now := time.Now()
 	c.mu.Lock()
 	qc.bridge, qc.agent = br, n.Agent
@@ -382,6 +391,18 @@ func (qc *queueCall) startHold(greet bool) {
 		defer close(h.done)
 		qc.holdLoop(ctx, qc.q, greet)
 	}()
+}
+
+// keepHold restarts the hold audio unless it still plays.
+func (qc *queueCall) keepHold() {
+	if h := qc.hold; h != nil {
+		select {
+		case <-h.done:
+		default:
+			return // still playing
+		}
+	}
+	qc.startHold(false)
 }
 
 // stop ends the hold audio and waits until it is silent; nil-safe and
@@ -491,10 +512,11 @@ func waitPrompts(ewt time.Duration) []string {
 	return []string{"queue-wait", num, unit}
 }
 
-// newQueueRecorder opens the recording of a queue call.
+// newQueueRecorder starts the recording of a queue call (its file is
+// created in the background: connecting the caller does not wait for it).
 func (c *call) newQueueRecorder() *media.Recorder {
 	t := c.rec.Arrived
-	rec, err := c.s.engine.NewCallRecorder(t.Format("150405")+"-"+c.rec.ID, t)
+	rec, err := c.s.engine.NewCallRecorderInBackground(t.Format("150405")+"-"+c.rec.ID, t)
 	if err != nil {
 		c.log.Warn("recording not started", "error", err, attrHint, "check free space and permissions of data.recordings")
 		return nil
