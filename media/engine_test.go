@@ -805,3 +805,46 @@ func TestConnectWatchTimesFirstForward(t *testing.T) {
 	default:
 	}
 }
+
+// TestBridgeSetRecorder checks that a recorder set on a running bridge
+// records both ways from then on, and that one set later is ignored.
+func TestBridgeSetRecorder(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	br, err := e.Connect(a, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 5)
+	agent.recv(5)
+	rec, err := e.NewCallRecorderInBackground("late", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.SetRecorder(rec)
+	other, err := e.NewCallRecorderInBackground("ignored", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.SetRecorder(other)
+	const n = 40
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, n)
+	agent.recv(n)
+	agent.sendTone(b.LocalAddr(), PCMU, 0, 400, n)
+	caller.recv(n)
+	br.Disconnect()
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Close(); err == nil {
+		if l, _ := readStereoWAV(t, other.Path()); len(l) > 0 {
+			t.Errorf("the second recorder recorded %d frames, want none", len(l))
+		}
+	}
+	left, right := readStereoWAV(t, rec.Path())
+	if !hasTone(left, 1000) || !hasTone(right, 400) {
+		t.Errorf("recording set on the running bridge: caller's 1 kHz on the left %v, operator's 400 Hz on the right %v; want both", hasTone(left, 1000), hasTone(right, 400))
+	}
+}

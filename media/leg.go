@@ -118,7 +118,7 @@ type Stats struct {
 // instead; on the two-party path it is nil.
 type sink struct {
 	to    *Leg
-	rec   *Recorder
+	rec   atomic.Pointer[Recorder] // or nil; Bridge.SetRecorder may set it late
 	ch    int
 	route *route
 	// first, if set, is called once with the first packet forwarded to
@@ -498,8 +498,8 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	if s == nil {
 		return
 	}
-	if audio && s.rec != nil {
-		s.rec.write(s.ch, cfg.codec, payload, h.ssrc, h.ts, now)
+	if rec := s.rec.Load(); audio && rec != nil {
+		rec.write(s.ch, cfg.codec, payload, h.ssrc, h.ts, now)
 	}
 	if s.route != nil && l.supervised(s.route, cfg, h, pkt, event, now) {
 		return
@@ -530,6 +530,15 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 			(*f)(l.firstForward(now))
 		}
 	}
+}
+
+// newSink returns a sink to to recording on channel ch of rec (nil: none).
+func newSink(to *Leg, rec *Recorder, ch int) *sink {
+	s := &sink{to: to, ch: ch}
+	if rec != nil {
+		s.rec.Store(rec)
+	}
+	return s
 }
 
 // firstForward describes a packet read at now and just forwarded.

@@ -47,7 +47,7 @@ func (e *Engine) ConnectWatch(a, b *Leg, rec *Recorder, first func(FirstForward)
 	if rec != nil {
 		rec.setCounter(&e.recBytes)
 	}
-	br := &Bridge{a: a, b: b, sa: &sink{to: b, rec: rec, ch: 0}, sb: &sink{to: a, rec: rec, ch: 1}}
+	br := &Bridge{a: a, b: b, sa: newSink(b, rec, 0), sb: newSink(a, rec, 1)}
 	if first != nil {
 		a.sock.rxStamp()
 		br.sa.first.Store(&first)
@@ -60,6 +60,24 @@ func (e *Engine) ConnectWatch(a, b *Leg, rec *Recorder, first func(FirstForward)
 		return nil, ErrLegBusy
 	}
 	return br, nil
+}
+
+// SetRecorder starts recording a bridge made without a recorder (as
+// Connect's rec; nil: nothing). Audio switched before the call is not in
+// the recording. It does nothing if the bridge records already, or is
+// supervised.
+func (br *Bridge) SetRecorder(rec *Recorder) {
+	if rec == nil {
+		return
+	}
+	rec.setCounter(&br.a.e.recBytes)
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.sup != nil || br.disconnected {
+		return
+	}
+	br.sa.rec.CompareAndSwap(nil, rec)
+	br.sb.rec.CompareAndSwap(nil, rec)
 }
 
 // FirstForward times the first packet a bridge forwarded one way.
