@@ -277,15 +277,17 @@ type resourceFigures struct {
 }
 
 type phaseR struct {
-	Seconds    float64 `json:"seconds"`
-	CPUPct     float64 `json:"cpu_pct_of_core"`
-	RTPIn      float64 `json:"rtp_in_per_s"`
-	RTPOut     float64 `json:"rtp_out_per_s"`
-	USPerPkt   float64 `json:"cpu_us_per_rtp_packet"`
-	RSSMeanMB  float64 `json:"rss_mean_mb"`
-	RSSMaxMB   float64 `json:"rss_max_mb"`
-	HeapMeanMB float64 `json:"heap_inuse_mean_mb"`
-	Goroutines float64 `json:"goroutines_mean"`
+	Seconds float64 `json:"seconds"`
+	CPUPct  float64 `json:"cpu_pct_of_core"`
+	// RunWaitPerCPU: seconds the appliance waited for a CPU per second it ran.
+	RunWaitPerCPU float64 `json:"runqueue_wait_per_cpu_s"`
+	RTPIn         float64 `json:"rtp_in_per_s"`
+	RTPOut        float64 `json:"rtp_out_per_s"`
+	USPerPkt      float64 `json:"cpu_us_per_rtp_packet"`
+	RSSMeanMB     float64 `json:"rss_mean_mb"`
+	RSSMaxMB      float64 `json:"rss_max_mb"`
+	HeapMeanMB    float64 `json:"heap_inuse_mean_mb"`
+	Goroutines    float64 `json:"goroutines_mean"`
 }
 
 type perUnit struct {
@@ -1066,7 +1068,7 @@ func resources(d *runData, answered int) (resourceFigures, map[string]phaseM) {
 	f := resourceFigures{Phases: map[string]phaseR{}}
 	m := map[string]phaseM{}
 	for name, s := range d.samples {
-		f.Phases[name] = phaseR{Seconds: s.Seconds, CPUPct: s.CPUPct, RTPIn: s.RTPIn, RTPOut: s.RTPOut, USPerPkt: s.USPerPacket,
+		f.Phases[name] = phaseR{Seconds: s.Seconds, CPUPct: s.CPUPct, RunWaitPerCPU: s.RunWaitPerCPU, RTPIn: s.RTPIn, RTPOut: s.RTPOut, USPerPkt: s.USPerPacket,
 			RSSMeanMB: round3(s.RSSkB.Mean / 1024), RSSMaxMB: round3(s.RSSkB.Max / 1024),
 			HeapMeanMB: s.HeapMB.Mean, Goroutines: s.Goroutine.Mean}
 		m[name] = phaseM{PSIStart: s.Machine.PSIStart, PSIMax: s.Machine.PSIMax, PSIEnd: s.Machine.PSIEnd, Load: s.Machine.LoadEnd}
@@ -1210,8 +1212,8 @@ func writeSummary(w io.Writer, s *acdSummary) {
 		if mm.GenCPUPct > 0 {
 			gen = fmt.Sprintf(", generator %.1f%%", mm.GenCPUPct)
 		}
-		p("%-44s %s", "appliance in phase "+ph, fmt.Sprintf("%.0f s: CPU %.2f%% of a core (RTP in %.0f/s, out %.0f/s: %.1f µs per packet), RSS %.1f MB (max %.1f), heap %.1f MB, %.0f goroutines | machine: psi %.0f/%.0f/%.0f %%, load %.1f%s",
-			x.Seconds, x.CPUPct, x.RTPIn, x.RTPOut, x.USPerPkt, x.RSSMeanMB, x.RSSMaxMB, x.HeapMeanMB, x.Goroutines, mm.PSIStart, mm.PSIMax, mm.PSIEnd, mm.Load[0], gen))
+		p("%-44s %s", "appliance in phase "+ph, fmt.Sprintf("%.0f s: CPU %.2f%% of a core (RTP in %.0f/s, out %.0f/s: %.1f µs per packet), RSS %.1f MB (max %.1f), heap %.1f MB, %.0f goroutines | machine: psi %.0f/%.0f/%.0f %%, load %.1f%s; appliance waited for a CPU %.2f s per CPU-second it ran",
+			x.Seconds, x.CPUPct, x.RTPIn, x.RTPOut, x.USPerPkt, x.RSSMeanMB, x.RSSMaxMB, x.HeapMeanMB, x.Goroutines, mm.PSIStart, mm.PSIMax, mm.PSIEnd, mm.Load[0], gen, x.RunWaitPerCPU))
 	}
 	p("%-44s %s", "per operator on a session leg", unit(r.PerOperator))
 	p("%-44s %s (N = %.0f)", "per waiting caller (operators paused)", unit(r.PerWaiting), r.WaitingN)
@@ -1318,6 +1320,7 @@ func combineSummaries(sums []acdSummary) []rangeRow {
 		{"CPU per answered call", "ms", "", func(s *acdSummary) float64 { return s.Resources.LoadMsPerAns }},
 		{"wait estimate mean abs error", "s", "", func(s *acdSummary) float64 { return s.Estimator.MAEs }},
 		{"wait estimate |error| / actual", "%", "", func(s *acdSummary) float64 { return s.Estimator.RelPct }},
+		{"appliance's wait for a CPU per CPU-second (load)", "s", "", func(s *acdSummary) float64 { return s.Resources.Phases["load"].RunWaitPerCPU }},
 		{"CPU pressure during load (some avg10 max)", "%", "", func(s *acdSummary) float64 { return s.Machine["load"].PSIMax }},
 		{"load average at the load's end", "", "", func(s *acdSummary) float64 { return s.Machine["load"].Load[0] }},
 	}
