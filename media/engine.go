@@ -281,6 +281,10 @@ func (e *Engine) NewLeg() (*Leg, error) {
 		done:    make(chan struct{}),
 		created: time.Now(),
 	}
+	// The kernel's arrival stamps (FirstForward), on from the start: the
+	// first socket to ask turns them on for the whole system only a moment
+	// later (a deferred kernel work item).
+	sock.rxStamp()
 	l.tx.ssrc = rand.Uint32()
 	l.tx.seq = uint16(rand.Uint32())
 	l.tx.ts = rand.Uint32()

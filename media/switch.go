@@ -35,8 +35,9 @@ func (e *Engine) Connect(a, b *Leg, rec *Recorder) (*Bridge, error) {
 // ConnectWatch is Connect that also calls first once, in the reading
 // goroutine (it must not block), with the first packet received on a
 // that the bridge sends on b; packets a prompt playing on b keeps back do
-// not count. It turns on the kernel's arrival stamps of a's socket, so
-// that packet's Arrived is its kernel time.
+// not count. Its Arrived is the kernel's arrival time (legs ask for the
+// stamps when created; the kernel turns them on a moment after the first
+// asks).
 func (e *Engine) ConnectWatch(a, b *Leg, rec *Recorder, first func(FirstForward)) (*Bridge, error) {
 	if a == b {
 		return nil, errors.New("media: cannot connect a leg to itself (use Echo)")
@@ -49,7 +50,6 @@ func (e *Engine) ConnectWatch(a, b *Leg, rec *Recorder, first func(FirstForward)
 	}
 	br := &Bridge{a: a, b: b, sa: newSink(b, rec, 0), sb: newSink(a, rec, 1)}
 	if first != nil {
-		a.sock.rxStamp()
 		br.sa.first.Store(&first)
 	}
 	if !a.sink.CompareAndSwap(nil, br.sa) {
