@@ -410,7 +410,7 @@ func (r *report) writeText(w io.Writer) {
 	if u := r.UAC; u != nil {
 		p("callers → %s number %s: rate %.4g/s (placed %.1f/s), concurrent %d, total %d, hold %s, rtp %v",
 			r.Config.Target, r.Config.Number, r.Config.Rate, u.PlaceRate, r.Config.Concurrent, r.Config.Total, r.Config.Hold, r.Config.RTP)
-		p("  calls: attempted %d, answered %d, failed %d %v, timeouts %d, errors %d", u.Attempted, u.Answered, u.Failed, u.FailedCodes, u.Timeouts, u.Errors)
+		p("  calls: attempted %d, answered %d, failed %d %v (with Retry-After %v), timeouts %d, errors %d", u.Attempted, u.Answered, u.Failed, u.FailedCodes, u.RetryAfter, u.Timeouts, u.Errors)
 		p("  ended: by us %d, by peer %d, BYE failed %d; bad answer SDP %d; BYEs for no call of ours %d", u.LocalBye, u.RemoteBye, u.ByeFailed, u.SDPErrors, u.StrayByes)
 		p("  setup INVITE→200: p50 %.3f ms, p99 %.3f ms, max %.3f ms (n=%d)", u.Setup.P50ms, u.Setup.P99ms, u.Setup.MaxMs, u.Setup.N)
 		writeRTP(w, "  rtp", u.RTP)
