@@ -294,13 +294,13 @@ type uacReport struct {
 	// RetryAfter counts, by code, the refusals that carried a valid
 	// Retry-After (an overloaded appliance must say when to come back).
 	RetryAfter map[string]uint64 `json:"failed_with_retry_after_by_code"`
-	Failed      uint64            `json:"failed"`
-	Timeouts    uint64            `json:"timeouts"`
-	Errors      uint64            `json:"errors"`
-	RemoteBye   uint64            `json:"remote_bye"`
-	LocalBye    uint64            `json:"local_bye"`
-	ByeFailed   uint64            `json:"bye_failed"`
-	SDPErrors   uint64            `json:"sdp_errors"`
+	Failed     uint64            `json:"failed"`
+	Timeouts   uint64            `json:"timeouts"`
+	Errors     uint64            `json:"errors"`
+	RemoteBye  uint64            `json:"remote_bye"`
+	LocalBye   uint64            `json:"local_bye"`
+	ByeFailed  uint64            `json:"bye_failed"`
+	SDPErrors  uint64            `json:"sdp_errors"`
 	// StrayByes are BYEs for no call of ours, answered 481: typically
 	// the peer hanging up a call we had given up on (setup timeout).
 	StrayByes   uint64         `json:"stray_byes"`
