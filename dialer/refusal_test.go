@@ -49,3 +49,29 @@ func TestRefusalsCarryRetryAfter(t *testing.T) {
 		t.Errorf("call records = %d (%v), want only the admitted call's", len(calls), err)
 	}
 }
+
+// TestRateLimitedInviteCarriesRetryAfter: INVITEs from one address past
+// calls.invite_rate get 503 with a Retry-After (whole seconds), so a
+// well-behaved caller backs off instead of retrying at once.
+func TestRateLimitedInviteCarriesRetryAfter(t *testing.T) {
+	a := startAppliance(t, []config.Route{{Name: "echo", Match: "600", Action: config.ActionEcho}},
+		func(c *config.Config) { c.Calls.InviteRate = 1 }) // burst 2
+	h := newHostileClient(t, a.target())
+	var got []string
+	for i := range 6 { // bounded: the third at the latest is over the burst
+		inv := hostileInvite("rl"+strconv.Itoa(i), "999", "", "") // no route: 404 while admitted
+		h.send(inv)
+		line, res := h.final(5 * time.Second)
+		h.send(ackFor(strings.ReplaceAll(inv, "LOCAL", h.local), res))
+		got = append(got, line)
+		if !strings.Contains(line, " 503 ") {
+			continue
+		}
+		retry, err := strconv.Atoi(hostileHeader(res, "Retry-After"))
+		if err != nil || retry < 1 || retry > 60 {
+			t.Errorf("rate-limited INVITE = %q with Retry-After %q, want whole seconds 1-60", line, hostileHeader(res, "Retry-After"))
+		}
+		return
+	}
+	t.Errorf("6 INVITEs at once at invite_rate 1 (burst 2) answered %q, want a 503", got)
+}
