@@ -20,7 +20,7 @@
 # after the load stopped a probe call is answered again with its audio
 # (must be under 5 s); with the machine's load. Exit 1 when a check fails.
 #
-# Knobs: PHASES="setup media" SECONDS=60 SETUP_RATE= MEASURE_RATES="100 200
+# Knobs: PHASES="setup media" LOAD_SECONDS=60 SETUP_RATE= MEASURE_RATES="100 200
 # 300 400 500 600 800 1000" MEASURE_SECONDS=10 SETUP_HOLD=2s CAP=100 HOLD=20
 # LOSS_MAX_PCT=0 MEM_CEILING_MB=(MemoryMax) RECOVERY_MAX_S=5 RTP_MIN=14000
 # RTP_PORTS=4000 OUT=DIR OBZVON_BIN=PATH
@@ -28,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 PHASES=${PHASES:-"setup media"}
-SECONDS_LOAD=${SECONDS:-60}
+SECONDS_LOAD=${LOAD_SECONDS:-60}
 SETUP_RATE=${SETUP_RATE:-}
 MEASURE_RATES=${MEASURE_RATES:-"100 200 300 400 500 600 800 1000"}
 MEASURE_SECONDS=${MEASURE_SECONDS:-10}
