@@ -491,7 +491,7 @@ func writeRTP(w io.Writer, prefix string, r rtpReport) {
 	if d := r.NextSend; d != nil {
 		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, longest gap %.1f µs (%d gaps); %.2f%% of the time in gaps over 40 ms\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, r.StalledPct)
 	}
-	fmt.Fprintf(w, "%s: per call: received min %d, median %d packets; %d of %d legs received none\n", prefix, r.PerLegMin, r.PerLegP50, r.Silent, r.Legs)
+	fmt.Fprintf(w, "%s: per call: received min %d, median %d packets; %d of %d legs received none (%d of them sent, at most %d packets)\n", prefix, r.PerLegMin, r.PerLegP50, r.Silent, r.Legs, r.SilentSent, r.SilentSentMax)
 	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",
 		prefix, r.Sent, r.Received, r.Lost, r.Expected, r.LossPct, r.Streams, r.ToneEqual, r.ToneShare, r.Unmatched, r.SendErrors, r.LateTicks, r.Skipped)
 }
