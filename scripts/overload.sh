@@ -188,14 +188,20 @@ for role in ("uac", "uas"):
     if not r or not r.get("legs"):
         continue
     who = {"uac": "callers (tone echoed through obzvon)", "uas": "trunk (callers' tone via obzvon)"}[role]
-    print("overload %s: audio at the %s: %d legs, received %d packets, lost %d of %d (%.3f%%), legs without RTP %d, payloads not the tone %d, 1 kHz share min %.3f"
+    print("overload %s: audio at the %s: %d legs, received %d packets, lost %d of %d (%.3f%%), legs without RTP %d (%s of them sent, at most %s packets), payloads not the tone %d, 1 kHz share min %.3f"
           % (phase, who, r["legs"], r["received"], r["lost"], r["expected"], r["loss_pct"], r["legs_without_rtp"],
-             r["received"] - r["tone_equal"], r["tone_share_min"]))
+             r.get("silent_legs_that_sent", "?"), r.get("silent_leg_sent_max", "?"), r["received"] - r["tone_equal"], r["tone_share_min"]))
     if r["loss_pct"] > loss_max or r["legs_without_rtp"] or r["tone_equal"] != r["received"]:
         fail("admitted calls lost audio at the %s (loss above %.3f%%, a silent leg, or payloads not the tone)" % (who, loss_max))
     if r.get("sent_pct_of_schedule"):
         print("overload %s:   (the generator sent %.1f%% of its 50 packets/s schedule; %.1f%% of its time in gaps over 40 ms)"
               % (phase, r["sent_pct_of_schedule"], r.get("stalled_pct", 0)))
+def counts(f):
+    return {k: int(v) for k, v in (l.split() for l in open(os.path.join(out, f)))}
+ub, ua = counts(phase + "-udp-before.txt"), counts(phase + "-udp-after.txt")
+print("overload %s: RTP through obzvon (/metrics, window): in %d, out %d; the machine's UDP receive errors during the load: %s"
+      % (phase, m.get('obzvon_rtp_packets_total{dir="in"}', 0), m.get('obzvon_rtp_packets_total{dir="out"}', 0),
+         {k: ua[k] - ub[k] for k in ua}))
 peak = o.get("rss_peak_kb", 0) / 1024
 print("overload %s: obzvon RSS %.0f MB before, peak %.0f MB (MemoryMax %s = %.0f MB; GOMEMLIMIT %s), peak calls %s"
       % (phase, o.get("rss_base_kb", 0) / 1024, peak, memmax, ceiling, gomem, o.get("peak_calls")))
@@ -213,6 +219,12 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+# udp_errors: the machine's UDP receive errors so far (socket buffers
+# full: the kernel dropped datagrams, whoever's they were).
+udp_errors() {
+	awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ {print "InErrors", $4; print "RcvbufErrors", $6}' /proc/net/snmp
+}
+
 # run_phase NAME NUMBER RATE MAX_CONCURRENT LOAD_ARGS...: a fresh obzvon,
 # a probe call before, the load, the recovery, the verdict.
 run_phase() {
@@ -222,8 +234,10 @@ run_phase() {
 	offer "probe" "$number" --rate 5 --total 1 --concurrent 1 --hold 1s --duration 1s --setup-timeout 3s
 	cp "$OUT/probe.json" "$OUT/$name-probe-before.json"
 	log "$name: obzvon pid $OBZVON_PID${maxc:+, max_concurrent $maxc}; offering $rate calls/s for ${SECONDS_LOAD}s ($(machine))"
+	udp_errors >"$OUT/$name-udp-before.txt"
 	offer "$name" "$number" --rate "$rate" --duration "${SECONDS_LOAD}s" "$@"
 	ended=$(date +%s.%N)
+	udp_errors >"$OUT/$name-udp-after.txt"
 	recovery "$ended" "$number" >"$OUT/$name-recovery.txt"
 	cp "$OUT/probe-after.json" "$OUT/$name-probe-after.json" 2>/dev/null || true
 	stop_obzvon
