@@ -124,9 +124,9 @@ start=$SECONDS
 while [ $((SECONDS - start)) -le "$SECONDS_TOTAL" ]; do
 	t=$((SECONDS - start))
 	g=$(api "http://x/debug/pprof/goroutine?debug=1" | sed -n '1s/^goroutine profile: total \([0-9]*\)$/\1/p')
-	api "http://x/debug/pprof/heap?gc=1&debug=1" | sed -n 's/^# \(HeapAlloc\|HeapInuse\|HeapSys\|HeapReleased\|StackSys\) = \([0-9]*\)$/\1 \2/p' >"$WORK/memstats"
+	api "http://x/debug/pprof/heap?gc=1&debug=1" | sed -n 's/^# \(HeapAlloc\|HeapInuse\|HeapSys\|HeapReleased\|Stack\) = \([0-9]*\).*$/\1 \2/p' >"$WORK/memstats"
 	heap=$(awk '$1 == "HeapAlloc" {print $2}' "$WORK/memstats")
-	gomem=$(awk '{v[$1] = $2} END {printf "%.2f,%.2f,%.2f", v["HeapInuse"]/1048576, (v["HeapSys"]-v["HeapReleased"])/1048576, v["StackSys"]/1048576}' "$WORK/memstats")
+	gomem=$(awk '{v[$1] = $2} END {printf "%.2f,%.2f,%.2f", v["HeapInuse"]/1048576, (v["HeapSys"]-v["HeapReleased"])/1048576, v["Stack"]/1048576}' "$WORK/memstats")
 	rsssplit=$(awk '$1 == "RssAnon:" {a = $2} $1 == "RssFile:" {f = $2} END {printf "%.2f,%.2f", a/1024, f/1024}' "/proc/$OBZVON_PID/status")
 	jmap=$(awk -v dir="$WORK/data/journal/" '$1 ~ /^[0-9a-f]+-[0-9a-f]+$/ {inj = NF >= 6 && index($6, dir) == 1; next} inj && $1 == "Rss:" {kb += $2} END {printf "%.2f", kb/1024}' "/proc/$OBZVON_PID/smaps")
 	rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$OBZVON_PID/status")
