@@ -68,6 +68,9 @@ type Options struct {
 	// Sleep waits out a login slowdown; nil is a timer that honours ctx
 	// (tests pass a fake).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// CampaignFigures are the running campaigns' live figures (dial
+	// level, abandonment); nil: campaign status without them.
+	CampaignFigures CampaignFigures
 }
 
 // server holds the handler's state.
@@ -88,11 +91,12 @@ type server struct {
 	eventPing time.Duration
 	plays     playAudit
 	links     CallLinker
+	figures   CampaignFigures
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk, figures: o.CampaignFigures}
 	if s.log == nil {
 		s.log = discardLogger
 	}

@@ -84,7 +84,10 @@ func (s *server) campaignStatus(w http.ResponseWriter, r *http.Request, p *princ
 		return
 	}
 	st.Campaign.ScriptSource = ""
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, struct {
+		*campaigns.Status
+		Live *CampaignLive `json:"live,omitempty"`
+	}{st, s.campaignLive(st.Campaign.ID, st.Campaign.Status)})
 }
 
 // maxListUpload caps a survey list upload.

@@ -54,8 +54,15 @@ func TestCampaignCardByAttempt(t *testing.T) {
 	if card.Contact == nil || card.Contact.ID != enp || !strings.Contains(card.Intro, "Михаил Александрович") {
 		t.Fatalf("card by attempt = %+v, want the contact %s", card.Contact, enp)
 	}
-	body := map[string]any{"result": "reached", "answers": map[string]string{"passed": "yes", "where": "own_mo"}}
-	e.ok(req{method: "POST", path: "/api/v1/campaigns/disp-2026/contacts/" + attempt + "/card", token: op, body: body}, 200, nil)
+	// The desktop reads and saves through the body endpoints (no ЕНП in
+	// URLs), naming the call's attempt.
+	var bodyCard campaigns.Card
+	e.ok(req{method: "POST", path: "/api/v1/surveys/disp-2026/card", token: op, body: map[string]string{"enp": attempt}}, 200, &bodyCard)
+	if bodyCard.Contact == nil || bodyCard.Contact.ID != enp {
+		t.Fatalf("card by attempt in the body = %+v, want the contact %s", bodyCard.Contact, enp)
+	}
+	body := map[string]any{"enp": attempt, "result": "reached", "answers": map[string]string{"passed": "yes", "where": "own_mo"}}
+	e.ok(req{method: "POST", path: "/api/v1/surveys/disp-2026/card/save", token: op, body: body}, 200, nil)
 	stored, err := e.j.Contact(ctx, journal.Actor{}, "disp-2026", enp)
 	if err != nil || stored.Status != journal.ContactDone || stored.Answers["where"] != "own_mo" || stored.SavedBy != "ivanova" {
 		t.Errorf("contact after the card = %+v, %v", stored, err)
@@ -67,6 +74,10 @@ func TestCampaignCardByAttempt(t *testing.T) {
 		if w := e.do(req{method: "GET", path: "/api/v1/campaigns/disp-2026/contacts/" + ref, token: op}); w.Code < 400 || w.Code >= 500 ||
 			!strings.Contains(w.Body.String(), "neither a 16-digit ЕНП nor an attempt") {
 			t.Errorf("card of %q = %d %s, want a 4xx naming what is wrong", ref, w.Code, w.Body)
+		}
+		if w := e.do(req{method: "POST", path: "/api/v1/surveys/disp-2026/card", token: op, body: map[string]string{"enp": ref}}); w.Code < 400 || w.Code >= 500 ||
+			!strings.Contains(w.Body.String(), "neither a 16-digit ЕНП nor an attempt") {
+			t.Errorf("card of %q in the body = %d %s, want a 4xx naming what is wrong", ref, w.Code, w.Body)
 		}
 	}
 }

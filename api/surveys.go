@@ -225,7 +225,9 @@ func (s *server) surveyContacts(w http.ResponseWriter, r *http.Request, p *princ
 	writeJSON(w, http.StatusOK, map[string]any{"contacts": out, "more": more, "counts": counts})
 }
 
-// cardRequest names the contact in the body.
+// cardRequest names the contact in the body: the person's ЕНП, or the
+// attempt id of a campaign call (what the desktop gets when the call
+// connects; campaigns.CardOf finds its contact).
 type cardRequest struct {
 	ENP string `json:"enp"`
 }
@@ -238,8 +240,8 @@ func (s *server) surveyCardBody(w http.ResponseWriter, r *http.Request, p *princ
 		s.fail(w, r, err)
 		return
 	}
-	if !lists.ValidENP(q.ENP) {
-		s.fail(w, r, unprocessable("enp: not 16 digits"))
+	if q.ENP == "" {
+		s.fail(w, r, unprocessable("enp: give the person's ЕНП or the attempt id of the call"))
 		return
 	}
 	card, err := campaigns.CardOf(r.Context(), s.j, p.actor(rRead, journal.ResourceSurvey), r.PathValue("id"), q.ENP)
@@ -271,8 +273,8 @@ func (s *server) saveSurveyCardBody(w http.ResponseWriter, r *http.Request, p *p
 		s.fail(w, r, err)
 		return
 	}
-	if !lists.ValidENP(q.ENP) {
-		s.fail(w, r, unprocessable("enp: not 16 digits"))
+	if q.ENP == "" {
+		s.fail(w, r, unprocessable("enp: give the person's ЕНП or the attempt id of the call"))
 		return
 	}
 	c, err := campaigns.SaveCard(r.Context(), s.j, p.actor(rUpdate, journal.ResourceSurvey), r.PathValue("id"), q.ENP, q.CardRequest, s.now())

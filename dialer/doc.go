@@ -47,10 +47,12 @@
 // SIP over TLS (tls.go) is a third listener on sip.tls_port with a
 // certificate from files (re-read when they change); client certificates
 // may be required of trunks. A phone registered over TLS is called back
-// over its own TLS connection. SRTP keyed by SDES (srtp.go): RTP/SAVP
+// over its own TLS connection; after a restart, at its Contact if that
+// listens, else 480 (restored.go). SRTP keyed by SDES (srtp.go): RTP/SAVP
 // offers are answered with our own key when rtp.srtp allows it for the
 // transport the INVITE came over, and refused with 488 otherwise; dial
-// routes and trunks with srtp = true offer it. Both are off by default.
+// routes and trunks with srtp = true offer it, and legs to phones
+// registered over TLS prefer it (Dial). Both are off by default.
 //
 // # Registrar
 //

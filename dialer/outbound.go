@@ -196,8 +196,39 @@ func (o *OutboundLeg) handleReInvite(req *sip.Request, tx sip.ServerTransaction)
 //
 // A target "reg:USER" calls the newest registered contact of USER (an
 // agent's softphone), sent to the address the registration came from so
-// that phones behind NAT are reached.
+// that phones behind NAT are reached. A phone registered over TLS is
+// offered SRTP when rtp.srtp allows it (tls or any), though opt.SRTP is
+// not set: the operators' legs of the ACD (session, ring, transfer,
+// supervision) are then encrypted like the phone's signalling. A phone
+// that refuses it (488, or an answer without SRTP) is called again at
+// once with plain RTP; opt.SRTP = true makes SRTP a must instead.
 func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*OutboundLeg, error) {
+	if opt.SRTP || !s.prefersSRTP(target) {
+		return s.dial(ctx, target, opt)
+	}
+	secure := opt
+	secure.SRTP = true
+	leg, err := s.dial(ctx, target, secure)
+	var de *DialError
+	if err == nil || !errors.As(err, &de) || de.Code != 488 || ctx.Err() != nil {
+		return leg, err
+	}
+	s.log.Info("phone refused SRTP; calling it again with plain RTP", "target", target, "reason", de.Reason)
+	return s.dial(ctx, target, opt)
+}
+
+// prefersSRTP reports whether target is a phone registered over TLS
+// (its newest binding) and rtp.srtp allows SRTP over TLS.
+func (s *Server) prefersSRTP(target string) bool {
+	user, ok := strings.CutPrefix(target, "reg:")
+	if !ok || s.reg == nil || srtpAllowed(s.cfg.RTP.SRTP, "TLS") != nil {
+		return false
+	}
+	b := s.reg.Lookup(user)
+	return len(b) > 0 && strings.EqualFold(b[0].Transport, "TLS")
+}
+
+func (s *Server) dial(ctx context.Context, target string, opt DialOptions) (*OutboundLeg, error) {
 	uriText, dest, regTransport := target, "", ""
 	if user, ok := strings.CutPrefix(target, "reg:"); ok {
 		var b []Binding
@@ -210,6 +241,17 @@ func (s *Server) Dial(ctx context.Context, target string, opt DialOptions) (*Out
 			return nil, &DialError{Target: target, Code: sip.StatusTemporarilyUnavailable, Reason: "not registered"}
 		}
 		uriText, dest, regTransport = b[0].Contact, b[0].Source, b[0].Transport
+		if b[0].Restored {
+			// Its connection died with a restart: the Contact, if it
+			// listens, else 480 now (restored.go).
+			dest = ""
+			if err := s.reachContact(ctx, b[0]); err != nil {
+				s.metrics.CallStarted(metrics.DirectionOutbound)
+				s.metrics.CallEnded(metrics.DirectionOutbound, metrics.ResultFailed)
+				s.log.Info("restored registration not reachable", "user", b[0].User, "transport", b[0].Transport, "error", err)
+				return nil, &DialError{Target: target, Code: sip.StatusTemporarilyUnavailable, Reason: reasonReRegister, Err: err}
+			}
+		}
 	}
 	var uri sip.Uri
 	if err := sip.ParseUri(uriText, &uri); err != nil {

@@ -72,6 +72,24 @@ type Binding struct {
 	CSeq   uint32
 	// UserAgent is the phone's User-Agent header.
 	UserAgent string
+	// Restored marks a binding over a connection (TCP, TLS) loaded from
+	// the store at start: the connection the REGISTER came over died with
+	// the previous process, so requests cannot follow it back to the
+	// phone (RFC 5626 §4.2, a flow does not outlive its connection). It
+	// stays until the phone registers again or it expires; Dial reaches
+	// it only at its Contact, when that is a listener (see dialRestored).
+	Restored bool
+}
+
+// connectionTransport reports whether a binding's transport is
+// connection-oriented: requests to the phone follow the connection the
+// REGISTER came over.
+func connectionTransport(t string) bool {
+	switch strings.ToUpper(t) {
+	case "TCP", "TLS", "WS", "WSS":
+		return true
+	}
+	return false
 }
 
 // RegistrarOptions tune a Registrar.
@@ -186,7 +204,8 @@ func (r *Registrar) Restore(ctx context.Context) (int, error) {
 			r.bindings[b.Login] = m
 		}
 		m[b.Contact] = &Binding{User: b.Login, Contact: b.Contact, Source: b.Source, Transport: b.Transport,
-			Expires: b.Expires, CallID: b.CallID, CSeq: b.CSeq, UserAgent: b.UserAgent}
+			Expires: b.Expires, CallID: b.CallID, CSeq: b.CSeq, UserAgent: b.UserAgent,
+			Restored: connectionTransport(b.Transport)}
 		n++
 	}
 	return n, nil
@@ -203,7 +222,8 @@ func (r *Registrar) canonical(ctx context.Context, user string) string {
 }
 
 // Lookup returns the live bindings of user — a login, or an account's
-// extension — newest first.
+// extension — newest first, those restored over a dead connection
+// (Binding.Restored) after the others.
 func (r *Registrar) Lookup(user string) []Binding {
 	if b := r.lookup(user); len(b) > 0 {
 		return b
@@ -228,7 +248,12 @@ func (r *Registrar) lookup(user string) []Binding {
 		}
 		out = append(out, *b)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Expires.After(out[j].Expires) })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Restored != out[j].Restored {
+			return !out[i].Restored
+		}
+		return out[i].Expires.After(out[j].Expires)
+	})
 	return out
 }
 

@@ -300,7 +300,7 @@ func (t *Trunks) Dial(ctx context.Context, req TrunkDial) (*TrunkCall, error) {
 			from = ts.cfg.CallerID
 		}
 		leg, err := t.s.Dial(ctx, ts.cfg.URI(req.Number), DialOptions{
-			From: from, RingTimeout: req.RingTimeout, OnProgress: req.OnProgress,
+			From: from, RingTimeout: req.RingTimeout, OnProgress: req.OnProgress, SRTP: ts.cfg.SRTP,
 			Username: ts.cfg.Username, Password: ts.password, ResponseTimeout: t.respTimeout,
 		})
 		if err == nil {

@@ -108,6 +108,13 @@ var readyRE = regexp.MustCompile(`msg="obzvon ready".* http=(\S+)`)
 // registry.
 func startAppliance(t *testing.T) *appliance {
 	t.Helper()
+	return startApplianceWith(t, "")
+}
+
+// startApplianceWith starts the appliance with extra configuration (TOML
+// tables such as [[trunk]]) appended to the test's own.
+func startApplianceWith(t *testing.T, extra string) *appliance {
+	t.Helper()
 	bin := binary(t)
 	a := &appliance{t: t, data: t.TempDir(), done: make(chan struct{})}
 	// RTP in the desktop tests' band (34000-35999), 40 ports per run.
@@ -115,7 +122,7 @@ func startAppliance(t *testing.T) *appliance {
 	sipPort := peertest.FreePort(t)
 	a.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	cfg := fmt.Sprintf("[sip]\nport = %d\n[http]\nlisten = \"127.0.0.1:0\"\n[rtp]\nport_min = %d\nport_max = %d\n[data]\ndir = %q\n[calls]\ndrain_timeout = \"1s\"\n",
-		sipPort, rtp, rtp+39, a.data)
+		sipPort, rtp, rtp+39, a.data) + extra
 	cfgPath := filepath.Join(t.TempDir(), "obzvon.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -587,13 +594,32 @@ func visibleJS(sel, text string) string {
 
 // click waits for, then clicks, the visible element sel with text (exact
 // text or aria-label), as a user would (mouse events at its centre).
+//
+// A live page may render the element anew between finding and clicking
+// it (an event reloads a list): the click is then retried on the new
+// element, as a user would click again.
 func (tb *tab) click(sel, text string) {
 	tb.t.Helper()
 	tb.settle()
-	tb.wait(fmt.Sprintf("%s %q", sel, text), visibleJS(sel, text))
-	eval[bool](tb, "mark "+text, `(() => { document.querySelectorAll('[data-test-click]').forEach((e) => e.removeAttribute('data-test-click')); `+
-		`const e = `+visibleJS(sel, text)+`; e.setAttribute('data-test-click', '1'); e.scrollIntoView({block: 'center'}); return true; })()`)
-	tb.run("click "+text, chromedp.Click(chromedp.CSS(`[data-test-click="1"]`)))
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		tb.wait(fmt.Sprintf("%s %q", sel, text), visibleJS(sel, text))
+		if !eval[bool](tb, "mark "+text, `(() => { document.querySelectorAll('[data-test-click]').forEach((e) => e.removeAttribute('data-test-click')); `+
+			`const e = `+visibleJS(sel, text)+`; if (!e) return false; e.setAttribute('data-test-click', '1'); e.scrollIntoView({block: 'center'}); return true; })()`) {
+			continue // gone since the wait: find it again
+		}
+		ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`[data-test-click="1"]`)))
+		cancel()
+		if err == nil {
+			return
+		}
+		// Replaced under the click: the marked element left the page.
+		if time.Now().Before(deadline) && !eval[bool](tb, "marked element still there", `!!document.querySelector('[data-test-click="1"]')`) {
+			continue
+		}
+		tb.fail("click "+text, err)
+	}
 }
 
 // setJS sets the value of #id and fires input and change, as a picker
@@ -654,4 +680,25 @@ func (tb *tab) setDate(id, yyyymmdd string) {
 // evalAction evaluates JS for its effect.
 func evalAction(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](expr)
+}
+
+// registeredRE is baresip's log line of a successful registration
+// ("1001@127.0.0.1: {0/UDP/v4} 200 OK () [1 binding]").
+var registeredRE = regexp.MustCompile(`200 OK .*\[\d+ binding`)
+
+// startWork waits until the operator's phone has registered, then presses
+// «Начало работы» and waits for the session leg: Активен, Свободен.
+func (tb *tab) startWork(phone *peertest.Baresip) {
+	tb.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for !registeredRE.MatchString(phone.Output()) {
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("the operator's phone did not register in %v:\n%s", stepTimeout, phone.Output())
+		}
+		time.Sleep(20 * time.Millisecond) // poll baresip's log for the line
+	}
+	tb.waitText("#phone-status", "Не активен")
+	tb.click("#phone button", "Начало работы")
+	tb.waitText("#phone-status", "Активен")
+	tb.waitText("#phone-state", "Свободен")
 }

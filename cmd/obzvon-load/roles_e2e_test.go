@@ -211,7 +211,11 @@ func TestRolesAgainstAppliance(t *testing.T) {
 		// Calls 1-3 reach the phones of op7001-op7003; call 4 is answered
 		// by the echo route, hears only itself and gives up; call 5 hears
 		// a 1 s prompt and is hung up by the appliance: lost.
-		r := runLoad(t, a, "--phones", a.accounts, "--phone-spread", "100ms",
+		// One customer per phone: a segment ends only at a pause of 1.5 s,
+		// so a stall of this one process on a loaded machine (all three
+		// phones once lost 0.7 s at the same moment) is a dropout, not a
+		// second customer; a new source is still told by the marker bit.
+		r := runLoad(t, a, "--phones", a.accounts, "--phone-spread", "100ms", "--segment-gap", "1500ms",
 			"--target", target, "--number", "7001,7002,7003,600,601", "--rate", "10", "--concurrent", "5", "--total", "5",
 			"--talk", "3s", "--patience", "4s", "--duration", "1s", "--events", events)
 		u, p := r.UAC, r.Phones

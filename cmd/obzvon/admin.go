@@ -37,17 +37,33 @@ func adminClient(c *cli.Context) (*http.Client, error) {
 	if path == "" {
 		path = adminSocketPath(filepath.Dir(filepath.Clean(c.String("dir"))))
 	}
-	conn, err := net.DialTimeout("unix", path, time.Second)
-	if err != nil {
+	// A daemon that listens but is slow to answer (a loaded machine, a
+	// full backlog: EAGAIN) is retried for a while: falling back to the
+	// directory then would only fail on the journal's lock, with an error
+	// that hides the real one.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.DialTimeout("unix", path, 5*time.Second)
+		if err == nil {
+			conn.Close()
+			break
+		}
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, nil // no daemon: the caller opens the journal itself
 		}
-		if c.IsSet("socket") {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("admin socket %s: %w (run the command as root or as a member of the daemon's group)", path, err)
+		}
+		var ne net.Error
+		busy := errors.Is(err, syscall.EAGAIN) || (errors.As(err, &ne) && ne.Timeout())
+		if !busy {
 			return nil, fmt.Errorf("admin socket %s: %w", path, err)
 		}
-		return nil, nil
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("admin socket %s: %w (is the daemon overloaded or stuck? see journalctl -u obzvon)", path, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	conn.Close()
 	return &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

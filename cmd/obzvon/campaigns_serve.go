@@ -29,7 +29,7 @@ type campaignRun struct {
 // runner for every running campaign (found in the journal now — after a
 // crash too — and whenever one is started).
 func startCampaigns(ctx context.Context, cfg *config.Config, srv *dialer.Server, jr *journal.Journal,
-	reg prometheus.Registerer, log *slog.Logger) (*campaignRun, error) {
+	reg prometheus.Registerer, log *slog.Logger, tee func(campaigns.Metrics) campaigns.Metrics) (*campaignRun, error) {
 	m := metrics.NewCampaigns(reg)
 	trunks, err := dialer.NewTrunks(srv, m)
 	if err != nil {
@@ -53,7 +53,11 @@ func startCampaigns(ctx context.Context, cfg *config.Config, srv *dialer.Server,
 		cd.SetConnector(dialer.DeskConnector(desk))
 		ops = &campaignQueues{desk: desk, jr: jr, log: log, added: map[string]bool{}}
 	}
-	mgr := campaigns.NewManager(campaigns.RunnerOptions{Store: jr, Dialer: cd, Operators: ops, Metrics: m, Logger: log})
+	var rm campaigns.Metrics = m
+	if tee != nil {
+		rm = tee(m) // the desktop's live figures too
+	}
+	mgr := campaigns.NewManager(campaigns.RunnerOptions{Store: jr, Dialer: cd, Operators: ops, Metrics: rm, Logger: log})
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r := &campaignRun{Dialer: cd, stop: cancel, done: make(chan struct{})}
 	go func() {

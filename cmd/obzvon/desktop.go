@@ -111,8 +111,14 @@ func (g *desktopGlue) translate(ctx context.Context, e acd.Event) {
 	case acd.EventConnect:
 		data := map[string]any{"call_id": e.Call, "queue": e.Queue, "login": e.Agent, "wait_seconds": e.Wait.Seconds()}
 		// A campaign's call names its contact: the desktop opens the
-		// survey card by itself (sent to that operator only).
-		if c := g.desk.Agent(e.Agent).Call; c != nil && c.CallID == e.Call && c.Campaign != "" {
+		// survey card by itself (sent to that operator only). Campaigns
+		// are the ACD's outbound queues and their entries are attempt ids,
+		// which the survey card accepts; the event says so itself, as the
+		// desk attaches the call to the operator only after the ACD has
+		// connected it (reading the desk here raced with that).
+		if e.Outbound && !e.Consult {
+			data["campaign"], data["contact_id"], data["direction"] = e.Queue, e.Call, "outbound"
+		} else if c := g.desk.Agent(e.Agent).Call; c != nil && c.CallID == e.Call && c.Campaign != "" {
 			data["campaign"], data["contact_id"], data["direction"] = c.Campaign, c.ContactID, c.Direction
 		}
 		g.hub.Publish(api.Event{Type: "call.connected", To: e.Agent, Data: data})

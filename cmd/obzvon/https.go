@@ -232,6 +232,7 @@ func listenHTTP(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
 type dualListener struct {
 	net.Listener
 	tls   *tls.Config
+	gate  *handshakeGate
 	conns chan net.Conn
 	errs  chan error
 	done  chan struct{}
@@ -239,7 +240,8 @@ type dualListener struct {
 }
 
 func newDualListener(ln net.Listener, tc *tls.Config) *dualListener {
-	d := &dualListener{Listener: ln, tls: tc, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
+	gate := newHandshakeGate()
+	d := &dualListener{Listener: ln, tls: gate.config(tc), gate: gate, conns: make(chan net.Conn), errs: make(chan error, 1), done: make(chan struct{})}
 	go d.acceptLoop()
 	return d
 }
@@ -281,7 +283,7 @@ func (d *dualListener) classify(c net.Conn) {
 	_ = c.SetReadDeadline(time.Time{})
 	var out net.Conn = &peekedConn{Conn: c, r: br}
 	if first[0] == 0x16 { // TLS record type: handshake
-		out = tls.Server(out, d.tls)
+		out = tls.Server(d.gate.conn(out), d.tls)
 	}
 	select {
 	case d.conns <- out:

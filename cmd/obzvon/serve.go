@@ -297,6 +297,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 
 	events := api.NewEvents(log) // the desktop's live updates; the ACD and campaigns publish here
 	glue := newDesktopGlue(events, jr, log)
+	figures := newCampaignFigures(events) // campaigns' live figures for the desktop
 	srv, err := dialer.New(dialer.Options{
 		Config: cfg, Engine: engine, Prompts: pr, Calls: glue, Credentials: jr, Metrics: m, Logger: log,
 		Desk: glue.deskOptions(deskOptions(cfg, jr, reg)),
@@ -316,7 +317,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	hs := &http.Server{
 		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue}), cfg.HTTP.OpenMetrics),
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue, CampaignFigures: figures}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
@@ -343,7 +344,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	_ = os.Chmod(sockPath, 0o660)
 	as := &http.Server{
 		ConnContext:       socketPeer,
-		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log, Desk: desk})),
+		Handler:           withPprof(api.NewHandler(api.Options{Health: d, Gatherer: reg, Admin: true, Calls: jr, Journal: jr, Logger: log, Desk: desk, CampaignFigures: figures})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = as.Serve(sl) }()
@@ -356,13 +357,14 @@ func serve(parent context.Context, cfg *config.Config) error {
 		hs.Close()
 		return cli.Exit(err.Error(), exitFailure)
 	}
-	camp, err := startCampaigns(ctx, cfg, srv, jr, reg, log)
+	camp, err := startCampaigns(ctx, cfg, srv, jr, reg, log, figures.tee)
 	if err != nil {
 		srv.Close()
 		hs.Close()
 		return cli.Exit(fmt.Sprintf("campaigns: %v", err), exitFailure)
 	}
 	go glue.run(ctx, srv.Desk())
+	go figures.run(ctx)
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
 	_ = sdnotify.Ready()
 	dm.SetReady(true)

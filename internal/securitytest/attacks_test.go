@@ -135,46 +135,77 @@ func TestSecurityTCPFlood(t *testing.T) {
 	}
 }
 
-// 1,000 concurrent logins (made-up accounts, 4 per address): RSS stays
-// bounded and /healthz fast.
+// 1,000 concurrent logins (made-up accounts, 4 per address) over
+// HTTPS: RSS stays bounded and /healthz fast. Measured twice: with the
+// daemon at the priority of everything else on this shared machine
+// (the attacking test process included), and with the daemon and the
+// prober ahead of them (nice -10), as on an appliance of its own
+// attacked from elsewhere.
 func TestSecurityLoginFlood(t *testing.T) {
-	d := startDaemon(t, "", 0)
+	for _, c := range []struct {
+		name string
+		nice int
+	}{{"shared", 0}, {"appliance", -10}} {
+		t.Run(c.name, func(t *testing.T) { loginFlood(t, c.nice) })
+	}
+}
+
+func loginFlood(t *testing.T, nice int) {
+	d := startDaemonNice(t, "", 0, nice)
 	base := d.procStatus("VmRSS")
 	stop := make(chan struct{})
 	probe := d.healthProbe(stop)
 	var wg sync.WaitGroup
 	var codes sync.Map
+	var firstErr atomic.Value // the first transport error, for the figures
+	tlsConf := d.tlsConfig()
 	start := make(chan struct{})
 	for i := range 1000 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			src := net.IPv4(127, 0, 2+byte(i/1000), 1+byte(i/4%250))
-			tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext}
+			tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext, TLSClientConfig: tlsConf}
 			c := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 			body, _ := json.Marshal(map[string]string{"login": fmt.Sprintf("nobody%d", i), "password": "wrong password " + strconv.Itoa(i)})
 			<-start
-			res, err := c.Post(d.http+"/api/v1/login", "application/json", strings.NewReader(string(body)))
+			res, err := c.Post(d.httpsBase()+"/api/v1/login", "application/json", strings.NewReader(string(body)))
 			code := 0
 			if err == nil {
 				code = res.StatusCode
 				res.Body.Close()
+			} else {
+				firstErr.CompareAndSwap(nil, err.Error())
 			}
 			v, _ := codes.LoadOrStore(code, new(atomic.Int64))
 			v.(*atomic.Int64).Add(1)
 		}()
 	}
+	cpu0 := d.cpu()
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
 	el := time.Since(t0)
+	cpu := d.cpu() - cpu0
 	close(stop)
 	lat := <-probe
+	t.Logf("daemon CPU during the flood: %v", cpu)
 	peak := d.procStatus("VmHWM")
 	byCode := map[int]int64{}
 	codes.Range(func(k, v any) bool { byCode[k.(int)] = v.(*atomic.Int64).Load(); return true })
-	t.Logf("FIGURE login flood (%s): 1000 concurrent logins in %v: %v; RSS %d MB before, peak %d MB; /healthz p50 %v p99 %v max %v (%d probes)",
-		cpuPressure(), el.Round(time.Millisecond), byCode, base/1024, peak/1024, quantile(lat, .5), quantile(lat, .99), quantile(lat, 1), len(lat))
+	t.Logf("FIGURE login flood (daemon nice %d, %s): 1000 concurrent logins in %v: %v; RSS %d MB before, peak %d MB; /healthz p50 %v p99 %v max %v (%d probes)",
+		nice, cpuPressure(), el.Round(time.Millisecond), byCode, base/1024, peak/1024, quantile(lat, .5), quantile(lat, .99), quantile(lat, 1), len(lat))
+	if e := firstErr.Load(); e != nil {
+		t.Logf("first transport error: %v", e)
+	}
+	// The logins must reach the login handler: refused (401), rate
+	// limited (429) or turned away by the hashing pool (503). A flood
+	// that fails before (TLS, a redirect) measures nothing. Some may be
+	// shed before (code 0: the handshake not done within the server's
+	// 10 s on a saturated machine), most may not.
+	if n := byCode[401] + byCode[429] + byCode[503]; n < 500 {
+		t.Errorf("only %d of 1000 logins reached the login (%v)", n, byCode)
+	}
 	if peak-base > 300*1024 {
 		t.Errorf("peak RSS grew by %d MB, want < 300 MB", (peak-base)/1024)
 	}

@@ -5,6 +5,8 @@ package securitytest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -82,11 +84,21 @@ type daemon struct {
 	sipPort int
 	http    string
 	data    string
+	nice    int // CPU priority of the daemon and its probe (startDaemonNice)
 }
 
 // startDaemon seeds a journal with the test account, then runs the
 // binary on it (with at most nofile descriptors when nofile > 0).
 func startDaemon(t *testing.T, extra string, nofile int) *daemon {
+	t.Helper()
+	return startDaemonNice(t, extra, nofile, 0)
+}
+
+// startDaemonNice is startDaemon with the daemon (and its healthProbe)
+// at CPU priority nice (-10: ahead of the attacking test process and of
+// whatever else shares the machine, as on an appliance of its own
+// attacked from elsewhere).
+func startDaemonNice(t *testing.T, extra string, nofile, nice int) *daemon {
 	t.Helper()
 	bin := binary(t)
 	data := t.TempDir()
@@ -102,7 +114,7 @@ func startDaemon(t *testing.T, extra string, nofile int) *daemon {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{t: t, done: make(chan struct{}), logs: &peertest.SyncBuffer{}, sipPort: peertest.FreePort(t), data: data}
+	d := &daemon{t: t, done: make(chan struct{}), logs: &peertest.SyncBuffer{}, sipPort: peertest.FreePort(t), data: data, nice: nice}
 	httpPort := peertest.FreePort(t)
 	d.http = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	cfg := fmt.Sprintf(`[sip]
@@ -130,6 +142,9 @@ prompt = "greeting"
 	args := []string{bin, "serve", "--config", path}
 	if nofile > 0 {
 		args = append([]string{"prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), "--"}, args...)
+	}
+	if nice != 0 {
+		args = append([]string{"nice", "-n", strconv.Itoa(nice)}, args...)
 	}
 	d.cmd = exec.Command(args[0], args[1:]...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
@@ -161,6 +176,25 @@ prompt = "greeting"
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// httpsBase is the daemon's HTTPS URL (the same port: the listener
+// tells TLS from plain HTTP by the first byte; plain HTTP is redirected).
+func (d *daemon) httpsBase() string { return "https" + strings.TrimPrefix(d.http, "http") }
+
+// tlsConfig trusts the daemon's self-signed certificate (made under the
+// data directory on first start).
+func (d *daemon) tlsConfig() *tls.Config {
+	d.t.Helper()
+	pem, err := os.ReadFile(filepath.Join(d.data, "tls", "selfsigned.crt"))
+	if err != nil {
+		d.t.Fatalf("the daemon's self-signed certificate: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		d.t.Fatal("the daemon's self-signed certificate: no PEM")
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
 
 func (d *daemon) sipTarget() string { return "127.0.0.1:" + strconv.Itoa(d.sipPort) }
@@ -207,34 +241,115 @@ func (d *daemon) procStatus(field string) int {
 	return 0
 }
 
+// cpu is the daemon's CPU time so far (user + system, from
+// /proc/PID/stat), for the figures.
+func (d *daemon) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.pid()))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's closing parenthesis: utime and
+	// stime are the 12th and 13th of them, in clock ticks (100 Hz).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 func (d *daemon) fds() int {
 	es, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.pid()))
 	return len(es)
 }
 
 // healthProbe hits /healthz every 50 ms until stop and returns the
-// latencies (a failure counts as 10 s).
+// latencies (a failure counts as 10 s). The probe runs in a process of
+// its own (this test binary, re-executed: see TestMain), as a monitoring
+// system would: the flood's goroutines in the test process must not
+// delay the probe's and be counted against the daemon.
 func (d *daemon) healthProbe(stop <-chan struct{}) <-chan []time.Duration {
 	out := make(chan []time.Duration, 1)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if d.nice != 0 {
+		cmd = exec.Command("nice", "-n", strconv.Itoa(d.nice), os.Args[0], "-test.run=^$")
+	}
+	cmd.Env = append(os.Environ(), probeEnv+"="+d.http+"/healthz")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var buf strings.Builder
+	cmd.Stdout = &buf
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
 	go func() {
+		<-stop
+		stdin.Close() // the probe stops at EOF and prints its figures
+		_ = cmd.Wait()
 		var lat []time.Duration
-		for {
-			select {
-			case <-stop:
-				out <- lat
-				return
-			case <-time.After(50 * time.Millisecond):
+		for _, l := range strings.Fields(buf.String()) {
+			if n, err := strconv.ParseInt(l, 10, 64); err == nil {
+				lat = append(lat, time.Duration(n))
 			}
-			t0 := time.Now()
-			code, _ := get(d.http+"/healthz", 10*time.Second)
-			el := time.Since(t0)
-			if code != 200 {
-				el = 10 * time.Second
-			}
-			lat = append(lat, el)
 		}
+		out <- lat
 	}()
 	return out
+}
+
+// probeEnv, when set to a URL, makes the test binary a /healthz prober
+// (healthProbe) instead of running tests.
+const probeEnv = "OBZVON_SECURITYTEST_PROBE"
+
+func TestMain(m *testing.M) {
+	if url := os.Getenv(probeEnv); url != "" {
+		probeMain(url)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// probeMain gets url every 50 ms until stdin closes, then prints each
+// latency in nanoseconds, one a line (a failure counts as 10 s).
+func probeMain(url string) {
+	stop := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(stop)
+	}()
+	var lat []time.Duration
+	for len(lat) < 100000 {
+		select {
+		case <-stop:
+		case <-time.After(50 * time.Millisecond):
+		}
+		if isClosed(stop) {
+			break
+		}
+		t0 := time.Now()
+		code, _ := get(url, 10*time.Second)
+		el := time.Since(t0)
+		if code != 200 {
+			el = 10 * time.Second
+		}
+		lat = append(lat, el)
+	}
+	for _, l := range lat {
+		fmt.Println(int64(l))
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 func quantile(ds []time.Duration, q float64) time.Duration {

@@ -3,6 +3,7 @@
 // rejected line), start, pause, stop, watch the counts, export results.
 
 import { api, can, h, fill, $, table, fmtDateTime, ruError, toast, busy } from './lib.js';
+import { liveCells, liveHeads, showLive, sawAttempts } from './campaign-live.js';
 import { onLive } from './common.js';
 
 const statusNames = { created: 'Создана', running: 'Идёт', paused: 'Приостановлена', stopped: 'Остановлена', finished: 'Завершена' };
@@ -38,7 +39,9 @@ async function load() {
   try {
     const list = await api('GET', '/api/v1/campaigns');
     const statuses = await Promise.all(list.map((c) => api('GET', '/api/v1/campaigns/' + encodeURIComponent(c.id)).catch(() => null)));
-    fill($('cp-list'), table('', ['Кампания', 'Вид', 'Статус', 'Всего', 'С телефоном', 'Набрано', 'Дозвон', 'Отказ', 'Ждут', 'Исчерпаны', 'Действия', 'Результаты'],
+    statuses.forEach((st, i) => sawAttempts(list[i].id, st));
+    fill($('cp-list'), table('', ['Кампания', 'Вид', 'Статус', 'Всего', 'С телефоном', 'Набрано', 'Дозвон', 'Отказ', 'Ждут', 'Исчерпаны',
+      ...liveHeads, 'Действия', 'Результаты'],
       list.map((c, i) => {
         const t = (statuses[i] && statuses[i].report && statuses[i].report.total) || {};
         return h('tr', {},
@@ -49,6 +52,7 @@ async function load() {
           ...['total', 'with_phone', 'dialed', 'reached', 'refused'].map((k) => h('td', { class: 'num' }, String(t[k] ?? ''))),
           h('td', { class: 'num' }, String((t.waiting ?? 0) + (t.pending_retry ?? 0))),
           h('td', { class: 'num' }, String(t.exhausted ?? '')),
+          ...liveCells(c, statuses[i]),
           h('td', {}, h('div', { class: 'actions' }, actions(c))),
           h('td', {}, exports(c)));
       }), 'Кампаний нет.'));
@@ -171,7 +175,7 @@ async function initNew() {
     err.textContent = '';
     const body = {
       id: $('cp-id').value.trim(), title: $('cp-title').value.trim(), script: $('cp-script').value,
-      settings: { mode: $('cp-mode').value, max_attempts: Number($('cp-attempts').value) || 0, weekdays: $('cp-weekdays').value.trim() },
+      settings: { mode: $('cp-mode').value, max_attempts: Number($('cp-attempts').value) || 0, weekdays: $('cp-weekdays').value.trim(), weekend: $('cp-weekend').value.trim() },
     };
     if (!body.id) { err.textContent = 'Укажите код кампании.'; $('cp-id').focus(); return; }
     if (!body.title) { err.textContent = 'Укажите название.'; $('cp-title').focus(); return; }
@@ -191,4 +195,4 @@ $('cp-load').addEventListener('submit', submitLoad);
 $('cp-load-close').addEventListener('click', () => { $('cp-load-panel').hidden = true; });
 load();
 onLive('campaign.changed', load);
-onLive('campaign.stats', load);
+onLive('campaign.stats', (d) => { if (showLive(d)) load(); });

@@ -194,7 +194,8 @@ function renderCall() {
   // The person comes with call.offered only (agent/me has the number).
   const person = call.person || phone.persons.get(call.call_id) || '';
   $('call-person').textContent = person;
-  $('call-queue').textContent = call.queue ? 'очередь ' + call.queue : (call.campaign ? 'кампания ' + call.campaign : '');
+  // A campaign is an outbound queue of the ACD: name it as a campaign.
+  $('call-queue').textContent = call.campaign ? 'кампания ' + call.campaign : (call.queue ? 'очередь ' + call.queue : '');
   const consulting = phone.consult && phone.consult === call.call_id;
   $('call-consult').hidden = !consulting;
   $('call-transfer').hidden = !features.transfer || consulting;

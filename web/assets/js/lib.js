@@ -228,6 +228,16 @@ export function isoDate(t) {
 }
 
 /** fmtDuration: seconds → 1:05 or 1:02:03. */
+/** fmtLevel shows a ratio such as a dial level with two decimals ("1,50"). */
+export function fmtLevel(v) {
+  return typeof v === 'number' && isFinite(v) ? v.toLocaleString('ru-RU', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : '—';
+}
+
+/** fmtShare shows a fraction as a percentage with one decimal ("2,5 %"). */
+export function fmtShare(v) {
+  return typeof v === 'number' && isFinite(v) ? (100 * v).toLocaleString('ru-RU', { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + ' %' : '—';
+}
+
 export function fmtDuration(s) {
   s = Math.max(0, Math.round(s || 0));
   const hh = Math.floor(s / 3600);

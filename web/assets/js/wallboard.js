@@ -5,6 +5,7 @@
 
 import { api, can, h, fill, $, table, fmtDuration, ruError, toast } from './lib.js';
 import { onLive, onReconnect, features, agentStateName } from './common.js';
+import { liveCells, liveHeads, showLive, sawAttempts } from './campaign-live.js';
 
 let agents = [];
 let names = new Map(); // login → display name, from the directory
@@ -127,21 +128,23 @@ function plot() {
 
 const campaignStatus = { created: 'Создана', running: 'Идёт', paused: 'Приостановлена', stopped: 'Остановлена' };
 
-// loadCampaigns shows the campaigns with their progress (what the
-// campaigns API counts; dial level and abandonment come with the runner).
+// loadCampaigns shows the running campaigns with their progress, dial
+// level and abandonment (today, 30 days).
 async function loadCampaigns() {
   if (!features.campaigns || !can('read:campaign')) return;
   try {
     const list = (await api('GET', '/api/v1/campaigns')).filter((c) => c.status === 'running' || c.status === 'paused');
     const sts = await Promise.all(list.map((c) => api('GET', '/api/v1/campaigns/' + encodeURIComponent(c.id)).catch(() => null)));
     $('wb-campaigns-panel').hidden = false;
-    fill($('wb-campaigns'), table('', ['Кампания', 'Статус', 'Всего', 'Набрано', 'Дозвон', 'Ждут', 'Выполнено'], list.map((c, i) => {
+    sts.forEach((st, i) => sawAttempts(list[i].id, st));
+    fill($('wb-campaigns'), table('', ['Кампания', 'Статус', 'Всего', 'Набрано', 'Дозвон', 'Ждут', 'Выполнено', ...liveHeads], list.map((c, i) => {
       const t = (sts[i] && sts[i].report && sts[i].report.total) || {};
       const done = t.total ? Math.round((100 * ((t.reached || 0) + (t.refused || 0) + (t.exhausted || 0) + (t.dnc || 0))) / t.total) : 0;
       return h('tr', {}, h('td', {}, c.title), h('td', {}, campaignStatus[c.status] || c.status),
         ...['total', 'dialed', 'reached'].map((k) => h('td', { class: 'num' }, String(t[k] ?? ''))),
         h('td', { class: 'num' }, String((t.waiting ?? 0) + (t.pending_retry ?? 0))),
-        h('td', { class: 'num' }, done + ' %'));
+        h('td', { class: 'num' }, done + ' %'),
+        ...liveCells(c, sts[i]));
     }), 'Нет идущих кампаний.'));
   } catch (e) {
     toast(ruError(e), true);
@@ -195,7 +198,7 @@ onLive('queue.stats', (d) => {
 onLive('call.connected', load);
 onLive('call.ended', load);
 onLive('campaign.changed', loadCampaigns);
-onLive('campaign.stats', loadCampaigns);
+onLive('campaign.stats', (d) => { if (showLive(d)) loadCampaigns(); });
 onReconnect(load);
 // Time in state moves every second on screen; the data only on events.
 setInterval(() => {
