@@ -3,6 +3,7 @@ package media
 import (
 	"net"
 	"net/netip"
+	"time"
 )
 
 // rtpSocket is a leg's RTP socket: a net.UDPConn read by the leg's own
@@ -20,6 +21,9 @@ type rtpSocket interface {
 	// disconnect dissolves what connect set.
 	disconnect() error
 	close() error
+	// rxStamp returns the kernel's arrival time of the last datagram read
+	// (false: none known). The first call turns the stamps on.
+	rxStamp() (time.Time, bool)
 }
 
 // newGoSocket wraps a socket the runtime's network poller reads.
