@@ -20,6 +20,9 @@ type rtpSocket interface {
 	// disconnect dissolves what connect set.
 	disconnect() error
 	close() error
+	// queued reports whether a datagram waits in the socket's receive
+	// queue (read by nobody yet).
+	queued() bool
 }
 
 // newGoSocket wraps a socket the runtime's network poller reads.

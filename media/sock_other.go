@@ -30,6 +30,7 @@ func (s goSocket) writeTo(b []byte, to netip.AddrPort) error {
 func (s goSocket) connect(netip.AddrPort) error { return errNotLinux }
 func (s goSocket) disconnect() error            { return nil }
 func (s goSocket) close() error                 { return s.c.Close() }
+func (s goSocket) queued() bool                 { return false }
 
 type rawSocket struct{}
 
@@ -38,6 +39,7 @@ func listenRaw(netip.Addr, int) (*rawSocket, error) { return nil, errNotLinux }
 func (*rawSocket) write([]byte) error                   { return errNotLinux }
 func (*rawSocket) writeTo([]byte, netip.AddrPort) error { return errNotLinux }
 func (*rawSocket) connect(netip.AddrPort) error         { return errNotLinux }
+func (*rawSocket) queued() bool                         { return false }
 func (*rawSocket) disconnect() error                    { return nil }
 func (*rawSocket) close() error                         { return nil }
 

@@ -198,6 +198,13 @@ func (s *rawSocket) disconnect() error {
 
 func (s *rawSocket) close() error { return syscall.Close(s.fd) }
 
+// queued asks the kernel (SIOCINQ) for the size of the next datagram
+// waiting in the socket's receive queue.
+func (s *rawSocket) queued() bool {
+	n, err := unix.IoctlGetInt(s.fd, unix.SIOCINQ)
+	return err == nil && n > 0
+}
+
 // worker reads the sockets of its legs from one epoll set. The epoll
 // descriptor itself is registered with the runtime's network poller, so
 // the worker goroutine parks like any reader until one of its sockets has
