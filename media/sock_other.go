@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"time"
 )
 
 var errNotLinux = errors.New("media: needs Linux")
@@ -31,6 +32,7 @@ func (s goSocket) connect(netip.AddrPort) error { return errNotLinux }
 func (s goSocket) disconnect() error            { return nil }
 func (s goSocket) close() error                 { return s.c.Close() }
 func (s goSocket) queued() bool                 { return false }
+func (s goSocket) rxStamp() (time.Time, bool)   { return time.Time{}, false }
 
 type rawSocket struct{}
 
@@ -42,6 +44,7 @@ func (*rawSocket) connect(netip.AddrPort) error         { return errNotLinux }
 func (*rawSocket) queued() bool                         { return false }
 func (*rawSocket) disconnect() error                    { return nil }
 func (*rawSocket) close() error                         { return nil }
+func (*rawSocket) rxStamp() (time.Time, bool)           { return time.Time{}, false }
 
 type worker struct{}
 

@@ -690,15 +690,21 @@ var registeredRE = regexp.MustCompile(`200 OK .*\[\d+ binding`)
 // «Начало работы» and waits for the session leg: Активен, Свободен.
 func (tb *tab) startWork(phone *peertest.Baresip) {
 	tb.t.Helper()
-	deadline := time.Now().Add(stepTimeout)
-	for !registeredRE.MatchString(phone.Output()) {
-		if time.Now().After(deadline) {
-			tb.t.Fatalf("the operator's phone did not register in %v:\n%s", stepTimeout, phone.Output())
-		}
-		time.Sleep(20 * time.Millisecond) // poll baresip's log for the line
-	}
+	waitRegistered(tb.t, phone)
 	tb.waitText("#phone-status", "Не активен")
 	tb.click("#phone button", "Начало работы")
 	tb.waitText("#phone-status", "Активен")
 	tb.waitText("#phone-state", "Свободен")
+}
+
+// waitRegistered waits until baresip says its registration succeeded.
+func waitRegistered(t *testing.T, phone *peertest.Baresip) {
+	t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for !registeredRE.MatchString(phone.Output()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the phone did not register in %v:\n%s", stepTimeout, phone.Output())
+		}
+		time.Sleep(20 * time.Millisecond) // poll baresip's log for the line
+	}
 }
