@@ -30,7 +30,7 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 
 	trunkPort, trunkMedia := peertest.FreePort(t), peertest.FreeMediaPort(t)
 	peertest.StartSIPpFor(t, 3*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(trunkPort), "-mp", strconv.Itoa(trunkMedia), "-d", "10000")
-	peertest.WaitUDPBound(t, trunkPort, 10*time.Second)
+	peertest.WaitUDPBound(t, trunkPort, 30*time.Second)
 	app := startApplianceWith(t, fmt.Sprintf("[[trunk]]\nname = \"carrier\"\naddress = \"127.0.0.1:%d\"\ntransport = \"udp\"\ncaller_id = \"78652000000\"\nmax_channels = 2\n", trunkPort))
 	br := newBrowser(t, app)
 	t.Cleanup(func() {
