@@ -163,6 +163,7 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 		op.click("#call button", "Завершить звонок")
 		// The campaign has no wrap-up: the operator is free for the next.
 		op.wait("the call gone", `document.getElementById('call').hidden`)
+		op.wait("the card's call notice gone", `document.getElementById('sv-call').hidden`)
 		op.waitText("#phone-state", "Свободен")
 		op.noErrors("survey card")
 
