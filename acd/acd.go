@@ -487,6 +487,7 @@ func (a *ACD) Enqueue(e Entry) (*Ticket, error) {
 	}
 	a.seq++
 	en := &entry{Entry: e, q: q, seq: a.seq, entered: now, ticket: newTicket(e.ID), answered: e.Answered}
+	en.ticket.onOffer = e.OnOffer
 	a.entries[e.ID] = en
 	a.requeue(en)
 	en.origPos = a.position(en)

@@ -662,3 +662,51 @@ func TestAttendedTransfer(t *testing.T) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
 }
+
+// TestOnOfferRunsAtTheDecision checks that a ticket's OnOffer sees each
+// offer, with the decision's time, before the offer is on Notices, and
+// does not see revocations.
+func TestOnOfferRunsAtTheDecision(t *testing.T) {
+	c := newClock()
+	a, _ := newTestACD(t, c)
+	tk := enqueue(t, a, "c1", "main")
+	var seen []Notice
+	queuedBefore := -1
+	tk.OnOffer(func(n Notice) {
+		seen = append(seen, n)
+		queuedBefore = len(tk.Notices())
+	})
+	c.add(2 * time.Second)
+	login(t, a, "anna", 1, "main")
+	if len(seen) != 1 || seen[0].Agent != "anna" || !seen[0].At.Equal(c.now()) || queuedBefore != 0 {
+		t.Fatalf("OnOffer saw %+v (with %d notices queued); want anna's offer at %v, before it was queued", seen, queuedBefore, c.now())
+	}
+	if n := offered(t, tk); n.Agent != "anna" {
+		t.Fatalf("notice = %+v, want anna's offer", n)
+	}
+	if err := a.AgentGone("anna", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 {
+		t.Errorf("OnOffer saw %d notices, want only the offer (not the revocation)", len(seen))
+	}
+}
+
+// TestEntryOnOfferSeesAnOfferMadeByEnqueue: with an operator ready, the
+// offer is decided inside Enqueue; Entry.OnOffer sees it.
+func TestEntryOnOfferSeesAnOfferMadeByEnqueue(t *testing.T) {
+	c := newClock()
+	a, _ := newTestACD(t, c)
+	login(t, a, "anna", 1, "main")
+	var seen []Notice
+	tk, err := a.Enqueue(Entry{ID: "c1", Queue: "main", OnOffer: func(n Notice) { seen = append(seen, n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0].Agent != "anna" {
+		t.Fatalf("OnOffer saw %+v; want anna's offer made by Enqueue", seen)
+	}
+	if n := offered(t, tk); n.Agent != "anna" {
+		t.Fatalf("notice = %+v, want anna's offer", n)
+	}
+}

@@ -131,6 +131,6 @@ func (a *ACD) offer(e *entry, ag *agent, now time.Time) {
 	a.emit(Event{Time: now, Kind: EventOffer, Agent: ag.cfg.Login, Queue: e.Queue, Call: e.ID,
 		Wait: now.Sub(e.entered), Outbound: e.q.cfg.Kind == KindOutbound})
 	e.ticket.notify(Notice{Kind: NoticeOffer, Agent: ag.cfg.Login, Extension: ag.cfg.Extension,
-		Delivery: ag.cfg.Delivery, Deadline: ag.lease})
+		Delivery: ag.cfg.Delivery, Deadline: ag.lease, At: now})
 	a.poke()
 }

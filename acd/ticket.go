@@ -10,6 +10,17 @@ type Ticket struct {
 
 	mu      sync.Mutex
 	pending []Notice // notices the channel had no room for (never blocks the ACD)
+	onOffer func(Notice)
+}
+
+// OnOffer makes the ACD call fn with each offer the moment it decides it,
+// before the offer is on Notices: the caller's side can switch the call
+// to the agent at once instead of when its reader wakes. fn runs under
+// the ACD's lock: it must not block nor call the ACD.
+func (t *Ticket) OnOffer(fn func(Notice)) {
+	t.mu.Lock()
+	t.onOffer = fn
+	t.mu.Unlock()
 }
 
 func newTicket(id string) *Ticket {
@@ -28,6 +39,9 @@ func (t *Ticket) Notices() <-chan Notice { return t.ch }
 func (t *Ticket) notify(n Notice) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if n.Kind == NoticeOffer && t.onOffer != nil {
+		t.onOffer(n)
+	}
 	t.flush()
 	if len(t.pending) > 0 {
 		t.pending = append(t.pending, n)

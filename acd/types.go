@@ -224,6 +224,9 @@ type Entry struct {
 	// (a blind transfer to another operator of the same queue): it counts
 	// once in the queue's figures, so it is not offered or answered again.
 	Answered bool
+	// OnOffer, if set, is the ticket's OnOffer from the start (an offer
+	// made by Enqueue itself included).
+	OnOffer func(Notice) `json:"-"`
 }
 
 // NoticeKind says what a Notice on a Ticket means.
@@ -251,6 +254,8 @@ type Notice struct {
 	Delivery  Delivery
 	// Deadline is the offer's lease: connect before it.
 	Deadline time.Time
+	// At is when the offer was decided.
+	At time.Time
 }
 
 // FailCause says why an offer was not connected.

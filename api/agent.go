@@ -122,7 +122,13 @@ func (s *server) transfer(w http.ResponseWriter, r *http.Request, p *principal) 
 		return
 	}
 	s.log.Info("call transferred", "by", p.login, "mode", string(mode))
-	writeJSON(w, http.StatusOK, map[string]string{"status": "transferred", "mode": string(mode)})
+	out := map[string]string{"status": "transferred", "mode": string(mode)}
+	if mode != dialer.TransferAttended { // an attended transfer may still go back
+		if msg := s.appealFollowsCall(r.Context(), p, req.AppealID, req.Target); msg != "" {
+			out["appeal_error"] = msg
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *server) transferEnd(complete bool) authedFunc {

@@ -311,6 +311,16 @@ func TestACDTenCallersThreeOperators(t *testing.T) {
 	if problems, err := testutil.GatherAndLint(e.reg); err != nil || len(problems) > 0 {
 		t.Errorf("promlint: %v %v", problems, err)
 	}
+	// The appliance timed each connect onto a session leg, from the
+	// offer to the first customer packet it sent to the phone.
+	if n, sum := e.histogram(t, "obzvon_acd_connect_seconds", ""); n != 10 || sum <= 0 {
+		t.Errorf("obzvon_acd_connect_seconds: %d connects, %v s in all; want the 10, each taking some time", n, sum)
+	}
+	for _, st := range []string{metrics.ConnectSwitch, metrics.ConnectSource, metrics.ConnectRead, metrics.ConnectSend} {
+		if n, _ := e.histogram(t, "obzvon_acd_connect_stage_seconds", st); n != 10 {
+			t.Errorf("obzvon_acd_connect_stage_seconds{stage=%q}: %d observations, want 10", st, n)
+		}
+	}
 
 	// What the operators heard: the callers' tone, on their session legs.
 	for login, ph := range phones {
@@ -350,6 +360,29 @@ func (e *acdEnv) metric(t *testing.T, name string, labels ...string) prometheus.
 	}
 	t.Fatalf("no %s%v in the exposition", name, labels)
 	return nil
+}
+
+// histogram returns the sample count and sum of histogram name (with
+// its only label equal to label, when label is set).
+func (e *acdEnv) histogram(t *testing.T, name, label string) (uint64, float64) {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if label != "" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != label) {
+				continue
+			}
+			return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+		}
+	}
+	t.Fatalf("no %s{%s} in the exposition", name, label)
+	return 0, 0
 }
 
 func (e *acdEnv) gauge(t *testing.T, name string, label string) float64 {

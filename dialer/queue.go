@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/obzvon/obzvon/acd"
@@ -44,6 +45,73 @@ type queueCall struct {
 	consult  *consultation   // an attended transfer in progress
 	external *transferTarget // set by a blind transfer to a number
 	replaced *OutboundLeg    // set by an attended transfer by REFER with Replaces
+
+	preMu sync.Mutex
+	pre   *preSwitch // switched at the ACD's decision, not yet taken
+}
+
+// preSwitch is a caller switched onto an operator's session leg at the
+// moment the ACD offered it (switchAtOffer), before the call's goroutine
+// takes the offer.
+type preSwitch struct {
+	agent  string
+	bridge *media.Bridge
+}
+
+// switchAtOffer switches the caller onto the offered operator's session
+// leg right at the ACD's decision (acd.Entry.OnOffer: under the ACD's
+// lock; nothing here blocks), so the operator hears the caller without
+// waiting for the call's goroutine to wake. That goroutine confirms the
+// connect when it takes the offer (take), or undoes the switch. Ring
+// mode, or a leg that is busy, is left to take.
+func (qc *queueCall) switchAtOffer(n acd.Notice) {
+	if n.Delivery == acd.DeliveryRing {
+		return
+	}
+	out := qc.d.sessionLeg(n.Agent)
+	if out == nil {
+		return
+	}
+	var first func(media.FirstForward)
+	if m := qc.d.opt.Metrics; m != nil && !n.At.IsZero() {
+		offered, switched := n.At, time.Now()
+		first = func(ff media.FirstForward) { m.SessionConnect(offered, switched, ff.Arrived, ff.Read, ff.Sent) }
+	}
+	br, err := qc.c.s.engine.ConnectWatch(qc.c.leg, out.Leg(), nil, first)
+	if err != nil {
+		return // take tries again and says what failed
+	}
+	qc.preMu.Lock()
+	old := qc.pre
+	qc.pre = &preSwitch{agent: n.Agent, bridge: br}
+	qc.preMu.Unlock()
+	if old != nil {
+		old.bridge.Disconnect()
+	}
+}
+
+// takePre returns the bridge switchAtOffer made to agent, or nil; a
+// switch to another operator (an older offer) is undone.
+func (qc *queueCall) takePre(agent string) *media.Bridge {
+	qc.preMu.Lock()
+	p := qc.pre
+	qc.pre = nil
+	qc.preMu.Unlock()
+	if p == nil {
+		return nil
+	}
+	if p.agent != agent {
+		p.bridge.Disconnect()
+		return nil
+	}
+	return p.bridge
+}
+
+// dropPre undoes a switch made at an offer the call never took.
+func (qc *queueCall) dropPre() {
+	if br := qc.takePre(""); br != nil {
+		br.Disconnect()
+	}
 }
 
 // runQueue carries an answered call through its queue; it returns the
@@ -65,6 +133,7 @@ func (c *call) runQueue(r config.Route) string {
 	c.mu.Unlock()
 	c.rec.Queue, c.rec.QueueEntered = q.Name, time.Now()
 	defer func() {
+		qc.dropPre()
 		qc.hold.stop()
 		qc.disconnect("")
 		if qc.rec != nil {
@@ -205,7 +274,7 @@ func (qc *queueCall) enter() bool {
 				prio = qc.q.OpenAppealPriority
 			}
 		}
-		tk, err := qc.d.acd.Enqueue(acd.Entry{ID: qc.id, Queue: qc.q.Name, Priority: prio, Caller: c.rec.From})
+		tk, err := qc.d.acd.Enqueue(acd.Entry{ID: qc.id, Queue: qc.q.Name, Priority: prio, Caller: c.rec.From, OnOffer: qc.switchAtOffer})
 		if err == nil {
 			qc.tk = tk
 			qc.startHold(!qc.greeted)
@@ -269,9 +338,12 @@ func (qc *queueCall) overflowTo(why string) bool {
 // take connects an offered operator.
 func (qc *queueCall) take(n acd.Notice) {
 	c := qc.c
+	// Switched at the decision already (switchAtOffer), when it could be.
+	br := qc.takePre(n.Agent)
 	var to *media.Leg
-	switch n.Delivery {
-	case acd.DeliveryRing:
+	switch {
+	case br != nil:
+	case n.Delivery == acd.DeliveryRing:
 		// The caller keeps hearing the music while the phone rings.
 		ctx, cancel := context.WithDeadline(c.ctx, n.Deadline.Add(-time.Second))
 		out, err := c.s.Dial(ctx, "reg:"+n.Agent, DialOptions{From: c.rec.From,
@@ -300,23 +372,36 @@ func (qc *queueCall) take(n acd.Notice) {
 		}
 		to = leg.Leg()
 	}
-	qc.hold.stop()
+	// Nothing waits between the offer and the switch: the recording's
+	// file is created in the background, and the hold music stops after
+	// the switch (until it has, the caller hears its last notes while the
+	// operator already hears the caller).
 	if qc.rec == nil && qc.q.Records() {
 		qc.rec = c.newQueueRecorder()
 	}
-	br, err := c.s.engine.Connect(c.leg, to, qc.rec)
-	if err != nil {
-		c.log.Warn("connect to operator failed", "agent", n.Agent, "error", err, attrHint, "the operator's phone or session leg failed: check it is registered; the caller stays in the queue")
-		qc.dropOut()
-		_ = qc.d.acd.OfferFailed(qc.id, n.Agent, acd.FailError)
-		qc.startHold(false)
-		return
+	if br != nil {
+		br.SetRecorder(qc.rec) // from now: the first milliseconds are not in it
+	} else {
+		var first func(media.FirstForward)
+		if m := qc.d.opt.Metrics; m != nil && n.Delivery != acd.DeliveryRing && !n.At.IsZero() {
+			offered, switched := n.At, time.Now()
+			first = func(ff media.FirstForward) { m.SessionConnect(offered, switched, ff.Arrived, ff.Read, ff.Sent) }
+		}
+		var err error
+		br, err = c.s.engine.ConnectWatch(c.leg, to, qc.rec, first)
+		if err != nil {
+			c.log.Warn("connect to operator failed", "agent", n.Agent, "error", err, attrHint, "the operator's phone or session leg failed: check it is registered; the caller stays in the queue")
+			qc.dropOut()
+			_ = qc.d.acd.OfferFailed(qc.id, n.Agent, acd.FailError)
+			qc.keepHold()
+			return
+		}
 	}
 	if err := qc.d.acd.Connected(qc.id, n.Agent); err != nil {
 		// The offer lapsed meanwhile (the notice saying so follows).
 		br.Disconnect()
 		qc.dropOut()
-		qc.startHold(false)
+		qc.keepHold()
 		return
 	}
 	now := time.Now()
@@ -329,6 +414,7 @@ func (qc *queueCall) take(n acd.Notice) {
 	c.mu.Unlock()
 	qc.result = metrics.QueueAnswered
 	qc.d.attach(n.Agent, c)
+	qc.hold.stop() // last: the desk knows the call as soon as the ACD says it is connected
 	c.log.Info("connected to operator", "agent", n.Agent, "queue", qc.q.Name, "delivery", n.Delivery.String())
 }
 
@@ -382,6 +468,18 @@ func (qc *queueCall) startHold(greet bool) {
 		defer close(h.done)
 		qc.holdLoop(ctx, qc.q, greet)
 	}()
+}
+
+// keepHold restarts the hold audio unless it still plays.
+func (qc *queueCall) keepHold() {
+	if h := qc.hold; h != nil {
+		select {
+		case <-h.done:
+		default:
+			return // still playing
+		}
+	}
+	qc.startHold(false)
 }
 
 // stop ends the hold audio and waits until it is silent; nil-safe and
@@ -491,10 +589,11 @@ func waitPrompts(ewt time.Duration) []string {
 	return []string{"queue-wait", num, unit}
 }
 
-// newQueueRecorder opens the recording of a queue call.
+// newQueueRecorder starts the recording of a queue call (its file is
+// created in the background: connecting the caller does not wait for it).
 func (c *call) newQueueRecorder() *media.Recorder {
 	t := c.rec.Arrived
-	rec, err := c.s.engine.NewCallRecorder(t.Format("150405")+"-"+c.rec.ID, t)
+	rec, err := c.s.engine.NewCallRecorderInBackground(t.Format("150405")+"-"+c.rec.ID, t)
 	if err != nil {
 		c.log.Warn("recording not started", "error", err, attrHint, "check free space and permissions of data.recordings")
 		return nil

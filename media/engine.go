@@ -187,6 +187,22 @@ func (e *Engine) NewCallRecorder(name string, t time.Time) (*Recorder, error) {
 	return NewRecorder(filepath.Join(dir, name+".wav"))
 }
 
+// NewCallRecorderInBackground is NewCallRecorder for a path that must not
+// wait for the disk (connecting a caller to an operator): it returns at
+// once and the recorder's writer creates the directory and the file
+// while the first audio waits in memory. A failure to create them is
+// Close's error (the audio is dropped).
+func (e *Engine) NewCallRecorderInBackground(name string, t time.Time) (*Recorder, error) {
+	if e.cfg.RecordDir == "" {
+		return nil, errors.New("media: recording disabled (no RecordDir)")
+	}
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return nil, fmt.Errorf("media: recording name %q is not a plain file name", name)
+	}
+	dir := filepath.Join(e.cfg.RecordDir, t.Format("2006"), t.Format("01"), t.Format("02"))
+	return newRecorderInBackground(filepath.Join(dir, name+".wav"), dir), nil
+}
+
 // Close closes every leg and refuses new ones. It is idempotent.
 func (e *Engine) Close() error {
 	e.mu.Lock()
@@ -265,6 +281,10 @@ func (e *Engine) NewLeg() (*Leg, error) {
 		done:    make(chan struct{}),
 		created: time.Now(),
 	}
+	// The kernel's arrival stamps (FirstForward), on from the start: the
+	// first socket to ask turns them on for the whole system only a moment
+	// later (a deferred kernel work item).
+	sock.rxStamp()
 	l.tx.ssrc = rand.Uint32()
 	l.tx.seq = uint16(rand.Uint32())
 	l.tx.ts = rand.Uint32()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ func TestPerLegReaders(t *testing.T) {
 		{"CloseRace", TestEngineCloseWhileCreatingLegs},
 		{"IPv6", TestIPv6Bridge},
 		{"SuperviseErrors", TestSuperviseErrors},
+		{"ConnectWatch", TestConnectWatchTimesFirstForward},
 	} {
 		t.Run(tt.name, tt.f)
 	}
@@ -766,5 +768,92 @@ func TestDelayCumulative(t *testing.T) {
 	exact := 2046 * time.Microsecond
 	if d := sum - exact; d < -exact/8 || d > exact/8 {
 		t.Errorf("Cumulative sum = %v, want about %v", sum, exact)
+	}
+}
+
+// TestConnectWatchTimesFirstForward checks that ConnectWatch reports the
+// first forwarded packet once, with the kernel's arrival stamp on Linux,
+// and times in order within the send and the receipt.
+func TestConnectWatchTimesFirstForward(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	// The kernel turns its stamps on a moment after the first socket asks
+	// (a deferred work item): connect again until a packet is stamped.
+	var ff FirstForward
+	var t0, t1 time.Time
+	for try := 0; try < 200; try++ {
+		got := make(chan FirstForward, 4)
+		br, err := e.ConnectWatch(a, b, nil, func(ff FirstForward) { got <- ff })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 = time.Now()
+		caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 1)
+		agent.recv(1)
+		t1 = time.Now()
+		caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 3)
+		agent.recv(3)
+		br.Disconnect()
+		ff = <-got
+		select {
+		case again := <-got:
+			t.Fatalf("the watch was called again (%+v): want once", again)
+		default:
+		}
+		if ff.Stamped || runtime.GOOS != "linux" {
+			break
+		}
+	}
+	if runtime.GOOS == "linux" && !ff.Stamped {
+		t.Errorf("first forward not stamped by the kernel on Linux")
+	}
+	if ff.Arrived.Before(t0) || ff.Read.Before(ff.Arrived) || ff.Sent.Before(ff.Read) || ff.Sent.After(t1) {
+		t.Errorf("first forward times: sent by the peer at %v, arrived %v, read %v, sent %v, received by the peer by %v: want them in that order",
+			t0, ff.Arrived, ff.Read, ff.Sent, t1)
+	}
+}
+
+// TestBridgeSetRecorder checks that a recorder set on a running bridge
+// records both ways from then on, and that one set later is ignored.
+func TestBridgeSetRecorder(t *testing.T) {
+	e := newTestEngine(t)
+	caller, agent := newPeer(t), newPeer(t)
+	a := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	b := startLeg(t, e, LegParams{Remote: agent.addr(), Codec: PCMU})
+	br, err := e.Connect(a, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, 5)
+	agent.recv(5)
+	rec, err := e.NewCallRecorderInBackground("late", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.SetRecorder(rec)
+	other, err := e.NewCallRecorderInBackground("ignored", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.SetRecorder(other)
+	const n = 40
+	caller.sendTone(a.LocalAddr(), PCMU, 0, 1000, n)
+	agent.recv(n)
+	agent.sendTone(b.LocalAddr(), PCMU, 0, 400, n)
+	caller.recv(n)
+	br.Disconnect()
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Close(); err == nil {
+		if l, _ := readStereoWAV(t, other.Path()); len(l) > 0 {
+			t.Errorf("the second recorder recorded %d frames, want none", len(l))
+		}
+	}
+	left, right := readStereoWAV(t, rec.Path())
+	if !hasTone(left, 1000) || !hasTone(right, 400) {
+		t.Errorf("recording set on the running bridge: caller's 1 kHz on the left %v, operator's 400 Hz on the right %v; want both", hasTone(left, 1000), hasTone(right, 400))
 	}
 }

@@ -118,9 +118,12 @@ type Stats struct {
 // instead; on the two-party path it is nil.
 type sink struct {
 	to    *Leg
-	rec   *Recorder
+	rec   atomic.Pointer[Recorder] // or nil; Bridge.SetRecorder may set it late
 	ch    int
 	route *route
+	// first, if set, is called once with the first packet forwarded to
+	// to (Bridge.OnFirstForward).
+	first atomic.Pointer[func(FirstForward)]
 }
 
 // Leg is one RTP stream endpoint: a local port pair and a remote peer.
@@ -495,8 +498,8 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	if s == nil {
 		return
 	}
-	if audio && s.rec != nil {
-		s.rec.write(s.ch, cfg.codec, payload, h.ssrc, h.ts, now)
+	if rec := s.rec.Load(); audio && rec != nil {
+		rec.write(s.ch, cfg.codec, payload, h.ssrc, h.ts, now)
 	}
 	if s.route != nil && l.supervised(s.route, cfg, h, pkt, event, now) {
 		return
@@ -523,7 +526,30 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	src := l.id<<32 | uint64(h.ssrc)
 	if to.send(pkt[h.payloadOff-12:h.payloadEnd], tc, src, h.seq, h.ts, h.marker, pt, samples, now) {
 		l.e.delay.record(time.Since(now))
+		if f := s.first.Load(); f != nil && s.first.CompareAndSwap(f, nil) {
+			(*f)(l.firstForward(now))
+		}
 	}
+}
+
+// newSink returns a sink to to recording on channel ch of rec (nil: none).
+func newSink(to *Leg, rec *Recorder, ch int) *sink {
+	s := &sink{to: to, ch: ch}
+	if rec != nil {
+		s.rec.Store(rec)
+	}
+	return s
+}
+
+// firstForward describes a packet read at now and just forwarded.
+func (l *Leg) firstForward(now time.Time) FirstForward {
+	ff := FirstForward{Arrived: now, Read: now, Sent: time.Now()}
+	// The kernel's stamp of the last datagram read: this one (with an
+	// epoll worker, the last of its batch).
+	if t, ok := l.sock.rxStamp(); ok && !t.After(now) && now.Sub(t) < 10*time.Second {
+		ff.Arrived, ff.Stamped = t, true
+	}
+	return ff
 }
 
 func (l *Leg) reject() {

@@ -101,10 +101,41 @@ func NewRecorder(path string) (*Recorder, error) {
 		f.Close()
 		return nil, fmt.Errorf("create recording %q: %w", path, err)
 	}
-	r := &Recorder{path: path, f: f, ring: make([]byte, recFrames*recFrameSz),
-		ops: make(chan recOp, recQueue), free: make(chan *[]byte, recQueue+2), done: make(chan struct{})}
-	go r.writeLoop()
+	r := newRecorder(path)
+	r.f = f
+	go r.writeLoop(nil)
 	return r, nil
+}
+
+func newRecorder(path string) *Recorder {
+	return &Recorder{path: path, ring: make([]byte, recFrames*recFrameSz),
+		ops: make(chan recOp, recQueue), free: make(chan *[]byte, recQueue+2), done: make(chan struct{})}
+}
+
+// newRecorderInBackground is NewRecorder without waiting for the disk:
+// the writer creates the directory dir and the file first, while the
+// audio waits in memory (as when the disk is slow). A failure to create
+// them drops the audio and is Close's error.
+func newRecorderInBackground(path, dir string) *Recorder {
+	r := newRecorder(path)
+	go r.writeLoop(func() error {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create recording: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+		if err != nil {
+			return fmt.Errorf("create recording: %w", err)
+		}
+		var h [wavHeaderSize]byte
+		putWAVHeader(h[:], 2, recRate, 0)
+		if _, err := f.WriteAt(h[:], 0); err != nil {
+			f.Close()
+			return fmt.Errorf("create recording %q: %w", path, err)
+		}
+		r.f = f
+		return nil
+	})
+	return r
 }
 
 // Path returns the file the recorder writes.
@@ -223,8 +254,15 @@ func (r *Recorder) advance(k int) {
 
 // writeLoop does the file updates in order, patching the header after
 // each, until the queue is closed.
-func (r *Recorder) writeLoop() {
+func (r *Recorder) writeLoop(open func() error) {
 	defer close(r.done)
+	if open != nil {
+		if err := open(); err != nil {
+			r.werrMu.Lock()
+			r.werr = err
+			r.werrMu.Unlock()
+		}
+	}
 	var h [wavHeaderSize]byte
 	for op := range r.ops {
 		if op.barrier != nil {
@@ -300,6 +338,12 @@ func (r *Recorder) Close() error {
 	<-r.done
 
 	err := r.werr
+	if r.f == nil { // never created (newRecorderInBackground)
+		r.mu.Lock()
+		r.closeErr = err
+		r.mu.Unlock()
+		return err
+	}
 	if err == nil {
 		// A dropped chunk at the end would leave the file shorter than
 		// its header: make the size exact.

@@ -3,6 +3,7 @@ package media
 import (
 	"net"
 	"net/netip"
+	"time"
 )
 
 // rtpSocket is a leg's RTP socket: a net.UDPConn read by the leg's own
@@ -20,6 +21,12 @@ type rtpSocket interface {
 	// disconnect dissolves what connect set.
 	disconnect() error
 	close() error
+	// queued reports whether a datagram waits in the socket's receive
+	// queue (read by nobody yet).
+	queued() bool
+	// rxStamp returns the kernel's arrival time of the last datagram read
+	// (false: none known). The first call turns the stamps on.
+	rxStamp() (time.Time, bool)
 }
 
 // newGoSocket wraps a socket the runtime's network poller reads.

@@ -180,8 +180,8 @@ func (e *Engine) supervise(br *Bridge, sup *Leg, mode SuperviseMode) (*Supervisi
 // it mixes.
 func (s *Supervision) sinksFor(m SuperviseMode) (sinks [3]*sink, active [3]bool) {
 	br, o := s.br, s.outs
-	sa := &sink{to: br.b, rec: br.sa.rec, ch: br.sa.ch}
-	sb := &sink{to: br.a, rec: br.sb.rec, ch: br.sb.ch}
+	sa := newSink(br.b, br.sa.rec.Load(), br.sa.ch)
+	sb := newSink(br.a, br.sb.rec.Load(), br.sb.ch)
 	ss := &sink{}
 	switch m {
 	case SuperviseListen:

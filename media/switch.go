@@ -29,6 +29,16 @@ type Bridge struct {
 // records a's received audio on the left channel and b's on the right.
 // A leg can be in one bridge (or Echo) at a time: ErrLegBusy otherwise.
 func (e *Engine) Connect(a, b *Leg, rec *Recorder) (*Bridge, error) {
+	return e.ConnectWatch(a, b, rec, nil)
+}
+
+// ConnectWatch is Connect that also calls first once, in the reading
+// goroutine (it must not block), with the first packet received on a
+// that the bridge sends on b; packets a prompt playing on b keeps back do
+// not count. Its Arrived is the kernel's arrival time (legs ask for the
+// stamps when created; the kernel turns them on a moment after the first
+// asks).
+func (e *Engine) ConnectWatch(a, b *Leg, rec *Recorder, first func(FirstForward)) (*Bridge, error) {
 	if a == b {
 		return nil, errors.New("media: cannot connect a leg to itself (use Echo)")
 	}
@@ -38,7 +48,10 @@ func (e *Engine) Connect(a, b *Leg, rec *Recorder) (*Bridge, error) {
 	if rec != nil {
 		rec.setCounter(&e.recBytes)
 	}
-	br := &Bridge{a: a, b: b, sa: &sink{to: b, rec: rec, ch: 0}, sb: &sink{to: a, rec: rec, ch: 1}}
+	br := &Bridge{a: a, b: b, sa: newSink(b, rec, 0), sb: newSink(a, rec, 1)}
+	if first != nil {
+		br.sa.first.Store(&first)
+	}
 	if !a.sink.CompareAndSwap(nil, br.sa) {
 		return nil, ErrLegBusy
 	}
@@ -47,6 +60,35 @@ func (e *Engine) Connect(a, b *Leg, rec *Recorder) (*Bridge, error) {
 		return nil, ErrLegBusy
 	}
 	return br, nil
+}
+
+// SetRecorder starts recording a bridge made without a recorder (as
+// Connect's rec; nil: nothing). Audio switched before the call is not in
+// the recording. It does nothing if the bridge records already, or is
+// supervised.
+func (br *Bridge) SetRecorder(rec *Recorder) {
+	if rec == nil {
+		return
+	}
+	rec.setCounter(&br.a.e.recBytes)
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.sup != nil || br.disconnected {
+		return
+	}
+	br.sa.rec.CompareAndSwap(nil, rec)
+	br.sb.rec.CompareAndSwap(nil, rec)
+}
+
+// FirstForward times the first packet a bridge forwarded one way.
+type FirstForward struct {
+	// Arrived is when the packet reached the receiving socket (the
+	// kernel's stamp; Read when Stamped is false).
+	Arrived time.Time
+	// Stamped says Arrived is the kernel's stamp.
+	Stamped bool
+	// Read is when the engine read it, Sent when it had sent it on.
+	Read, Sent time.Time
 }
 
 // Disconnect stops switching; the legs stay open and can be connected

@@ -359,3 +359,51 @@ func TestRecorderSlowDisk(t *testing.T) {
 		t.Errorf("dropped audio is not silence")
 	}
 }
+
+// TestRecorderInBackground checks that a recorder whose file is created
+// by its writer records the same file as NewRecorder, creating its
+// directory, and that a file it cannot create is Close's error.
+func TestRecorderInBackground(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	record := func(r *Recorder) {
+		for i := range 60 {
+			r.write(0, PCMU, Encode(nil, toneSamples(1000, 8000, i*FrameSamples, FrameSamples), PCMU), 111, uint32(i*FrameSamples), t0.Add(time.Duration(i)*20*time.Millisecond))
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := filepath.Join(dir, "want.wav")
+	r, err := NewRecorder(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(r)
+	sub := filepath.Join(dir, "2026", "11")
+	got := filepath.Join(sub, "got.wav")
+	record(newRecorderInBackground(got, sub))
+	a, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) < 60*FrameSamples*4 || string(a) != string(b) {
+		t.Errorf("recording made in the background: %d bytes, differs from NewRecorder's %d bytes", len(b), len(a))
+	}
+
+	// A plain file where the directory should be: nothing is recorded and
+	// Close says why.
+	blocker := filepath.Join(dir, "blocker")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := newRecorderInBackground(filepath.Join(blocker, "x", "bad.wav"), filepath.Join(blocker, "x"))
+	bad.write(0, PCMU, Encode(nil, toneSamples(1000, 8000, 0, FrameSamples), PCMU), 111, 0, t0)
+	if err := bad.Close(); err == nil || !strings.Contains(err.Error(), "create recording") {
+		t.Errorf("Close() of a recording that could not be created = %v, want a create recording error", err)
+	}
+}

@@ -198,6 +198,25 @@ func (s *rawSocket) disconnect() error {
 
 func (s *rawSocket) close() error { return syscall.Close(s.fd) }
 
+// queued asks the kernel (SIOCINQ) for the size of the next datagram
+// waiting in the socket's receive queue.
+func (s *rawSocket) queued() bool {
+	n, err := unix.IoctlGetInt(s.fd, unix.SIOCINQ)
+	return err == nil && n > 0
+}
+
+// rxStamp asks the kernel when the last datagram read from the socket
+// arrived (SIOCGSTAMPNS, socket(7)). The first call on a socket turns the
+// stamps on and tells nothing (ENOENT, or the time of the call).
+func (s *rawSocket) rxStamp() (time.Time, bool) {
+	var ts unix.Timespec
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(s.fd), unix.SIOCGSTAMPNS, uintptr(unsafe.Pointer(&ts)))
+	if errno != 0 || ts.Sec == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(ts.Sec, ts.Nsec), true
+}
+
 // worker reads the sockets of its legs from one epoll set. The epoll
 // descriptor itself is registered with the runtime's network poller, so
 // the worker goroutine parks like any reader until one of its sockets has

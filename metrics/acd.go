@@ -51,6 +51,7 @@ type ACD struct {
 	wait     *prometheus.HistogramVec
 	decision prometheus.Histogram
 	snap     *acdCollector
+	conn     acdConnect
 }
 
 // NewACD builds the ACD metrics and registers them on reg (nil: none).
@@ -71,9 +72,10 @@ func NewACD(reg prometheus.Registerer) *ACD {
 			Buckets: []float64{1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2},
 		}),
 		snap: newACDCollector(),
+		conn: newACDConnect(),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.wait, m.decision, m.snap)
+		reg.MustRegister(m.calls, m.wait, m.decision, m.snap, m.conn.total, m.conn.stages)
 	}
 	return m
 }

@@ -117,6 +117,115 @@ type connectFigures struct {
 	NoReady        int            `json:"connects_without_ready_event"`
 	Requeues       int            `json:"requeues"`
 	NoAudioSample  []string       `json:"no_audio_sample,omitempty"`
+	// NoAudioCallerLeft: connects without audio whose caller hung up
+	// within noAudioCallerLeft of the connect (its patience ran out as the
+	// operator came: it sent no more audio).
+	NoAudioCallerLeft int `json:"connects_without_audio_caller_left"`
+	// Appliance is the appliance's own timing of the same connects
+	// (obzvon_acd_connect_seconds and its stages over the load): from
+	// the offer to the first customer packet sent to the phone.
+	Appliance map[string]histFigure `json:"appliance_connect,omitempty"`
+}
+
+// noAudioCallerLeft: a connect without audio at the phone whose caller
+// hung up this soon after it is the caller leaving, not a lost connect.
+const noAudioCallerLeft = 100 * time.Millisecond
+
+// histFigure summarizes a histogram's growth over the load.
+type histFigure struct {
+	N      float64 `json:"n"`
+	MeanMs float64 `json:"mean_ms"`
+	P50ms  float64 `json:"p50_ms"`
+	P99ms  float64 `json:"p99_ms"`
+	// P99Bucket is the bucket holding the p99 ("5ms..10ms").
+	P99Bucket string `json:"p99_bucket"`
+}
+
+// histDelta is the growth of histogram name (series with label
+// sel=val when sel is set) between the scrapes before and after the load.
+func histDelta(d *runData, name, sel, val string) (histFigure, bool) {
+	var f histFigure
+	if d.before == nil || d.after == nil {
+		return f, false
+	}
+	match := func(k string) bool {
+		if sel == "" {
+			return true
+		}
+		v, ok := labelValue(k, sel)
+		return ok && v == val
+	}
+	sums := map[float64]float64{}
+	var count, sum float64
+	for k, v := range d.after {
+		switch seriesName(k) {
+		case name + "_count":
+			if match(k) {
+				count += v - d.before[k]
+			}
+		case name + "_sum":
+			if match(k) {
+				sum += v - d.before[k]
+			}
+		case name + "_bucket":
+			if !match(k) {
+				continue
+			}
+			le, ok := labelValue(k, "le")
+			if !ok {
+				continue
+			}
+			x, err := strconv.ParseFloat(le, 64)
+			if err != nil {
+				continue
+			}
+			sums[x] += v - d.before[k]
+		}
+	}
+	if count <= 0 || len(sums) == 0 {
+		return f, false
+	}
+	les := make([]float64, 0, len(sums))
+	for le := range sums {
+		les = append(les, le)
+	}
+	sort.Float64s(les)
+	cum := make([]float64, len(les))
+	for i, le := range les {
+		cum[i] = sums[le]
+	}
+	f.N = count
+	f.MeanMs = round3(sum / count * 1e3)
+	f.P50ms = round3(histQuantile(les, cum, 0.50) * 1e3)
+	f.P99ms = round3(histQuantile(les, cum, 0.99) * 1e3)
+	for i, le := range les {
+		if cum[i] >= 0.99*count {
+			lo := "0"
+			if i > 0 {
+				lo = fmtSeconds(les[i-1])
+			}
+			f.P99Bucket = lo + ".." + fmtSeconds(le)
+			break
+		}
+	}
+	return f, true
+}
+
+// applianceConnect reads the appliance's connect histograms.
+func applianceConnect(d *runData) map[string]histFigure {
+	out := map[string]histFigure{}
+	if f, ok := histDelta(d, "obzvon_acd_connect_seconds", "", ""); ok {
+		out["total"] = f
+	}
+	for _, st := range []string{"switch", "source", "read", "send"} {
+		if f, ok := histDelta(d, "obzvon_acd_connect_stage_seconds", "stage", st); ok {
+			out[st] = f
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // callerFigures cross-check the generator's callers with the journal.
@@ -168,15 +277,17 @@ type resourceFigures struct {
 }
 
 type phaseR struct {
-	Seconds    float64 `json:"seconds"`
-	CPUPct     float64 `json:"cpu_pct_of_core"`
-	RTPIn      float64 `json:"rtp_in_per_s"`
-	RTPOut     float64 `json:"rtp_out_per_s"`
-	USPerPkt   float64 `json:"cpu_us_per_rtp_packet"`
-	RSSMeanMB  float64 `json:"rss_mean_mb"`
-	RSSMaxMB   float64 `json:"rss_max_mb"`
-	HeapMeanMB float64 `json:"heap_inuse_mean_mb"`
-	Goroutines float64 `json:"goroutines_mean"`
+	Seconds float64 `json:"seconds"`
+	CPUPct  float64 `json:"cpu_pct_of_core"`
+	// RunWaitPerCPU: seconds the appliance waited for a CPU per second it ran.
+	RunWaitPerCPU float64 `json:"runqueue_wait_per_cpu_s"`
+	RTPIn         float64 `json:"rtp_in_per_s"`
+	RTPOut        float64 `json:"rtp_out_per_s"`
+	USPerPkt      float64 `json:"cpu_us_per_rtp_packet"`
+	RSSMeanMB     float64 `json:"rss_mean_mb"`
+	RSSMaxMB      float64 `json:"rss_max_mb"`
+	HeapMeanMB    float64 `json:"heap_inuse_mean_mb"`
+	Goroutines    float64 `json:"goroutines_mean"`
 }
 
 type perUnit struct {
@@ -677,6 +788,13 @@ func connects(d *runData, inLoad map[string]bool) connectFigures {
 	type ck struct{ call, agent string }
 	lastOffer := map[ck]acd.Event{}
 	lastEnter := map[string]time.Time{}
+	// The end of each call's stay with its operator.
+	ended := map[ck]acd.Event{}
+	for _, e := range d.events {
+		if e.Kind == acd.EventComplete && e.Agent != "" {
+			ended[ck{e.Call, e.Agent}] = e
+		}
+	}
 	var byOp, byCaller, all, r2o, o2c, o2a, c2a []time.Duration
 	// Every offer first: the next offer to an operator bounds the segment
 	// of the call before it.
@@ -733,8 +851,16 @@ func connects(d *runData, inLoad map[string]bool) connectFigures {
 			k := sort.Search(len(segs), func(k int) bool { return segs[k].Start >= from })
 			if k == len(segs) || segs[k].Start >= until {
 				f.NoAudio++
+				why := "no end with the operator"
+				if x, ok := ended[ck{e.Call, e.Agent}]; ok {
+					talk := x.Time.Sub(e.Time)
+					why = fmt.Sprintf("ended by %s %.1f ms after the connect", x.Reason, float64(talk)/1e6)
+					if x.Reason == "caller" && talk <= noAudioCallerLeft {
+						f.NoAudioCallerLeft++
+					}
+				}
 				if len(f.NoAudioSample) < 10 {
-					f.NoAudioSample = append(f.NoAudioSample, e.Call+" "+e.Agent+" "+e.Time.UTC().Format(time.RFC3339Nano))
+					f.NoAudioSample = append(f.NoAudioSample, e.Call+" "+e.Agent+" "+e.Time.UTC().Format(time.RFC3339Nano)+" ("+why+")")
 				}
 				continue
 			}
@@ -752,6 +878,7 @@ func connects(d *runData, inLoad map[string]bool) connectFigures {
 			}
 		}
 	}
+	f.Appliance = applianceConnect(d)
 	f.ByOperator, f.ByCaller, f.All = summarize(byOp), summarize(byCaller), summarize(all)
 	f.ReadyToOffer, f.OfferToConnect, f.OfferToAudio, f.ConnectToAudio = summarize(r2o), summarize(o2c), summarize(o2a), summarize(c2a)
 	return f
@@ -941,7 +1068,7 @@ func resources(d *runData, answered int) (resourceFigures, map[string]phaseM) {
 	f := resourceFigures{Phases: map[string]phaseR{}}
 	m := map[string]phaseM{}
 	for name, s := range d.samples {
-		f.Phases[name] = phaseR{Seconds: s.Seconds, CPUPct: s.CPUPct, RTPIn: s.RTPIn, RTPOut: s.RTPOut, USPerPkt: s.USPerPacket,
+		f.Phases[name] = phaseR{Seconds: s.Seconds, CPUPct: s.CPUPct, RunWaitPerCPU: s.RunWaitPerCPU, RTPIn: s.RTPIn, RTPOut: s.RTPOut, USPerPkt: s.USPerPacket,
 			RSSMeanMB: round3(s.RSSkB.Mean / 1024), RSSMaxMB: round3(s.RSSkB.Max / 1024),
 			HeapMeanMB: s.HeapMB.Mean, Goroutines: s.Goroutine.Mean}
 		m[name] = phaseM{PSIStart: s.Machine.PSIStart, PSIMax: s.Machine.PSIMax, PSIEnd: s.Machine.PSIEnd, Load: s.Machine.LoadEnd}
@@ -1051,7 +1178,18 @@ func writeSummary(w io.Writer, s *acdSummary) {
 	p("%-44s %s", "  of which offer → audio at phone", lat(cn.OfferToAudio))
 	p("%-44s %s", "  (connect event → audio at phone)", lat(cn.ConnectToAudio))
 	p("%-44s %s", "caller entry → audio (operator was ready)", lat(cn.ByCaller))
-	p("%-44s %d connects, %d without audio at the phone, %d without a ready event, %d requeues", "joins", cn.Connects, cn.NoAudio, cn.NoReady, cn.Requeues)
+	if ap := cn.Appliance; ap != nil {
+		hf := func(f histFigure) string {
+			return fmt.Sprintf("p50 %.1f ms, p99 %.1f ms (bucket %s), mean %.1f ms (n=%.0f)", f.P50ms, f.P99ms, f.P99Bucket, f.MeanMs, f.N)
+		}
+		p("%-44s %s", "appliance: offer → customer packet sent", hf(ap["total"]))
+		p("%-44s %s", "  offer → media switch", hf(ap["switch"]))
+		p("%-44s %s", "  switch → caller's next packet (kernel)", hf(ap["source"]))
+		p("%-44s %s", "  kernel arrival → read by the appliance", hf(ap["read"]))
+		p("%-44s %s", "  read → sent to the phone", hf(ap["send"]))
+	}
+	p("%-44s %d connects, %d without audio at the phone (%d: the caller hung up within %s of the connect), %d without a ready event, %d requeues", "joins",
+		cn.Connects, cn.NoAudio, cn.NoAudioCallerLeft, noAudioCallerLeft, cn.NoReady, cn.Requeues)
 	cl := s.Callers
 	p("%-44s %s", "callers lost", fmt.Sprintf("%d of %d placed; %d answered, %d abandoned by the caller; ACD entries left open %d  [goal 0: %s]", cl.Lost, cl.Placed, cl.Answered, cl.Abandoned, cl.Unterminated, met(s.Goals["lost_0"])))
 	p("%-44s %s", "  generator × journal", mapLine(cl.Cross))
@@ -1074,8 +1212,8 @@ func writeSummary(w io.Writer, s *acdSummary) {
 		if mm.GenCPUPct > 0 {
 			gen = fmt.Sprintf(", generator %.1f%%", mm.GenCPUPct)
 		}
-		p("%-44s %s", "appliance in phase "+ph, fmt.Sprintf("%.0f s: CPU %.2f%% of a core (RTP in %.0f/s, out %.0f/s: %.1f µs per packet), RSS %.1f MB (max %.1f), heap %.1f MB, %.0f goroutines | machine: psi %.0f/%.0f/%.0f %%, load %.1f%s",
-			x.Seconds, x.CPUPct, x.RTPIn, x.RTPOut, x.USPerPkt, x.RSSMeanMB, x.RSSMaxMB, x.HeapMeanMB, x.Goroutines, mm.PSIStart, mm.PSIMax, mm.PSIEnd, mm.Load[0], gen))
+		p("%-44s %s", "appliance in phase "+ph, fmt.Sprintf("%.0f s: CPU %.2f%% of a core (RTP in %.0f/s, out %.0f/s: %.1f µs per packet), RSS %.1f MB (max %.1f), heap %.1f MB, %.0f goroutines | machine: psi %.0f/%.0f/%.0f %%, load %.1f%s; appliance waited for a CPU %.2f s per CPU-second it ran",
+			x.Seconds, x.CPUPct, x.RTPIn, x.RTPOut, x.USPerPkt, x.RSSMeanMB, x.RSSMaxMB, x.HeapMeanMB, x.Goroutines, mm.PSIStart, mm.PSIMax, mm.PSIEnd, mm.Load[0], gen, x.RunWaitPerCPU))
 	}
 	p("%-44s %s", "per operator on a session leg", unit(r.PerOperator))
 	p("%-44s %s (N = %.0f)", "per waiting caller (operators paused)", unit(r.PerWaiting), r.WaitingN)
@@ -1163,6 +1301,11 @@ func combineSummaries(sums []acdSummary) []rangeRow {
 		{"operator ready → audio p50", "ms", "", func(s *acdSummary) float64 { return s.Connect.ByOperator.P50ms }},
 		{"operator ready → audio p99", "ms", "≤ 50", func(s *acdSummary) float64 { return s.Connect.ByOperator.P99ms }},
 		{"offer → connect event p99", "ms", "", func(s *acdSummary) float64 { return s.Connect.OfferToConnect.P99ms }},
+		{"appliance: offer → packet sent p99", "ms", "", func(s *acdSummary) float64 { return s.Connect.Appliance["total"].P99ms }},
+		{"  offer → media switch p99", "ms", "", func(s *acdSummary) float64 { return s.Connect.Appliance["switch"].P99ms }},
+		{"  switch → caller's packet arrives p99", "ms", "", func(s *acdSummary) float64 { return s.Connect.Appliance["source"].P99ms }},
+		{"  arrival → read by the appliance p99", "ms", "", func(s *acdSummary) float64 { return s.Connect.Appliance["read"].P99ms }},
+		{"connects without audio (caller stayed)", "", "0", func(s *acdSummary) float64 { return float64(s.Connect.NoAudio - s.Connect.NoAudioCallerLeft) }},
 		{"callers lost", "", "0", func(s *acdSummary) float64 { return float64(s.Callers.Lost) }},
 		{"ACD entries left open", "", "0", func(s *acdSummary) float64 { return float64(s.Callers.Unterminated) }},
 		{"callers answered", "", "", func(s *acdSummary) float64 { return float64(s.Callers.Answered) }},
@@ -1177,6 +1320,7 @@ func combineSummaries(sums []acdSummary) []rangeRow {
 		{"CPU per answered call", "ms", "", func(s *acdSummary) float64 { return s.Resources.LoadMsPerAns }},
 		{"wait estimate mean abs error", "s", "", func(s *acdSummary) float64 { return s.Estimator.MAEs }},
 		{"wait estimate |error| / actual", "%", "", func(s *acdSummary) float64 { return s.Estimator.RelPct }},
+		{"appliance's wait for a CPU per CPU-second (load)", "s", "", func(s *acdSummary) float64 { return s.Resources.Phases["load"].RunWaitPerCPU }},
 		{"CPU pressure during load (some avg10 max)", "%", "", func(s *acdSummary) float64 { return s.Machine["load"].PSIMax }},
 		{"load average at the load's end", "", "", func(s *acdSummary) float64 { return s.Machine["load"].Load[0] }},
 	}

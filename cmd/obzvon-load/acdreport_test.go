@@ -96,7 +96,8 @@ func TestACDReport(t *testing.T) {
 	st(8*time.Second, "op001", acd.StateReserved)
 	r.ev(8*time.Second+ms, acd.Event{Kind: acd.EventConnect, Queue: "q1", Call: "B", Agent: "op001", Wait: time.Second + ms})
 	r.ev(12*time.Second, acd.Event{Kind: acd.EventComplete, Queue: "q1", Call: "B", Agent: "op001"})
-	r.ev(12*time.Second, acd.Event{Kind: acd.EventComplete, Queue: "q2", Call: "C", Agent: "op002"})
+	// C's caller hung up 30 ms after the connect (its patience ran out).
+	r.ev(2*time.Second+31*ms, acd.Event{Kind: acd.EventComplete, Queue: "q2", Call: "C", Agent: "op002", Reason: "caller"})
 	r.lines("acd-events.jsonl", func() []any {
 		var out []any
 		for _, e := range r.acd {
@@ -165,6 +166,9 @@ func TestACDReport(t *testing.T) {
 		cn.OfferToConnect.P50ms != 1 || cn.ConnectToAudio.P50ms != 14 {
 		t.Errorf("connect = %+v; want 3 connects: B 15 ms after op001's ready (1 ms to connect, 14 more to audio), A 12 ms after its entry, C without audio", cn)
 	}
+	if cn.NoAudioCallerLeft != 1 {
+		t.Errorf("connects without audio whose caller left = %d, want 1 (C hung up 30 ms after its connect)", cn.NoAudioCallerLeft)
+	}
 	cl := s.Callers
 	if cl.Placed != 6 || cl.Lost != 2 || cl.Answered != 3 || cl.Abandoned != 1 || cl.Unterminated != 1 || cl.RecordsWithout != 1 ||
 		cl.Cross["lost/timeout"] != 1 || cl.Cross["setup_failed:sip_503/no_record"] != 1 {
@@ -205,5 +209,40 @@ func TestACDReport(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "callers lost") || !strings.Contains(out.String(), "2..5") {
 		t.Errorf("combined table lacks the lost range 2..5:\n%s", out.String())
+	}
+}
+
+// TestHistDelta checks the appliance's histograms are read as their
+// growth over the load, per label value.
+func TestHistDelta(t *testing.T) {
+	before := promSamples{
+		`obzvon_acd_connect_stage_seconds_bucket{stage="read",le="0.001"}`: 10,
+		`obzvon_acd_connect_stage_seconds_bucket{stage="read",le="0.01"}`:  10,
+		`obzvon_acd_connect_stage_seconds_bucket{stage="read",le="+Inf"}`:  10,
+		`obzvon_acd_connect_stage_seconds_count{stage="read"}`:             10,
+		`obzvon_acd_connect_stage_seconds_sum{stage="read"}`:               0.005,
+		`obzvon_acd_connect_stage_seconds_count{stage="switch"}`:           0,
+	}
+	after := promSamples{
+		`obzvon_acd_connect_stage_seconds_bucket{stage="read",le="0.001"}`:   10,
+		`obzvon_acd_connect_stage_seconds_bucket{stage="read",le="0.01"}`:    110,
+		`obzvon_acd_connect_stage_seconds_bucket{stage="read",le="+Inf"}`:    110,
+		`obzvon_acd_connect_stage_seconds_count{stage="read"}`:               110,
+		`obzvon_acd_connect_stage_seconds_sum{stage="read"}`:                 0.505,
+		`obzvon_acd_connect_stage_seconds_bucket{stage="switch",le="0.001"}`: 7,
+		`obzvon_acd_connect_stage_seconds_bucket{stage="switch",le="+Inf"}`:  7,
+		`obzvon_acd_connect_stage_seconds_count{stage="switch"}`:             7,
+		`obzvon_acd_connect_stage_seconds_sum{stage="switch"}`:               0.0007,
+	}
+	d := &runData{before: before, after: after}
+	f, ok := histDelta(d, "obzvon_acd_connect_stage_seconds", "stage", "read")
+	if !ok || f.N != 100 || f.MeanMs != 5 || f.P99Bucket != "1ms..10ms" || f.P50ms <= 1 || f.P50ms > 10 {
+		t.Errorf("read stage = %+v, %v; want the 100 observations of the load, all in 1..10 ms, mean 5 ms", f, ok)
+	}
+	if f, ok := histDelta(d, "obzvon_acd_connect_stage_seconds", "stage", "switch"); !ok || f.N != 7 || f.P99Bucket != "0..1ms" {
+		t.Errorf("switch stage = %+v, %v; want 7 within 1 ms", f, ok)
+	}
+	if _, ok := histDelta(d, "obzvon_acd_connect_seconds", "", ""); ok {
+		t.Errorf("a histogram missing from the scrapes was read")
 	}
 }

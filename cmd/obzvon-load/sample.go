@@ -32,11 +32,16 @@ type sampleReport struct {
 	Started time.Time `json:"started"`
 	Seconds float64   `json:"seconds"`
 	// CPU is the appliance's user+system time in the window.
-	CPUs      float64 `json:"cpu_s"`
-	CPUPct    float64 `json:"cpu_pct_of_core"`
-	RSSkB     stat    `json:"rss_kb"`
-	HeapMB    stat    `json:"heap_inuse_mb"`
-	Goroutine stat    `json:"goroutines"`
+	CPUs   float64 `json:"cpu_s"`
+	CPUPct float64 `json:"cpu_pct_of_core"`
+	// RunWaitS is the time the appliance's threads spent runnable but
+	// waiting for a CPU (schedstat) in the window; RunWaitPerCPU that per
+	// second of CPU they got: how much the machine held the appliance back.
+	RunWaitS      float64 `json:"runqueue_wait_s"`
+	RunWaitPerCPU float64 `json:"runqueue_wait_per_cpu_s"`
+	RSSkB         stat    `json:"rss_kb"`
+	HeapMB        stat    `json:"heap_inuse_mb"`
+	Goroutine     stat    `json:"goroutines"`
 	// Waiting is obzvon_queue_waiting by queue; Agents obzvon_agents by
 	// state (over the scrapes).
 	Waiting map[string]stat `json:"queue_waiting,omitempty"`
@@ -175,6 +180,7 @@ func sampleWindow(ctx context.Context, o *sampleOptions) sampleReport {
 		r.Error = err.Error()
 		return r
 	}
+	wait0, waitErr := procRunDelay(o.pid)
 	t0 := time.Now()
 	scrape := func() {
 		if o.metricsURL == "" {
@@ -243,6 +249,12 @@ loop:
 	secs := time.Since(t0).Seconds()
 	r.Seconds = round3(secs)
 	r.CPUs = round3((cpu1 - cpu0).Seconds())
+	if wait1, err := procRunDelay(o.pid); err == nil && waitErr == nil {
+		r.RunWaitS = round3((wait1 - wait0).Seconds())
+		if d := (cpu1 - cpu0).Seconds(); d > 0 {
+			r.RunWaitPerCPU = round3((wait1 - wait0).Seconds() / d)
+		}
+	}
 	r.CPUPct = round3(100 * r.CPUs / secs)
 	r.Machine.finish()
 	if w := r.rtpT1.Sub(r.rtpT0).Seconds(); w > 0 {

@@ -66,6 +66,43 @@ func procCPU(pid int) (time.Duration, error) {
 	return parseProcStat(b)
 }
 
+// procRunDelay returns the time pid's threads have spent waiting on the
+// kernel's run queues, runnable but not running (the second field of
+// /proc/PID/task/TID/schedstat, in ns), summed over its live threads.
+func procRunDelay(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		d, err := parseSchedstat(b)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// parseSchedstat reads the run-queue wait (the second of its three
+// fields: run time, wait time, timeslices) of a schedstat line.
+func parseSchedstat(b []byte) (time.Duration, error) {
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("schedstat %q: want three fields", strings.TrimSpace(string(b)))
+	}
+	ns, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat %q: %w", strings.TrimSpace(string(b)), err)
+	}
+	return time.Duration(ns), nil
+}
+
 // parseProcStat reads fields 14 (utime) and 15 (stime) of a /proc/PID/stat
 // line. The command name (field 2) may hold spaces and parentheses, so
 // fields are counted after its last ')'.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,22 @@ func TestProcReadingsOfSelf(t *testing.T) {
 	rss, err := procRSS(pid)
 	if err != nil || rss == 0 {
 		t.Errorf("procRSS(self) = %d, %v, want > 0", rss, err)
+	}
+}
+
+// TestSchedstat reads the run-queue wait of a schedstat line and of this
+// process's threads.
+func TestSchedstat(t *testing.T) {
+	if d, err := parseSchedstat([]byte("123456 7890 12\n")); err != nil || d != 7890*time.Nanosecond {
+		t.Errorf("parseSchedstat = %v, %v; want 7.89 µs", d, err)
+	}
+	if _, err := parseSchedstat([]byte("123456\n")); err == nil {
+		t.Errorf("parseSchedstat of one field: no error")
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	if _, err := procRunDelay(os.Getpid()); err != nil {
+		t.Errorf("procRunDelay(self): %v", err)
 	}
 }

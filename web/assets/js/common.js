@@ -200,6 +200,9 @@ function renderCall() {
   $('call-consult').hidden = !consulting;
   $('call-transfer').hidden = !features.transfer || consulting;
   $('call-hangup').hidden = !features.hangup || !(phone.me.state === 'talking' || call.connected_at);
+  // A call transferred with its appeal: the appeal is one click away.
+  $('call-appeal').hidden = !call.appeal_id;
+  if (call.appeal_id) $('call-appeal').href = '/appeals/' + encodeURIComponent(call.appeal_id);
 }
 
 async function loadMe() {
@@ -277,8 +280,9 @@ function initTransferDialog() {
       try { saved = JSON.parse(sessionStorage.getItem(CALL_APPEAL_KEY) || 'null'); } catch { saved = null; }
       if (saved && saved.call_id === call.call_id) body.appeal_id = saved.appeal_id;
       else if (call.appeal_id) body.appeal_id = call.appeal_id;
-      await api('POST', `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer`, body);
+      const res = await api('POST', `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer`, body);
       dlg.close();
+      if (res && res.appeal_error) toast(res.appeal_error, true);
       if (mode === 'attended') {
         phone.consult = call.call_id;
         toast('Консультация с ' + body.target + ': «Соединить» переведёт звонок, «Вернуться» — отменит перевод');
