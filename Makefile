@@ -89,7 +89,7 @@ soak: ## steady mixed load for SOAK_MINUTES (default 30): samples into CSV + PNG
 	SOAK_MINUTES=$${SOAK_MINUTES:-30} GO=$(GO) ./scripts/soak.sh
 
 .PHONY: overload
-overload: ## offer twice calls.max_concurrent (CAP=100) for 60 s: excess 503, no audio lost, memory bounded, serving within 5 s after
+overload: ## offer twice the measured setup rate, then twice calls.max_concurrent (CAP=100), 60 s each: excess 503 with Retry-After, no audio lost, RSS under the unit's MemoryMax, serving within 5 s after
 	GO=$(GO) ./scripts/overload.sh
 
 .PHONY: bench-campaign

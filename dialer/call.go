@@ -253,7 +253,7 @@ func (c *call) run() string {
 	if err != nil {
 		c.log.Warn("no media port", "error", err, attrHint, "widen rtp.port_min..rtp.port_max or lower calls.max_concurrent")
 		c.s.metrics.CallRejected(metrics.RejectNoMediaPorts)
-		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
+		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)", retryAfterBusy())
 		return metrics.ResultFailed
 	}
 	c.mu.Lock()
@@ -301,7 +301,7 @@ func (c *call) runDelayedOffer(route config.Route) string {
 	if err != nil {
 		c.log.Warn("no media port", "error", err, attrHint, "widen rtp.port_min..rtp.port_max or lower calls.max_concurrent")
 		c.s.metrics.CallRejected(metrics.RejectNoMediaPorts)
-		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)")
+		c.reject(sip.StatusServiceUnavailable, "Service Unavailable (no media ports)", retryAfterBusy())
 		return metrics.ResultFailed
 	}
 	defer leg.Close()
@@ -373,11 +373,11 @@ func (c *call) takeACK(body []byte) {
 // reject sends a final error response to the INVITE. The call stops
 // counting against calls.max_concurrent first: the response waits for the
 // caller's ACK, up to 32 s (Timer H) when a flood never sends one.
-func (c *call) reject(code int, reason string) {
+func (c *call) reject(code int, reason string, headers ...sip.Header) {
 	c.rec.SIPCode = code
 	c.rec.HangupBy = hangupSystem
 	c.s.release(c)
-	if err := c.in.Respond(code, reason, nil); err != nil {
+	if err := c.in.Respond(code, reason, nil, headers...); err != nil {
 		c.log.Debug("respond failed", "error", err)
 	}
 }

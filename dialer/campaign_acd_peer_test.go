@@ -33,7 +33,7 @@ func TestCampaign200ContactsWithOperators(t *testing.T) {
 	}
 	sipPort, mediaPort := peertest.FreePort(t), peertest.FreeMediaPort(t)
 	trunk := peertest.StartSIPpFor(t, 10*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(sipPort), "-mp", strconv.Itoa(mediaPort), "-d", "200")
-	peertest.WaitUDPBound(t, sipPort, 10*time.Second)
+	peertest.WaitUDPBound(t, sipPort, 30*time.Second)
 	operators := ops(4, "survey")
 	e := startACD(t, operators, func(c *config.Config) {
 		c.RTP.PortMin, c.RTP.PortMax = campaignRTPBand()

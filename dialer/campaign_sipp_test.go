@@ -275,7 +275,7 @@ func TestCampaignSafeHarbor(t *testing.T) {
 	sipPort, mediaPort := peertest.FreePort(t), peertest.FreeMediaPort(t)
 	capture := peertest.StartCapture(t)
 	sipp := peertest.StartSIPp(t, "uas_campaign.xml", "-p", strconv.Itoa(sipPort), "-mp", strconv.Itoa(mediaPort))
-	peertest.WaitUDPBound(t, sipPort, 10*time.Second)
+	peertest.WaitUDPBound(t, sipPort, 30*time.Second)
 	r := startCampaignRig(t, "127.0.0.1:"+strconv.Itoa(sipPort), time.Second)
 	r.cd.SetConnector(&fakeDesk{fail: true})
 	enps := r.campaign(t, "safe", "screening", campaigns.Settings{Mode: "progressive", NoRedialAfterAbandon: "1h"}, 0)

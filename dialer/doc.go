@@ -27,10 +27,11 @@
 // cut a BYE off. Calls are hung up after calls.max_duration, when the
 // caller's RTP stops for calls.rtp_timeout (not on hold), or by Drain.
 // Every call that reaches serveInvite leaves a journal.CallRecord, the
-// ones it refuses included (404, 400, 488, 503 for lack of media ports, a
-// failed far leg). INVITEs turned away before a call exists leave none:
-// 503 while draining or at calls.max_concurrent (with Retry-After), and
-// the per-source limits; they are counted in obzvon_sip_responses_total,
+// ones it refuses included (404, 400, 488, 503 for lack of media ports
+// with Retry-After 1–5 s, a failed far leg). INVITEs turned away before a
+// call exists leave none: 503 while draining (Retry-After 30), at
+// calls.max_concurrent (1–5) or over calls.invite_rate (5), and the other
+// per-source limits; they are counted in obzvon_sip_responses_total,
 // so a flood of INVITEs costs no journal writes.
 //
 // # Outbound legs

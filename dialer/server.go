@@ -407,13 +407,20 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			if max := s.cfg.MaxCalls(); s.Active() >= max {
 				s.metrics.CallRejected(metrics.RejectCapacity)
 				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (at capacity)", nil)
-				res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5))))
+				res.AppendHeader(retryAfterBusy())
 				_ = tx.Respond(res)
 				return
 			}
 		}
 		next(req, tx)
 	}
+}
+
+// retryAfterBusy is the Retry-After of a 503 for want of capacity (calls
+// or media ports): 1–5 s, spread so that refused callers do not all come
+// back in the same second.
+func retryAfterBusy() sip.Header {
+	return sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(5)))
 }
 
 // countingTx counts the responses we send.

@@ -99,7 +99,7 @@ func sippTrunk(t *testing.T, scenario string, args ...string) (*peertest.SIPp, s
 	port := peertest.FreePort(t)
 	s := peertest.StartSIPp(t, scenario, append([]string{"-p", strconv.Itoa(port),
 		"-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-trace_msg"}, args...)...)
-	peertest.WaitUDPBound(t, port, 10*time.Second)
+	peertest.WaitUDPBound(t, port, 30*time.Second)
 	return s, "127.0.0.1:" + strconv.Itoa(port)
 }
 

@@ -553,6 +553,12 @@ func (e *Engine) DetectMachine(ctx context.Context, l *Leg, cfg AMDConfig) (AMDR
 		case <-l.closing:
 			return AMDResult{}, ErrLegClosed
 		case now := <-tick.C:
+			if l.sock.queued() {
+				// Packets wait unread (this process was stalled): the
+				// far end did send, so the time since the last one read
+				// is not silence. The reader places them by timestamp.
+				continue
+			}
 			t.tick(now)
 		}
 	}

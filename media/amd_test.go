@@ -310,14 +310,19 @@ func TestAMDVerdictStringParse(t *testing.T) {
 
 // sendSignal sends PCM as 20 ms packets in codec c paced by the clock, as
 // a phone does, from a goroutine (errors are returned, not fatal).
+//
+// Frames go out on a schedule from the first one, as a phone's sound card
+// clocks them: a sender late by a stall of this process catches up at
+// once instead of shifting the rest of the signal (a ticker drops the
+// ticks it missed, which once cut a 0.8 s hole into a machine's greeting
+// and made it a person's short hello on a loaded machine).
 func (p *peer) sendSignal(to netip.AddrPort, c Codec, pcm []int16) error {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	start := time.Now()
 	for i := 0; i+FrameSamples <= len(pcm); i += FrameSamples {
 		if err := p.sendRaw(to, c.PayloadType(), i == 0, Encode(nil, pcm[i:i+FrameSamples], c), FrameSamples); err != nil {
 			return err
 		}
-		<-tick.C
+		time.Sleep(time.Until(start.Add(time.Duration(i/FrameSamples+1) * 20 * time.Millisecond)))
 	}
 	return nil
 }

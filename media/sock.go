@@ -21,6 +21,9 @@ type rtpSocket interface {
 	// disconnect dissolves what connect set.
 	disconnect() error
 	close() error
+	// queued reports whether a datagram waits in the socket's receive
+	// queue (read by nobody yet).
+	queued() bool
 	// rxStamp returns the kernel's arrival time of the last datagram read
 	// (false: none known). The first call turns the stamps on.
 	rxStamp() (time.Time, bool)

@@ -31,6 +31,7 @@ func (s goSocket) writeTo(b []byte, to netip.AddrPort) error {
 func (s goSocket) connect(netip.AddrPort) error { return errNotLinux }
 func (s goSocket) disconnect() error            { return nil }
 func (s goSocket) close() error                 { return s.c.Close() }
+func (s goSocket) queued() bool                 { return false }
 func (s goSocket) rxStamp() (time.Time, bool)   { return time.Time{}, false }
 
 type rawSocket struct{}
@@ -40,6 +41,7 @@ func listenRaw(netip.Addr, int) (*rawSocket, error) { return nil, errNotLinux }
 func (*rawSocket) write([]byte) error                   { return errNotLinux }
 func (*rawSocket) writeTo([]byte, netip.AddrPort) error { return errNotLinux }
 func (*rawSocket) connect(netip.AddrPort) error         { return errNotLinux }
+func (*rawSocket) queued() bool                         { return false }
 func (*rawSocket) disconnect() error                    { return nil }
 func (*rawSocket) close() error                         { return nil }
 func (*rawSocket) rxStamp() (time.Time, bool)           { return time.Time{}, false }

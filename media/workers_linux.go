@@ -198,6 +198,13 @@ func (s *rawSocket) disconnect() error {
 
 func (s *rawSocket) close() error { return syscall.Close(s.fd) }
 
+// queued asks the kernel (SIOCINQ) for the size of the next datagram
+// waiting in the socket's receive queue.
+func (s *rawSocket) queued() bool {
+	n, err := unix.IoctlGetInt(s.fd, unix.SIOCINQ)
+	return err == nil && n > 0
+}
+
 // rxStamp asks the kernel when the last datagram read from the socket
 // arrived (SIOCGSTAMPNS, socket(7)). The first call on a socket turns the
 // stamps on and tells nothing (ENOENT, or the time of the call).

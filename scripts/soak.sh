@@ -114,19 +114,28 @@ PIDS+=($!)
 PIDS+=($!)
 
 # The sampler.
-echo "t_s,goroutines,fds,heap_mb,rss_mb,journal_mb,recordings_mb,calls,appeals" >"$OUT/samples.csv"
+# Besides: RSS split into anonymous memory (the Go heap, stacks, runtime)
+# and file pages (Badger's mmapped memtables, tables and value log, which
+# the kernel can drop), the pages of the journal's mappings alone, and the
+# Go runtime's view (heap spans held from the OS, stacks): an RSS that grows
+# while the live heap is flat is told apart from a leak by these.
+echo "t_s,goroutines,fds,heap_mb,rss_mb,journal_mb,recordings_mb,calls,appeals,rss_anon_mb,rss_file_mb,journal_mapped_mb,go_heap_inuse_mb,go_heap_held_mb,go_stack_mb" >"$OUT/samples.csv"
 start=$SECONDS
 while [ $((SECONDS - start)) -le "$SECONDS_TOTAL" ]; do
 	t=$((SECONDS - start))
 	g=$(api "http://x/debug/pprof/goroutine?debug=1" | sed -n '1s/^goroutine profile: total \([0-9]*\)$/\1/p')
-	heap=$(api "http://x/debug/pprof/heap?gc=1&debug=1" | sed -n 's/^# HeapAlloc = \([0-9]*\)$/\1/p')
+	api "http://x/debug/pprof/heap?gc=1&debug=1" | sed -n 's/^# \(HeapAlloc\|HeapInuse\|HeapSys\|HeapReleased\|Stack\) = \([0-9]*\).*$/\1 \2/p' >"$WORK/memstats"
+	heap=$(awk '$1 == "HeapAlloc" {print $2}' "$WORK/memstats")
+	gomem=$(awk '{v[$1] = $2} END {printf "%.2f,%.2f,%.2f", v["HeapInuse"]/1048576, (v["HeapSys"]-v["HeapReleased"])/1048576, v["Stack"]/1048576}' "$WORK/memstats")
+	rsssplit=$(awk '$1 == "RssAnon:" {a = $2} $1 == "RssFile:" {f = $2} END {printf "%.2f,%.2f", a/1024, f/1024}' "/proc/$OBZVON_PID/status")
+	jmap=$(awk -v dir="$WORK/data/journal/" '$1 ~ /^[0-9a-f]+-[0-9a-f]+$/ {inj = NF >= 6 && index($6, dir) == 1; next} inj && $1 == "Rss:" {kb += $2} END {printf "%.2f", kb/1024}' "/proc/$OBZVON_PID/smaps")
 	rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$OBZVON_PID/status")
 	fds=$(ls "/proc/$OBZVON_PID/fd" | wc -l)
 	jb=$(du -sB1 "$WORK/data/journal" | cut -f1)   # allocated: Badger preallocates its logs sparsely
 	rb=$(du -sB1 "$WORK/data/recordings" 2>/dev/null | cut -f1 || echo 0)
 	calls=$(curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^obzvon_calls_total/ {s += $2} END {print s + 0}')
 	appeals=$(wc -l <"$WORK/appeals.count" 2>/dev/null || echo 0)
-	echo "$t,$g,$fds,$(awk "BEGIN{printf \"%.2f\", $heap/1048576}"),$(awk "BEGIN{printf \"%.2f\", $rss/1024}"),$(awk "BEGIN{printf \"%.2f\", $jb/1048576}"),$(awk "BEGIN{printf \"%.2f\", ${rb:-0}/1048576}"),$calls,$appeals" >>"$OUT/samples.csv"
+	echo "$t,$g,$fds,$(awk "BEGIN{printf \"%.2f\", $heap/1048576}"),$(awk "BEGIN{printf \"%.2f\", $rss/1024}"),$(awk "BEGIN{printf \"%.2f\", $jb/1048576}"),$(awk "BEGIN{printf \"%.2f\", ${rb:-0}/1048576}"),$calls,$appeals,$rsssplit,$jmap,$gomem" >>"$OUT/samples.csv"
 	log "t=${t}s goroutines $g fds $fds heap $((heap / 1048576)) MB RSS $((rss / 1024)) MB journal $((jb / 1048576)) MB calls $calls appeals $appeals"
 	kill -0 "$OBZVON_PID" 2>/dev/null || { log "obzvon died"; tail -20 "$OUT/obzvon.log" >&2; exit 1; }
 	sleep "$SAMPLE"

@@ -18,7 +18,8 @@ import (
 // registry dials the queue; the alert shows the number and the person;
 // «Добавить» opens the card with the phone filled in, the registry
 // search by that phone, and saving links the appeal to the call and its
-// recording, which plays in the appeal's page.
+// recording, which plays in the appeal's page. The supervisor (a baresip
+// phone of her own) listens to the call from the wallboard and stops.
 func TestDesktopLiveCall(t *testing.T) {
 	peertest.RequirePeer(t, "baresip")
 	peertest.RequirePeer(t, "sipp")
@@ -30,8 +31,14 @@ func TestDesktopLiveCall(t *testing.T) {
 		"password": password, "sip_secret": secret, "sip_realm": "obzvon"}, nil)
 	phone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1101", Password: secret, Registrar: app.sip, MicSeconds: 120})
 
+	// The supervisor has a phone too: listening rings it.
+	const supSecret = "Hr6-Ty2p-Lk8s-Wd4m"
+	app.admin("POST", "/api/v1/accounts", map[string]any{"login": "zorina", "display_name": "Зорина Вера Андреевна",
+		"roles": []string{"supervisor"}, "organization": "ТФОМС", "extension": "3101",
+		"password": password, "sip_secret": supSecret, "sip_realm": "obzvon"}, nil)
+	supPhone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "3101", Password: supSecret, Registrar: app.sip, MicSeconds: 120})
 	sup := br.tab(t)
-	sup.login(loginSuper)
+	sup.login("zorina")
 	sup.open("/wallboard")
 	sup.wait("the stream", `document.getElementById('live').innerText === 'На связи'`)
 
@@ -127,6 +134,27 @@ func TestDesktopLiveCall(t *testing.T) {
 		if callID == "" {
 			t.Fatal("no current call on the operator after saving")
 		}
+		// The supervisor listens from the wallboard: the phone rings and
+		// answers, the button turns into «Стоп», and the journal's audit
+		// names the supervisor, the call and the mode.
+		waitRegistered(t, supPhone)
+		sup.click("#wb-agents button", "Слушать: Лебедева Ольга Николаевна")
+		sup.waitText("#toast", "Прослушивание: Лебедева Ольга Николаевна")
+		sup.click("#wb-agents button", "Стоп: слушать, Лебедева Ольга Николаевна")
+		sup.waitText("#toast", "Наблюдение остановлено")
+		var audit []journal.AuditEntry
+		app.admin("GET", "/api/v1/audit?subject=call:"+callID, nil, &audit)
+		var ops []string
+		for _, e := range audit {
+			if e.Account == "zorina" {
+				ops = append(ops, e.Op+" "+e.Detail)
+			}
+		}
+		if len(ops) != 2 || !strings.HasPrefix(ops[0], "supervise mode listen, operator lebedeva") || !strings.HasPrefix(ops[1], "supervise-end") {
+			t.Errorf("audit of the call by the supervisor: %q; want supervise (listen) and supervise-end", ops)
+		}
+		sup.noErrors("listen")
+
 		// The operator ends the call from the desktop.
 		op.click("#call button", "Завершить звонок")
 		if code := sipp.Wait(40 * time.Second); code != 0 {
@@ -137,6 +165,15 @@ func TestDesktopLiveCall(t *testing.T) {
 	if appealID == "" {
 		t.Fatal("no appeal; the rest depends on it")
 	}
+	t.Run("the wallboard plots the day, also what happened before it opened", func(t *testing.T) {
+		sup.t = t
+		sup.open("/wallboard")
+		// The caller waited and was answered before this page loaded: the
+		// server's points of the day come first.
+		sup.wait("the day's points", `Number(document.getElementById('wb-plot').dataset.points) >= 2 && `+
+			`Number(document.getElementById('wb-plot').dataset.from) < performance.timeOrigin`)
+		sup.noErrors("wallboard plot")
+	})
 
 	t.Run("the call and its recording are linked to the appeal", func(t *testing.T) {
 		op.t = t

@@ -106,6 +106,12 @@ type rtpTotals struct {
 	// Silent counts legs that were up but received no RTP at all (one-way
 	// or no audio).
 	Silent uint64 `json:"legs_without_rtp"`
+	// SilentSent counts the silent legs that sent RTP themselves (an echo
+	// should have come back), and SilentSentMax is the most packets one of
+	// them sent: a few is a call hung up before its first echo arrived
+	// (a starved machine), seconds' worth is audio lost.
+	SilentSent    uint64 `json:"silent_legs_that_sent"`
+	SilentSentMax uint64 `json:"silent_leg_sent_max"`
 }
 
 func (t *rtpTotals) add(o rtpTotals) {
@@ -118,6 +124,8 @@ func (t *rtpTotals) add(o rtpTotals) {
 	t.ToneEqual += o.ToneEqual
 	t.Scheduled += o.Scheduled
 	t.Silent += o.Silent
+	t.SilentSent += o.SilentSent
+	t.SilentSentMax = max(t.SilentSentMax, o.SilentSentMax)
 }
 
 type rtpSock struct {
@@ -402,6 +410,9 @@ func (e *engine) foldLocked(l *leg) {
 	t.Sent = l.tx
 	if t.Received == 0 {
 		t.Silent = 1
+		if t.Sent > 0 {
+			t.SilentSent, t.SilentSentMax = 1, t.Sent
+		}
 	}
 	if l.send {
 		t.Scheduled = uint64(time.Since(l.startedAt) / (packetPeriod * time.Millisecond))

@@ -410,7 +410,7 @@ func (r *report) writeText(w io.Writer) {
 	if u := r.UAC; u != nil {
 		p("callers → %s number %s: rate %.4g/s (placed %.1f/s), concurrent %d, total %d, hold %s, rtp %v",
 			r.Config.Target, r.Config.Number, r.Config.Rate, u.PlaceRate, r.Config.Concurrent, r.Config.Total, r.Config.Hold, r.Config.RTP)
-		p("  calls: attempted %d, answered %d, failed %d %v, timeouts %d, errors %d", u.Attempted, u.Answered, u.Failed, u.FailedCodes, u.Timeouts, u.Errors)
+		p("  calls: attempted %d, answered %d, failed %d %v (with Retry-After %v), timeouts %d, errors %d", u.Attempted, u.Answered, u.Failed, u.FailedCodes, u.RetryAfter, u.Timeouts, u.Errors)
 		p("  ended: by us %d, by peer %d, BYE failed %d; bad answer SDP %d; BYEs for no call of ours %d", u.LocalBye, u.RemoteBye, u.ByeFailed, u.SDPErrors, u.StrayByes)
 		p("  setup INVITE→200: p50 %.3f ms, p99 %.3f ms, max %.3f ms (n=%d)", u.Setup.P50ms, u.Setup.P99ms, u.Setup.MaxMs, u.Setup.N)
 		writeRTP(w, "  rtp", u.RTP)
@@ -491,7 +491,7 @@ func writeRTP(w io.Writer, prefix string, r rtpReport) {
 	if d := r.NextSend; d != nil {
 		fmt.Fprintf(w, "%s: %s: p50 %.1f µs, p99 %.1f µs, longest gap %.1f µs (%d gaps); %.2f%% of the time in gaps over 40 ms\n", prefix, d.What, d.P50us, d.P99us, d.MaxUs, d.N, r.StalledPct)
 	}
-	fmt.Fprintf(w, "%s: per call: received min %d, median %d packets; %d of %d legs received none\n", prefix, r.PerLegMin, r.PerLegP50, r.Silent, r.Legs)
+	fmt.Fprintf(w, "%s: per call: received min %d, median %d packets; %d of %d legs received none (%d of them sent, at most %d packets)\n", prefix, r.PerLegMin, r.PerLegP50, r.Silent, r.Legs, r.SilentSent, r.SilentSentMax)
 	fmt.Fprintf(w, "%s: sent %d, received %d, lost %d of %d expected (%.3f%%), streams %d, tone-identical %d, tone share %.3f, unmatched %d, send errors %d, late ticks %d, skipped %d\n",
 		prefix, r.Sent, r.Received, r.Lost, r.Expected, r.LossPct, r.Streams, r.ToneEqual, r.ToneShare, r.Unmatched, r.SendErrors, r.LateTicks, r.Skipped)
 }

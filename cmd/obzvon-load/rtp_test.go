@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"net"
 	"testing"
+	"time"
 )
 
 func TestRTPHeaderRoundTrip(t *testing.T) {
@@ -109,4 +112,40 @@ func seqRange(start uint16, n int) []uint16 {
 		s[i] = start + uint16(i)
 	}
 	return s
+}
+
+// TestSilentLegThatSent: a leg that streams its tone to a peer that never
+// answers is counted silent, as one that sent, with what it sent; a leg
+// that got audio back is not.
+func TestSilentLegThatSent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := newEngine("caller", loopback, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}) // reads nothing, answers nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	e.run(ctx)
+	l := e.newLeg(true)
+	if err := l.start(sink.LocalAddr().(*net.UDPAddr).AddrPort(), ptPCMU); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	for range 3 { // wait until the leg has sent: three packets at the sink
+		_ = sink.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := sink.Read(buf); err != nil {
+			t.Fatalf("no RTP from the leg: %v", err)
+		}
+	}
+	l.stop()
+	cancel()
+	e.close()
+	r := e.report()
+	if r.Legs != 1 || r.Silent != 1 || r.SilentSent != 1 || r.SilentSentMax < 3 || r.SilentSentMax != r.Sent {
+		t.Errorf("legs %d, silent %d, silent that sent %d (max %d), sent %d; want 1, 1, 1 and the leg's >= 3 sent", r.Legs, r.Silent, r.SilentSent, r.SilentSentMax, r.Sent)
+	}
 }

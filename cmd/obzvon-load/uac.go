@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,12 +58,13 @@ type uac struct {
 	mu        sync.Mutex
 	setup     []time.Duration
 	byCode    map[int]uint64
+	retryBy   map[int]uint64 // refusals that carried a valid Retry-After, by code
 	errSample []string
 	placedAt  time.Time // when placing stopped
 }
 
 func newUAC(cfg uacConfig, ep *sipEndpoint, rtp *engine) *uac {
-	u := &uac{cfg: cfg, sip: ep, rtp: rtp, byCode: map[int]uint64{}}
+	u := &uac{cfg: cfg, sip: ep, rtp: rtp, byCode: map[int]uint64{}, retryBy: map[int]uint64{}}
 	u.dc = sipgo.NewDialogClientCache(ep.client, ep.contact)
 	ep.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := u.dc.ReadBye(req, tx); err != nil {
@@ -232,10 +234,10 @@ func (u *uac) fail(ctx context.Context, err error) string {
 	var rv sipgo.ErrDialogResponse
 	switch {
 	case errors.As(err, &rp):
-		u.countCode(rp.Res.StatusCode)
+		u.countCode(rp.Res)
 		return "sip_" + strconv.Itoa(rp.Res.StatusCode)
 	case errors.As(err, &rv):
-		u.countCode(rv.Res.StatusCode)
+		u.countCode(rv.Res)
 		return "sip_" + strconv.Itoa(rv.Res.StatusCode)
 	case errors.Is(context.Cause(ctx), sipgo.WaitAnswerForceCancelErr) || errors.Is(err, context.DeadlineExceeded):
 		u.timeouts.Add(1)
@@ -247,10 +249,33 @@ func (u *uac) fail(ctx context.Context, err error) string {
 	}
 }
 
-func (u *uac) countCode(code int) {
+// countCode counts a final refusal by its code, and apart those that say
+// when to try again (Retry-After, RFC 3261 §20.33).
+func (u *uac) countCode(res *sip.Response) {
+	retry := hasRetryAfter(res)
 	u.mu.Lock()
-	u.byCode[code]++
+	u.byCode[res.StatusCode]++
+	if retry {
+		u.retryBy[res.StatusCode]++
+	}
 	u.mu.Unlock()
+}
+
+// hasRetryAfter reports whether res carries a Retry-After whose value
+// starts with delta-seconds (RFC 3261 §20.33: "Retry-After: 18000;duration=3600"
+// or "120 (I'm in a meeting)").
+func hasRetryAfter(res *sip.Response) bool {
+	h := res.GetHeader("Retry-After")
+	if h == nil {
+		return false
+	}
+	v := strings.TrimSpace(h.Value())
+	end := strings.IndexAny(v, " \t;(")
+	if end < 0 {
+		end = len(v)
+	}
+	_, err := strconv.ParseUint(v[:end], 10, 32)
+	return end > 0 && err == nil
 }
 
 func (u *uac) noteErr(s string) {
@@ -266,13 +291,16 @@ type uacReport struct {
 	Attempted   uint64            `json:"attempted"`
 	Answered    uint64            `json:"answered"`
 	FailedCodes map[string]uint64 `json:"failed_by_code"`
-	Failed      uint64            `json:"failed"`
-	Timeouts    uint64            `json:"timeouts"`
-	Errors      uint64            `json:"errors"`
-	RemoteBye   uint64            `json:"remote_bye"`
-	LocalBye    uint64            `json:"local_bye"`
-	ByeFailed   uint64            `json:"bye_failed"`
-	SDPErrors   uint64            `json:"sdp_errors"`
+	// RetryAfter counts, by code, the refusals that carried a valid
+	// Retry-After (an overloaded appliance must say when to come back).
+	RetryAfter map[string]uint64 `json:"failed_with_retry_after_by_code"`
+	Failed     uint64            `json:"failed"`
+	Timeouts   uint64            `json:"timeouts"`
+	Errors     uint64            `json:"errors"`
+	RemoteBye  uint64            `json:"remote_bye"`
+	LocalBye   uint64            `json:"local_bye"`
+	ByeFailed  uint64            `json:"bye_failed"`
+	SDPErrors  uint64            `json:"sdp_errors"`
 	// StrayByes are BYEs for no call of ours, answered 481: typically
 	// the peer hanging up a call we had given up on (setup timeout).
 	StrayByes   uint64         `json:"stray_byes"`
@@ -291,7 +319,7 @@ func (u *uac) report(start time.Time) uacReport {
 		Timeouts: u.timeouts.Load(), Errors: u.errs.Load(),
 		RemoteBye: u.remoteBye.Load(), LocalBye: u.localBye.Load(), ByeFailed: u.byeFailed.Load(),
 		SDPErrors: u.sdpErrors.Load(), StrayByes: u.strayByes.Load(), Setup: summarize(u.setup),
-		FailedCodes: map[string]uint64{}, ErrorSample: u.errSample, Queue: u.queueReport(),
+		FailedCodes: map[string]uint64{}, RetryAfter: map[string]uint64{}, ErrorSample: u.errSample, Queue: u.queueReport(),
 	}
 	codes := make([]int, 0, len(u.byCode))
 	for c := range u.byCode {
@@ -301,6 +329,9 @@ func (u *uac) report(start time.Time) uacReport {
 	for _, c := range codes {
 		r.FailedCodes[strconv.Itoa(c)] = u.byCode[c]
 		r.Failed += u.byCode[c]
+		if n := u.retryBy[c]; n > 0 {
+			r.RetryAfter[strconv.Itoa(c)] = n
+		}
 	}
 	if !u.placedAt.IsZero() {
 		if s := u.placedAt.Sub(start).Seconds(); s > 0 {

@@ -87,7 +87,7 @@ func TestCampaignSurvivesKill9(t *testing.T) {
 	trunkPort, httpPort := peertest.FreePort(t), peertest.FreePort(t)
 	sipp := peertest.StartSIPpFor(t, 5*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(trunkPort),
 		"-mp", strconv.Itoa(peertest.FreeMediaPort(t)), "-d", "1000", "-trace_msg")
-	peertest.WaitUDPBound(t, trunkPort, 10*time.Second)
+	peertest.WaitUDPBound(t, trunkPort, 30*time.Second)
 	cfg := campaignDaemonConfig(t, data, httpPort, trunkPort)
 	d := startDaemon(t, bin, cfg, httpPort)
 

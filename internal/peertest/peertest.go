@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,20 +296,38 @@ func (b *SyncBuffer) String() string {
 }
 
 // WaitUDPBound waits until something (a peer just started) has bound UDP
-// port on 127.0.0.1: binding it ourselves then fails. It fails the test
-// after timeout.
+// port, as the kernel's socket tables (/proc/net/udp, udp6) show. It does
+// not probe by binding the port itself: a probe holding the port for an
+// instant made a peer that bound at that instant fail and exit. It fails
+// the test after timeout.
 func WaitUDPBound(t *testing.T, port int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-		if err != nil {
-			return
-		}
-		c.Close()
+	for !udpPortBound(port) {
 		if time.Now().After(deadline) {
 			t.Fatalf("nothing bound UDP port %d within %v", port, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// udpPortBound reports whether a UDP socket of this host is bound to port
+// on any address.
+func udpPortBound(port int) bool {
+	want := fmt.Sprintf(":%04X ", port)
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// "  sl  local_address rem_address ...": the local address is
+			// the second field, HEXADDR:HEXPORT.
+			fields := strings.Fields(line)
+			if len(fields) > 2 && strings.HasSuffix(fields[1]+" ", want) {
+				return true
+			}
+		}
+	}
+	return false
 }
