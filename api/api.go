@@ -71,6 +71,8 @@ type Options struct {
 	// CampaignFigures are the running campaigns' live figures (dial
 	// level, abandonment); nil: campaign status without them.
 	CampaignFigures CampaignFigures
+	// QueueHistory is today's course of the queues (nil: none).
+	QueueHistory QueueHistory
 }
 
 // server holds the handler's state.
@@ -92,11 +94,12 @@ type server struct {
 	plays     playAudit
 	links     CallLinker
 	figures   CampaignFigures
+	queueDay  QueueHistory
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
-	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk, figures: o.CampaignFigures}
+	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk, figures: o.CampaignFigures, queueDay: o.QueueHistory}
 	if s.log == nil {
 		s.log = discardLogger
 	}
@@ -287,6 +290,7 @@ func (s *server) routes() {
 	s.handle("GET /api/v1/journal/appeals", rRead, journal.ResourceJournal, s.exportAppeals)
 	s.routesJournalCheck()
 	s.routesAgent()
+	s.routesQueueHistory()
 	s.routesReports()
 	s.routesCampaigns()
 	s.routesDesktop()

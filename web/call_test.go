@@ -165,6 +165,15 @@ func TestDesktopLiveCall(t *testing.T) {
 	if appealID == "" {
 		t.Fatal("no appeal; the rest depends on it")
 	}
+	t.Run("the wallboard plots the day, also what happened before it opened", func(t *testing.T) {
+		sup.t = t
+		sup.open("/wallboard")
+		// The caller waited and was answered before this page loaded: the
+		// server's points of the day come first.
+		sup.wait("the day's points", `Number(document.getElementById('wb-plot').dataset.points) >= 2 && `+
+			`Number(document.getElementById('wb-plot').dataset.from) < performance.timeOrigin`)
+		sup.noErrors("wallboard plot")
+	})
 
 	t.Run("the call and its recording are linked to the appeal", func(t *testing.T) {
 		op.t = t

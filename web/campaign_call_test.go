@@ -163,6 +163,7 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 		op.click("#call button", "Завершить звонок")
 		// The campaign has no wrap-up: the operator is free for the next.
 		op.wait("the call gone", `document.getElementById('call').hidden`)
+		op.wait("the card's call notice gone", `document.getElementById('sv-call').hidden`)
 		op.waitText("#phone-state", "Свободен")
 		op.noErrors("survey card")
 
@@ -177,7 +178,15 @@ func TestDesktopCampaignCardOpensOnAnswer(t *testing.T) {
 				Attempts   int     `json:"attempts"`
 			} `json:"live"`
 		}
-		app.admin("GET", "/api/v1/campaigns/"+campaign, nil, &st)
+		// The runner counts the attempt when the call's end reaches it,
+		// a moment after the desktop shows the call gone.
+		for deadline := time.Now().Add(stepTimeout); ; {
+			app.admin("GET", "/api/v1/campaigns/"+campaign, nil, &st)
+			if st.Live != nil && st.Live.Attempts == 1 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond) // poll the status for the count
+		}
 		if st.Live == nil || st.Live.DialLevel != 0 || st.Live.AbandonDay != 0 || st.Live.Attempts != 1 {
 			t.Errorf("campaign status live figures %+v, want no call dialing, no abandonment, one attempt ended", st.Live)
 		}

@@ -564,7 +564,8 @@ func (tb *tab) wait(what, cond string) {
 func navigated(err error) bool {
 	m := err.Error()
 	return strings.Contains(m, "navigated or closed") || strings.Contains(m, "context was destroyed") ||
-		strings.Contains(m, "Cannot find context") || strings.Contains(m, "No node with given id")
+		strings.Contains(m, "Cannot find context") || strings.Contains(m, "No node with given id") ||
+		strings.Contains(m, "Could not find node with given id")
 }
 
 // waitText waits until the element sel shows want.
@@ -630,11 +631,28 @@ func setJS(id, value string) string {
 }
 
 // typeInto replaces the value of input #id by typing text.
+//
+// The page's scripts have run first (a document still loading may be
+// replaced under the keys); if the field is rendered anew meanwhile, it is
+// typed into again from empty.
 func (tb *tab) typeInto(id, text string) {
 	tb.t.Helper()
-	tb.wait("#"+id, fmt.Sprintf(`document.getElementById(%q).offsetParent !== null`, id))
-	eval[bool](tb, "clear #"+id, fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = ''; e.focus(); return true; })()`, id))
-	tb.run("type into #"+id, chromedp.SendKeys(chromedp.ID(id), text))
+	tb.settle()
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		tb.wait("#"+id, fmt.Sprintf(`document.getElementById(%q).offsetParent !== null`, id))
+		eval[bool](tb, "clear #"+id, fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = ''; e.focus(); return true; })()`, id))
+		ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+		_, err := chromedp.Run(ctx, chromedp.SendKeys(chromedp.ID(id), text))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().Before(deadline) && navigated(err) {
+			continue
+		}
+		tb.fail("type into #"+id, err)
+	}
 }
 
 // choose selects value in the select #id as a user would (a change event).

@@ -127,6 +127,24 @@ func TestDesktopBlindTransferCarriesAppeal(t *testing.T) {
 	if rec.Appeal != appealID || len(rec.Transfers) != 1 || rec.Transfers[0].By != "lebedeva" || rec.Transfers[0].To != "2101" || rec.Transfers[0].Mode != "blind" {
 		t.Errorf("call record: appeal %q transfers %+v; want %s, one blind transfer by lebedeva to 2101", rec.Appeal, rec.Transfers, appealID)
 	}
+	// The first operator ends the working day: «Завершить» takes the
+	// session leg down (Не активен), and the ACD has her logged out.
+	a.click("#phone button", "Завершить")
+	a.waitText("#phone-status", "Не активен")
+	var agents []struct {
+		Login string `json:"login"`
+		State string `json:"state"`
+	}
+	app.admin("GET", "/api/v1/agents", nil, &agents)
+	state := "not listed"
+	for _, ag := range agents {
+		if ag.Login == "lebedeva" {
+			state = ag.State
+		}
+	}
+	if state != "logged_out" {
+		t.Errorf("after «Завершить» lebedeva is %s, want logged_out", state)
+	}
 	a.noErrors("transfer")
 	b.noErrors("transferred call")
 }

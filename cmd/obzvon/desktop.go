@@ -33,6 +33,8 @@ type desktopGlue struct {
 
 	mu      sync.Mutex
 	pending map[string]pendingLink // by call id
+
+	history queueHistory // today's plot of the wallboard
 }
 
 // pendingLink is an appeal waiting for its call's record.
@@ -86,6 +88,7 @@ func (g *desktopGlue) run(ctx context.Context, desk *dialer.Desk) {
 		case e := <-g.evs:
 			g.translate(ctx, e)
 		case <-tick.C:
+			g.history.record(time.Now(), desk.Queues())
 			if g.hub.Streams() == 0 {
 				continue
 			}
@@ -131,11 +134,13 @@ func (g *desktopGlue) translate(ctx context.Context, e acd.Event) {
 	switch e.Kind {
 	case acd.EventEnter, acd.EventConnect, acd.EventAbandon, acd.EventTimeout, acd.EventFull, acd.EventComplete,
 		acd.EventTransfer, acd.EventRequeue:
-		for _, q := range g.desk.Queues() {
+		qs := g.desk.Queues()
+		for _, q := range qs {
 			if q.Name == e.Queue {
 				g.queueStats(q)
 			}
 		}
+		g.history.record(time.Now(), qs)
 	}
 }
 

@@ -317,7 +317,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	}
 	hs := &http.Server{
 		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
-			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue, CampaignFigures: figures}), cfg.HTTP.OpenMetrics),
+			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue, CampaignFigures: figures, QueueHistory: &glue.history}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,

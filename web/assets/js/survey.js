@@ -6,7 +6,7 @@
 // connects (see common.js).
 
 import { api, h, fill, $, fmtDate, fmtDateTime, personName, ruError, toast, busy } from './lib.js';
-import { currentCall } from './common.js';
+import { currentCall, onLive } from './common.js';
 import { SURVEY_KEY } from './survey-handoff.js';
 
 let handoff = null;
@@ -125,6 +125,12 @@ function render() {
   $('sv-call').hidden = !call;
   if (call) $('sv-call').textContent = `Звонок ${call.caller || ''}${call.campaign ? ', кампания ' + call.campaign : ''}.`;
 }
+
+// The call's notice goes when the call ends (the card stays to finish).
+onLive('call.ended', (d) => {
+  const c = currentCall();
+  if (!c || !d || d.call_id === c.call_id) $('sv-call').hidden = true;
+});
 
 // renderActions shows what was done with the person so far.
 function renderActions() {

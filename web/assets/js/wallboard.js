@@ -101,6 +101,8 @@ function sample() {
 
 function plot() {
   const c = $('wb-plot');
+  c.dataset.points = String(samples.length);
+  c.dataset.from = samples.length ? String(samples[0].t) : '';
   const g = c.getContext('2d');
   const W = c.width;
   const H = c.height;
@@ -151,8 +153,26 @@ async function loadCampaigns() {
   }
 }
 
+// loadHistory puts the day's course so far (kept by the server) before
+// the points this page adds.
+let historyLoaded = false;
+async function loadHistory() {
+  if (historyLoaded || !features.queues) return;
+  historyLoaded = true;
+  try {
+    const pts = await api('GET', '/api/v1/queues/history');
+    const first = samples.length ? samples[0].t : Infinity;
+    const old = pts.map((p) => ({ t: Date.parse(p.t), sl: p.service_level, waiting: p.waiting })).filter((p) => p.t < first);
+    samples.unshift(...old);
+    plot();
+  } catch (e) {
+    if (e.status !== 404) toast(ruError(e), true);
+  }
+}
+
 async function load() {
   loadCampaigns();
+  loadHistory();
   if (!features.agents && !features.queues) {
     $('wb-off').hidden = false;
     renderAgents();
