@@ -179,6 +179,11 @@ type Calls struct {
 	// may send (twice that in a burst) before it gets 503; addresses in a
 	// route's allow networks (trunks) are exempt. 0 turns it off.
 	InviteRate float64 `toml:"invite_rate"`
+	// MaxSetupRate is how many new calls per second the appliance admits
+	// in all (a burst of one second's worth) before it answers 503 with
+	// Retry-After: past its setup capacity it would otherwise accept
+	// every call and serve them all seconds late. 0 turns it off.
+	MaxSetupRate float64 `toml:"max_setup_rate"`
 	// RTPTimeout hangs up an answered call when no RTP has arrived from
 	// the caller for this long (a phone or gateway gone without BYE);
 	// calls on hold are spared. 0 turns it off.
@@ -300,6 +305,7 @@ func Default() *Config {
 			MaxDuration:  Duration{4 * time.Hour},
 			RTPTimeout:   Duration{60 * time.Second},
 			InviteRate:   defaultInviteRate,
+			MaxSetupRate: defaultMaxSetupRate,
 		},
 		Routes: []Route{
 			{Name: "echo", Match: "600", Action: ActionEcho, Prompt: "echo-intro"},

@@ -10,6 +10,12 @@ import "time"
 // that): far above what people dial, far below a flood.
 const defaultInviteRate = 20
 
+// Default new calls per second admitted in all: below the 100–400 calls/s
+// `make bench-load` and `make overload` measured on 2 shared cores, far
+// above what a contact center's trunks bring. Raise it on a bigger
+// machine after measuring (make overload prints the capacity).
+const defaultMaxSetupRate = 100
+
 // MaxCalls is the number of calls at once above which new INVITEs get
 // 503: calls.max_concurrent, or, when that is 0, what the RTP port range
 // can carry (one RTP/RTCP pair per call, two when a route dials out), so
@@ -44,6 +50,9 @@ func (c *Config) validateLimits() []error {
 	}
 	if c.SIP.TCPMaxConnections < 0 {
 		errs = append(errs, &FieldError{Key: "sip.tcp_max_connections", Value: c.SIP.TCPMaxConnections, Msg: "must not be negative (0: derived from the descriptor limit)"})
+	}
+	if c.Calls.MaxSetupRate < 0 {
+		errs = append(errs, &FieldError{Key: "calls.max_setup_rate", Value: c.Calls.MaxSetupRate, Msg: "must not be negative (0 turns the limit off)"})
 	}
 	if c.Calls.InviteRate < 0 {
 		errs = append(errs, &FieldError{Key: "calls.invite_rate", Value: c.Calls.InviteRate, Msg: "must not be negative (0 turns the limit off)"})

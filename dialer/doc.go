@@ -30,7 +30,8 @@
 // ones it refuses included (404, 400, 488, 503 for lack of media ports
 // with Retry-After 1–5 s, a failed far leg). INVITEs turned away before a
 // call exists leave none: 503 while draining (Retry-After 30), at
-// calls.max_concurrent (1–5) or over calls.invite_rate (5), and the other
+// calls.max_concurrent (1–5), over calls.max_setup_rate new calls a second
+// in all (1–5) or over calls.invite_rate (5), and the other
 // per-source limits; they are counted in obzvon_sip_responses_total,
 // so a flood of INVITEs costs no journal writes.
 //

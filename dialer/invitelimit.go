@@ -89,3 +89,41 @@ func (l *inviteLimiter) prune(t time.Time) {
 		}
 	}
 }
+
+// setupLimiter admits at most rate new calls a second in all, a second's
+// worth in a burst: past the appliance's setup capacity a refusal now (503
+// with Retry-After, which callers and trunks retry later) is better than
+// admitting every call and serving them all seconds late.
+type setupLimiter struct {
+	rate float64
+	now  func() time.Time
+	mu   sync.Mutex
+	b    tokenBucket
+}
+
+// newSetupLimiter returns nil (no limit) for a rate of 0.
+func newSetupLimiter(rate float64, now func() time.Time) *setupLimiter {
+	if rate <= 0 {
+		return nil
+	}
+	return &setupLimiter{rate: rate, now: now, b: tokenBucket{tokens: max(rate, 1), at: now()}}
+}
+
+// allow takes a token for one new call.
+func (l *setupLimiter) allow() bool {
+	if l == nil {
+		return true
+	}
+	t := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el := t.Sub(l.b.at); el > 0 {
+		l.b.tokens = min(max(l.rate, 1), l.b.tokens+el.Seconds()*l.rate)
+	}
+	l.b.at = t
+	if l.b.tokens < 1 {
+		return false
+	}
+	l.b.tokens--
+	return true
+}

@@ -127,3 +127,49 @@ func answeredCalls(srv *Server) int {
 	}
 	return n
 }
+
+// TestSetupRateRefusalCarriesRetryAfter: past calls.max_setup_rate new
+// calls a second in all (here from an address exempt from the per-source
+// limit), INVITEs get 503 with Retry-After 1–5 s and are counted by
+// reason; without the limit the same burst is admitted.
+func TestSetupRateRefusalCarriesRetryAfter(t *testing.T) {
+	burst := func(rate float64) []string {
+		// Admitted calls to a phone that is not registered end at once
+		// (480), so nothing is left up when the appliance stops.
+		a := startAppliance(t, []config.Route{{Name: "agent", Match: "1XXX", Action: config.ActionDial, Target: "reg:${number}"}},
+			func(c *config.Config) { c.Calls.InviteRate, c.Calls.MaxSetupRate = 0, rate })
+		h := newHostileClient(t, a.target())
+		var got []string
+		for i := range 4 { // bounded: at rate 1 (burst 1) the second is over
+			sdp := "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+			inv := hostileInvite("sr"+strconv.Itoa(i), "1001", "", sdp) // 480 when admitted
+			h.send(inv)
+			line, res := h.final(5 * time.Second)
+			h.send(ackFor(strings.ReplaceAll(inv, "LOCAL", h.local), res))
+			got = append(got, line)
+			if strings.Contains(line, " 503 ") {
+				retry, err := strconv.Atoi(hostileHeader(res, "Retry-After"))
+				if !strings.Contains(line, "setup rate") || err != nil || retry < 1 || retry > 5 {
+					t.Errorf("INVITE over the setup rate = %q with Retry-After %q, want 503 (setup rate) and 1-5", line, hostileHeader(res, "Retry-After"))
+				}
+			}
+		}
+		return got
+	}
+	limited := burst(1)
+	if n := countContaining(limited, " 503 "); n == 0 {
+		t.Errorf("4 INVITEs at once at max_setup_rate 1 answered %q, want 503s", limited)
+	}
+	if free := burst(0); countContaining(free, " 503 ") != 0 {
+		t.Errorf("4 INVITEs at once without a setup limit answered %q, want no 503", free)
+	}
+}
+
+func countContaining(lines []string, sub string) (n int) {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			n++
+		}
+	}
+	return n
+}

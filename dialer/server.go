@@ -80,10 +80,11 @@ type Server struct {
 	tlsServer, tlsClient *tls.Config // SIP over TLS (tls.go); nil without TLS
 
 	invites *inviteLimiter
-	tcp     *tcpLimits   // caps and timeouts of SIP over TCP
-	tcpLn   net.Listener // the real SIP TCP listener, served through tcp
-	tlsLn   net.Listener // the real SIP TLS listener (TCP), likewise
-	trusted sync.Map     // inviteKey → time admitted: INVITEs admitInvite trusted
+	setups  *setupLimiter // calls.max_setup_rate, or nil
+	tcp     *tcpLimits    // caps and timeouts of SIP over TCP
+	tcpLn   net.Listener  // the real SIP TCP listener, served through tcp
+	tlsLn   net.Listener  // the real SIP TLS listener (TCP), likewise
+	trusted sync.Map      // inviteKey → time admitted: INVITEs admitInvite trusted
 
 	draining atomic.Bool
 	closed   atomic.Bool
@@ -133,6 +134,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		invites: newInviteLimiter(opts.Config, time.Now),
+		setups:  newSetupLimiter(opts.Config.Calls.MaxSetupRate, time.Now),
 		tcp:     tcp,
 		reg:     reg,
 		cfg:     opts.Config,
@@ -402,6 +404,13 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if !s.admitInvite(req, tx) {
+				return
+			}
+			if !s.setups.allow() {
+				s.metrics.CallRejected(metrics.RejectSetupRate)
+				res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (setup rate)", nil)
+				res.AppendHeader(retryAfterBusy())
+				_ = tx.Respond(res)
 				return
 			}
 			if max := s.cfg.MaxCalls(); s.Active() >= max {

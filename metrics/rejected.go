@@ -11,9 +11,11 @@ const (
 	RejectNoMediaPorts = "no_media_ports"
 	// RejectDraining: the appliance is stopping.
 	RejectDraining = "draining"
+	// RejectSetupRate: over calls.max_setup_rate new calls a second.
+	RejectSetupRate = "setup_rate"
 )
 
-var rejectReasons = []string{RejectCapacity, RejectNoMediaPorts, RejectDraining}
+var rejectReasons = []string{RejectCapacity, RejectNoMediaPorts, RejectDraining, RejectSetupRate}
 
 func newRejected() *prometheus.CounterVec {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{

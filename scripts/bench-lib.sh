@@ -72,6 +72,7 @@ dir = "$WORK/data"
 
 [calls]
 drain_timeout = "5s"
+max_setup_rate = 0   # benchmarks measure the capacity: no setup-rate limit
 
 [prompts.files]
 greeting = "$WORK/greeting.wav"

@@ -362,6 +362,8 @@ type callRec struct {
 	Queue       string    `json:"queue"`
 	QueueResult string    `json:"queue_result"`
 	WaitMs      int64     `json:"wait_ms"`
+	Answered    time.Time `json:"answered"`
+	HangupBy    string    `json:"hangup_by"`
 	Agents      []struct {
 		Login string `json:"login"`
 	} `json:"agents"`
@@ -914,7 +916,12 @@ func callers(d *runData, bySIP map[string]*callRec, inLoad map[string]bool, load
 		j := "no_record"
 		if r != nil && c.CallID != "" {
 			j = r.QueueResult
-			if j == "" {
+			switch {
+			case j == "" && r.Answered.IsZero() && r.HangupBy == "caller":
+				// The caller hung up before the appliance answered
+				// (CANCEL: its patience ran out during the setup).
+				j = "cancelled"
+			case j == "":
 				j = "none"
 			}
 		}
@@ -924,9 +931,10 @@ func callers(d *runData, bySIP map[string]*callRec, inLoad map[string]bool, load
 		case g == outConnected && j == "answered":
 			f.Answered++
 			waits = append(waits, time.Duration(r.WaitMs)*time.Millisecond)
-		case g == outAbandoned && (j == "abandoned" || j == "answered"):
+		case g == outAbandoned && (j == "abandoned" || j == "answered" || j == "cancelled"):
 			// The caller gave up (an answer in the same instant is a
-			// race, not a loss): not lost.
+			// race, and a cancel before the answer its patience running
+			// out during the setup: not lost).
 			f.Abandoned++
 		default:
 			lost(fmt.Sprintf("caller %s (%s): generator %s, journal %s", c.ID, c.CallID, g, j))

@@ -117,12 +117,15 @@ func TestACDReport(t *testing.T) {
 	r.write("calls.json", []map[string]any{rec("A", "answered", time.Second, 2), rec("B", "answered", 7*time.Second, 1001),
 		rec("C", "answered", 2*time.Second, 1), rec("D", "abandoned", 3*time.Second, 1000), rec("E", "timeout", 4*time.Second, 0),
 		// a call of the window no caller of the load placed
-		{"id": "Z", "arrived": r.at(5 * time.Second), "queue": "q2", "queue_result": "answered"}})
+		{"id": "Z", "arrived": r.at(5 * time.Second), "queue": "q2", "queue_result": "answered"},
+		// G cancelled before the appliance answered (its patience ran out
+		// during the setup): abandoned, not lost
+		{"id": "G", "arrived": r.at(5 * time.Second), "hangup_by": "caller", "sip_code": 487, "legs": []leg{{"caller", "sipG"}}}})
 	caller := func(n int, id, outcome string) event {
 		return event{Role: "caller", ID: fmt.Sprint(n), Event: "call_end", CallID: "sip" + id, Outcome: outcome}
 	}
 	r.lines("callers.events.jsonl", caller(1, "A", outConnected), caller(2, "C", outConnected), caller(3, "D", outAbandoned),
-		caller(4, "E", outLost), caller(5, "B", outConnected),
+		caller(4, "E", outLost), caller(5, "B", outConnected), caller(7, "G", outAbandoned),
 		event{Role: "caller", ID: "6", Event: "setup_failed", Outcome: "sip_503"})
 	seg := func(agent string, at time.Duration) event {
 		return event{Role: "phone", ID: agent, Event: "customer_audio", Start: r.at(at).UnixNano(), End: r.at(at + time.Second).UnixNano()}
@@ -170,9 +173,9 @@ func TestACDReport(t *testing.T) {
 		t.Errorf("connects without audio whose caller left = %d, want 1 (C hung up 30 ms after its connect)", cn.NoAudioCallerLeft)
 	}
 	cl := s.Callers
-	if cl.Placed != 6 || cl.Lost != 2 || cl.Answered != 3 || cl.Abandoned != 1 || cl.Unterminated != 1 || cl.RecordsWithout != 1 ||
-		cl.Cross["lost/timeout"] != 1 || cl.Cross["setup_failed:sip_503/no_record"] != 1 {
-		t.Errorf("callers = %+v; want 6 placed, E and the 503 lost, 3 answered, D abandoned, E left open in the ACD, Z without a caller", cl)
+	if cl.Placed != 7 || cl.Lost != 2 || cl.Answered != 3 || cl.Abandoned != 2 || cl.Unterminated != 1 || cl.RecordsWithout != 1 ||
+		cl.Cross["lost/timeout"] != 1 || cl.Cross["setup_failed:sip_503/no_record"] != 1 || cl.Cross["abandoned/cancelled"] != 1 {
+		t.Errorf("callers = %+v; want 7 placed, E and the 503 lost, 3 answered, D and G (cancelled before the answer) abandoned, E left open in the ACD, Z without a caller", cl)
 	}
 	if e := s.Estimator; e.N != 1 || e.MAEs != 0.999 || e.Biass != 0.999 || e.NoHistory != 2 {
 		t.Errorf("estimator = %+v; want B alone (A and C entered before their queues had history): 2 s estimated, 1.001 s waited", e)
@@ -187,7 +190,7 @@ func TestACDReport(t *testing.T) {
 	if s.Goals["lost_0"] || !s.Goals["connect_p99_le_50ms"] || s.Goals["decision_p99_le_1ms"] {
 		t.Errorf("goals = %v", s.Goals)
 	}
-	for _, want := range []string{"callers lost", "2 of 6 placed", "operator ready → customer audio", "p50 15.0 ms", "per waiting caller"} {
+	for _, want := range []string{"callers lost", "2 of 7 placed", "operator ready → customer audio", "p50 15.0 ms", "per waiting caller"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}

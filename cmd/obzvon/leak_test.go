@@ -62,6 +62,7 @@ listen = "127.0.0.1:%d"
 dir = %q
 [calls]
 drain_timeout = "1s"
+max_setup_rate = 0
 [prompts.files]
 greeting = %q
 [[route]]
