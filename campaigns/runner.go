@@ -781,7 +781,12 @@ func (r *Runner) ended(ctx context.Context, c *runCall, ev CallEvent) {
 	r.trunkHealth(ctx, e)
 	now := r.o.Now()
 	var result string
-	err := r.o.Store.ChangeAttempt(ctx, c.attempt, func(a *journal.Attempt, ct *journal.Contact) (*journal.ContactChange, error) {
+	// The end is saved even when the campaign is pausing or stopping (the
+	// failure just seen may be what paused it: ctx is then cancelled): a
+	// call that ended must not stay "dialing" until the next start.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := r.o.Store.ChangeAttempt(wctx, c.attempt, func(a *journal.Attempt, ct *journal.Contact) (*journal.ContactChange, error) {
 		ch, err := r.cp.EndCall(now, a, ct, e, awaitCard)
 		if err == nil && ch.Attempt != nil {
 			result = ch.Attempt.Result
