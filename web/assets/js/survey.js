@@ -6,7 +6,7 @@
 // connects (see common.js).
 
 import { api, h, fill, $, fmtDate, fmtDateTime, personName, ruError, toast, busy } from './lib.js';
-import { currentCall, onLive } from './common.js';
+import { currentCall, onLive, live } from './common.js';
 import { SURVEY_KEY } from './survey-handoff.js';
 
 let handoff = null;
@@ -121,10 +121,18 @@ function render() {
   fill($('sv-refusal'), h('option', { value: '' }, '— выберите причину —'), (card.script.refusals || []).map((r) => h('option', { value: r.code, selected: c.refusal === r.code }, r.text)));
   resultChanged();
   $('sv-next').hidden = handoff.index + 1 >= handoff.list.length;
+  showCall();
+}
+
+// showCall shows the call the card is open for. The phone's state may
+// arrive after the card (the page opened by the call itself), so it is
+// shown again whenever the phone's state comes.
+function showCall() {
   const call = currentCall();
   $('sv-call').hidden = !call;
   if (call) $('sv-call').textContent = `Звонок ${call.caller || ''}${call.campaign ? ', кампания ' + call.campaign : ''}.`;
 }
+live.addEventListener('phone', () => { if (card) showCall(); });
 
 // The call's notice goes when the call ends (the card stays to finish).
 onLive('call.ended', (d) => {
