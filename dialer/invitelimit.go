@@ -71,8 +71,14 @@ func (l *inviteLimiter) allow(source string) bool {
 		b = &tokenBucket{tokens: l.burst, at: t}
 		l.buckets[key] = b
 	}
+	return b.take(t, l.rate, l.burst)
+}
+
+// take refills the bucket for the time since its last use (rate a second,
+// at most burst) and takes one token if there is one.
+func (b *tokenBucket) take(t time.Time, rate, burst float64) bool {
 	if el := t.Sub(b.at); el > 0 {
-		b.tokens = min(l.burst, b.tokens+el.Seconds()*l.rate)
+		b.tokens = min(burst, b.tokens+el.Seconds()*rate)
 	}
 	b.at = t
 	if b.tokens < 1 {
@@ -117,13 +123,5 @@ func (l *setupLimiter) allow() bool {
 	t := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if el := t.Sub(l.b.at); el > 0 {
-		l.b.tokens = min(max(l.rate, 1), l.b.tokens+el.Seconds()*l.rate)
-	}
-	l.b.at = t
-	if l.b.tokens < 1 {
-		return false
-	}
-	l.b.tokens--
-	return true
+	return l.b.take(t, l.rate, max(l.rate, 1))
 }
