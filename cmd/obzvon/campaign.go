@@ -40,7 +40,7 @@ func campaignCommand() *cli.Command {
 					&cli.StringFlag{Name: "script", Usage: "built-in script name"},
 					&cli.StringFlag{Name: "script-file", Usage: "a survey script TOML file"},
 					&cli.StringFlag{Name: "mode", Usage: "preview, progressive, ratio, predictive or agentless"},
-					&cli.StringFlag{Name: "settings", Usage: "a JSON file of campaign settings (window, retries, trunk…)"},
+					&cli.StringFlag{Name: "settings", Usage: `a JSON file of campaign settings (window, holidays, attempts, retries, trunk…), e.g. {"weekdays": "09:00-20:00", "weekend": "10:00-16:00", "max_attempts": 3, "retry_delays": {"busy": "30m"}}`},
 					jsonFlag,
 				}, common...),
 				Action: campaignCreate,

@@ -52,6 +52,42 @@ var examples = map[string][]string{
 	"journal restore":    {"obzvon journal restore obzvon-journal.bak journal.new"},
 	"journal rotate-key": {"obzvon journal rotate-key --dir encrypted --old-key-file journal.key --new-key-file journal.key.new"},
 
+	// Campaigns: disp-2026 (screening, from the survey list), dispnab-2026
+	// (a script file of one's own and settings), callbacks-2026 (deferred
+	// appeals). The examples test prepares them with no daemon running and
+	// starts, pauses and stops them on the daemon.
+	"campaign create": {
+		"obzvon campaign create disp-2026 --title 'Диспансеризация 2026' --script screening",
+		"obzvon campaign create dispnab-2026 --title 'Диспансерный учёт 2026' --script-file followup.toml --settings dispnab-2026.json",
+		"obzvon campaign create callbacks-2026 --title 'Обратные звонки по обращениям' --script followup --mode preview --json",
+	},
+	"campaign load": {
+		"obzvon campaign load disp-2026 survey-list.csv",
+		"obzvon campaign load dispnab-2026 survey-list-cp1251.csv",
+		"obzvon campaign load dispnab-2026 survey-list.xlsx --json",
+	},
+	"campaign dnc": {
+		"obzvon campaign dnc 89609139099 --reason 'просил не звонить'",
+		"obzvon campaign dnc --file dnc.csv --campaign disp-2026",
+	},
+	"campaign status": {
+		"obzvon campaign status",
+		"obzvon campaign status disp-2026",
+		"obzvon campaign status dispnab-2026 --json",
+	},
+	"campaign why": {
+		"obzvon campaign why disp-2026 2681590830166131",
+		"obzvon campaign why disp-2026 '8 (993) 786-57-97' --json",
+	},
+	"campaign export": {
+		"obzvon campaign export disp-2026 results.xlsx",
+		"obzvon campaign export disp-2026 results-260045.csv --cp1251 --mo 260045",
+	},
+	"campaign start":     {"obzvon campaign start disp-2026"},
+	"campaign pause":     {"obzvon campaign pause disp-2026 --reason 'совещание операторов'"},
+	"campaign callbacks": {"obzvon campaign callbacks callbacks-2026", "obzvon campaign callbacks callbacks-2026 --json"},
+	"campaign stop":      {"obzvon campaign stop disp-2026 --reason 'список отработан'"},
+
 	// These act on the running daemon's ACD (the examples test starts one
 	// on the sandbox's journal, with ivanova's phone registered).
 	"agent start":      {"obzvon agent start ivanova --ring"},
