@@ -289,29 +289,21 @@ func campaignExport(c *cli.Context) error {
 	if o.Format == "" {
 		o.Format = strings.TrimPrefix(strings.ToLower(filepath.Ext(name)), ".")
 	}
-	out, err := os.Create(name)
-	if err != nil {
-		return cli.Exit(err.Error(), exitFailure)
-	}
+	// Written beside FILE and renamed over it: a failed export leaves
+	// the file that was there (last week's results) as it was.
 	ctx := context.Background()
-	bw := bufio.NewWriter(out)
-	err = viaDaemonOr(c, true, func(d *adminAPI) error {
-		q := url.Values{"format": {o.Format}, "mo": {o.MO}}
-		if o.CP1251 {
-			q.Set("encoding", "cp1251")
-		}
-		return d.download(ctx, "/api/v1/campaigns/"+url.PathEscape(id)+"/export?"+q.Encode(), bw)
-	}, func(j *journal.Journal) error {
-		return campaigns.Export(ctx, j, cliActor(), id, o, bw)
+	err := writeFileAtomic(name, 0o666, func(w io.Writer) error {
+		return viaDaemonOr(c, true, func(d *adminAPI) error {
+			q := url.Values{"format": {o.Format}, "mo": {o.MO}}
+			if o.CP1251 {
+				q.Set("encoding", "cp1251")
+			}
+			return d.download(ctx, "/api/v1/campaigns/"+url.PathEscape(id)+"/export?"+q.Encode(), w)
+		}, func(j *journal.Journal) error {
+			return campaigns.Export(ctx, j, cliActor(), id, o, w)
+		})
 	})
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(name)
 		return exitOf(err)
 	}
 	return nil
@@ -462,8 +454,29 @@ func (a *adminAPI) download(ctx context.Context, path string, w io.Writer) error
 		_ = json.NewDecoder(res.Body).Decode(&e)
 		return &daemonError{Status: res.StatusCode, Msg: e.Error}
 	}
-	_, err = io.Copy(w, res.Body)
-	return err
+	body := &readErr{r: res.Body}
+	if _, err := io.Copy(w, body); err != nil {
+		if body.err != nil {
+			return fmt.Errorf("the file from the daemon broke off: %v", daemonTransportError(body.err))
+		}
+		return err
+	}
+	return nil
+}
+
+// readErr is a reader that keeps its error, to tell a broken download
+// from a failed write.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 func campaignDNC(c *cli.Context) error {

@@ -173,10 +173,10 @@ func makeSelfSigned(certPath, keyPath string, hosts []string, now time.Time) (tl
 	// The key first: a crash between the two leaves a key without its
 	// certificate, which the next start replaces, never a certificate
 	// with a stranger's key.
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := writeFileAtomic(keyPath, 0o600, bytesOf(keyPEM)); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+	if err := writeFileAtomic(certPath, 0o644, bytesOf(certPEM)); err != nil {
 		return tls.Certificate{}, err
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -185,26 +185,6 @@ func makeSelfSigned(certPath, keyPath string, hosts []string, now time.Time) (tl
 	}
 	pair.Leaf, err = x509.ParseCertificate(der)
 	return pair, err
-}
-
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // listenHTTP opens [http] listen for HTTPS and plain HTTP on one port.

@@ -211,28 +211,8 @@ func journalBackupCommand() *cli.Command {
 			}
 			// Write next to the target and rename, so a failed backup never
 			// leaves a truncated file under the final name.
-			tmp := name + ".partial"
-			f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-			if err != nil {
-				return cli.Exit(err.Error(), exitFailure)
-			}
-			err = backup(f)
-			if err == nil {
-				err = f.Sync()
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil {
-				err = os.Rename(tmp, name)
-			}
-			if err != nil {
-				os.Remove(tmp)
-				var ec cli.ExitCoder
-				if errors.As(err, &ec) {
-					return err
-				}
-				return cli.Exit(err.Error(), exitFailure)
+			if err := writeFileAtomic(name, 0o600, backup); err != nil {
+				return exitOf(err)
 			}
 			fmt.Fprintln(c.App.ErrWriter, "backup written to", name, "(not encrypted: keep it as safe as the journal)")
 			return nil
