@@ -111,7 +111,7 @@ func campaignCreate(c *cli.Context) error {
 	if f := c.String("script-file"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return cli.Exit(err.Error(), exitFailure)
+			return cli.Exit(plainPathError(err).Error(), exitFailure)
 		}
 		req.ScriptSource = string(b)
 		if req.Script == "" {
@@ -124,7 +124,7 @@ func campaignCreate(c *cli.Context) error {
 	if f := c.String("settings"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return cli.Exit(err.Error(), exitFailure)
+			return cli.Exit(plainPathError(err).Error(), exitFailure)
 		}
 		if err := json.Unmarshal(b, &req.Settings); err != nil {
 			return cli.Exit(fmt.Sprintf("%s: %v", f, err), exitFailure)
@@ -159,12 +159,14 @@ func campaignLoad(c *cli.Context) error {
 	id, name := c.Args().Get(0), c.Args().Get(1)
 	f, err := os.Open(name)
 	if err != nil {
-		return cli.Exit(err.Error(), exitFailure)
+		return cli.Exit(plainPathError(err).Error(), exitFailure)
 	}
 	defer f.Close()
 	ctx := context.Background()
+	shown := false // a progress line, to end before the result
 	progress := func(stage string, done int) {
 		fmt.Fprintf(c.App.ErrWriter, "\r%s: %d", stage, done)
+		shown = true
 	}
 	var res *campaigns.LoadResult
 	err = viaDaemonOr(c, false, func(d *adminAPI) error {
@@ -174,7 +176,9 @@ func campaignLoad(c *cli.Context) error {
 		res, err = campaigns.Load(ctx, j, cliActor(), id, f, lists.FormatOf(name), filepath.Base(name), progress)
 		return err
 	})
-	fmt.Fprintln(c.App.ErrWriter)
+	if shown {
+		fmt.Fprintln(c.App.ErrWriter)
+	}
 	if err != nil {
 		return exitOf(err)
 	}
@@ -488,7 +492,7 @@ func campaignDNC(c *cli.Context) error {
 	if file != "" {
 		f, err := os.Open(file)
 		if err != nil {
-			return cli.Exit(err.Error(), exitFailure)
+			return cli.Exit(plainPathError(err).Error(), exitFailure)
 		}
 		lines, err := campaigns.ReadDNC(f)
 		f.Close()

@@ -74,3 +74,27 @@ func TestCampaignExportKeepsFileOnFailure(t *testing.T) {
 	}
 }
 
+// The campaign commands' errors about their input say what is wrong and
+// nothing else: a missing file by its name (no Go operation names), and
+// a refused load without the blank line that ends a load's progress.
+func TestCampaignInputErrors(t *testing.T) {
+	jdir := filepath.Join(t.TempDir(), "journal")
+	mustRun(t, "campaign", "create", "--dir", jdir, "--title", "Диспансеризация", "--script", "screening", "disp")
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"load", "disp", missing + ".csv"}, missing + ".csv: no such file or directory"},
+		{[]string{"load", "nope", writeSurveyList(t, 1)}, "campaign nope: not found"},
+		{[]string{"create", "x", "--title", "X", "--script-file", missing + ".toml"}, missing + ".toml: no such file or directory"},
+		{[]string{"create", "x", "--title", "X", "--script", "screening", "--settings", missing + ".json"}, missing + ".json: no such file or directory"},
+		{[]string{"dnc", "--file", missing + ".csv"}, missing + ".csv: no such file or directory"},
+	} {
+		args := append([]string{"campaign", c.args[0], "--dir", jdir}, c.args[1:]...)
+		out, errs, code := runCmd(args...)
+		if code != exitFailure || errs != c.want || out != "" {
+			t.Errorf("obzvon %s: exit %d, stdout %q, stderr %q; want exit %d and only %q", strings.Join(args, " "), code, out, errs, exitFailure, c.want)
+		}
+	}
+}
