@@ -57,6 +57,7 @@ type ACD struct {
 	seq     int64
 	headSeq int64
 	ready   int
+	held    int // agents held for a call being placed for them (Hold)
 	day     int // yyyymmdd of the daily counters
 
 	// stateTime accumulates agent-seconds spent in each state by
@@ -102,8 +103,11 @@ type agent struct {
 	idleFrom time.Time // for longest idle: start of work or end of last call
 	entry    *entry    // offered or connected call
 	lease    time.Time
-	wrapTo   time.Time
-	wrapQ    *queue // queue of the call being wrapped up
+	// hold is the id of the outbound call being placed for this agent
+	// (Hold): while it rings the agent is reserved for it alone.
+	hold   string
+	wrapTo time.Time
+	wrapQ  *queue // queue of the call being wrapped up
 	// After the current call: pause with this reason / log out.
 	pendingPause  string
 	pendingLogout bool
@@ -229,6 +233,10 @@ func (a *ACD) setState(ag *agent, st State, reason string, now time.Time) {
 	}
 	if st == StateReady {
 		a.ready++
+	}
+	if st != StateReserved && ag.hold != "" {
+		ag.hold = ""
+		a.held--
 	}
 	ag.state, ag.since, ag.reason = st, now, reason
 	ev := Event{Time: now, Kind: EventAgentState, Agent: ag.cfg.Login, State: st, Prev: prev, Reason: reason}
@@ -456,6 +464,60 @@ func (a *ACD) ExtendWrapUp(login string, d time.Duration) error {
 	}
 	ag.wrapTo = ag.wrapTo.Add(d)
 	return nil
+}
+
+// HoldReason is the reason shown for an agent held by Hold.
+const HoldReason = "outbound call"
+
+// Hold reserves a working agent that is not on a call (ready, paused or
+// in wrap-up) for the outbound call id being placed for it — a preview
+// dial, a callback, a «Перезвонить» — for at most lease: the time the
+// far end may ring plus the time its answer may take to reach the agent.
+// While held the agent takes no other call; when call id is enqueued with
+// Entry.Agent naming it, it is offered at once. Release (the call failed
+// or ended unconnected) or the lease's end makes the agent ready again,
+// or paused with the reason it had.
+func (a *ACD) Hold(login, id string, lease time.Duration) error {
+	if id == "" || lease <= 0 {
+		return fmt.Errorf("acd: hold %s: a call id and a lease > 0 are required: %w", login, ErrBadMove)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	ag := a.agents[login]
+	switch {
+	case ag == nil:
+		return fmt.Errorf("acd: hold %s: %w", login, ErrUnknownAgent)
+	case !ag.state.Working():
+		return fmt.Errorf("acd: hold %s: %w", login, ErrNotWorking)
+	case ag.state.Busy():
+		return fmt.Errorf("acd: hold %s in state %s: %w", login, ag.state, ErrBadMove)
+	}
+	if ag.state == StatePaused {
+		// Back to the pause once the call is over.
+		ag.pendingPause = ag.reason
+	}
+	ag.wrapQ = nil
+	a.setState(ag, StateReserved, HoldReason, now)
+	ag.hold, ag.lease = id, now.Add(lease)
+	a.held++
+	a.poke()
+	return nil
+}
+
+// Release ends the hold of agent login for call id (the call was not
+// answered, or was answered by a machine). It is a no-op when the hold is
+// over: the call was offered to the agent, or the lease ended.
+func (a *ACD) Release(login, id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	ag := a.agents[login]
+	if ag == nil || ag.hold != id || ag.entry != nil {
+		return
+	}
+	a.endCall(ag, now, false)
+	a.match(now)
 }
 
 // Enqueue puts a call in its queue and returns its ticket, on which
@@ -802,6 +864,8 @@ func (a *ACD) Tick() time.Time {
 			if e := ag.entry; e != nil && now.After(ag.lease) {
 				e.ticket.notify(Notice{Kind: NoticeRevoked, Agent: ag.cfg.Login})
 				a.failOffer(e, FailNoAnswer, now)
+			} else if e == nil && ag.hold != "" && now.After(ag.lease) {
+				a.endCall(ag, now, false)
 			}
 		case StateWrapUp:
 			if !now.Before(ag.wrapTo) {
@@ -830,7 +894,7 @@ func (a *ACD) nextDeadline(now time.Time) time.Time {
 			consider(ag.wrapTo)
 		}
 	}
-	if a.ready > 0 {
+	if a.ready+a.held > 0 {
 		for _, e := range a.waiting {
 			if l2 := e.q.cfg.Level2After; l2 > 0 {
 				if t := e.entered.Add(l2); t.After(now) {

@@ -710,3 +710,85 @@ func TestEntryOnOfferSeesAnOfferMadeByEnqueue(t *testing.T) {
 		t.Fatalf("notice = %+v, want anna's offer", n)
 	}
 }
+
+// A held agent takes no other call while the call placed for it rings,
+// takes that one at once when it is answered, and goes back to where it
+// was (ready, or its pause) when the call fails or the lease ends.
+func TestHoldReservesAgentForItsOutboundCall(t *testing.T) {
+	c := newClock()
+	a, _ := newTestACD(t, c,
+		QueueConfig{Name: "inbound", Kind: KindInbound},
+		QueueConfig{Name: "survey", Kind: KindOutbound})
+	login(t, a, "anna", 1, "inbound", "survey")
+	if err := a.Hold("anna", "cb1", 40*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.Agent("anna"); v.State != StateReserved || v.Reason != HoldReason {
+		t.Fatalf("held anna is %s (%q), want reserved (%q)", v.State, v.Reason, HoldReason)
+	}
+	// An inbound caller arrives while the citizen's phone rings: it waits.
+	tIn := enqueue(t, a, "i1", "inbound")
+	noNotice(t, tIn)
+	if err := a.Hold("anna", "cb2", time.Minute); !errors.Is(err, ErrBadMove) {
+		t.Fatalf("a second hold = %v, want ErrBadMove", err)
+	}
+	// The citizen answers: the call goes to anna at once.
+	tCB, err := a.Enqueue(Entry{ID: "cb1", Queue: "survey", Agent: "anna"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := offered(t, tCB); n.Agent != "anna" {
+		t.Fatalf("cb1 offered to %q", n.Agent)
+	}
+	noNotice(t, tIn)
+	if err := a.Connected("cb1", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Hangup("cb1", "caller"); err != nil {
+		t.Fatal(err)
+	}
+	// The survey queue has no wrap-up: the waiting caller is next.
+	if n := offered(t, tIn); n.Agent != "anna" {
+		t.Fatalf("i1 offered to %q after the callback", n.Agent)
+	}
+	if _, err := a.Leave("i1", OutcomeAbandoned); err != nil {
+		t.Fatal(err)
+	}
+
+	// Held from a pause: a failed call puts her back on her pause.
+	if err := a.Pause("anna", "обед"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Hold("anna", "cb3", 40*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	a.Release("anna", "other") // not her hold: nothing changes
+	if v, _ := a.Agent("anna"); v.State != StateReserved {
+		t.Fatalf("a release of another call freed anna: %s", v.State)
+	}
+	a.Release("anna", "cb3")
+	if v, _ := a.Agent("anna"); v.State != StatePaused || v.Reason != "обед" {
+		t.Fatalf("after the release anna is %s (%q), want paused (обед)", v.State, v.Reason)
+	}
+
+	// Held from ready: the lease ends the hold by itself.
+	if err := a.Ready("anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Hold("anna", "cb4", 40*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	tIn2 := enqueue(t, a, "i2", "inbound")
+	c.add(39 * time.Second)
+	a.Tick()
+	noNotice(t, tIn2)
+	c.add(2 * time.Second)
+	a.Tick()
+	if n := offered(t, tIn2); n.Agent != "anna" {
+		t.Fatalf("after the lease i2 offered to %q, want anna", n.Agent)
+	}
+	// Not working: no hold.
+	if err := a.Hold("ghost", "cb5", time.Minute); !errors.Is(err, ErrUnknownAgent) {
+		t.Fatalf("Hold(ghost) = %v", err)
+	}
+}

@@ -15,7 +15,7 @@ import "time"
 // match offers waiting calls to ready agents. Called with a.mu held after
 // every change that can make a match possible.
 func (a *ACD) match(now time.Time) {
-	if a.ready == 0 || len(a.waiting) == 0 {
+	if a.ready+a.held == 0 || len(a.waiting) == 0 {
 		return
 	}
 	var start time.Time
@@ -23,7 +23,7 @@ func (a *ACD) match(now time.Time) {
 		start = time.Now()
 	}
 	offered := false
-	for i := 0; i < len(a.waiting) && a.ready > 0; i++ {
+	for i := 0; i < len(a.waiting) && a.ready+a.held > 0; i++ {
 		e := a.waiting[i]
 		ag := a.choose(e, now)
 		if ag == nil {
@@ -42,6 +42,9 @@ func (a *ACD) match(now time.Time) {
 // eligible reports whether ready agent ag may take e now, and at what
 // penalty.
 func (a *ACD) eligible(ag *agent, e *entry, now time.Time) (int, bool) {
+	if ag.hold != "" {
+		return 0, ag.entry == nil && e.ID == ag.hold
+	}
 	if ag.state != StateReady {
 		return 0, false
 	}
@@ -123,6 +126,10 @@ func (a *ACD) offer(e *entry, ag *agent, now time.Time) {
 		lease = a.opt.RingLease
 	}
 	e.state, e.agent = entryOffered, ag
+	if ag.hold != "" {
+		ag.hold = ""
+		a.held--
+	}
 	ag.entry, ag.lease = e, now.Add(lease)
 	if e.Agent == "" {
 		e.q.rrLast = ag.cfg.Login

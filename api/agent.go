@@ -47,6 +47,9 @@ func (s *server) routesAgent() {
 	s.handle("POST /api/v1/agent/state", rUpdate, journal.ResourceAgent, s.agentState(false))
 	s.handle("POST /api/v1/agent/wrapup", rUpdate, journal.ResourceAgent, s.agentWrapUp(false))
 	s.handle("POST /api/v1/agent/hangup", rUpdate, journal.ResourceAgent, s.agentHangup(false))
+	if s.agentCalls != nil {
+		s.handle("POST /api/v1/agent/call", rUpdate, journal.ResourceAppeal, s.agentCall)
+	}
 	s.handle("GET /api/v1/agents", rRead, journal.ResourceAgent, s.listAgents)
 	s.handle("GET /api/v1/agents/{login}", rRead, journal.ResourceAgent, s.getAgent)
 	// Acting on another operator: supervisors, administrators, the CLI.

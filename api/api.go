@@ -68,6 +68,9 @@ type Options struct {
 	// Campaigns dials a campaign's contact for the operator who asks (a
 	// previewed card, an owned callback); nil: such requests get 409.
 	Campaigns CampaignDialer
+	// AgentCalls places the calls operators ask for (a deferred appeal's
+	// «Перезвонить»); nil: POST /api/v1/agent/call is not served.
+	AgentCalls AgentCaller
 	// Sleep waits out a login slowdown; nil is a timer that honours ctx
 	// (tests pass a fake).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -92,19 +95,20 @@ type server struct {
 	proxies   []netip.Prefix
 	desk      Desk
 	// The desktop's (desktop.go): event hub, stream ping, play audits.
-	hub       *Events
-	eventPing time.Duration
-	plays     playAudit
-	links     CallLinker
-	campaigns CampaignDialer
-	figures   CampaignFigures
-	queueDay  QueueHistory
+	hub        *Events
+	eventPing  time.Duration
+	plays      playAudit
+	links      CallLinker
+	campaigns  CampaignDialer
+	agentCalls AgentCaller
+	figures    CampaignFigures
+	queueDay   QueueHistory
 }
 
 // NewHandler returns the root HTTP handler.
 func NewHandler(o Options) http.Handler {
 	s := &server{j: o.Journal, admin: o.Admin, log: o.Logger, now: o.Now, mux: newRouteMux(), proxies: o.TrustedProxies, desk: o.Desk,
-		campaigns: o.Campaigns, figures: o.CampaignFigures, queueDay: o.QueueHistory}
+		campaigns: o.Campaigns, agentCalls: o.AgentCalls, figures: o.CampaignFigures, queueDay: o.QueueHistory}
 	if s.log == nil {
 		s.log = discardLogger
 	}

@@ -28,6 +28,18 @@ type Operators interface {
 	Inbound(campaign string) *Inbound
 }
 
+// Holder is implemented by Operators that can reserve an operator for a
+// call placed at the operator's request (a preview dial, a callback the
+// operator owns), so that no other call takes them while it rings and the
+// answer reaches them at once.
+type Holder interface {
+	// Hold reserves agent for attempt for at most lease; it fails when the
+	// agent is not working or is on a call.
+	Hold(agent, attempt string, lease time.Duration) error
+	// Release ends the hold (a no-op once the call reached the agent).
+	Release(agent, attempt string)
+}
+
 // OperatorsFunc adapts two functions to Operators (tests, the simulator).
 type OperatorsFunc struct {
 	AgentsFunc  func(campaign string, dst []Agent) []Agent

@@ -199,6 +199,7 @@ type runCall struct {
 	observed         bool // its dial outcome went to the estimates
 	connectedAt      time.Time
 	agent            string
+	held             string // the operator held for this call (Holder)
 	amd              string
 	amdTime          time.Duration
 }
@@ -641,6 +642,11 @@ func (r *Runner) DialFor(ctx context.Context, contact, agent string) DialForResu
 	}
 }
 
+// holdSlack is what an operator's hold for a call placed at their request
+// allows beyond the ring timeout and the grace: answering-machine
+// detection and the trunk's answer reaching the desk.
+const holdSlack = 10 * time.Second
+
 // errRefused aborts a contact change the rules refused for an operator.
 var errRefused = errors.New("refused")
 
@@ -663,6 +669,20 @@ func (r *Runner) dialFor(ctx, callCtx context.Context, q dialForReq) DialForResu
 	}
 	now := r.o.Now()
 	attempt := r.o.Store.NewID(now)
+	// The operator is held for the call before it is committed: while it
+	// rings no other call takes them, and an operator on a call cannot
+	// ask for one.
+	holder, _ := r.o.Operators.(Holder)
+	if holder != nil {
+		if err := holder.Hold(q.agent, attempt, r.cp.Ring+holdSlack+r.pacer.Config().Grace); err != nil {
+			return DialForResult{Err: fmt.Errorf("%w: the operator cannot take a call now: %v", ErrNotNow, err)}
+		}
+	}
+	release := func() {
+		if holder != nil {
+			holder.Release(q.agent, attempt)
+		}
+	}
 	var plan *Plan
 	err := r.o.Store.ChangeContact(ctx, r.id, q.contact, func(c *journal.Contact) (*journal.ContactChange, error) {
 		p, err := r.cp.PlanDialFor(now, c, attempt, ModePreview.String(), r.cp.Settings.Trunk, q.agent)
@@ -675,6 +695,9 @@ func (r *Runner) dialFor(ctx, callCtx context.Context, q dialForReq) DialForResu
 		}
 		return p.Change, nil
 	})
+	if err != nil {
+		release()
+	}
 	switch {
 	case errors.Is(err, errRefused):
 		v := plan.Verdict
@@ -692,6 +715,9 @@ func (r *Runner) dialFor(ctx, callCtx context.Context, q dialForReq) DialForResu
 	}
 	r.metric().DialDecision(r.id, true)
 	rc := &runCall{attempt: attempt, contact: q.contact, dialAt: now}
+	if holder != nil {
+		rc.held = q.agent
+	}
 	r.calls[attempt] = rc
 	r.byCont[q.contact] = attempt
 	req := &DialRequest{Campaign: r.id, Attempt: attempt, Contact: q.contact, Phone: plan.Phone, Mode: r.cp.Mode,
@@ -753,6 +779,9 @@ func (r *Runner) progress(ctx context.Context, c *runCall, answered time.Time, a
 
 // ended records a call's end.
 func (r *Runner) ended(ctx context.Context, c *runCall, ev CallEvent) {
+	if h, ok := r.o.Operators.(Holder); ok && c.held != "" {
+		h.Release(c.held, c.attempt)
+	}
 	delete(r.calls, c.attempt)
 	delete(r.byCont, c.contact)
 	e := AttemptEnd{Result: ResultFailed}

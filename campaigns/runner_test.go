@@ -63,6 +63,47 @@ func newFakeCenter(t *testing.T, j *journal.Journal, cp *Compiled, agents int) *
 	return f
 }
 
+// holdingCenter is a fakeCenter whose operators can be held for the calls
+// they ask for (campaigns.Holder): one hold per operator at a time.
+type holdingCenter struct {
+	*fakeCenter
+	hmu   sync.Mutex
+	holds map[string]string // agent → attempt
+}
+
+func (h *holdingCenter) Hold(agent, attempt string, lease time.Duration) error {
+	h.hmu.Lock()
+	defer h.hmu.Unlock()
+	if cur, ok := h.holds[agent]; ok {
+		return fmt.Errorf("%s is held for %s", agent, cur)
+	}
+	if lease < h.cp.Ring {
+		return fmt.Errorf("hold of %v is shorter than the ring timeout %v", lease, h.cp.Ring)
+	}
+	h.holds[agent] = attempt
+	return nil
+}
+
+func (h *holdingCenter) Release(agent, attempt string) {
+	h.hmu.Lock()
+	defer h.hmu.Unlock()
+	if h.holds[agent] == attempt {
+		delete(h.holds, agent)
+	}
+}
+
+// held lists "agent>attempt" of the holds in force, sorted.
+func (h *holdingCenter) held() []string {
+	h.hmu.Lock()
+	defer h.hmu.Unlock()
+	var out []string
+	for a, at := range h.holds {
+		out = append(out, a+">"+at)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (f *fakeCenter) errorf(format string, args ...any) {
 	f.mu.Lock()
 	f.errs = append(f.errs, fmt.Sprintf(format, args...))
@@ -654,7 +695,8 @@ func TestRunnerDialForPreviewAndOwnedCallback(t *testing.T) {
 		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
 			t.Fatal(err)
 		}
-		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
+		h := &holdingCenter{fakeCenter: f, holds: map[string]string{}}
+		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: h})
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- r.Run(rctx) }()
@@ -666,13 +708,6 @@ func TestRunnerDialForPreviewAndOwnedCallback(t *testing.T) {
 			t.Fatalf("preview campaign dialed %d calls by itself", placed)
 		}
 
-		res := r.DialFor(ctx, list[0].ID, "op2")
-		if res.Err != nil || res.Attempt == "" || res.Phone != list[0].Phones[0].Number {
-			t.Fatalf("DialFor(op2) = %+v", res)
-		}
-		if again := r.DialFor(ctx, list[0].ID, "op1"); !errors.Is(again.Err, ErrNotNow) {
-			t.Errorf("DialFor of a person being called = %+v, want ErrNotNow", again)
-		}
 		before, _ := j.Contact(ctx, staff, "disp-2026", list[1].ID)
 		if res := r.DialFor(ctx, list[1].ID, "op2"); !errors.Is(res.Err, ErrNotNow) || !strings.Contains(res.Err.Error(), "dnc") {
 			t.Errorf("DialFor of a DNC phone = %+v, want ErrNotNow naming dnc", res)
@@ -684,6 +719,27 @@ func TestRunnerDialForPreviewAndOwnedCallback(t *testing.T) {
 		if res := r.DialFor(ctx, owned, "op2"); !errors.Is(res.Err, ErrNotNow) || !strings.Contains(res.Err.Error(), "callback_owned by op1") {
 			t.Errorf("DialFor of op1's callback by op2 = %+v, want refused naming op1", res)
 		}
+		if held := h.held(); len(held) != 0 {
+			t.Errorf("refused dials left operators held: %v", held)
+		}
+		res := r.DialFor(ctx, list[0].ID, "op2")
+		if res.Err != nil || res.Attempt == "" || res.Phone != list[0].Phones[0].Number {
+			t.Fatalf("DialFor(op2) = %+v", res)
+		}
+		if held := h.held(); !slices.Equal(held, []string{"op2>" + res.Attempt}) {
+			t.Errorf("while the call rings the holds are %v, want op2 held for it", held)
+		}
+		if again := r.DialFor(ctx, list[0].ID, "op1"); !errors.Is(again.Err, ErrNotNow) {
+			t.Errorf("DialFor of a person being called = %+v, want ErrNotNow", again)
+		}
+		// op2 is held for the call in flight: a second dial is refused and
+		// writes nothing.
+		if busy := r.DialFor(ctx, list[3].ID, "op2"); !errors.Is(busy.Err, ErrNotNow) || !strings.Contains(busy.Err.Error(), "cannot take a call") {
+			t.Errorf("DialFor by an operator held for another call = %+v, want ErrNotNow", busy)
+		}
+		if ct, _ := j.Contact(ctx, staff, "disp-2026", list[3].ID); len(ct.Attempts) != 0 {
+			t.Errorf("a dial refused for a busy operator wrote attempts %+v", ct.Attempts)
+		}
 		time.Sleep(40 * time.Second) // op2's call ends, op2 wraps up
 		if res := r.DialFor(ctx, owned, "op1"); res.Err != nil {
 			t.Errorf("DialFor of op1's callback by op1 = %+v", res)
@@ -692,6 +748,9 @@ func TestRunnerDialForPreviewAndOwnedCallback(t *testing.T) {
 		cancel()
 		<-done
 
+		if held := h.held(); len(held) != 0 {
+			t.Errorf("after the calls ended operators are still held: %v", held)
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if want := []string{list[0].ID + ">op2", owned + ">op1"}; !slices.Equal(f.placedFor, want) {

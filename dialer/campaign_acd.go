@@ -48,6 +48,33 @@ func (d *Desk) Operators() campaigns.Operators { return deskOperators{d} }
 
 type deskOperators struct{ d *Desk }
 
+// ErrNoSession: the operator has no session leg up, so a call placed at
+// their request could not reach them.
+var ErrNoSession = errors.New("the operator's phone is not connected: start of work first")
+
+// Hold implements campaigns.Holder: agent is reserved for attempt while
+// it rings (acd.Hold). Only an operator on a session leg can be held:
+// the answer is switched onto that leg.
+func (o deskOperators) Hold(agent, attempt string, lease time.Duration) error {
+	return o.d.Hold(agent, attempt, lease)
+}
+
+// Release implements campaigns.Holder.
+func (o deskOperators) Release(agent, attempt string) { o.d.Release(agent, attempt) }
+
+// Hold reserves operator login, who must be working on a session leg and
+// not on a call, for the outbound call id placed at their request for at
+// most lease (acd.Hold).
+func (d *Desk) Hold(login, id string, lease time.Duration) error {
+	if d.sessionLeg(login) == nil {
+		return fmt.Errorf("hold %s: %w", login, ErrNoSession)
+	}
+	return d.acd.Hold(login, id, lease)
+}
+
+// Release ends login's hold for call id (acd.Release).
+func (d *Desk) Release(login, id string) { d.acd.Release(login, id) }
+
 // Agents lists the campaign's working operators with their state and
 // time in state (campaigns.Operators).
 func (o deskOperators) Agents(campaign string, dst []campaigns.Agent) []campaigns.Agent {
@@ -109,6 +136,9 @@ type OutboundCall struct {
 	agent    string
 	bridge   *media.Bridge
 	at       time.Time
+	// appeal is the appeal of a call the operator asked for (CallFor);
+	// such a call belongs to no campaign.
+	appeal string
 
 	once sync.Once
 	done chan struct{}
@@ -152,6 +182,9 @@ func (o *OutboundCall) hangup(by string) { o.finish(by) }
 
 // callInfo describes the call for the operator's desktop (deskCall).
 func (o *OutboundCall) callInfo() CallInfo {
+	if o.appeal != "" {
+		return CallInfo{CallID: o.id, Caller: o.caller, Queue: o.campaign, Direction: "outbound", AppealID: o.appeal, ConnectedAt: o.at}
+	}
 	return CallInfo{CallID: o.id, Caller: o.caller, Queue: o.campaign, Direction: "outbound", Campaign: o.campaign,
 		ContactID: o.id, ConnectedAt: o.at}
 }
@@ -166,6 +199,10 @@ func (o *OutboundCall) callInfo() CallInfo {
 // operator takes it (the one who asked for the call: a preview or a
 // callback they own).
 func (d *Desk) ConnectOutbound(ctx context.Context, leg *media.Leg, campaign, id, caller, agent string, grace time.Duration, rec *media.Recorder) (*OutboundCall, error) {
+	return d.connectOutbound(ctx, leg, campaign, id, caller, agent, grace, rec, "")
+}
+
+func (d *Desk) connectOutbound(ctx context.Context, leg *media.Leg, campaign, id, caller, agent string, grace time.Duration, rec *media.Recorder, appeal string) (*OutboundCall, error) {
 	if !d.acd.HasQueue(campaign) {
 		d.AddCampaign(campaign, 0)
 	}
@@ -198,7 +235,7 @@ func (d *Desk) ConnectOutbound(ctx context.Context, leg *media.Leg, campaign, id
 				continue
 			}
 			oc := &OutboundCall{d: d, id: id, campaign: campaign, caller: caller, agent: n.Agent, bridge: br,
-				at: time.Now(), done: make(chan struct{})}
+				at: time.Now(), done: make(chan struct{}), appeal: appeal}
 			d.attach(n.Agent, oc)
 			go oc.watch(ctx, tk)
 			return oc, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -111,6 +112,15 @@ func (q *campaignQueues) Inbound(campaign string) *campaigns.Inbound {
 	return q.desk.Operators().Inbound(campaign)
 }
 
+// Hold implements campaigns.Holder: the operator who asked for a call
+// (a preview dial, an owned callback) is held for it while it rings.
+func (q *campaignQueues) Hold(agent, attempt string, lease time.Duration) error {
+	return q.desk.Hold(agent, attempt, lease)
+}
+
+// Release implements campaigns.Holder.
+func (q *campaignQueues) Release(agent, attempt string) { q.desk.Release(agent, attempt) }
+
 // Stop hangs up the campaigns' calls, records their ends and stops the
 // runners. It is safe on a nil *campaignRun.
 func (r *campaignRun) Stop() {
@@ -127,12 +137,24 @@ func (r *campaignRun) Stop() {
 type campaignDialHook struct {
 	mu sync.Mutex
 	m  *campaigns.Manager
+	cd *dialer.CampaignDialer
 }
 
-func (h *campaignDialHook) set(m *campaigns.Manager) {
+func (h *campaignDialHook) set(m *campaigns.Manager, cd *dialer.CampaignDialer) {
 	h.mu.Lock()
-	h.m = m
+	h.m, h.cd = m, cd
 	h.mu.Unlock()
+}
+
+// CallFor implements api.AgentCaller (an appeal's «Перезвонить»).
+func (h *campaignDialHook) CallFor(ctx context.Context, req dialer.AgentCall) (string, <-chan dialer.AgentCallResult, error) {
+	h.mu.Lock()
+	cd := h.cd
+	h.mu.Unlock()
+	if cd == nil {
+		return "", nil, dialer.ErrNoDesk
+	}
+	return cd.CallFor(ctx, req)
 }
 
 // DialFor implements api.CampaignDialer.

@@ -319,7 +319,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 	hs := &http.Server{
 		Handler: plainHTTP(api.NewHandler(api.Options{Health: d, Gatherer: reg, OpenMetrics: cfg.HTTP.OpenMetrics, Journal: jr, Logger: log,
 			TrustedProxies: cfg.HTTP.Proxies(), Desk: desk, Events: events, CallLinks: glue, CampaignFigures: figures, QueueHistory: &glue.history,
-			Campaigns: dialHook}), cfg.HTTP.OpenMetrics),
+			Campaigns: dialHook, AgentCalls: dialHook}), cfg.HTTP.OpenMetrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.HTTP.ReadTimeout.Duration,
 		WriteTimeout:      cfg.HTTP.WriteTimeout.Duration,
@@ -365,7 +365,7 @@ func serve(parent context.Context, cfg *config.Config) error {
 		hs.Close()
 		return cli.Exit(fmt.Sprintf("campaigns: %v", err), exitFailure)
 	}
-	dialHook.set(camp.Manager)
+	dialHook.set(camp.Manager, camp.Dialer)
 	go glue.run(ctx, srv.Desk())
 	go figures.run(ctx)
 	log.Info("obzvon ready", "version", version, "http", ln.Addr().String(), "data", cfg.Data.Dir)
