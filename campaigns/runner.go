@@ -779,8 +779,10 @@ func (r *Runner) progress(ctx context.Context, c *runCall, answered time.Time, a
 
 // ended records a call's end.
 func (r *Runner) ended(ctx context.Context, c *runCall, ev CallEvent) {
+	// The operator's hold ends once the attempt's end is written: what
+	// their desktop reads then shows the result.
 	if h, ok := r.o.Operators.(Holder); ok && c.held != "" {
-		h.Release(c.held, c.attempt)
+		defer h.Release(c.held, c.attempt)
 	}
 	delete(r.calls, c.attempt)
 	delete(r.byCont, c.contact)

@@ -332,6 +332,11 @@ type Card struct {
 	Closing string `json:"closing,omitempty"`
 	// Questions are the script's questions with their text filled.
 	Questions []Question `json:"questions"`
+	// Mode is the campaign's dialing mode and Running whether it runs:
+	// in a running preview campaign the operator dials the card
+	// («Позвонить», POST /api/v1/campaigns/{id}/dial).
+	Mode    string `json:"mode"`
+	Running bool   `json:"running"`
 }
 
 // cardContact resolves a card's reference: a contact's ЕНП, or the id of
@@ -368,7 +373,11 @@ func CardOf(ctx context.Context, j *journal.Journal, who journal.Actor, id, enp 
 	}
 	fields := map[string]string{"name": c.Name, "patronymic": c.Patronymic, "surname": c.Surname, "mo_name": c.MOName,
 		"period": c.Period, "diagnosis": c.Diagnosis, "health_group": c.HealthGroup}
-	card := &Card{Contact: c, Script: sc, Intro: Fill(sc.Intro, fields), Closing: Fill(sc.Closing, fields)}
+	card := &Card{Contact: c, Script: sc, Intro: Fill(sc.Intro, fields), Closing: Fill(sc.Closing, fields),
+		Running: cp.Status == journal.CampaignRunning}
+	if comp, err := CompiledOf(cp); err == nil {
+		card.Mode = comp.Mode.String()
+	}
 	for _, q := range sc.Questions {
 		q.Text = Fill(q.Text, fields)
 		card.Questions = append(card.Questions, q)

@@ -119,7 +119,11 @@ func (g *desktopGlue) translate(ctx context.Context, e acd.Event) {
 		// which the survey card accepts; the event says so itself, as the
 		// desk attaches the call to the operator only after the ACD has
 		// connected it (reading the desk here raced with that).
-		if e.Outbound && !e.Consult {
+		// A call back the operator asked for (dialer.AgentCallQueue) is
+		// about an appeal, not a campaign's contact.
+		if e.Outbound && !e.Consult && e.Queue == dialer.AgentCallQueue {
+			data["direction"] = "outbound"
+		} else if e.Outbound && !e.Consult {
 			data["campaign"], data["contact_id"], data["direction"] = e.Queue, e.Call, "outbound"
 		} else if c := g.desk.Agent(e.Agent).Call; c != nil && c.CallID == e.Call && c.Campaign != "" {
 			data["campaign"], data["contact_id"], data["direction"] = c.Campaign, c.ContactID, c.Direction

@@ -210,14 +210,36 @@ async function resume() {
   }
 }
 
+// callOutcome is what the operator reads about the call back's outcome
+// (the "agent.call" event).
+const callOutcome = {
+  connected: 'Абонент ответил — разговор на вашем телефоне',
+  busy: 'Абонент занят. Попробуйте позже',
+  no_answer: 'Абонент не ответил',
+  rejected: 'Абонент ответил, но звонок не удалось соединить с вашим телефоном',
+  failed: 'Не удалось дозвониться',
+};
+
+let pendingCall = '';
+
 async function callback() {
+  $('deferred-error').textContent = '';
   try {
-    await busy($('callback'), () => api('POST', '/api/v1/agent/call', { to: a.phone, appeal_id: a.id }));
-    toast('Вызов на ' + a.phone + ' отправлен на ваш телефон');
+    const r = await busy($('callback'), () => api('POST', '/api/v1/agent/call', { appeal: a.id }));
+    pendingCall = r.call_id;
+    $('callback-status').textContent = 'Набираем ' + a.phone + '… Ответ абонента придёт на ваш телефон.';
   } catch (e) {
     $('deferred-error').textContent = ruError(e);
   }
 }
+
+onLive('agent.call', (d) => {
+  if (!d || d.call_id !== pendingCall) return;
+  pendingCall = '';
+  const text = (callOutcome[d.result] || callOutcome.failed) + (d.result !== 'connected' && d.sip_code ? ` (код ${d.sip_code})` : '');
+  $('callback-status').textContent = text;
+  if (d.result !== 'connected') toast(text);
+});
 
 // ---- Administrator (6) ----------------------------------------------------------
 

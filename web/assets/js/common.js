@@ -96,6 +96,8 @@ const stateNames = {
 
 /** agentStateName returns the Russian name of an operator state. */
 export function agentStateName(state, reason) {
+  // Held for a call the operator asked for (acd.HoldReason).
+  if (state === 'reserved' && reason === 'outbound call') return 'Исходящий вызов';
   const n = stateNames[state] || state || '';
   return state === 'paused' && reason ? `${n}: ${reason}` : n;
 }
@@ -195,7 +197,9 @@ function renderCall() {
   const person = call.person || phone.persons.get(call.call_id) || '';
   $('call-person').textContent = person;
   // A campaign is an outbound queue of the ACD: name it as a campaign.
-  $('call-queue').textContent = call.campaign ? 'кампания ' + call.campaign : (call.queue ? 'очередь ' + call.queue : '');
+  // A call back the operator asked for (appeal-callback) is about its appeal.
+  $('call-queue').textContent = call.campaign ? 'кампания ' + call.campaign
+    : call.queue === 'appeal-callback' ? 'перезвон по обращению' : (call.queue ? 'очередь ' + call.queue : '');
   const consulting = phone.consult && phone.consult === call.call_id;
   $('call-consult').hidden = !consulting;
   $('call-transfer').hidden = !features.transfer || consulting;

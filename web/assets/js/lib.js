@@ -107,6 +107,13 @@ const reasons = [
   [/already exists/, 'уже существует'],
   [/too many failed logins/, 'слишком много неудачных попыток, подождите'],
   [/bad login or password/, 'неверный логин или пароль'],
+  [/phone is not connected: start of work first/, 'ваш телефон не подключён: нажмите «Начало работы» в кабинете'],
+  [/you are on a call/, 'вы на линии: завершите текущий разговор'],
+  [/is not assigned to you/, 'обращение назначено другому сотруднику'],
+  [/has no phone to call/, 'в обращении нет номера телефона'],
+  [/only an appeal in work or deferred is called back/, 'перезвонить можно только по обращению «В работе» или «Отсрочено»'],
+  [/no \[\[trunk\]\] is configured/, 'нет линии для исходящих звонков (не настроен транк)'],
+  [/the operator cannot take a call now/, 'вы сейчас не можете принять звонок (на линии или не начали работу)'],
 ];
 
 /** ruError turns an API error into a message in Russian. */

@@ -5,8 +5,8 @@
 // progressive and predictive campaigns it opens by itself when the call
 // connects (see common.js).
 
-import { api, h, fill, $, fmtDate, fmtDateTime, personName, ruError, toast, busy } from './lib.js';
-import { currentCall, onLive, live } from './common.js';
+import { api, h, fill, $, fmtDate, fmtDateTime, personName, ruError, toast, busy, viewer } from './lib.js';
+import { currentCall, onLive, live, features, phone } from './common.js';
 import { SURVEY_KEY } from './survey-handoff.js';
 
 let handoff = null;
@@ -131,8 +131,64 @@ function showCall() {
   const call = currentCall();
   $('sv-call').hidden = !call;
   if (call) $('sv-call').textContent = `Звонок ${call.caller || ''}${call.campaign ? ', кампания ' + call.campaign : ''}.`;
+  renderDial();
 }
-live.addEventListener('phone', () => { if (card) showCall(); });
+
+// ---- «Позвонить» (preview; a callback the operator owns) ---------------------
+
+// renderDial offers «Позвонить» when the operator dials this card: a
+// running preview campaign, or a callback this operator owns in any
+// mode; never during a call, never without a working phone.
+function renderDial() {
+  const c = card && card.contact;
+  const mine = c && c.callback && c.callback.agent === viewer.login;
+  const working = phone.me && phone.me.state && phone.me.state !== 'logged_out';
+  const show = !!(features.agent && features.campaigns && card && card.running && (card.mode === 'preview' || mine) &&
+    (c.phones || []).some((p) => !p.wrong) && c.status !== 'done');
+  $('sv-dial').hidden = !show;
+  $('sv-dial').disabled = !working || !!currentCall() || phone.me.state === 'reserved';
+  $('sv-dial').title = !working ? 'Сначала нажмите «Начало работы» в кабинете' : '';
+}
+
+let dialing = '';
+
+async function dial() {
+  $('sv-error').textContent = '';
+  try {
+    const r = await busy($('sv-dial'), () => api('POST', `/api/v1/campaigns/${encodeURIComponent(handoff.campaign)}/dial`, { contact: card.contact.id }));
+    dialing = r.attempt;
+    $('sv-dial-status').textContent = `Набираем ${r.phone}… Ответ придёт на ваш телефон.`;
+    renderDial();
+  } catch (e) {
+    $('sv-error').textContent = ruError(e);
+  }
+}
+
+// The dialed call reached the operator, or ended without them: the
+// operator's hold ends (the phone's state leaves «reserved») after the
+// attempt's result is written, so the card read then shows it.
+live.addEventListener('phone', async () => {
+  if (!dialing) return;
+  const call = currentCall();
+  if (call && call.contact_id === dialing) {
+    $('sv-dial-status').textContent = 'Абонент ответил — разговор на вашем телефоне.';
+    dialing = '';
+    return;
+  }
+  if (call || !phone.me || phone.me.state === 'reserved') return;
+  const attempt = dialing;
+  dialing = '';
+  try {
+    const fresh = await api('POST', `/api/v1/surveys/${encodeURIComponent(handoff.campaign)}/card`, { enp: enp() });
+    card.contact = fresh.contact;
+    const at = (fresh.contact.attempts || []).find((x) => x.id === attempt);
+    $('sv-dial-status').textContent = at && at.result ? 'Не дозвонились: ' + resultName(at.result) + '.' : 'Вызов завершён без соединения.';
+    renderActions();
+    renderDial();
+  } catch (e) {
+    $('sv-error').textContent = ruError(e);
+  }
+});
 
 // The call's notice goes when the call ends (the card stays to finish).
 onLive('call.ended', (d) => {
@@ -233,6 +289,7 @@ function next() {
 
 $('sv-form').addEventListener('submit', save);
 $('sv-next').addEventListener('click', next);
+$('sv-dial').addEventListener('click', dial);
 if (readHandoff()) {
   loadCard();
 } else {
