@@ -976,21 +976,48 @@ type Manager struct {
 
 	running map[string]chan struct{} // campaign → closed when its runner ends
 	ended   chan string
+	// kick asks for a scan now; scanned (under mu) is closed at the end
+	// of each scan and replaced.
+	kick    chan struct{}
+	scanned chan struct{}
 }
 
 // NewManager returns a manager of runners made with o.
 func NewManager(o RunnerOptions) *Manager {
-	return &Manager{o: o, running: map[string]chan struct{}{}, ended: make(chan string, 16), runners: map[string]*Runner{}}
+	return &Manager{o: o, running: map[string]chan struct{}{}, ended: make(chan string, 16), runners: map[string]*Runner{},
+		kick: make(chan struct{}, 1), scanned: make(chan struct{})}
 }
 
 // DialFor asks campaign's runner to dial contact now for agent
 // (Runner.DialFor); ErrNotRunning when the campaign has no runner.
 func (m *Manager) DialFor(ctx context.Context, campaign, contact, agent string) DialForResult {
 	m.mu.Lock()
-	r := m.runners[campaign]
+	r, scanned := m.runners[campaign], m.scanned
 	m.mu.Unlock()
 	if r == nil {
-		return DialForResult{Err: ErrNotRunning}
+		// Started a moment ago: its runner comes with the next scan,
+		// asked for now rather than at the next second's.
+		if c, err := m.o.Store.Campaign(ctx, campaign); err != nil || c.Status != journal.CampaignRunning {
+			return DialForResult{Err: ErrNotRunning}
+		}
+		select {
+		case m.kick <- struct{}{}:
+		default:
+		}
+		t := time.NewTimer(5 * time.Second)
+		defer t.Stop()
+		for r == nil {
+			select {
+			case <-scanned:
+			case <-t.C:
+				return DialForResult{Err: ErrNotRunning}
+			case <-ctx.Done():
+				return DialForResult{Err: ctx.Err()}
+			}
+			m.mu.Lock()
+			r, scanned = m.runners[campaign], m.scanned
+			m.mu.Unlock()
+		}
 	}
 	return r.DialFor(ctx, contact, agent)
 }
@@ -1017,13 +1044,21 @@ func (m *Manager) Run(ctx context.Context) {
 			m.mu.Lock()
 			delete(m.runners, id)
 			m.mu.Unlock()
+		case <-m.kick:
 		case <-t.C:
 		}
 	}
 }
 
-// scan starts a runner for each running campaign without one.
+// scan starts a runner for each running campaign without one, then tells
+// those waiting for a scan (DialFor).
 func (m *Manager) scan(ctx context.Context, log *slog.Logger) {
+	defer func() {
+		m.mu.Lock()
+		close(m.scanned)
+		m.scanned = make(chan struct{})
+		m.mu.Unlock()
+	}()
 	list, err := m.o.Store.Campaigns(ctx)
 	if err != nil {
 		if ctx.Err() == nil {

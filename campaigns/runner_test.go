@@ -774,3 +774,51 @@ func TestRunnerDialForPreviewAndOwnedCallback(t *testing.T) {
 		}
 	})
 }
+
+// An operator may press «Позвонить» the moment a preview campaign is
+// started: the manager starts its runner at once for the request instead
+// of answering "not running" until its next scan.
+func TestManagerDialForRightAfterStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		j, err := journal.Open(journal.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		set := Settings{Mode: "preview", Weekdays: "00:00-24:00", Weekend: "00:00-24:00"}
+		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
+			t.Fatal(err)
+		}
+		cp, _ := CompiledOf(mustCampaign(t, j))
+		f := newFakeCenter(t, j, cp, 1)
+		p := contact("2619482199300001", "+79123450001")
+		f.zones[p.ID] = "MSK"
+		if _, err := j.LoadContacts(ctx, staff, "disp-2026", []journal.Contact{p}, "list.csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		m := NewManager(RunnerOptions{Store: j, Dialer: f, Operators: f})
+		mctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { m.Run(mctx); close(done) }()
+		synctest.Wait() // the first scan: nothing runs
+		if res := m.DialFor(ctx, "disp-2026", p.ID, "op1"); !errors.Is(res.Err, ErrNotRunning) {
+			t.Errorf("DialFor of a created campaign = %+v, want ErrNotRunning", res)
+		}
+		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		res := m.DialFor(ctx, "disp-2026", p.ID, "op1")
+		if res.Err != nil || res.Attempt == "" {
+			t.Errorf("DialFor right after the start = %+v, want dialed", res)
+		}
+		if waited := time.Since(start); waited >= time.Second {
+			t.Errorf("DialFor waited %v for the runner: the next scan, not one asked for", waited)
+		}
+		time.Sleep(time.Minute)
+		cancel()
+		<-done
+	})
+}
