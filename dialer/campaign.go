@@ -147,6 +147,11 @@ type campaignCall struct {
 	report func(campaigns.CallEvent)
 	log    *slog.Logger
 	call   *TrunkCall
+	// agent is the operator's part of the call and recording the file
+	// it was recorded to, for the call's record (none: no operator took
+	// it).
+	agent     *journal.AgentSpan
+	recording string
 }
 
 func (c *campaignCall) event(k campaigns.CallEventKind, f func(*campaigns.CallEvent)) time.Time {
@@ -305,13 +310,24 @@ func (c *campaignCall) operator(lctx context.Context, e campaigns.AttemptEnd, sh
 	if got.err == nil {
 		sh.stop()
 		e.Agent = got.call.Agent()
+		span := &journal.AgentSpan{Login: e.Agent, Queue: c.d.Campaign, Connected: time.Now()}
+		c.agent = span
+		if rec != nil {
+			c.recording = rec.Path()
+		}
 		c.event(campaigns.CallConnected, func(ev *campaigns.CallEvent) { ev.Agent = e.Agent })
 		select {
 		case <-got.call.Done():
 			e.Note = "the operator ended the call"
+			span.EndedBy = hangupAgent
+			if eb, ok := got.call.(interface{ EndedBy() string }); ok {
+				span.EndedBy = eb.EndedBy()
+			}
 		case <-lctx.Done():
-			got.call.End("caller")
+			got.call.End(hangupCaller)
+			span.EndedBy = hangupCaller
 		}
+		span.Ended = time.Now()
 		e.Result = campaigns.ResultReached
 		return e
 	}
@@ -505,12 +521,21 @@ func (c *campaignCall) record() {
 	}
 	leg := c.call.record()
 	hangup := "system"
-	if !c.call.HungUpByUs() {
+	switch {
+	case !c.call.HungUpByUs():
 		hangup = "callee"
+	case c.agent != nil && c.agent.EndedBy == hangupAgent:
+		hangup = hangupAgent
+	}
+	// An operator's call names the operator and its recording (the file
+	// of a call no operator took is removed).
+	var agents []journal.AgentSpan
+	if c.agent != nil {
+		agents = []journal.AgentSpan{*c.agent}
 	}
 	rec := &journal.CallRecord{Direction: "outbound", Route: c.d.Campaign, To: c.d.Phone, Arrived: c.call.invited,
 		Answered: leg.Answered, Ended: leg.Ended, HangupBy: hangup, SIPCode: leg.SIPCode, Codec: leg.Codec,
-		Legs: []journal.LegRecord{leg}}
+		Recording: c.recording, Legs: []journal.LegRecord{leg}, Agents: agents}
 	if rec.Ended.IsZero() {
 		rec.Ended = time.Now()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -233,10 +234,31 @@ func TestCampaignCallsThroughSIPpTrunk(t *testing.T) {
 		}
 	}
 	calls := r.a.waitCalls(t, 4)
+	withAgent := 0
 	for _, c := range calls {
 		if c.Direction != "outbound" || c.Route != "mix" || c.SIPCode != 200 {
 			t.Errorf("call record %+v: want outbound, route mix, 200", c)
 		}
+		// The calls an operator took name the operator and the
+		// recording; the machines' calls neither (their file is gone).
+		if len(c.Agents) == 0 {
+			if c.Recording != "" {
+				t.Errorf("call %s without an operator names a recording %q", c.ID, c.Recording)
+			}
+			continue
+		}
+		withAgent++
+		if a := c.Agents[0]; len(c.Agents) != 1 || a.Login != "op1" || a.Queue != "mix" || a.EndedBy != hangupAgent ||
+			!a.Connected.After(c.Answered) || a.Ended.Before(a.Connected) || c.HangupBy != hangupAgent {
+			t.Errorf("call %s: agents %+v, hung up by %q; want op1's part of campaign mix, ended by the operator", c.ID, c.Agents, c.HangupBy)
+		}
+		// (The fake desk bridges no audio: the file is there, empty.)
+		if _, err := os.Stat(c.Recording); c.Recording == "" || err != nil {
+			t.Errorf("call %s with an operator: recording %q (%v): want the call's file", c.ID, c.Recording, err)
+		}
+	}
+	if withAgent != 2 {
+		t.Errorf("%d call records name an operator, want the 2 people reached", withAgent)
 	}
 }
 
