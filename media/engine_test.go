@@ -53,6 +53,7 @@ func TestPerLegReaders(t *testing.T) {
 		{"Play", TestPlayDeliversPromptFrames},
 		{"InBandDTMF", TestInBandDTMF},
 		{"SymmetricRTP", TestSymmetricRTPLearning},
+		{"LatchKeepsTheCaller", TestLatchKeepsTheCaller},
 		{"Hold", TestHold},
 		{"Update", TestUpdateChangesTranscoding},
 		{"SendDTMF", TestSendDTMF},
@@ -541,6 +542,55 @@ func TestSymmetricRTPLearning(t *testing.T) {
 	waitIn(t, l, 42)
 	if s := l.Stats(); s.PacketsIn != 39 || l.Remote() != other.addr() {
 		t.Errorf("after Update: Stats() = %+v, Remote() = %v; want 39 packets in from %v", s, l.Remote(), other.addr())
+	}
+}
+
+// TestLatchKeepsTheCaller: stale RTP of an earlier call reaching a leg
+// on a reused port must not take the caller's audio. Under make
+// overload's setup phase a few packets another socket had queued for the
+// port's previous call arrived first, were latched as the remote, and
+// every packet of the caller's, from the address its SDP names, was then
+// rejected: a silent call.
+func TestLatchKeepsTheCaller(t *testing.T) {
+	e := newTestEngine(t)
+	caller, stale := newPeer(t), newPeer(t)
+	l := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU, WaitForPeer: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = e.Echo(ctx, l) }()
+	for l.sink.Load() == nil {
+		time.Sleep(time.Millisecond) // wait for Echo to take the leg
+	}
+	stale.sendTone(l.LocalAddr(), PCMU, 0, 1000, 3) // before the caller's first
+	waitIn(t, l, 3)
+	caller.sendTone(l.LocalAddr(), PCMU, 0, 1000, 20)
+	waitIn(t, l, 23)
+	if got := l.Remote(); got != caller.addr() {
+		t.Fatalf("Remote() = %v after the caller's packets, want the caller's %v (stale packets came from %v)", got, caller.addr(), stale.addr())
+	}
+	if pcm := checkStream(t, caller.recv(20), 0, PCMU); !hasTone(pcm, 1000) {
+		t.Errorf("the caller's echo is not its tone")
+	}
+	if s := l.Stats(); s.PacketsIn != 23 || s.Rejected != 0 {
+		t.Errorf("Stats() = %+v, want 23 packets in (3 stale, 20 the caller's), 0 rejected", s)
+	}
+	// The window is over: the socket is connected to the caller.
+	stale.sendTone(l.LocalAddr(), PCMU, 0, 1000, 3)
+	caller.sendTone(l.LocalAddr(), PCMU, 0, 1000, 1)
+	if got := caller.recv(1); len(got) != 1 || l.Remote() != caller.addr() {
+		t.Errorf("after the window: remote %v, want %v", l.Remote(), caller.addr())
+	}
+
+	// The other order: the caller was heard first; a stray packet then
+	// is rejected, not latched.
+	l2 := startLeg(t, e, LegParams{Remote: caller.addr(), Codec: PCMU})
+	caller.sendTone(l2.LocalAddr(), PCMU, 0, 1000, 1)
+	waitIn(t, l2, 1)
+	stale.sendTone(l2.LocalAddr(), PCMU, 0, 1000, 1)
+	caller.sendTone(l2.LocalAddr(), PCMU, 0, 1000, 2)
+	waitIn(t, l2, 4)
+	if s := l2.Stats(); l2.Remote() != caller.addr() || s.PacketsIn != 3 || s.Rejected != 1 {
+		t.Errorf("a stray packet after the caller's first: remote %v, Stats() = %+v; want the caller %v, 3 in, 1 rejected", l2.Remote(), s, caller.addr())
 	}
 }
 

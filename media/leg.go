@@ -12,11 +12,15 @@ import (
 
 // learnPackets is how many packets after Start or Update may move the
 // remote address (symmetric RTP, for peers behind NAT whose SDP shows a
-// private address). The first packet from another address within them is
-// latched as the new remote, once; later packets from other addresses are
-// dropped and counted in Stats.Rejected. When the window is over the
-// socket is connected to the remote and the kernel drops strangers'
-// packets itself, so nobody can hijack an established stream.
+// private address). While nothing has come from the remote, the first
+// packet from another address within them is latched as the new remote,
+// once; later packets from other addresses are dropped and counted in
+// Stats.Rejected. Only the signalled address (the SDP's) may take the
+// remote back from an address latched that way: a stale packet of an
+// earlier call whose port was reused, arriving before the caller's first,
+// must not lock the caller out. When the window is over the socket is
+// connected to the remote and the kernel drops strangers' packets itself,
+// so nobody can hijack an established stream.
 const learnPackets = 10
 
 // LegParams is what the SDP offer/answer negotiated for a leg.
@@ -51,6 +55,7 @@ const UnheardBudget = 25
 // started leg.
 type legConfig struct {
 	remote   netip.AddrPort
+	sdp      netip.AddrPort // the signalled remote (LegParams.Remote)
 	codec    Codec
 	pt       uint8
 	eventPT  uint8
@@ -77,7 +82,8 @@ func (p LegParams) config() (*legConfig, error) {
 	if p.EventPT != 0 && p.EventPT == pt {
 		return nil, fmt.Errorf("media: telephone-event payload type %d equals the audio payload type", p.EventPT)
 	}
-	return &legConfig{remote: unmapAddrPort(p.Remote), codec: p.Codec, pt: pt, eventPT: p.EventPT, waitPeer: p.WaitForPeer}, nil
+	remote := unmapAddrPort(p.Remote)
+	return &legConfig{remote: remote, sdp: remote, codec: p.Codec, pt: pt, eventPT: p.EventPT, waitPeer: p.WaitForPeer}, nil
 }
 
 func unmapAddrPort(a netip.AddrPort) netip.AddrPort {
@@ -434,7 +440,7 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 	event := err == nil && cfg.eventPT != 0 && h.pt == cfg.eventPT
 	from = unmapAddrPort(from)
 	if from != cfg.remote {
-		if l.learnLeft <= 0 || cfg.learned || !(audio || event) {
+		if !l.mayLatch(cfg, from, audio || event) {
 			l.reject()
 			return
 		}
@@ -530,6 +536,21 @@ func (l *Leg) handle(pkt []byte, from netip.AddrPort, now time.Time) {
 			(*f)(l.firstForward(now))
 		}
 	}
+}
+
+// mayLatch reports whether an RTP packet (rtp: of a negotiated payload
+// type) from from, which is not cfg's remote, moves the remote there: only
+// within the learning window, and either the signalled address taking the
+// remote back from one learned, or nothing heard yet from the remote and
+// nothing learned. It runs in the reader.
+func (l *Leg) mayLatch(cfg *legConfig, from netip.AddrPort, rtp bool) bool {
+	if l.learnLeft <= 0 || !rtp {
+		return false
+	}
+	if from == cfg.sdp {
+		return true // cfg.remote was learned: the caller itself is here
+	}
+	return !cfg.learned && l.heardGen.Load() != cfg.gen
 }
 
 // newSink returns a sink to to recording on channel ch of rec (nil: none).
