@@ -112,20 +112,31 @@ func (br *Bridge) Disconnect() {
 // Echo sends what the caller says on l back to the caller, until ctx is
 // done (it returns ctx.Err()) or the leg is closed (ErrLegClosed).
 func (e *Engine) Echo(ctx context.Context, l *Leg) error {
-	if l.cfg.Load() == nil {
-		return ErrLegNotStarted
+	stop, err := e.StartEcho(l)
+	if err != nil {
+		return err
 	}
-	s := &sink{to: l}
-	if !l.sink.CompareAndSwap(nil, s) {
-		return ErrLegBusy
-	}
-	defer l.sink.CompareAndSwap(s, nil)
+	defer stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-l.closing:
 		return ErrLegClosed
 	}
+}
+
+// StartEcho sends what the caller says on l back to the caller until
+// stop is called or the leg is closed; stop is idempotent. Echo is the
+// blocking form.
+func (e *Engine) StartEcho(l *Leg) (stop func(), err error) {
+	if l.cfg.Load() == nil {
+		return nil, ErrLegNotStarted
+	}
+	s := &sink{to: l}
+	if !l.sink.CompareAndSwap(nil, s) {
+		return nil, ErrLegBusy
+	}
+	return func() { l.sink.CompareAndSwap(s, nil) }, nil
 }
 
 // Play sends the prompt on l in the leg's codec as 20 ms packets paced by
