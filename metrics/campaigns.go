@@ -14,7 +14,8 @@ const (
 )
 
 // AMD verdicts, the values of the result label of
-// obzvon_amd_decisions_total (media.AMDVerdict.String()).
+// obzvon_amd_decisions_total and obzvon_amd_decision_seconds
+// (media.AMDVerdict.String()).
 var amdResults = []string{"human", "machine", "unknown"}
 
 // Campaigns holds the metrics of outbound campaigns: trunks, attempts,
@@ -32,7 +33,7 @@ type Campaigns struct {
 	contacts      *prometheus.GaugeVec
 	decisions     *prometheus.CounterVec
 	amdDecisions  *prometheus.CounterVec
-	amdSeconds    prometheus.Histogram
+	amdSeconds    *prometheus.HistogramVec
 }
 
 // NewCampaigns builds the campaign metrics and registers them on reg (nil:
@@ -71,14 +72,15 @@ func NewCampaigns(reg prometheus.Registerer) *Campaigns {
 			Namespace: namespace, Subsystem: "amd", Name: "decisions_total",
 			Help: "Answering-machine detection decisions, by result (human, machine, unknown).",
 		}, []string{"result"}),
-		amdSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		amdSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "amd", Name: "decision_seconds",
-			Help:    "Time from answer to the answering-machine detection's decision.",
+			Help:    "Time from answer to the answering-machine detection's decision, by result (human, machine, unknown).",
 			Buckets: []float64{0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6},
-		}),
+		}, []string{"result"}),
 	}
 	for _, r := range withOther(amdResults) {
 		m.amdDecisions.WithLabelValues(r)
+		m.amdSeconds.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.trunkChannels, m.trunkAttempts, m.attempts, m.abandon, m.dialLevel, m.contacts, m.decisions,
@@ -157,11 +159,14 @@ func (m *Campaigns) DialDecision(campaign string, dial bool) {
 
 // AMDDecision counts one answering-machine detection with its result
 // ("human", "machine", "unknown"; anything else is Other) and the seconds
-// it took from the answer.
+// it took from the answer, by result: a person waits for the human (or
+// unknown) decision before an operator, a machine's line is held until
+// its own.
 func (m *Campaigns) AMDDecision(result string, seconds float64) {
 	if m == nil {
 		return
 	}
-	m.amdDecisions.WithLabelValues(bound(result, amdResults)).Inc()
-	m.amdSeconds.Observe(seconds)
+	r := bound(result, amdResults)
+	m.amdDecisions.WithLabelValues(r).Inc()
+	m.amdSeconds.WithLabelValues(r).Observe(seconds)
 }

@@ -32,6 +32,7 @@ func TestCampaignMetrics(t *testing.T) {
 	m.DialDecision("disp-2026", false)
 	m.AMDDecision("machine", 1.9)
 	m.AMDDecision("maybe", 0.5)
+	m.AMDDecision("unknown", 1.0)
 	for _, tc := range []struct {
 		c    prometheus.Collector
 		want float64
@@ -58,6 +59,15 @@ func TestCampaignMetrics(t *testing.T) {
 		"obzvon_amd_decisions_total", "obzvon_amd_decision_seconds_bucket"} {
 		if !strings.Contains(string(text), name) {
 			t.Errorf("exposition lacks %s", name)
+		}
+	}
+	// The decision time is split by result: the bench reads a person's
+	// wait (human, unknown) apart from a machine's.
+	for _, line := range []string{`obzvon_amd_decision_seconds_sum{result="machine"} 1.9`,
+		`obzvon_amd_decision_seconds_count{result="unknown"} 1`, `obzvon_amd_decision_seconds_count{result="human"} 0`,
+		`obzvon_amd_decision_seconds_sum{result="other"} 0.5`} {
+		if !strings.Contains(string(text), line+"\n") {
+			t.Errorf("exposition lacks %s", line)
 		}
 	}
 	problems, err := promlint.New(bytes.NewReader(text)).Lint()
