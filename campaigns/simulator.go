@@ -20,6 +20,11 @@ import (
 // ring out at 20 s, 30 % reach an answering machine (U(3,15) s plus 3 s of
 // detection) and 20 % are busy after U(1,5) s; a live answer waits at most
 // the grace period (2 s) for an agent, else it is abandoned.
+//
+// AMD replaces the reference's detection with the appliance's as a run
+// measured it (make bench-campaign): a live answer too waits for the
+// detector's decision before it can go to an agent, and its grace period
+// starts at that decision, as in dialer/campaign.go.
 type SimConfig struct {
 	Agents   int
 	LiveProb float64
@@ -57,6 +62,34 @@ type SimConfig struct {
 	// day of make bench-campaign (with TalkMean and Wrap divided too).
 	// 0 means 1.
 	Scale float64
+	// AMD, when set, is answering-machine detection as the appliance runs
+	// it; nil is the reference's (a live answer goes to an agent at once,
+	// a machine is detected 3 s after its answer, divided by Scale).
+	AMD *SimAMD
+	// TalkExp draws talk times from an exponential distribution of mean
+	// TalkMean (TalkCV is then not used), as obzvon-load's trunk does.
+	TalkExp bool
+	// Priors seed the pacer's estimates, as a campaign's settings do
+	// (prior_live, prior_ring, prior_talk, prior_wrap); zero fields take
+	// DefaultPriors.
+	Priors Priors
+	// DayFromWarmup counts the warm-up in the measured day's abandonment
+	// window, as for a campaign started that day (make bench-campaign);
+	// by default the warm-up is the end of the day before.
+	DayFromWarmup bool
+}
+
+// SimAMD is answering-machine detection's time from the answer to its
+// decision. Both are real durations, never divided by SimConfig.Scale: the
+// detector listens to the far end's audio as it comes, so a day scaled
+// down in time still waits as long for it.
+type SimAMD struct {
+	// Live is the time to pass a live answer on (verdict human, or
+	// unknown after the initial silence): the call is in flight meanwhile,
+	// then waits at most the grace period for an agent.
+	Live time.Duration
+	// Machine is the time to recognise a machine, which is then hung up.
+	Machine time.Duration
 }
 
 // SimLogout makes Count agents log out At (after warm-up) as soon as they
@@ -223,7 +256,8 @@ type simulator struct {
 
 	// ledger is the production abandonment ledger on the virtual clock,
 	// whose wall time starts so that the measured day begins at midnight:
-	// the warm-up is the end of the day before.
+	// the warm-up is the end of the day before (DayFromWarmup: the day
+	// begins with the warm-up).
 	ledger *AbandonLedger
 	epoch  time.Time
 	state  State
@@ -239,14 +273,24 @@ type simulator struct {
 // Simulate runs one simulated day and returns its figures. It fails only on
 // a bad configuration.
 func Simulate(cfg SimConfig) (SimResult, error) {
+	s, err := newSimulator(cfg)
+	if err != nil {
+		return SimResult{}, err
+	}
+	s.run()
+	return s.res, nil
+}
+
+// newSimulator checks cfg and sets up its day, ready to run.
+func newSimulator(cfg SimConfig) (*simulator, error) {
 	if cfg.Agents <= 0 {
-		return SimResult{}, fmt.Errorf("simulate: agents %d: must be > 0", cfg.Agents)
+		return nil, fmt.Errorf("simulate: agents %d: must be > 0", cfg.Agents)
 	}
 	if !(cfg.LiveProb > 0 && cfg.LiveProb <= 1) {
-		return SimResult{}, fmt.Errorf("simulate: live probability %v: must be in (0, 1]", cfg.LiveProb)
+		return nil, fmt.Errorf("simulate: live probability %v: must be in (0, 1]", cfg.LiveProb)
 	}
 	if cfg.Duration <= 0 {
-		return SimResult{}, fmt.Errorf("simulate: duration %v: must be > 0", cfg.Duration)
+		return nil, fmt.Errorf("simulate: duration %v: must be > 0", cfg.Duration)
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = 250 * time.Millisecond
@@ -260,20 +304,26 @@ func Simulate(cfg SimConfig) (SimResult, error) {
 	if cfg.Wrap < 0 {
 		cfg.Wrap = 0
 	}
+	if a := cfg.AMD; a != nil && (a.Live < 0 || a.Machine < 0) {
+		return nil, fmt.Errorf("simulate: AMD decision times live %v, machine %v: must be >= 0", a.Live, a.Machine)
+	}
 	pacer, err := NewPacer(cfg.Pacer)
 	if err != nil {
-		return SimResult{}, fmt.Errorf("simulate: %w", err)
+		return nil, fmt.Errorf("simulate: %w", err)
 	}
 	s := &simulator{
 		cfg:   cfg,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x0b2b0)),
 		pacer: pacer,
-		est:   NewEstimates(Priors{}),
+		est:   NewEstimates(cfg.Priors),
 		start: cfg.Warmup.Seconds(),
 		end:   (cfg.Warmup + cfg.Duration).Seconds(),
 	}
 	s.ledger = NewAbandonLedger(time.UTC)
 	s.epoch = simDayStart.Add(-cfg.Warmup)
+	if cfg.DayFromWarmup {
+		s.epoch = simDayStart
+	}
 	sig2 := math.Log(1 + cfg.TalkCV*cfg.TalkCV)
 	s.talkSigma = math.Sqrt(sig2)
 	s.talkMu = math.Log(cfg.TalkMean.Seconds()) - sig2/2
@@ -292,8 +342,7 @@ func Simulate(cfg SimConfig) (SimResult, error) {
 		s.schedule(s.start+l.At.Seconds(), evLogout, i)
 	}
 	s.schedule(0, evTick, 0)
-	s.run()
-	return s.res, nil
+	return s, nil
 }
 
 func (s *simulator) schedule(t float64, k simEventKind, id int) {
@@ -428,27 +477,7 @@ func secs(x float64) time.Duration { return time.Duration(x * float64(time.Secon
 func (s *simulator) uniform(a, b float64) float64 { return a + (b-a)*s.rng.Float64() }
 
 func (s *simulator) dial() {
-	var o Outcome
-	var dur float64
-	p := s.cfg.LiveProb
-	if s.cfg.LiveProbAfter > 0 && s.now >= s.start+s.cfg.LiveProbAt.Seconds() {
-		p = s.cfg.LiveProbAfter
-	}
-	if s.rng.Float64() < p {
-		o, dur = OutcomeLive, s.uniform(3, 15)
-	} else {
-		switch u := s.rng.Float64(); {
-		case u < 0.5:
-			o, dur = OutcomeNoAnswer, 20
-		case u < 0.8:
-			o, dur = OutcomeMachine, s.uniform(3, 15)+3
-		default:
-			o, dur = OutcomeBusy, s.uniform(1, 5)
-		}
-	}
-	if s.cfg.Scale > 0 {
-		dur /= s.cfg.Scale
-	}
+	o, dur := s.outcome()
 	id := s.nextCall
 	s.nextCall++
 	s.calls = append(s.calls, simCall{id: id, dialAt: s.now, outcome: o})
@@ -461,6 +490,45 @@ func (s *simulator) dial() {
 		s.res.Dials++
 	}
 	s.schedule(s.now+dur, evCallEnd, id)
+}
+
+// outcome draws how a call dialed now ends and the seconds from the dial
+// until it leaves the "in flight" state: a live answer once detection (if
+// any) passed it on, a machine once detected, the others when they fail.
+func (s *simulator) outcome() (Outcome, float64) {
+	var o Outcome
+	var dur float64
+	p := s.cfg.LiveProb
+	if s.cfg.LiveProbAfter > 0 && s.now >= s.start+s.cfg.LiveProbAt.Seconds() {
+		p = s.cfg.LiveProbAfter
+	}
+	// detect is the reference's detection time after a machine's answer,
+	// scaled with the called side; amd is the appliance's, which is not.
+	var detect, amd float64
+	if s.rng.Float64() < p {
+		o, dur = OutcomeLive, s.uniform(3, 15)
+		if s.cfg.AMD != nil {
+			amd = s.cfg.AMD.Live.Seconds()
+		}
+	} else {
+		switch u := s.rng.Float64(); {
+		case u < 0.5:
+			o, dur = OutcomeNoAnswer, 20
+		case u < 0.8:
+			o, dur = OutcomeMachine, s.uniform(3, 15)
+			detect = 3
+			if s.cfg.AMD != nil {
+				detect, amd = 0, s.cfg.AMD.Machine.Seconds()
+			}
+		default:
+			o, dur = OutcomeBusy, s.uniform(1, 5)
+		}
+	}
+	dur += detect
+	if s.cfg.Scale > 0 {
+		dur /= s.cfg.Scale
+	}
+	return o, dur + amd
 }
 
 func (s *simulator) callEnd(id int) {
@@ -508,7 +576,7 @@ func (s *simulator) connect(i int, inbound bool) {
 	if inbound {
 		talk = s.rng.ExpFloat64() * s.cfg.Inbound.HandleTime.Seconds()
 	} else {
-		talk = math.Exp(s.talkMu + s.talkSigma*s.rng.NormFloat64())
+		talk = s.talkTime()
 		if s.cfg.HandleScale > 0 && s.now >= s.start+s.cfg.HandleScaleAt.Seconds() {
 			talk *= s.cfg.HandleScale
 		}
@@ -517,6 +585,14 @@ func (s *simulator) connect(i int, inbound bool) {
 		}
 	}
 	s.schedule(s.now+talk, evTalkEnd, i)
+}
+
+// talkTime draws an outbound call's talk time in seconds.
+func (s *simulator) talkTime() float64 {
+	if s.cfg.TalkExp {
+		return s.rng.ExpFloat64() * s.cfg.TalkMean.Seconds()
+	}
+	return math.Exp(s.talkMu + s.talkSigma*s.rng.NormFloat64())
 }
 
 func (s *simulator) talkEnd(i int) {

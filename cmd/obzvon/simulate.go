@@ -27,7 +27,9 @@ func simulateCommand() *cli.Command {
 		Name:  "simulate",
 		Usage: "run the pacing simulator: modes × agents × live-answer rate, plus a blended scenario",
 		UsageText: "obzvon simulate [--modes progressive,ratio,predictive] [--agents 10,25,50,100] [--p 0.2,0.3,0.4]\n" +
-			"   [--seeds N] [--hours H] [--warmup 30m] [--parallel N] [--blended] [--json]",
+			"   [--seeds N] [--hours H] [--warmup 30m] [--parallel N] [--blended] [--json]\n" +
+			"   [--talk 120s] [--talk-dist lognormal|exp] [--wrap 15s] [--time-scale 1] [--amd-live D --amd-machine D]\n" +
+			"   [--priors live=P,ring=D,talk=D,wrap=D] [--day-from-warmup]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "modes", Value: "progressive,ratio,predictive", Usage: "pacing modes to run"},
 			&cli.StringFlag{Name: "agents", Value: "10,25,50,100", Usage: "agent counts"},
@@ -44,6 +46,11 @@ func simulateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "talk", Value: 120 * time.Second, Usage: "mean talk time (lognormal, CV 1)"},
 			&cli.DurationFlag{Name: "wrap", Value: 15 * time.Second, Usage: "wrap-up after each call"},
 			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "divide the called side's times by this (10: make bench-campaign's scaled day; set --talk and --wrap to match)"},
+			&cli.DurationFlag{Name: "amd-live", Usage: "answering-machine detection as the appliance runs it: its time from a live answer to passing it on (the person waits for it before an operator; the grace starts after it); real time, not divided by --time-scale; give --amd-machine too"},
+			&cli.DurationFlag{Name: "amd-machine", Usage: "with --amd-live: detection's time from a machine's answer to its verdict (real time, not divided by --time-scale; without both: the reference's 3 s, scaled)"},
+			&cli.StringFlag{Name: "talk-dist", Value: "lognormal", Usage: "talk time distribution: lognormal (CV 1) or exp (obzvon-load's trunk)"},
+			&cli.StringFlag{Name: "priors", Usage: "the campaign's priors the estimates start from, as its prior_* settings: live=0.3,ring=900ms,talk=12s,wrap=1.5s (missing keys: the defaults)"},
+			&cli.BoolFlag{Name: "day-from-warmup", Usage: "count the warm-up in the measured day's abandonment (a campaign started that day, as make bench-campaign's); default: the warm-up ends the day before"},
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON lines"},
 		},
 		Action: runSimulate,
@@ -96,11 +103,32 @@ func runSimulate(c *cli.Context) error {
 	if seeds < 1 || !(hours > 0) || c.Duration("warmup") < 0 {
 		return usage(fmt.Errorf("--seeds %d, --hours %v, --warmup %v: want seeds >= 1, hours > 0, warmup >= 0", seeds, hours, c.Duration("warmup")))
 	}
+	var amd *campaigns.SimAMD
+	if c.IsSet("amd-live") || c.IsSet("amd-machine") {
+		live, machine := c.Duration("amd-live"), c.Duration("amd-machine")
+		if !c.IsSet("amd-live") || !c.IsSet("amd-machine") || live < 0 || machine < 0 || live > time.Minute || machine > time.Minute {
+			return usage(fmt.Errorf("--amd-live %v, --amd-machine %v: give both, each 0..1m", live, machine))
+		}
+		amd = &campaigns.SimAMD{Live: live, Machine: machine}
+	}
+	var talkExp bool
+	switch d := c.String("talk-dist"); d {
+	case "lognormal":
+	case "exp":
+		talkExp = true
+	default:
+		return usage(fmt.Errorf("--talk-dist %q: want lognormal or exp", d))
+	}
+	priors, err := parsePriors(c.String("priors"))
+	if err != nil {
+		return usage(fmt.Errorf("--priors: %w", err))
+	}
 	base := func(mode campaigns.Mode, n int, p float64) campaigns.SimConfig {
 		cfg := campaigns.DefaultSimConfig(mode, n, p)
 		cfg.Duration = time.Duration(hours * float64(time.Hour))
 		cfg.Warmup = c.Duration("warmup")
 		cfg.TalkMean, cfg.Wrap, cfg.Scale = c.Duration("talk"), c.Duration("wrap"), c.Float64("time-scale")
+		cfg.AMD, cfg.TalkExp, cfg.Priors, cfg.DayFromWarmup = amd, talkExp, priors, c.Bool("day-from-warmup")
 		if mode == campaigns.ModeRatio {
 			cfg.Pacer.Ratio = c.Float64("ratio")
 		}
@@ -190,6 +218,46 @@ func printSimTable(w io.Writer, rows []simRow, seeds int, hours float64) {
 			r.ContactsPerAgentHour, r.IdlePerConnect, sl, verdict)
 	}
 	tw.Flush()
+}
+
+// parsePriors parses --priors: live=P,ring=D,talk=D,wrap=D, each key at
+// most once, any left out (or all: "") taking the default.
+func parsePriors(s string) (campaigns.Priors, error) {
+	var p campaigns.Priors
+	seen := map[string]bool{}
+	for _, f := range splitList(s) {
+		k, v, ok := strings.Cut(f, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || seen[k] {
+			return campaigns.Priors{}, fmt.Errorf("%q: want live=P,ring=D,talk=D,wrap=D, each key once", f)
+		}
+		seen[k] = true
+		if k == "live" {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(x > 0 && x < 1) {
+				return campaigns.Priors{}, fmt.Errorf("%q: want a live-answer share in (0, 1)", f)
+			}
+			p.LiveProb = x
+			continue
+		}
+		var to *time.Duration
+		switch k {
+		case "ring":
+			to = &p.LiveRing
+		case "talk":
+			to = &p.Talk
+		case "wrap":
+			to = &p.Wrap
+		default:
+			return campaigns.Priors{}, fmt.Errorf("%q: unknown prior %q (want live, ring, talk or wrap)", f, k)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 24*time.Hour {
+			return campaigns.Priors{}, fmt.Errorf("%q: want a positive duration like 9s", f)
+		}
+		*to = d
+	}
+	return p, nil
 }
 
 func splitList(s string) []string {
