@@ -184,21 +184,30 @@ done
 # Without decisions (none counted) the detector's own times on the trunk's
 # audio stand in: 1 s (amd_initial_silence: the live tone is no speech)
 # and 1.92 s (the greeting's "long greeting" rule, DetectMachineIn).
-read -r AMD_LIVE AMD_MACHINE AMD_FROM < <(python3 - "$OUT" <<'PY'
-import re, sys
-out = sys.argv[1]
+# window.py: a metric's increase over the measured minutes (both scripts
+# below).
+cat >"$WORK/window.py" <<'PY'
 def metrics(path):
     m = {}
     for line in open(path):
-        if not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            try:
-                m[k] = float(v)
-            except ValueError:
-                pass
+        if line.startswith("#"):
+            continue
+        k, _, v = line.rpartition(" ")
+        try:
+            m[k] = float(v)
+        except ValueError:
+            pass
     return m
-a, b = metrics(f"{out}/metrics0.txt"), metrics(f"{out}/metrics1.txt")
-d = lambda k: b.get(k, 0) - a.get(k, 0)
+
+def window(out):
+    a, b = metrics(f"{out}/metrics0.txt"), metrics(f"{out}/metrics1.txt")
+    return b, lambda k: b.get(k, 0) - a.get(k, 0)
+PY
+read -r AMD_LIVE AMD_MACHINE AMD_FROM < <(python3 - "$OUT" "$WORK" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+from window import window
+_, d = window(sys.argv[1])
 def mean(results):
     s = sum(d(f'obzvon_amd_decision_seconds_sum{{result="{r}"}}') for r in results)
     n = sum(d(f'obzvon_amd_decision_seconds_count{{result="{r}"}}') for r in results)
@@ -221,23 +230,13 @@ log "simulator: same scenario, $SEEDS days"
 "$OBZVON" simulate --modes "$MODE" --agents "$AGENTS" --p "$LIVE" --seeds "$SEEDS" --hours "$HOURS" \
 	--warmup "${WARMUP}m" --talk 12s --wrap 1.5s --time-scale 10 --parallel 2 --json >"$OUT/sim-reference.json"
 
-python3 - "$OUT" "$T0" "$T1" "$PSI0" "$PSI1" "$CONTACTS" "$AMD_LIVE" "$AMD_MACHINE" "$AMD_FROM" <<'PY'
+python3 - "$OUT" "$T0" "$T1" "$PSI0" "$PSI1" "$CONTACTS" "$AMD_LIVE" "$AMD_MACHINE" "$AMD_FROM" "$WORK" <<'PY'
 import json, re, sys
 out, t0, t1, psi0, psi1, contacts = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6])
 amd = {"live_s": float(sys.argv[7]), "machine_s": float(sys.argv[8]), "from": sys.argv[9]}
-def metrics(path):
-    m = {}
-    for line in open(path):
-        if line.startswith("#"):
-            continue
-        k, _, v = line.rpartition(" ")
-        try:
-            m[k] = float(v)
-        except ValueError:
-            pass
-    return m
-a, b = metrics(f"{out}/metrics0.txt"), metrics(f"{out}/metrics1.txt")
-d = lambda k: b.get(k, 0) - a.get(k, 0)
+sys.path.insert(0, sys.argv[10])
+from window import window
+b, d = window(out)
 st = lambda s: d(f'obzvon_agent_state_seconds_total{{state="{s}"}}')
 busy = st("reserved") + st("talking") + st("wrap_up")
 work = busy + st("ready")
