@@ -69,6 +69,17 @@
 //	GET    /api/v1/catalog/topics/{topic}/recommended  level-2 operators to forward to
 //	GET    /api/v1/catalog/search?q=&kind=             topics and scripts by keywords
 //	POST   /api/v1/catalog/load                        create catalog (supervisor, admin): {"topics","scripts"} files
+//	GET    /api/v1/campaigns                           read campaign (campaign staff, supervisor, admin)
+//	POST   /api/v1/campaigns                           create campaign: {"id","title","script"|"script_source","settings"}
+//	GET    /api/v1/campaigns/{id}                      read campaign: the campaign and its counts per MO
+//	POST   /api/v1/campaigns/{id}/load?name=&progress= create list: body is the list file → counts, row errors
+//	POST   /api/v1/campaigns/{id}/start|pause|stop     update campaign: {"reason"}
+//	GET    /api/v1/campaigns/{id}/export?format=&encoding=&mo=   read campaign: XLSX or CSV
+//	GET    /api/v1/campaigns/{id}/why?contact=         read campaign: a person's attempts, decisions not to dial, now
+//	GET    /api/v1/dnc?phone=&after=&limit=            read campaign: a page of the do-not-call list {"entries","total","next"}
+//	GET    /api/v1/dnc?format=csv&encoding=&phone=     read campaign: the list as CSV, X-Obzvon-Rows: phones
+//	POST   /api/v1/dnc?reason=&campaign=               update campaign: JSON {"phones":[…]} or a file of phones
+//	DELETE /api/v1/dnc/{phone}                         delete campaign: {"reason"} (or ?reason=) → the entry, contacts released
 //	GET    /api/v1/audit?account=|person=|subject=&from=&to=&limit=   read audit (admin)
 //	GET    /api/v1/journal/backup                      read journal (admin): the stream, trailer X-Obzvon-Backup: ok
 //	GET    /api/v1/journal/appeals?from=&to=           read journal (admin): full appeals for export, audited

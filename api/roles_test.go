@@ -162,6 +162,8 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 		{"GET", "/api/v1/scripts", "", campaignRead},
 		{"POST", "/api/v1/campaigns/nosuch/dial", `{"contact":"` + testENP + `"}`, surveyWrite},
 		{"POST", "/api/v1/dnc", `{"phones":[{"phone":"89123456789"}]}`, campaignWrite},
+		{"GET", "/api/v1/dnc?phone=89123456789", "", campaignRead},
+		{"DELETE", "/api/v1/dnc/89123456789", `{"reason":""}`, campaignWrite},
 		{"POST", "/api/v1/campaigns/nosuch/appeal-callbacks", "", campaignWrite},
 		{"POST", "/api/v1/journal/repair", "", adminOnly},
 

@@ -470,12 +470,15 @@ func (cp *Compiled) block(now time.Time, n *journal.Contact, ch *journal.Contact
 	n.Block = reason
 	switch {
 	case v.Reason == BlockDNC && phone != "":
-		// This phone is on the DNC list: never again; another phone may be.
+		// This phone is on the DNC list: not again while it is there;
+		// another phone may be. The journal writes this only if the phone
+		// is still on the list (the rules' copy may be seconds old).
 		for i := range n.Phones {
 			if n.Phones[i].Number == phone {
-				n.Phones[i].Wrong = true
+				n.Phones[i].Wrong, n.Phones[i].DNC = true, true
 			}
 		}
+		ch.OnDNC = phone
 		if n.HasPhone() {
 			n.Status, n.Next = journal.ContactPending, now
 		} else {
@@ -674,6 +677,81 @@ func cmpTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// ReleaseDNC is what taking phone off the do-not-call list does to
+// contact c, given the decisions not to dial it (skips): the phone, when
+// the list was why it was not called, is called again; a "do not call"
+// result the person gave on it is withdrawn (the person asked to be
+// called after all). A contact that was exhausted or done because of it
+// is pending again when the rules allow it now or later (attempts left),
+// else exhausted with the rules' reason, recorded as a decision not to
+// dial. A phone that someone said is not the person's stays wrong. nil
+// means nothing changes.
+func (cp *Compiled) ReleaseDNC(now time.Time, c *journal.Contact, phone string, skips []journal.Skip) *journal.ContactChange {
+	n := c.Clone()
+	freed := false
+	for i := range n.Phones {
+		p := &n.Phones[i]
+		if p.Number != phone || !p.Wrong {
+			continue
+		}
+		// Contacts blocked before the DNC flag existed: a decision not to
+		// dial this phone because of the list, and no one saying it is
+		// a wrong number.
+		if p.DNC || skippedForDNC(skips, phone) && !saidWrongNumber(c, phone) {
+			p.Wrong, p.DNC = false, false
+			freed = true
+		}
+	}
+	withdrawn := c.Status == journal.ContactDone && c.Result == ResultDNC.String() && dncResultPhone(c) == phone
+	if !freed && !withdrawn {
+		return nil
+	}
+	ch := &journal.ContactChange{Contact: n, Detail: "phone " + phone + " released from the do-not-call list"}
+	if withdrawn {
+		n.Result = ""
+		ch.Detail = "do-not-call result withdrawn: phone " + phone + " left the list"
+	}
+	switch {
+	case withdrawn, n.Status == journal.ContactExhausted, n.Status == journal.ContactPending:
+		n.Status = journal.ContactPending
+		p, v := cp.Choose(now, n, "")
+		if v.OK {
+			n.Next, n.Block = now, ""
+		} else {
+			cp.block(now, n, ch, p, v)
+		}
+	}
+	return ch
+}
+
+// skippedForDNC reports whether a decision not to dial phone was that it
+// is on the do-not-call list.
+func skippedForDNC(skips []journal.Skip, phone string) bool {
+	return slices.ContainsFunc(skips, func(s journal.Skip) bool { return s.Phone == phone && s.Reason == BlockDNC.String() })
+}
+
+// saidWrongNumber reports whether a call on phone ended "wrong number".
+func saidWrongNumber(c *journal.Contact, phone string) bool {
+	return slices.ContainsFunc(c.Attempts, func(a journal.AttemptRef) bool {
+		return a.Phone == phone && a.Result == ResultWrongNumber.String()
+	})
+}
+
+// dncResultPhone is the phone a contact's "do not call" result was given
+// on (and put on the list): that of its last attempt with the result, or
+// its first phone for a card saved without a call.
+func dncResultPhone(c *journal.Contact) string {
+	for i := len(c.Attempts) - 1; i >= 0; i-- {
+		if c.Attempts[i].Result == ResultDNC.String() {
+			return c.Attempts[i].Phone
+		}
+	}
+	if len(c.Phones) > 0 {
+		return c.Phones[0].Number
+	}
+	return ""
 }
 
 // Recover ends an attempt left open by a crash or a restart: its call is

@@ -142,7 +142,10 @@ func ContactRow(c *journal.Contact, script *Script) []string {
 			phones += ", "
 		}
 		phones += p.Number
-		if p.Wrong {
+		switch {
+		case p.DNC:
+			phones += " (не звонить)"
+		case p.Wrong:
 			phones += " (неверный)"
 		}
 	}

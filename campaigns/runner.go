@@ -388,6 +388,30 @@ func (r *Runner) apply(c *journal.Campaign) error {
 	return nil
 }
 
+// changeContact writes a change of contact that the rules decide on the
+// runner's copy of the do-not-call list (a dial, a decision not to dial);
+// when the journal says the copy is stale (a phone was taken off the
+// list since it was read), the list is read again and the change decided
+// again.
+func (r *Runner) changeContact(ctx context.Context, contact string, fn func(c *journal.Contact) (*journal.ContactChange, error)) error {
+	return r.freshDNC(ctx, func() error { return r.o.Store.ChangeContact(ctx, r.id, contact, fn) })
+}
+
+// changeAttempt is changeContact for the end of an attempt.
+func (r *Runner) changeAttempt(ctx context.Context, id string, fn func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error)) error {
+	return r.freshDNC(ctx, func() error { return r.o.Store.ChangeAttempt(ctx, id, fn) })
+}
+
+func (r *Runner) freshDNC(ctx context.Context, write func() error) error {
+	for try := 1; ; try++ {
+		err := write()
+		if try == 3 || !errors.Is(err, journal.ErrDNCChanged) {
+			return err
+		}
+		r.refreshDNC(ctx, r.o.Now())
+	}
+}
+
 func (r *Runner) refreshDNC(ctx context.Context, now time.Time) {
 	set, err := r.o.Store.DNCSet(ctx)
 	if err != nil {
@@ -415,7 +439,7 @@ func (r *Runner) recover(ctx context.Context) {
 			r.cards[a.ID] = cmpTime(a.Ended, now).Add(r.cp.CardTimeout)
 			continue
 		}
-		err := r.o.Store.ChangeAttempt(ctx, a.ID, func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error) {
+		err := r.changeAttempt(ctx, a.ID, func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error) {
 			if a.Result != "" {
 				return nil, nil
 			}
@@ -571,7 +595,7 @@ func (r *Runner) place(ctx, callCtx context.Context, now time.Time, d Decision) 
 func (r *Runner) dialOne(ctx, callCtx context.Context, now time.Time, contact string, mode Mode) bool {
 	attempt := r.o.Store.NewID(now)
 	var plan *Plan
-	err := r.o.Store.ChangeContact(ctx, r.id, contact, func(c *journal.Contact) (*journal.ContactChange, error) {
+	err := r.changeContact(ctx, contact, func(c *journal.Contact) (*journal.ContactChange, error) {
 		p, err := r.cp.PlanDial(now, c, attempt, mode.String(), r.cp.Settings.Trunk)
 		if err != nil {
 			return nil, err
@@ -817,7 +841,7 @@ func (r *Runner) ended(ctx context.Context, c *runCall, ev CallEvent) {
 	// call that ended must not stay "dialing" until the next start.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	err := r.o.Store.ChangeAttempt(wctx, c.attempt, func(a *journal.Attempt, ct *journal.Contact) (*journal.ContactChange, error) {
+	err := r.changeAttempt(wctx, c.attempt, func(a *journal.Attempt, ct *journal.Contact) (*journal.ContactChange, error) {
 		ch, err := r.cp.EndCall(now, a, ct, e, awaitCard)
 		if err == nil && ch.Attempt != nil {
 			result = ch.Attempt.Result
@@ -909,7 +933,7 @@ func (r *Runner) expireCards(ctx context.Context, now time.Time) {
 		}
 		delete(r.cards, id)
 		var result string
-		err := r.o.Store.ChangeAttempt(ctx, id, func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error) {
+		err := r.changeAttempt(ctx, id, func(a *journal.Attempt, c *journal.Contact) (*journal.ContactChange, error) {
 			if a.Result != "" {
 				result = a.Result // the card came just now
 				return nil, nil

@@ -390,6 +390,51 @@ func mustCampaign(t *testing.T, j *journal.Journal) *journal.Campaign {
 	return c
 }
 
+// runningCampaign makes, in a bubble, an in-memory journal with campaign
+// disp-2026 (set) and contacts loaded (in MSK at the fake center), calls
+// prepare (if any) before the campaign is started, and returns the
+// journal and a fake center of agents operators. The journal closes with
+// the test.
+func runningCampaign(t *testing.T, set Settings, agents int, contacts []journal.Contact, prepare func(j *journal.Journal, f *fakeCenter)) (*journal.Journal, *fakeCenter) {
+	t.Helper()
+	ctx := context.Background()
+	j, err := journal.Open(journal.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := CompiledOf(mustCampaign(t, j))
+	f := newFakeCenter(t, j, cp, agents)
+	for _, c := range contacts {
+		f.zones[c.ID] = "MSK"
+	}
+	if _, err := j.LoadContacts(ctx, staff, "disp-2026", contacts, "list.csv", nil); err != nil {
+		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(j, f)
+	}
+	if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+		t.Fatal(err)
+	}
+	return j, f
+}
+
+// runFor runs a runner of disp-2026 on f until stop is called.
+func runFor(j *journal.Journal, f *fakeCenter) (stop func()) {
+	r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // The runner on a virtual day: every dial the rules allow, none twice at
 // once, none outside its window, none on DNC, every decision not to dial
 // kept with its reason, every attempt ended once (journal, ledger and
@@ -601,46 +646,26 @@ func TestRunnerPriorityCallbackFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		time.Sleep(8 * time.Hour)
 		ctx := context.Background()
-		j, err := journal.Open(journal.Options{InMemory: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer j.Close()
 		set := Settings{Mode: "progressive", Weekdays: "00:00-24:00", Weekend: "00:00-24:00"}
-		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
-			t.Fatal(err)
-		}
-		cp, _ := CompiledOf(mustCampaign(t, j))
-		f := newFakeCenter(t, j, cp, 1)
 		var list []journal.Contact
 		for i := range 5 {
-			enp := fmt.Sprintf("26194821993%05d", i)
-			list = append(list, contact(enp, fmt.Sprintf("+7912345%04d", i*10+4))) // busy: short calls
-			f.zones[enp] = "MSK"
-		}
-		if _, err := j.LoadContacts(ctx, staff, "disp-2026", list, "list.csv", nil); err != nil {
-			t.Fatal(err)
+			list = append(list, contact(fmt.Sprintf("26194821993%05d", i), fmt.Sprintf("+7912345%04d", i*10+4))) // busy: short calls
 		}
 		last := list[4].ID
-		err = j.ChangeContact(ctx, "disp-2026", last, func(c *journal.Contact) (*journal.ContactChange, error) {
-			n := c.Clone()
-			n.Callback = &journal.ContactCallback{At: time.Now().Add(-time.Minute), Priority: true}
-			n.Next = n.Callback.At
-			return &journal.ContactChange{Contact: n}, nil
+		j, f := runningCampaign(t, set, 1, list, func(j *journal.Journal, _ *fakeCenter) {
+			err := j.ChangeContact(ctx, "disp-2026", last, func(c *journal.Contact) (*journal.ContactChange, error) {
+				n := c.Clone()
+				n.Callback = &journal.ContactCallback{At: time.Now().Add(-time.Minute), Priority: true}
+				n.Next = n.Callback.At
+				return &journal.ContactChange{Contact: n}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
-			t.Fatal(err)
-		}
-		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(rctx) }()
+		stop := runFor(j, f)
 		time.Sleep(time.Second)
-		cancel()
-		<-done
+		stop()
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if len(f.placed) == 0 || !strings.HasPrefix(f.placed[0], last+"@") {
@@ -820,5 +845,54 @@ func TestManagerDialForRightAfterStart(t *testing.T) {
 		time.Sleep(time.Minute)
 		cancel()
 		<-done
+	})
+}
+
+// A phone taken off the do-not-call list while the campaign runs is
+// dialed again: the contact the list had exhausted is dialed on it within
+// seconds, although the runner's copy of the list (refreshed every 5 s)
+// still had the phone when it looked next (the journal refuses a
+// decision taken on a stale copy, and the runner reads the list again).
+func TestRunnerDialsAPhoneTakenOffDNC(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		set := Settings{Mode: "progressive", Weekdays: "00:00-24:00", Weekend: "00:00-24:00"}
+		const phone = "+79123450004" // busy: a short call
+		c := contact("2619482199300001", phone)
+		j, f := runningCampaign(t, set, 1, []journal.Contact{c}, func(j *journal.Journal, f *fakeCenter) {
+			f.dnc[phone] = true
+			if _, err := j.AddDNC(ctx, staff, []journal.DNCEntry{{Phone: phone, Source: "api"}}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		stop := runFor(j, f)
+		defer stop()
+		time.Sleep(2 * time.Second)
+		if ct, _ := j.Contact(ctx, staff, "disp-2026", c.ID); ct.Status != journal.ContactExhausted || !ct.Phones[0].DNC {
+			t.Fatalf("with the phone on the list: %v %+v; want exhausted, the phone held by the list", ct.Status, ct.Phones)
+		}
+
+		f.mu.Lock()
+		f.dnc[phone] = false
+		f.mu.Unlock()
+		if _, err := RemoveDNC(ctx, j, staff, phone, "попросил звонить", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(6 * time.Second)
+		f.mu.Lock()
+		placed, errs := slices.Clone(f.placed), slices.Clone(f.errs)
+		f.mu.Unlock()
+		if len(placed) == 0 || !strings.HasPrefix(placed[0], c.ID+"@") {
+			ct, _ := j.Contact(ctx, staff, "disp-2026", c.ID)
+			t.Fatalf("6 s after the removal: placed %v, contact %v %+v block %q; want it dialed", placed, ct.Status, ct.Phones, ct.Block)
+		}
+		for _, e := range errs {
+			t.Error(e)
+		}
+		ct, _ := j.Contact(ctx, staff, "disp-2026", c.ID)
+		if len(ct.Attempts) == 0 || ct.Attempts[0].Phone != phone || ct.Phones[0].Wrong {
+			t.Errorf("contact after the removal = %+v", ct)
+		}
 	})
 }

@@ -125,8 +125,13 @@ type ContactPhone struct {
 	Number string `json:"number"`
 	// Type is "mobile", "fixed" or "" (unknown).
 	Type string `json:"type,omitempty"`
-	// Wrong is set when someone answered that it is not this person's.
+	// Wrong is set when someone answered that it is not this person's,
+	// or when the phone was on the do-not-call list as the runner was to
+	// dial it (then DNC is set too).
 	Wrong bool `json:"wrong,omitempty"`
+	// DNC is set with Wrong when the do-not-call list is why the phone is
+	// not called; taking the phone off the list clears both.
+	DNC bool `json:"dnc,omitempty"`
 }
 
 // AttemptRef is an attempt as the calling rules see it.
@@ -504,11 +509,21 @@ type ContactChange struct {
 	// CloseAttempt, when set, ends that attempt (if still open) with
 	// CloseResult, by CloseAgent: an operator's card for the call.
 	CloseAttempt, CloseResult, CloseAgent string
+	// OnDNC, when set, is a phone this change stops dialing because the
+	// caller's copy of the do-not-call list has it: the change is written
+	// only if the phone is still on the list, else it fails with
+	// ErrDNCChanged (the copy is stale: the phone was taken off).
+	OnDNC string
 	// Audit, when set, is the audit operation ("save", "dial"…) by Who.
 	Audit  string
 	Who    Actor
 	Detail string
 }
+
+// ErrDNCChanged: a contact change decided on a copy of the do-not-call
+// list that no longer holds (ContactChange.OnDNC); read the list again
+// and decide again.
+var ErrDNCChanged = fmt.Errorf("%w: the do-not-call list changed", ErrConflict)
 
 // NewID returns a new time-ordered id for an attempt or a skip made at t.
 func (j *Journal) NewID(t time.Time) string { return j.ids.next(t) }
@@ -567,6 +582,14 @@ func (j *Journal) ChangeAttempt(ctx context.Context, id string, fn func(a *Attem
 
 func (j *Journal) writeChange(txn *badger.Txn, ch *ContactChange) error {
 	now := j.now()
+	if ch.OnDNC != "" {
+		switch _, err := txn.Get(recordKey(kindDNC, ch.OnDNC)); {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			return fmt.Errorf("%w: %s is no longer on it", ErrDNCChanged, ch.OnDNC)
+		case err != nil:
+			return err
+		}
+	}
 	if c := ch.Contact; c != nil {
 		if c.Campaign == "" || c.ID == "" || c.Status == ContactUnknown {
 			return fmt.Errorf("%w: contact needs campaign, id and status", ErrInvalid)

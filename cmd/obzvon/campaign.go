@@ -73,18 +73,7 @@ func campaignCommand() *cli.Command {
 				}, common...),
 				Action: campaignExport,
 			},
-			{
-				Name:      "dnc",
-				Usage:     "put phones on the do-not-call list (every campaign stops dialing them within seconds)",
-				ArgsUsage: "PHONE... | --file FILE",
-				Flags: append([]cli.Flag{
-					&cli.StringFlag{Name: "file", Usage: "a file of one phone a line (optionally ';' and a reason), UTF-8 or Windows-1251"},
-					&cli.StringFlag{Name: "reason", Usage: "why (kept with each phone)"},
-					&cli.StringFlag{Name: "campaign", Usage: "the campaign the request came from"},
-					jsonFlag,
-				}, common...),
-				Action: campaignDNC,
-			},
+			campaignDNCCommand(jsonFlag, common),
 			{
 				Name:      "callbacks",
 				Usage:     "make every deferred appeal a callback of the campaign for the appeal's operator",
@@ -302,7 +291,8 @@ func campaignExport(c *cli.Context) error {
 			if o.CP1251 {
 				q.Set("encoding", "cp1251")
 			}
-			return d.download(ctx, "/api/v1/campaigns/"+url.PathEscape(id)+"/export?"+q.Encode(), w)
+			_, err := d.download(ctx, "/api/v1/campaigns/"+url.PathEscape(id)+"/export?"+q.Encode(), w)
+			return err
 		}, func(j *journal.Journal) error {
 			return campaigns.Export(ctx, j, cliActor(), id, o, w)
 		})
@@ -442,30 +432,31 @@ func (a *adminAPI) stream(ctx context.Context, path string, body io.Reader, prog
 	return json.Unmarshal(last, out)
 }
 
-// download copies the body of a GET of path into w.
-func (a *adminAPI) download(ctx context.Context, path string, w io.Writer) error {
+// download copies the body of a GET of path into w and returns the
+// answer's header.
+func (a *adminAPI) download(ctx context.Context, path string, w io.Writer) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://obzvon"+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := a.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
+		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
 		var e struct{ Error string }
 		_ = json.NewDecoder(res.Body).Decode(&e)
-		return &daemonError{Status: res.StatusCode, Msg: e.Error}
+		return nil, &daemonError{Status: res.StatusCode, Msg: e.Error}
 	}
 	body := &readErr{r: res.Body}
 	if _, err := io.Copy(w, body); err != nil {
 		if body.err != nil {
-			return fmt.Errorf("the file from the daemon broke off: %v", daemonTransportError(body.err))
+			return nil, fmt.Errorf("the file from the daemon broke off: %v", daemonTransportError(body.err))
 		}
-		return err
+		return nil, err
 	}
-	return nil
+	return res.Header, nil
 }
 
 // readErr is a reader that keeps its error, to tell a broken download
@@ -481,55 +472,6 @@ func (r *readErr) Read(p []byte) (int, error) {
 		r.err = err
 	}
 	return n, err
-}
-
-func campaignDNC(c *cli.Context) error {
-	file := c.String("file")
-	if (file == "") == (c.NArg() == 0) {
-		return cli.Exit("campaign dnc needs phones or --file FILE (not both)\nTry: obzvon campaign dnc --reason \"просил не звонить\" 89123456789", exitUsage)
-	}
-	req := campaigns.DNCRequest{Reason: c.String("reason"), Campaign: c.String("campaign"), Source: "api"}
-	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
-			return cli.Exit(plainPathError(err).Error(), exitFailure)
-		}
-		lines, err := campaigns.ReadDNC(f)
-		f.Close()
-		if err != nil {
-			return cli.Exit(fmt.Sprintf("%s: %v", file, err), exitFailure)
-		}
-		req.Phones, req.Source = lines, "file"
-	} else {
-		for _, a := range c.Args().Slice() {
-			req.Phones = append(req.Phones, campaigns.DNCLine{Phone: a})
-		}
-	}
-	ctx := context.Background()
-	var res *campaigns.DNCResult
-	err := viaDaemonOr(c, false, func(d *adminAPI) error {
-		if file != "" {
-			q := url.Values{"reason": {req.Reason}, "campaign": {req.Campaign}}
-			f, err := os.Open(file)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			return d.do(ctx, http.MethodPost, "/api/v1/dnc?"+q.Encode(), f, "text/plain", &res)
-		}
-		return d.do(ctx, http.MethodPost, "/api/v1/dnc", req, "", &res)
-	}, func(j *journal.Journal) (err error) {
-		res, err = campaigns.AddDNC(ctx, j, cliActor(), req)
-		return err
-	})
-	if err != nil {
-		return exitOf(err)
-	}
-	if c.Bool("json") {
-		return json.NewEncoder(c.App.Writer).Encode(res)
-	}
-	fmt.Fprintf(c.App.Writer, "do-not-call: %d phones, %d new on the list\n", res.Phones, res.Added)
-	return nil
 }
 
 func campaignCallbacks(c *cli.Context) error {

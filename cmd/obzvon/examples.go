@@ -69,6 +69,11 @@ var examples = map[string][]string{
 	"campaign dnc": {
 		"obzvon campaign dnc 89609139099 --reason 'просил не звонить'",
 		"obzvon campaign dnc --file dnc.csv --campaign disp-2026",
+		"obzvon campaign dnc --list",
+		"obzvon campaign dnc --list --phone '8 (960) 913-90-99' --json",
+		"obzvon campaign dnc --export dnc-list.csv --cp1251",
+		"obzvon campaign dnc --remove 89609139099 --reason 'попросил звонить (обращение 2026-000123)'",
+		"obzvon campaign dnc --remove '+7 936 671-27-68' --reason 'добавлен по ошибке' --json",
 	},
 	"campaign status": {
 		"obzvon campaign status",

@@ -32,7 +32,8 @@ import (
 // an earlier one made (the account, the registry file, the backup, the
 // campaign). A read-only command may be listed twice, before and after
 // the daemon starts, so that its examples run as printed both on the
-// journal the CLI opens and through the daemon's admin socket.
+// journal the CLI opens and through the daemon's admin socket (campaign
+// dnc too: its first examples put back the phones its last ones remove).
 var exampleOrder = []string{
 	"version", "check-config", "plan", "simulate", "serve",
 	"agent add", "agent list", "agent passwd", "agent disable",
@@ -44,7 +45,7 @@ var exampleOrder = []string{
 	// From here on, a daemon runs (startExampleDaemon).
 	"agent start", "agent pause", "agent ready", "agent status", "queue status",
 	"report queues", "report queue-log", "agent finish",
-	"campaign start", "campaign pause", "campaign callbacks", "campaign status", "campaign why", "campaign export",
+	"campaign start", "campaign dnc", "campaign pause", "campaign callbacks", "campaign status", "campaign why", "campaign export",
 	"campaign stop",
 }
 

@@ -191,7 +191,7 @@ func reportQueueLog(c *cli.Context) error {
 		return err
 	}
 	if a != nil {
-		if err := a.download(c.Context, "/api/v1/reports/queue-log?"+reportQuery(from, to).Encode(), c.App.Writer); err != nil {
+		if _, err := a.download(c.Context, "/api/v1/reports/queue-log?"+reportQuery(from, to).Encode(), c.App.Writer); err != nil {
 			return exitOf(err)
 		}
 		return nil
