@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/obzvon/obzvon/campaigns"
@@ -226,7 +227,8 @@ func (s *server) exportCampaign(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	id := r.PathValue("id")
 	var buf strings.Builder
-	if err := campaigns.Export(r.Context(), s.j, p.actor(rRead, journal.ResourceCampaign), id, o, &buf); err != nil {
+	n, err := campaigns.Export(r.Context(), s.j, p.actor(rRead, journal.ResourceCampaign), id, o, &buf)
+	if err != nil {
 		s.fail(w, r, campaignError(err))
 		return
 	}
@@ -240,6 +242,7 @@ func (s *server) exportCampaign(w http.ResponseWriter, r *http.Request, p *princ
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, id, o.Format))
+	w.Header().Set(RowsHeader, strconv.Itoa(n))
 	_, _ = w.Write([]byte(buf.String()))
 }
 

@@ -74,7 +74,7 @@
 //	GET    /api/v1/campaigns/{id}                      read campaign: the campaign and its counts per MO
 //	POST   /api/v1/campaigns/{id}/load?name=&progress= create list: body is the list file → counts, row errors
 //	POST   /api/v1/campaigns/{id}/start|pause|stop     update campaign: {"reason"}
-//	GET    /api/v1/campaigns/{id}/export?format=&encoding=&mo=   read campaign: XLSX or CSV
+//	GET    /api/v1/campaigns/{id}/export?format=&encoding=&mo=   read campaign: XLSX or CSV, X-Obzvon-Rows: persons
 //	GET    /api/v1/campaigns/{id}/why?contact=         read campaign: a person's attempts, decisions not to dial, now
 //	GET    /api/v1/dnc?phone=&after=&limit=            read campaign: a page of the do-not-call list {"entries","total","next"}
 //	GET    /api/v1/dnc?format=csv&encoding=&phone=     read campaign: the list as CSV, X-Obzvon-Rows: phones

@@ -184,6 +184,9 @@ type Why struct {
 		Next   time.Time `json:"next,omitzero"`
 	} `json:"now"`
 	DNC []journal.DNCEntry `json:"dnc,omitempty"`
+	// Zone is the time zone the rules use for the contact (its own, else
+	// the campaign's), to show its times in: "MSK", "Asia/Yekaterinburg".
+	Zone string `json:"zone"`
 }
 
 // Explain answers "why" for contact ref of campaign id: a ЕНП, or a phone
@@ -233,6 +236,7 @@ func Explain(ctx context.Context, j *journal.Journal, who journal.Actor, id, ref
 		set[d.Phone] = struct{}{}
 	}
 	comp.Rules.DNC = set
+	w.Zone = zoneOf(c, comp.Zone).String()
 	w.Now.At = now
 	switch c.Status {
 	case journal.ContactPending:
@@ -270,21 +274,22 @@ type ExportOptions struct {
 var ErrBadExport = errors.New("bad export options")
 
 // Export writes a campaign's results: the counts per medical organization
-// and in total, then every contact with its result and answers. The read
-// of personal data is audited.
-func Export(ctx context.Context, j *journal.Journal, who journal.Actor, id string, o ExportOptions, w io.Writer) error {
+// and in total, then every contact with its result and answers, and
+// returns how many contacts it wrote. The read of personal data is
+// audited.
+func Export(ctx context.Context, j *journal.Journal, who journal.Actor, id string, o ExportOptions, w io.Writer) (int, error) {
 	if o.Format != "csv" && o.Format != "xlsx" {
-		return fmt.Errorf("%w: format %q: want csv or xlsx", ErrBadExport, o.Format)
+		return 0, fmt.Errorf("%w: format %q: want csv or xlsx", ErrBadExport, o.Format)
 	}
 	cp, err := j.Campaign(ctx, id)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	sc, _ := ScriptOf(cp)
 	f := journal.ContactsFilter{MO: o.MO}
 	rep, err := Tally(id, func(fn func(*journal.Contact) bool) error { return j.Contacts(ctx, id, f, fn) })
 	if err != nil {
-		return err
+		return 0, err
 	}
 	counts := lists.Table{Name: "Итоги", Header: CountsHeader}
 	for _, m := range rep.ByMO {
@@ -299,15 +304,15 @@ func Export(ctx context.Context, j *journal.Journal, who journal.Actor, id strin
 		return true
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := j.AuditExport(ctx, who, "campaign:"+id, fmt.Sprintf("%s mo=%q %d contacts", o.Format, o.MO, len(people.Rows))); err != nil {
-		return err
+		return 0, err
 	}
 	if o.Format == "xlsx" {
-		return lists.WriteXLSX(w, counts, people)
+		return len(people.Rows), lists.WriteXLSX(w, counts, people)
 	}
-	return lists.WriteCSV(w, o.CP1251, counts, people)
+	return len(people.Rows), lists.WriteCSV(w, o.CP1251, counts, people)
 }
 
 // CardRequest is what an operator saves on a survey card.

@@ -464,11 +464,14 @@ func (j *Journal) UpdateCampaign(ctx context.Context, who Actor, id string, fn f
 		return nil, fmt.Errorf("update campaign: %w: role %s", ErrDenied, who.Role)
 	}
 	var out *Campaign
+	missing := false
 	err := j.update(ctx, func(txn *badger.Txn) error {
 		var c Campaign
 		if err := getJSON(txn, recordKey(kindCampaign, id), &c); err != nil {
+			missing = errors.Is(err, ErrNotFound)
 			return fmt.Errorf("campaign %s: %w", id, err)
 		}
+		missing = false
 		n := c
 		n.History = slices.Clone(c.History)
 		if err := fn(&n); err != nil {
@@ -488,7 +491,10 @@ func (j *Journal) UpdateCampaign(ctx context.Context, who Actor, id string, fn f
 		out = &n
 		return j.audit(txn, who, "update", "campaign:"+id, "", detail)
 	})
-	if err != nil {
+	switch {
+	case err != nil && missing:
+		return nil, err // "campaign nope: not found" says it all
+	case err != nil:
 		return nil, fmt.Errorf("update campaign %s: %w", id, err)
 	}
 	return out, nil

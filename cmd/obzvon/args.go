@@ -9,7 +9,26 @@ import (
 
 // runApp runs app on args with flags allowed after positional arguments.
 func runApp(app *cli.App, args []string) error {
-	return app.Run(reorderArgs(app, args))
+	return app.Run(reorderArgs(app, helpPath(app, args)))
+}
+
+// helpPath turns `obzvon help campaign dnc` into `obzvon campaign dnc
+// --help`: urfave/cli's help command looks at its first argument only,
+// and showed the help of `campaign` instead. Anything that is not a path
+// of commands is left as it is.
+func helpPath(app *cli.App, args []string) []string {
+	if len(args) < 3 || (args[1] != "help" && args[1] != "h") {
+		return args
+	}
+	cmds := app.Commands
+	for _, a := range args[2:] {
+		i := slices.IndexFunc(cmds, func(c *cli.Command) bool { return c.HasName(a) })
+		if i < 0 {
+			return args
+		}
+		cmds = cmds[i].Subcommands
+	}
+	return append(append([]string{args[0]}, args[2:]...), "--help")
 }
 
 // reorderArgs moves the flags of the command that args name in front of

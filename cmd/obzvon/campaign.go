@@ -10,12 +10,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/obzvon/obzvon/api"
 	"github.com/obzvon/obzvon/campaigns"
 	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/lists"
@@ -174,8 +176,8 @@ func campaignLoad(c *cli.Context) error {
 	if c.Bool("json") {
 		return json.NewEncoder(c.App.Writer).Encode(res)
 	}
-	fmt.Fprintf(c.App.Writer, "%s (%s): %d rows, %d merged, %d rejected; contacts: %d inserted, %d updated, %d unchanged, %d without phone; %.0f rows/s\n",
-		name, res.Encoding, res.Rows, res.Merged, len(res.Errors), res.Inserted, res.Updated, res.Unchanged, res.NoPhone,
+	fmt.Fprintf(c.App.Writer, "%s (%s): %s, %d merged, %d rejected; contacts: %d inserted, %d updated, %d unchanged, %d without phone; %.0f rows/s\n",
+		name, res.Encoding, plural(res.Rows, "row", "rows"), res.Merged, len(res.Errors), res.Inserted, res.Updated, res.Unchanged, res.NoPhone,
 		float64(res.Rows)/max(res.Took.Seconds(), 1e-9))
 	if len(res.Errors)+len(res.Warnings) > 0 {
 		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
@@ -285,21 +287,37 @@ func campaignExport(c *cli.Context) error {
 	// Written beside FILE and renamed over it: a failed export leaves
 	// the file that was there (last week's results) as it was.
 	ctx := context.Background()
+	n := 0
 	err := writeFileAtomic(name, 0o666, func(w io.Writer) error {
 		return viaDaemonOr(c, true, func(d *adminAPI) error {
 			q := url.Values{"format": {o.Format}, "mo": {o.MO}}
 			if o.CP1251 {
 				q.Set("encoding", "cp1251")
 			}
-			_, err := d.download(ctx, "/api/v1/campaigns/"+url.PathEscape(id)+"/export?"+q.Encode(), w)
+			h, err := d.download(ctx, "/api/v1/campaigns/"+url.PathEscape(id)+"/export?"+q.Encode(), w)
+			if err == nil {
+				n, _ = strconv.Atoi(h.Get(api.RowsHeader))
+			}
 			return err
-		}, func(j *journal.Journal) error {
-			return campaigns.Export(ctx, j, cliActor(), id, o, w)
+		}, func(j *journal.Journal) (err error) {
+			n, err = campaigns.Export(ctx, j, cliActor(), id, o, w)
+			return err
 		})
 	})
 	if err != nil {
 		return exitOf(err)
 	}
+	what := strings.ToUpper(o.Format)
+	if o.Format == "csv" {
+		what += ", UTF-8"
+		if o.CP1251 {
+			what = "CSV, Windows-1251"
+		}
+	}
+	if o.MO != "" {
+		what += ", MO " + o.MO
+	}
+	fmt.Fprintf(c.App.Writer, "%s: campaign %s, %s with their results (%s)\n", name, id, plural(n, "contact", "contacts"), what)
 	return nil
 }
 
@@ -324,7 +342,18 @@ func campaignWhy(c *cli.Context) error {
 	}
 	ct := w.Contact
 	out := c.App.Writer
-	fmt.Fprintf(out, "%s %s %s (%s), ЕНП %s, MO %s, zone %s (from %s)\n", ct.Surname, ct.Name, ct.Patronymic, ct.Birth, ct.ID, dash(ct.MOCode), dash(ct.Zone), ct.ZoneFrom)
+	// Times in the zone the rules use for the person (their calling
+	// hours), each with the zone's name.
+	loc := time.Local
+	if z, err := campaigns.LoadZone(w.Zone); err == nil {
+		loc = z
+	}
+	zone := fmt.Sprintf("%s (from %s)", dash(ct.Zone), dash(ct.ZoneFrom))
+	if ct.Zone == "" && w.Zone != "" {
+		zone = w.Zone + " (the campaign's)"
+	}
+	at := func(t time.Time) string { return t.In(loc).Format(timeZoned) }
+	fmt.Fprintf(out, "%s %s %s (%s), ЕНП %s, MO %s, zone %s\n", ct.Surname, ct.Name, ct.Patronymic, ct.Birth, ct.ID, dash(ct.MOCode), zone)
 	fmt.Fprintf(out, "status: %s", ct.Status)
 	if ct.Result != "" {
 		fmt.Fprintf(out, ", last result %s", ct.Result)
@@ -332,13 +361,16 @@ func campaignWhy(c *cli.Context) error {
 	fmt.Fprintln(out)
 	for _, p := range ct.Phones {
 		note := ""
-		if p.Wrong {
-			note = " (not called again: wrong number or DNC)"
+		switch {
+		case p.DNC:
+			note = " (not called while on the do-not-call list)"
+		case p.Wrong:
+			note = " (not called again: wrong number)"
 		}
 		fmt.Fprintf(out, "  phone %s %s%s\n", p.Number, p.Type, note)
 	}
 	for _, d := range w.DNC {
-		fmt.Fprintf(out, "  DNC: %s since %s (%s)\n", d.Phone, d.Added.Format(time.DateTime), d.Source)
+		fmt.Fprintf(out, "  DNC: %s since %s (%s)\n", d.Phone, at(d.Added), d.Source)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN\tWHAT\tPHONE\tDETAIL")
@@ -347,14 +379,14 @@ func campaignWhy(c *cli.Context) error {
 		if res == "" {
 			res = "in progress"
 		}
-		fmt.Fprintf(tw, "%s\tcalled: %s\t%s\tSIP %d %s\n", a.Started.Local().Format(time.DateTime), res, a.Phone, a.SIPCode, a.Note)
+		fmt.Fprintf(tw, "%s\tcalled: %s\t%s\tSIP %d %s\n", at(a.Started), res, a.Phone, a.SIPCode, a.Note)
 	}
 	for _, s := range w.Skips {
 		next := "never"
 		if !s.Next.IsZero() {
-			next = "until " + s.Next.Local().Format(time.DateTime)
+			next = "until " + at(s.Next)
 		}
-		fmt.Fprintf(tw, "%s\tnot called: %s\t%s\t%s, %s\n", s.At.Local().Format(time.DateTime), s.Reason, dash(s.Phone), s.Detail, next)
+		fmt.Fprintf(tw, "%s\tnot called: %s\t%s\t%s, %s\n", at(s.At), s.Reason, dash(s.Phone), s.Detail, next)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -364,7 +396,7 @@ func campaignWhy(c *cli.Context) error {
 	} else {
 		fmt.Fprintf(out, "now: not called: %s (%s)", w.Now.Reason, w.Now.Why)
 		if !w.Now.Next.IsZero() {
-			fmt.Fprintf(out, " until %s", w.Now.Next.Local().Format(time.DateTime))
+			fmt.Fprintf(out, " until %s", at(w.Now.Next))
 		}
 		fmt.Fprintln(out)
 	}

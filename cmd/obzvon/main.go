@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -66,7 +67,24 @@ func newApp() *cli.App {
 		},
 	}
 	addExamples(app.Commands, "")
+	addUsageErrors(app.Commands, "")
 	return app
+}
+
+// addUsageErrors makes a command line a command cannot parse (an unknown
+// flag, a flag without its value) exit with exitUsage and a hint naming
+// the command's whole path, as the top level does, instead of the
+// command's full help under "Incorrect Usage" and exit 1.
+func addUsageErrors(cmds []*cli.Command, prefix string) {
+	for _, c := range cmds {
+		path := strings.TrimSpace(prefix + " " + c.Name)
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return cli.Exit(fmt.Sprintf("%v\nTry: obzvon %s --help", err, path), exitUsage)
+			}
+		}
+		addUsageErrors(c.Subcommands, path)
+	}
 }
 
 // manCommand prints the manual page (roff), for the Debian package.

@@ -105,8 +105,8 @@ func reportLoad(c *cli.Context, name string, res api.RegistryLoadResult) error {
 		if st.Encoding == "" {
 			st.Encoding = "xlsx"
 		}
-		fmt.Fprintf(w, "%s (%s): %d rows loaded: %d inserted, %d updated, %d unchanged; %d with a phone\n",
-			name, st.Encoding, st.Rows, st.Inserted, st.Updated, st.Unchanged, st.WithPhone)
+		fmt.Fprintf(w, "%s (%s): %s loaded: %d inserted, %d updated, %d unchanged; %d with a phone\n",
+			name, st.Encoding, plural(st.Rows, "row", "rows"), st.Inserted, st.Updated, st.Unchanged, st.WithPhone)
 		fmt.Fprintf(w, "%d rejected, %d empty skipped; %.1f s, %.0f rows/s\n",
 			st.Rejected, st.Blank, st.Took.Seconds(), float64(st.Rows)/max(st.Took.Seconds(), 1e-9))
 	}

@@ -73,7 +73,7 @@ func TestRegistryGenerateAndLoadXLSX(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = runCLI(t, "registry", "load", "--dir", dir, "--max-rejected", "60", xlsx)
-	if err != nil || !strings.Contains(out, "list.xlsx (xlsx): 1 rows loaded: 1 inserted") || !strings.Contains(out, "Дата рождения") {
+	if err != nil || !strings.Contains(out, "list.xlsx (xlsx): 1 row loaded: 1 inserted") || !strings.Contains(out, "Дата рождения") {
 		t.Fatalf("load of xlsx = %q, %v", out, err)
 	}
 	out, err = runCLI(t, "registry", "search", "--dir", dir, "--surname", "зуева", "--json")
