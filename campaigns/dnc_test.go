@@ -53,8 +53,19 @@ func TestRemoveDNCReleasesContacts(t *testing.T) {
 	dial(now, wrongNum, AttemptEnd{Result: ResultWrongNumber})
 	dial(now, other, AttemptEnd{Result: ResultWrongNumber})
 	dial(now, saidLast, AttemptEnd{Result: ResultBusy})
-	dial(now.Add(2*time.Minute), saidLast, AttemptEnd{Result: ResultDNC, By: op})
-	dial(now, said, AttemptEnd{Result: ResultDNC, By: op})
+	// Both calls on P are placed before either puts P on the list (a dial
+	// on a listed phone is refused).
+	placed := func(at time.Time, id string) string {
+		t.Helper()
+		pl, err := plan(t, j, cp, at, id)
+		if err != nil || !pl.Dial {
+			t.Fatalf("plan %s = %+v, %v; want a dial", id, pl, err)
+		}
+		return pl.Change.Attempt.ID
+	}
+	lastCall, saidCall := placed(now.Add(2*time.Minute), saidLast), placed(now.Add(2*time.Minute), said)
+	finish(t, j, cp, now.Add(150*time.Second), lastCall, AttemptEnd{Result: ResultDNC, By: op})
+	finish(t, j, cp, now.Add(150*time.Second), saidCall, AttemptEnd{Result: ResultDNC, By: op})
 	if d, err := j.DNC(ctx, p); err != nil || d.Source != "result" || d.By != "ivanova" {
 		t.Fatalf("DNC entry = %+v, %v; want from ivanova's result", d, err)
 	}
@@ -243,6 +254,44 @@ func TestStaleDNCDecisionRefused(t *testing.T) {
 	c, _ = j.Contact(ctx, journal.Actor{}, "disp-2026", "2619482199300001")
 	if c.Status != journal.ContactExhausted || !c.Phones[0].DNC {
 		t.Errorf("contact = %v %+v; want exhausted, P held by the list", c.Status, c.Phones)
+	}
+}
+
+// A dial decided on a copy of the list read before the phone was put on
+// it (the runner reads it every 5 s) is refused by the journal: a citizen
+// who just asked not to be called is not called in that window. Once the
+// copy is current the rules decide not to dial. The call already placed
+// on that phone still records its progress and its end.
+func TestDialOnPhoneJustPutOnDNCRefused(t *testing.T) {
+	ctx := context.Background()
+	msk, _ := LoadZone("MSK")
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, msk)
+	const p, q = "+79123456789", "+79123456790"
+	j, cp := newCampaignJournal(t, DefaultSettings(), contact("2619482199300001", p), contact("2619482199300002", q))
+	cp.Rules.DNC = DNCSet{} // the runner's copy, read before
+	// A call on q is up when q goes on the list.
+	up, err := plan(t, j, cp, now, "2619482199300002")
+	if err != nil || !up.Dial {
+		t.Fatalf("plan on q = %+v, %v", up, err)
+	}
+	if _, err := j.AddDNC(ctx, staff, []journal.DNCEntry{{Phone: p, Source: "api"}, {Phone: q, Source: "api"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = plan(t, j, cp, now, "2619482199300001")
+	if !errors.Is(err, journal.ErrDNCChanged) {
+		t.Errorf("a dial on a phone put on the list since the copy = %v; want ErrDNCChanged", err)
+	}
+	c, _ := j.Contact(ctx, journal.Actor{}, "disp-2026", "2619482199300001")
+	if c.Status != journal.ContactPending || len(c.Attempts) != 0 {
+		t.Errorf("contact = %v, attempts %+v; want pending, not dialed", c.Status, c.Attempts)
+	}
+	finish(t, j, cp, now.Add(time.Minute), up.Change.Attempt.ID, AttemptEnd{Result: ResultNoAnswer, SIPCode: 480, Ended: now.Add(time.Minute)})
+	if a, err := j.Attempt(ctx, up.Change.Attempt.ID); err != nil || a.Result == "" {
+		t.Errorf("the call up on q ended = %+v, %v; want its result written", a, err)
+	}
+	cp.Rules.DNC = DNCSet{p: {}, q: {}}
+	if pl, err := plan(t, j, cp, now, "2619482199300001"); err != nil || pl.Dial {
+		t.Errorf("plan on a current list = %+v, %v; want a decision not to dial", pl, err)
 	}
 }
 

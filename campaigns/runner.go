@@ -708,7 +708,7 @@ func (r *Runner) dialFor(ctx, callCtx context.Context, q dialForReq) DialForResu
 		}
 	}
 	var plan *Plan
-	err := r.o.Store.ChangeContact(ctx, r.id, q.contact, func(c *journal.Contact) (*journal.ContactChange, error) {
+	err := r.changeContact(ctx, q.contact, func(c *journal.Contact) (*journal.ContactChange, error) {
 		p, err := r.cp.PlanDialFor(now, c, attempt, ModePreview.String(), r.cp.Settings.Trunk, q.agent)
 		if err != nil {
 			return nil, err

@@ -531,6 +531,30 @@ type ContactChange struct {
 // and decide again.
 var ErrDNCChanged = fmt.Errorf("%w: the do-not-call list changed", ErrConflict)
 
+// checkDialNotOnDNC refuses a new attempt (a dial) on a phone that is on
+// the do-not-call list: the caller decided on a copy of the list read
+// before the phone was put on it (a runner reads it every few seconds),
+// and a citizen who asked not to be called must not be called in that
+// window. Updates of an attempt already written are not checked.
+func checkDialNotOnDNC(txn *badger.Txn, a *Attempt) error {
+	if a.Result != "" || a.Phone == "" {
+		return nil
+	}
+	switch _, err := txn.Get(recordKey(kindAttempt, a.ID)); {
+	case err == nil:
+		return nil // progress of a call already placed
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return err
+	}
+	switch _, err := txn.Get(recordKey(kindDNC, a.Phone)); {
+	case err == nil:
+		return fmt.Errorf("%w: %s was put on it", ErrDNCChanged, a.Phone)
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return err
+	}
+	return nil
+}
+
 // NewID returns a new time-ordered id for an attempt or a skip made at t.
 func (j *Journal) NewID(t time.Time) string { return j.ids.next(t) }
 
@@ -608,6 +632,9 @@ func (j *Journal) writeChange(txn *badger.Txn, ch *ContactChange) error {
 	if a := ch.Attempt; a != nil {
 		if a.ID == "" || a.Campaign == "" || a.Contact == "" || a.Started.IsZero() {
 			return fmt.Errorf("%w: attempt needs id, campaign, contact and start", ErrInvalid)
+		}
+		if err := checkDialNotOnDNC(txn, a); err != nil {
+			return err
 		}
 		if err := save(txn, a); err != nil {
 			return err
