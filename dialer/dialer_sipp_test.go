@@ -440,9 +440,12 @@ func TestHoldAndUnholdByReInvite(t *testing.T) {
 	if rec.SIPCode != 200 || rec.HangupBy != "caller" {
 		t.Errorf("record code %d hangup_by %q, want 200 caller", rec.SIPCode, rec.HangupBy)
 	}
-	// While held (1 s of 3 s) the echo is not sent back: fewer packets out than in.
+	// While held (2 s of 4 s) the echo is not sent back: fewer packets out
+	// than in — about 100; at least 30 even when a loaded machine handles
+	// the re-INVITEs late (one run at load 16 saw the hold take effect
+	// 0.76 s late with a 1 s hold).
 	if l := rec.Legs[0]; l.PacketsOut+30 > l.PacketsIn {
-		t.Errorf("caller leg in %d out %d: want about 50 fewer out (1 s on hold)", l.PacketsIn, l.PacketsOut)
+		t.Errorf("caller leg in %d out %d: want about 100 fewer out (2 s on hold)", l.PacketsIn, l.PacketsOut)
 	}
 }
 
