@@ -30,7 +30,7 @@ type Desk interface {
 	Agents() []dialer.AgentStatus
 	Queues() []acd.QueueView
 	Transfer(ctx context.Context, callID, by string, supervisor bool, target string, mode dialer.TransferMode, appeal string) error
-	CompleteTransfer(ctx context.Context, callID, by string, supervisor bool) error
+	CompleteTransfer(ctx context.Context, callID, by string, supervisor bool, appeal string) (dialer.CompletedTransfer, error)
 	CancelTransfer(ctx context.Context, callID, by string, supervisor bool) error
 	Supervise(ctx context.Context, who journal.Actor, agent string, mode media.SuperviseMode) error
 	StopSupervision(ctx context.Context, who journal.Actor) error
@@ -134,20 +134,46 @@ func (s *server) transfer(w http.ResponseWriter, r *http.Request, p *principal) 
 	writeJSON(w, http.StatusOK, out)
 }
 
+// transferEndRequest is the optional body of …/transfer/complete.
+type transferEndRequest struct {
+	// AppealID is the appeal registered for the call (also during the
+	// consultation); it follows the call to the consulted operator.
+	AppealID string `json:"appeal_id,omitempty"`
+}
+
+// transferEnd completes or cancels an attended transfer. Completing it
+// hands the call's appeal (the one named at the transfer, or in this
+// request) to the operator who has the call now, as a blind transfer
+// does; cancelling leaves it with the first operator.
 func (s *server) transferEnd(complete bool) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, p *principal) {
-		sup := p.allowed(rCreate, journal.ResourceAgent)
-		var err error
-		if complete {
-			err = s.desk.CompleteTransfer(r.Context(), r.PathValue("call"), p.login, sup)
-		} else {
-			err = s.desk.CancelTransfer(r.Context(), r.PathValue("call"), p.login, sup)
+		var req transferEndRequest
+		if r.ContentLength != 0 { // the body is optional
+			if err := decodeJSON(r, w, &req); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 		}
+		sup := p.allowed(rCreate, journal.ResourceAgent)
+		if !complete {
+			if err := s.desk.CancelTransfer(r.Context(), r.PathValue("call"), p.login, sup); err != nil {
+				s.deskFail(w, r, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"completed": false})
+			return
+		}
+		done, err := s.desk.CompleteTransfer(r.Context(), r.PathValue("call"), p.login, sup, req.AppealID)
 		if err != nil {
 			s.deskFail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]bool{"completed": complete})
+		s.log.Info("attended transfer completed", "by", p.login, "to", done.To)
+		out := map[string]any{"completed": true, "to": done.To}
+		if msg := s.appealFollowsCall(r.Context(), p, done.Appeal, done.To); msg != "" {
+			out["appeal_error"] = msg
+		}
+		writeJSON(w, http.StatusOK, out)
 	}
 }
 

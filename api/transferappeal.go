@@ -8,9 +8,9 @@ import (
 )
 
 // appealFollowsCall hands the appeal registered for a call to the
-// operator the call was blindly transferred to (target: an extension or a
-// login), so the colleague who now talks to the citizen may open and
-// finish it. A queue or an outside number takes no appeal. It returns
+// operator the call was transferred to (target: an extension or a login),
+// blindly or at the completion of an attended transfer, so the colleague
+// who now talks to the citizen may open and finish it. A queue or an outside number takes no appeal. It returns
 // what went wrong in Russian for the desktop ("" when the appeal moved or
 // there was none to move); the call's transfer stands either way.
 func (s *server) appealFollowsCall(ctx context.Context, p *principal, appealID, target string) string {

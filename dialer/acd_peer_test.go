@@ -837,14 +837,21 @@ func TestACDTransfers(t *testing.T) {
 	if got := e.state("op2"); got != acd.StateTalking {
 		t.Fatalf("op2 during the consultation: %v", got)
 	}
+	if info := e.desk.Agent("op2").Call; info == nil || info.Consulting != "op3" {
+		t.Fatalf("op2's call info during the consultation %+v: want consulting op3", info)
+	}
 	consultAt := time.Now()
 	e.waitFor(t, 5*time.Second, "a second of consultation", func() bool { return time.Since(consultAt) > time.Second })
-	if err := e.desk.CompleteTransfer(ctx, id, "op2", false); err != nil {
+	completed, err := e.desk.CompleteTransfer(ctx, id, "op2", false, "")
+	if err != nil {
 		t.Fatal(err)
 	}
+	if completed.To != "op3" || completed.Appeal != "APPEAL-1" {
+		t.Errorf("CompleteTransfer = %+v, want to op3 with APPEAL-1", completed)
+	}
 	e.waitFor(t, 5*time.Second, "op2 in wrap-up", func() bool { return e.state("op2") == acd.StateWrapUp })
-	if v := e.desk.Agent("op3"); v.State != acd.StateTalking || v.Call == nil || v.Call.CallID != id {
-		t.Fatalf("op3 after completion: %v %+v", v.State, v.Call)
+	if v := e.desk.Agent("op3"); v.State != acd.StateTalking || v.Call == nil || v.Call.CallID != id || v.Call.AppealID != "APPEAL-1" || v.Call.Consulting != "" {
+		t.Fatalf("op3 after completion: %v %+v; want the call with its appeal", v.State, v.Call)
 	}
 	done := time.Now()
 	e.waitFor(t, 5*time.Second, "two seconds with op3", func() bool { return time.Since(done) > 2*time.Second })
@@ -1222,7 +1229,7 @@ func TestACDAttendedTransferCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor(t, 5*time.Second, "op2 in wrap-up", func() bool { return e.state("op2") == acd.StateWrapUp })
-	if v := e.desk.Agent("op1"); v.State != acd.StateTalking || v.Call == nil || v.Call.CallID != id {
+	if v := e.desk.Agent("op1"); v.State != acd.StateTalking || v.Call == nil || v.Call.CallID != id || v.Call.Consulting != "" {
 		t.Fatalf("op1 after the cancel: %v %+v", v.State, v.Call)
 	}
 	at := time.Now()

@@ -56,6 +56,9 @@ type call struct {
 	out      *OutboundLeg
 	outRec   *journal.LegRecord
 	queue    *queueCall // the call's stay in the ACD, for queue routes
+	// consulting is the operator (login) an attended transfer of the
+	// call consults now, for the desktop.
+	consulting string
 
 	queueResult string // metrics result of a queue route (set by runQueue)
 

@@ -525,13 +525,17 @@ type AgentStatus struct {
 
 // CallInfo describes a customer call for the operator's desktop.
 type CallInfo struct {
-	CallID      string    `json:"call_id"`
-	Caller      string    `json:"caller"`
-	Queue       string    `json:"queue,omitempty"`
-	Direction   string    `json:"direction"`
-	Campaign    string    `json:"campaign,omitempty"`
-	ContactID   string    `json:"contact_id,omitempty"`
-	AppealID    string    `json:"appeal_id,omitempty"`
+	CallID    string `json:"call_id"`
+	Caller    string `json:"caller"`
+	Queue     string `json:"queue,omitempty"`
+	Direction string `json:"direction"`
+	Campaign  string `json:"campaign,omitempty"`
+	ContactID string `json:"contact_id,omitempty"`
+	AppealID  string `json:"appeal_id,omitempty"`
+	// Consulting is the operator (login) an attended transfer of the
+	// call is consulting now: the desktop offers «Соединить» and
+	// «Вернуться к звонку» while it is set.
+	Consulting  string    `json:"consulting,omitempty"`
 	ConnectedAt time.Time `json:"connected_at,omitzero"`
 	Recording   string    `json:"-"`
 }

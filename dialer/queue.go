@@ -607,7 +607,7 @@ func (c *call) callInfo() CallInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	info := CallInfo{CallID: c.rec.ID, Caller: c.rec.From, Queue: c.rec.Queue, Direction: c.rec.Direction,
-		AppealID: c.rec.Appeal, Recording: c.rec.Recording}
+		AppealID: c.rec.Appeal, Recording: c.rec.Recording, Consulting: c.consulting}
 	if n := len(c.rec.Agents); n > 0 {
 		info.ConnectedAt = c.rec.Agents[n-1].Connected
 		info.Queue = c.rec.Agents[n-1].Queue

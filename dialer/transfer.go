@@ -56,7 +56,17 @@ type callCmd struct {
 	by     string
 	appeal string
 	from   *call // "replace": the call whose far leg the caller takes over
-	err    chan error
+	// done: "complete" says here whom it connected, before err is sent.
+	done *CompletedTransfer
+	err  chan error
+}
+
+// CompletedTransfer is what a completed attended transfer did: the
+// caller is with To (a login) now, and Appeal (if any) is the appeal
+// registered for the call, which should follow it to To.
+type CompletedTransfer struct {
+	To     string
+	Appeal string
 }
 
 // resolveTarget turns what an operator typed into a target: an account's
@@ -91,10 +101,15 @@ func (d *Desk) resolveTarget(ctx context.Context, t string) (transferTarget, err
 }
 
 // callOf finds the ACD call with id; by must be connected to it unless
-// supervisor (who may act on any call).
+// supervisor (who may act on any call). by's own call is looked at first:
+// while an attended transfer completes, the call is attached to both
+// operators for a moment.
 func (d *Desk) callOf(id, by string, supervisor bool) (*call, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if c, ok := d.onCall[by].(*call); ok && c.rec.ID == id {
+		return c, nil
+	}
 	for login, dc := range d.onCall {
 		c, ok := dc.(*call)
 		if !ok || c.rec.ID != id {
@@ -144,12 +159,20 @@ func (d *Desk) Transfer(ctx context.Context, id, by string, supervisor bool, tar
 }
 
 // CompleteTransfer connects the caller to the consulted operator.
-func (d *Desk) CompleteTransfer(ctx context.Context, id, by string, supervisor bool) error {
+// appeal, when set, is the appeal registered for the call (also during
+// the consultation); it is the call's appeal from now on. The result
+// names the operator who has the call now and the call's appeal, for the
+// appeal to follow the call.
+func (d *Desk) CompleteTransfer(ctx context.Context, id, by string, supervisor bool, appeal string) (CompletedTransfer, error) {
 	c, err := d.callOf(id, by, supervisor)
 	if err != nil {
-		return err
+		return CompletedTransfer{}, err
 	}
-	return c.command(ctx, callCmd{op: "complete", by: by})
+	var done CompletedTransfer
+	if err := c.command(ctx, callCmd{op: "complete", by: by, appeal: appeal, done: &done}); err != nil {
+		return CompletedTransfer{}, err
+	}
+	return done, nil
 }
 
 // CancelTransfer ends the consultation and returns the caller to the
@@ -272,11 +295,12 @@ func (qc *queueCall) startConsult(cmd callCmd) error {
 	qc.bridge = nil
 	c.mu.Unlock()
 	qc.consult = &consultation{id: id, agent: cmd.target.agent, tk: tk}
+	c.mu.Lock()
+	c.consulting = cmd.target.agent
 	if cmd.appeal != "" {
-		c.mu.Lock()
 		c.rec.Appeal = cmd.appeal
-		c.mu.Unlock()
 	}
+	c.mu.Unlock()
 	qc.startHold(false)
 	c.log.Info("consultation started", "by", cmd.by, "with", cmd.target.agent)
 	return nil
@@ -318,13 +342,19 @@ func (qc *queueCall) consultOffer(n acd.Notice) {
 
 // completeConsult connects the caller to the consulted operator; the
 // transferring one goes to wrap-up.
+//
+// The call is attached to the consulted operator before the ACD says it
+// is connected to them (its connect event makes their desktop ask for
+// its call at once), and detached again if that fails.
 func (qc *queueCall) completeConsult(cmd callCmd) error {
 	cs := qc.consult
 	if cs == nil || !cs.up {
 		return ErrNoConsultation
 	}
 	c := qc.c
+	qc.d.attach(cs.agent, c)
 	if err := qc.d.acd.CompleteTransfer(qc.id, cs.id); err != nil {
+		qc.d.detach(cs.agent, c)
 		return err
 	}
 	cs.bridge.Disconnect()
@@ -341,23 +371,31 @@ func (qc *queueCall) completeConsult(cmd callCmd) error {
 	}
 	qc.consult = nil
 	c.mu.Lock()
+	c.consulting = ""
+	if cmd.appeal != "" {
+		c.rec.Appeal = cmd.appeal
+	}
 	c.rec.Transfers = append(c.rec.Transfers, journal.Transfer{At: time.Now(), By: cmd.by, To: cs.agent, Mode: string(TransferAttended)})
 	c.mu.Unlock()
 	if to == nil {
 		c.log.Warn("attended transfer: the consulted operator's phone is gone", attrHint, "the consulted operator hung up or lost the phone; the caller stays with the transferring operator")
+		qc.d.detach(cs.agent, c)
 		_ = qc.d.acd.Hangup(qc.id, "agent gone")
 		c.hangup(hangupSystem)
 		return nil
 	}
 	br, err := c.s.engine.Connect(c.leg, to, qc.rec)
 	if err != nil {
+		qc.d.detach(cs.agent, c)
 		return err
 	}
 	c.mu.Lock()
 	qc.bridge, qc.agent = br, cs.agent
 	c.rec.Agents = append(c.rec.Agents, journal.AgentSpan{Login: cs.agent, Queue: qc.q.Name, Connected: time.Now()})
+	if cmd.done != nil {
+		*cmd.done = CompletedTransfer{To: cs.agent, Appeal: c.rec.Appeal}
+	}
 	c.mu.Unlock()
-	qc.d.attach(cs.agent, c)
 	c.log.Info("attended transfer completed", "to", cs.agent)
 	return nil
 }
@@ -392,6 +430,9 @@ func (qc *queueCall) endConsult(by string) {
 		return
 	}
 	qc.consult = nil
+	qc.c.mu.Lock()
+	qc.c.consulting = ""
+	qc.c.mu.Unlock()
 	if cs.bridge != nil {
 		cs.bridge.Disconnect()
 	}

@@ -189,8 +189,11 @@ function renderCall() {
   }
   box.hidden = false;
   const outbound = call.direction === 'outbound';
-  $('call-label').textContent = phone.me.state === 'talking' || call.connected_at
-    ? (outbound ? 'Исходящий звонок' : 'Разговор') : 'Входящий звонок';
+  // An attended transfer in progress (the server says so: a reload or
+  // another page keeps «Соединить» and «Вернуться к звонку»).
+  const consulting = !!call.consulting;
+  $('call-label').textContent = consulting ? 'Консультация с коллегой, гражданин на удержании'
+    : phone.me.state === 'talking' || call.connected_at ? (outbound ? 'Исходящий звонок' : 'Разговор') : 'Входящий звонок';
   box.classList.toggle('ringing', !(phone.me.state === 'talking' || call.connected_at));
   $('call-caller').textContent = call.caller || 'номер скрыт';
   // The person comes with call.offered only (agent/me has the number).
@@ -200,7 +203,6 @@ function renderCall() {
   // A call back the operator asked for (appeal-callback) is about its appeal.
   $('call-queue').textContent = call.campaign ? 'кампания ' + call.campaign
     : call.queue === 'appeal-callback' ? 'перезвон по обращению' : (call.queue ? 'очередь ' + call.queue : '');
-  const consulting = phone.consult && phone.consult === call.call_id;
   $('call-consult').hidden = !consulting;
   $('call-transfer').hidden = !features.transfer || consulting;
   $('call-hangup').hidden = !features.hangup || !(phone.me.state === 'talking' || call.connected_at);
@@ -255,6 +257,37 @@ export function openCard() {
   }
 }
 
+// callAppeal is the appeal registered for call: the one saved in this
+// tab during the call, else the one the call came with.
+function callAppeal(call) {
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem(CALL_APPEAL_KEY) || 'null'); } catch { saved = null; }
+  if (saved && saved.call_id === call.call_id) return saved.appeal_id;
+  return call.appeal_id || '';
+}
+
+// endConsult completes («Соединить») or cancels («Вернуться к звонку»)
+// the attended transfer of the current call. Completing it hands the
+// appeal registered for the call (also during the consultation) to the
+// colleague, as a blind transfer does.
+async function endConsult(button, complete) {
+  unlockAudio();
+  const call = currentCall();
+  if (!call) return;
+  const path = `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer/${complete ? 'complete' : 'cancel'}`;
+  const body = {};
+  const appealID = complete ? callAppeal(call) : '';
+  if (appealID) body.appeal_id = appealID;
+  try {
+    const res = await busy(button, () => api('POST', path, body));
+    if (res && res.appeal_error) toast(res.appeal_error, true);
+    else toast(complete ? 'Звонок переведён' : 'Вы снова говорите с гражданином');
+  } catch (e) {
+    toast(ruError(e), true);
+  }
+  await loadMe();
+}
+
 function initTransferDialog() {
   const dlg = $('transfer-dialog');
   const search = $('transfer-search');
@@ -280,16 +313,13 @@ function initTransferDialog() {
     const mode = (document.querySelector('input[name="transfer-mode"]:checked') || {}).value || 'blind';
     try {
       const body = { target: target.value.trim(), mode };
-      let saved = null;
-      try { saved = JSON.parse(sessionStorage.getItem(CALL_APPEAL_KEY) || 'null'); } catch { saved = null; }
-      if (saved && saved.call_id === call.call_id) body.appeal_id = saved.appeal_id;
-      else if (call.appeal_id) body.appeal_id = call.appeal_id;
+      const appealID = callAppeal(call);
+      if (appealID) body.appeal_id = appealID;
       const res = await api('POST', `/api/v1/calls/${encodeURIComponent(call.call_id)}/transfer`, body);
       dlg.close();
       if (res && res.appeal_error) toast(res.appeal_error, true);
       if (mode === 'attended') {
-        phone.consult = call.call_id;
-        toast('Консультация с ' + body.target + ': «Соединить» переведёт звонок, «Вернуться» — отменит перевод');
+        toast('Консультация с ' + body.target + ': «Соединить» переведёт звонок, «Вернуться к звонку» — отменит перевод');
       } else {
         toast('Звонок переведён на ' + body.target);
       }
@@ -322,13 +352,8 @@ function initPhone() {
   $('call-transfer').addEventListener('click', () => openTransfer(''));
   $('call-transfer').hidden = !features.transfer;
   $('call-hangup').addEventListener('click', (e) => act(e.currentTarget, 'POST', '/api/v1/agent/hangup', {}));
-  const endConsult = (how) => async (e) => {
-    const id = phone.consult;
-    phone.consult = null;
-    await act(e.currentTarget, 'POST', `/api/v1/calls/${encodeURIComponent(id)}/transfer/${how}`, {});
-  };
-  $('call-complete').addEventListener('click', endConsult('complete'));
-  $('call-cancel').addEventListener('click', endConsult('cancel'));
+  $('call-complete').addEventListener('click', (e) => endConsult(e.currentTarget, true));
+  $('call-cancel').addEventListener('click', (e) => endConsult(e.currentTarget, false));
   initTransferDialog();
   onLive('agent.state', (d) => {
     if (!d || d.login !== viewer.login || !phone.me) return;
