@@ -36,9 +36,12 @@ async function supervise(a, mode, button) {
       supervising = null;
       toast('Наблюдение остановлено');
     } else {
+      // Another mode on the same operator's call keeps the phone's call up.
+      const again = supervising && supervising.agent === a.login;
       await api('POST', '/api/v1/supervise', { agent: a.login, mode });
       supervising = { agent: a.login, mode };
-      toast({ listen: 'Прослушивание', whisper: 'Суфлирование', barge: 'Вмешательство' }[mode] + ': ' + nameOf(a) + '. Ваш телефон сейчас зазвонит.');
+      toast({ listen: 'Прослушивание', whisper: 'Суфлирование', barge: 'Вмешательство' }[mode] + ': ' + nameOf(a) +
+        (again ? '.' : '. Ваш телефон сейчас зазвонит.'));
     }
     renderAgents();
   } catch (e) {
@@ -61,6 +64,9 @@ function svButton(a, mode, text) {
 
 function renderAgents() {
   const active = agents.filter((a) => a.state && a.state !== 'logged_out');
+  // The server ends a supervision when its call ends or leaves the
+  // operator: «Стоп» must not stay on the operator's next call.
+  if (supervising && !agents.some((a) => a.login === supervising.agent && a.state === 'talking')) supervising = null;
   fill($('wb-agents'), table('', ['Оператор', 'Вн.', 'Состояние', 'В состоянии', 'Звонок', features.supervise ? 'Наблюдение' : null].filter(Boolean),
     active.map((a) => h('tr', {},
       h('td', {}, nameOf(a)),
