@@ -107,14 +107,25 @@ export const phone = { available: false, me: null, persons: new Map() };
 
 let audio = null;
 
+// unlockAudio turns the ring's sound on: a browser lets a page start
+// sound only from the user's own action on it (a click, a key), so every
+// click and key press tries until the sound is on. Outside such an action
+// it does nothing: the browser would keep the sound off and warn.
 function unlockAudio() {
+  if (audio && audio.state === 'running') return;
+  if (navigator.userActivation && !navigator.userActivation.isActive) return;
   if (!audio) {
-    try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch { audio = null; }
+    try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch { audio = null; return; }
   }
-  if (audio && audio.state === 'suspended') audio.resume();
+  if (audio.state === 'suspended') audio.resume().catch(() => { /* tried again at the next click */ });
 }
 
-/** ring plays a short two-tone alert (incoming call), if sound is allowed. */
+/**
+ * ring plays a short two-tone alert (incoming call): three times 880 Hz
+ * then 660 Hz, six oscillators. Before the user's first click or key on
+ * this page the sound is not on and it does nothing (the call bar shows
+ * the call all the same).
+ */
 export function ring() {
   if (!audio || audio.state !== 'running') return;
   const t0 = audio.currentTime;
@@ -340,8 +351,8 @@ export function openTransfer(targetValue) {
 
 function initPhone() {
   if (!document.getElementById('phone')) return;
-  document.addEventListener('pointerdown', unlockAudio, { once: true });
-  document.addEventListener('keydown', unlockAudio, { once: true });
+  document.addEventListener('pointerdown', unlockAudio);
+  document.addEventListener('keydown', unlockAudio);
   $('phone-start').addEventListener('click', (e) => act(e.currentTarget, 'POST', '/api/v1/agent/session', { action: 'start' }));
   $('phone-finish').addEventListener('click', (e) => act(e.currentTarget, 'POST', '/api/v1/agent/session', { action: 'finish' }));
   $('phone-pause').addEventListener('click', (e) => act(e.currentTarget, 'POST', '/api/v1/agent/state', { state: 'paused', reason: $('phone-pause-reason').value }));
