@@ -85,6 +85,10 @@
 //	GET    /api/v1/journal/appeals?from=&to=           read journal (admin): full appeals for export, audited
 //	GET    /api/v1/journal/events?stream=&from=&to=    read journal (admin): a stream's events (acd) as JSON lines
 //	GET    /api/v1/calls?from=&to=                     admin socket only
+//	POST   /api/v1/calls/{call}/transfer               update agent: {"target","mode": blind|attended,"appeal_id"}
+//	POST   /api/v1/calls/{call}/transfer/complete|cancel  update agent: optional {"appeal_id"}; complete → {"to"}
+//	                                                   (the appeal goes to the operator a blind transfer or a
+//	                                                   completed attended one reached; "appeal_error" if not)
 //	GET    /metrics                                    read metrics (sre, supervisor, admin) unless Options.OpenMetrics
 //	GET    /healthz, /readyz                           anyone
 package api
