@@ -39,8 +39,7 @@ func TestDesktopLiveCall(t *testing.T) {
 	supPhone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "3101", Password: supSecret, Registrar: app.sip, MicSeconds: 120})
 	sup := br.tab(t)
 	sup.login("zorina")
-	sup.open("/wallboard")
-	sup.wait("the stream", `document.getElementById('live').innerText === 'На связи'`)
+	sup.openWallboard()
 
 	op := br.tab(t)
 	op.login("lebedeva")

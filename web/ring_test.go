@@ -2,16 +2,11 @@ package web_test
 
 import (
 	"context"
-	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-
-	"github.com/obzvon/obzvon/internal/peertest"
 )
 
 // ringProbe, run in every document of a tab before its scripts, watches
@@ -62,23 +57,9 @@ type ringState struct {
 // the next offered call rings, once, on a running audio context. Real
 // calls: SIPp callers, baresip the operator's phone.
 func TestDesktopRingsOnOffer(t *testing.T) {
-	peertest.RequirePeer(t, "baresip")
-	peertest.RequirePeer(t, "sipp")
-	app := startAppliance(t)
-	br := newBrowser(t, app)
-	const secret = "Tg5-Nq8r-Xc2v-Bk4m"
-	app.admin("POST", "/api/v1/accounts", map[string]any{"login": "lebedeva", "display_name": "Лебедева Ольга Николаевна",
-		"roles": []string{"operator_l1"}, "organization": "ТФОМС", "extension": "1101", "queues": []string{"main"},
-		"password": password, "sip_secret": secret, "sip_realm": "obzvon"}, nil)
-	phone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1101", Password: secret, Registrar: app.sip, MicSeconds: 240})
-	scenario, err := filepath.Rel(peertest.ScenarioDir(), filepath.Join(mustAbs(t, "testdata"), "uac_caller.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := func(from string) *peertest.SIPp {
-		return peertest.StartSIPpFor(t, 5*time.Minute, scenario, app.sip, "-s", "8800", "-key", "caller", from, "-d", "280000", "-m", "1",
-			"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
-	}
+	app, br := startWithPeers(t)
+	phone := app.startPhoneUser(phoneUser{login: "lebedeva", name: "Лебедева Ольга Николаевна", role: "operator_l1", ext: "1101",
+		secret: "Tg5-Nq8r-Xc2v-Bk4m", queues: []string{"main"}})
 	probe := func(op *tab) ringState {
 		return eval[ringState](op, "the ring probe", `window.__ring`)
 	}
@@ -94,7 +75,7 @@ func TestDesktopRingsOnOffer(t *testing.T) {
 		t.Fatalf("probe on a fresh page: %+v", got)
 	}
 
-	first := call("89161112233")
+	first, _ := app.callQueue(t, "89161112233")
 	op.wait("the first offer handled", `window.__ring.offers === 1`)
 	op.waitText("#call-caller", "89161112233")
 	if got := probe(op); got.Started != 0 {
@@ -103,13 +84,10 @@ func TestDesktopRingsOnOffer(t *testing.T) {
 	op.noErrors("an offer before any click")
 
 	// A click (here: «Завершить звонок») turns the sound on.
-	op.click("#call button", "Завершить звонок")
-	if code := first.Wait(60 * time.Second); code != 0 {
-		t.Fatalf("caller exit %d:\n%s\n%s", code, first.Output(), first.Logs())
-	}
+	op.hangUp(first)
 	op.click("#phone button", "Завершить обработку")
 	op.waitText("#phone-state", "Свободен")
-	second := call("89162223344")
+	second, _ := app.callQueue(t, "89162223344")
 	op.wait("the second offer handled", `window.__ring.offers === 2`)
 	op.waitText("#call-caller", "89162223344")
 	got := probe(op)
@@ -122,9 +100,6 @@ func TestDesktopRingsOnOffer(t *testing.T) {
 	if got.Started != 6 || running != 6 {
 		t.Errorf("after a click the offer started %d oscillators (contexts %v), want the ring's 6 on a running context", got.Started, got.States)
 	}
-	op.click("#call button", "Завершить звонок")
-	if code := second.Wait(60 * time.Second); code != 0 {
-		t.Fatalf("second caller exit %d:\n%s\n%s", code, second.Output(), second.Logs())
-	}
+	op.hangUp(second)
 	op.noErrors("a ringing offer")
 }

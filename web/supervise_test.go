@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,37 +28,22 @@ const (
 // end, by her, on the call. A supervision still on when the call ends
 // ends with it, and the operator's next call offers «Слушать» again.
 func TestDesktopSupervisionButtons(t *testing.T) {
-	peertest.RequirePeer(t, "baresip")
-	peertest.RequirePeer(t, "sipp")
+	app, br := startWithPeers(t)
 	capture := peertest.StartCapture(t)
-	app := startAppliance(t)
-	br := newBrowser(t, app)
-	const secret, supSecret = "Rb3-Lk7w-Pz2x-Hd5q", "Wm8-Cs4t-Jv6n-Fy1e"
-	app.admin("POST", "/api/v1/accounts", map[string]any{"login": "lebedeva", "display_name": "Лебедева Ольга Николаевна",
-		"roles": []string{"operator_l1"}, "organization": "ТФОМС", "extension": "1101", "queues": []string{"main"},
-		"password": password, "sip_secret": secret, "sip_realm": "obzvon"}, nil)
-	app.admin("POST", "/api/v1/accounts", map[string]any{"login": "zorina", "display_name": "Зорина Вера Андреевна",
-		"roles": []string{"supervisor"}, "organization": "ТФОМС", "extension": "3101",
-		"password": password, "sip_secret": supSecret, "sip_realm": "obzvon"}, nil)
-	phone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1101", Password: secret, Registrar: app.sip, MicSeconds: 240, MicTone: operatorTone})
-	supPhone := peertest.StartBaresip(t, peertest.BaresipOptions{User: "3101", Password: supSecret, Registrar: app.sip, MicSeconds: 240, MicTone: supervisorTone})
+	phone := app.startPhoneUser(phoneUser{login: "lebedeva", name: "Лебедева Ольга Николаевна", role: "operator_l1", ext: "1101",
+		secret: "Rb3-Lk7w-Pz2x-Hd5q", queues: []string{"main"}, tone: operatorTone})
+	supPhone := app.startPhoneUser(phoneUser{login: "zorina", name: "Зорина Вера Андреевна", role: "supervisor", ext: "3101",
+		secret: "Wm8-Cs4t-Jv6n-Fy1e", tone: supervisorTone})
 
 	sup := br.tab(t)
 	sup.login("zorina")
-	sup.open("/wallboard")
-	sup.wait("the stream", `document.getElementById('live').innerText === 'На связи'`)
+	sup.openWallboard()
 	op := br.tab(t)
 	op.login("lebedeva")
 	op.startWork(phone)
 	sup.waitText("#wb-agents", "Лебедева Ольга Николаевна")
 
-	scenario, err := filepath.Rel(peertest.ScenarioDir(), filepath.Join(mustAbs(t, "testdata"), "uac_caller.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	callerMedia := peertest.FreeMediaPort(t)
-	sipp := peertest.StartSIPpFor(t, 5*time.Minute, scenario, app.sip, "-s", "8800", "-key", "caller", "89161112233", "-d", "280000", "-m", "1",
-		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(callerMedia))
+	sipp, callerMedia := app.callQueue(t, "89161112233")
 	op.waitText("#call", "Разговор")
 	sup.waitText("#wb-agents", "Разговаривает")
 	callID := eval[string](op, "the current call", `fetch('/api/v1/agent/me').then((r) => r.json()).then((m) => m.call ? m.call.call_id : '')`)
@@ -177,14 +160,10 @@ func TestDesktopSupervisionButtons(t *testing.T) {
 	// not a «Стоп» left from the call that ended.
 	sup.click("#wb-agents button", "Слушать: Лебедева Ольга Николаевна")
 	sup.waitText("#toast", "Прослушивание: Лебедева Ольга Николаевна. Ваш телефон сейчас зазвонит.")
-	op.click("#call button", "Завершить звонок")
-	if code := sipp.Wait(60 * time.Second); code != 0 {
-		t.Fatalf("caller exit %d:\n%s\n%s", code, sipp.Output(), sipp.Logs())
-	}
+	op.hangUp(sipp)
 	op.click("#phone button", "Завершить обработку")
 	op.waitText("#phone-state", "Свободен")
-	next := peertest.StartSIPpFor(t, 5*time.Minute, scenario, app.sip, "-s", "8800", "-key", "caller", "89162223344", "-d", "280000", "-m", "1",
-		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	next, _ := app.callQueue(t, "89162223344")
 	op.waitText("#call-caller", "89162223344")
 	sup.wait("«Слушать» on the next call", visibleJS("#wb-agents button", "Слушать: Лебедева Ольга Николаевна")+
 		` && !document.getElementById('wb-agents').innerText.includes('Стоп')`)
@@ -192,10 +171,7 @@ func TestDesktopSupervisionButtons(t *testing.T) {
 	if last := audit[len(audit)-1]; last.Account != "zorina" || last.Op != "supervise-end" {
 		t.Errorf("the call's last audit entry %+v, want the supervision's end", last)
 	}
-	op.click("#call button", "Завершить звонок")
-	if code := next.Wait(60 * time.Second); code != 0 {
-		t.Fatalf("second caller exit %d:\n%s\n%s", code, next.Output(), next.Logs())
-	}
+	op.hangUp(next)
 	op.noErrors("supervised call")
 	sup.noErrors("supervision ended with the call")
 

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,10 +46,7 @@ func TestDesktopBlindTransferCarriesAppeal(t *testing.T) {
 	if st := b.documentStatus("/appeals/" + appealID); st != 200 {
 		t.Errorf("the colleague opens the carried appeal: status %d, want 200", st)
 	}
-	b.click("#call button", "Завершить звонок")
-	if code := sipp.Wait(60 * time.Second); code != 0 {
-		t.Fatalf("caller exit %d:\n%s\n%s", code, sipp.Output(), sipp.Logs())
-	}
+	b.hangUp(sipp)
 
 	// The call's record: the appeal and the transfer by the first
 	// operator to 2101.
@@ -156,10 +152,7 @@ func TestDesktopAttendedTransferCarriesAppeal(t *testing.T) {
 	b.waitText("#changes", "Переадресовано")
 	b.waitText("#changes", "передано от lebedeva к gromov")
 	b.check("the appeal taken over with the call", "")
-	b.click("#call button", "Завершить звонок")
-	if code := sipp.Wait(60 * time.Second); code != 0 {
-		t.Fatalf("caller exit %d:\n%s\n%s", code, sipp.Output(), sipp.Logs())
-	}
+	b.hangUp(sipp)
 	rec := app.callRecord(callID)
 	if rec.Appeal != appealID || len(rec.Transfers) != 1 || rec.Transfers[0].By != "lebedeva" || rec.Transfers[0].To != "gromov" || rec.Transfers[0].Mode != "attended" {
 		t.Errorf("call record: appeal %q transfers %+v; want %s, one attended transfer by lebedeva to gromov", rec.Appeal, rec.Transfers, appealID)
@@ -182,19 +175,11 @@ type transferCall struct {
 
 func startTransferCall(t *testing.T) transferCall {
 	t.Helper()
-	peertest.RequirePeer(t, "baresip")
-	peertest.RequirePeer(t, "sipp")
-	app := startAppliance(t)
-	br := newBrowser(t, app)
-	const secretA, secretB = "Pq4-Ws8e-Nd2r-Ty6u", "Mz5-Ka1x-Vb7n-Qe3c"
-	app.admin("POST", "/api/v1/accounts", map[string]any{"login": "lebedeva", "display_name": "Лебедева Ольга Николаевна",
-		"roles": []string{"operator_l1"}, "organization": "ТФОМС", "extension": "1101", "queues": []string{"main"},
-		"password": password, "sip_secret": secretA, "sip_realm": "obzvon"}, nil)
-	app.admin("POST", "/api/v1/accounts", map[string]any{"login": "gromov", "display_name": "Громов Андрей Ильич",
-		"roles": []string{"operator_l2"}, "organization": "ТФОМС", "extension": "2101",
-		"password": password, "sip_secret": secretB, "sip_realm": "obzvon"}, nil)
-	phoneA := peertest.StartBaresip(t, peertest.BaresipOptions{User: "1101", Password: secretA, Registrar: app.sip, MicSeconds: 240})
-	phoneB := peertest.StartBaresip(t, peertest.BaresipOptions{User: "2101", Password: secretB, Registrar: app.sip, MicSeconds: 240})
+	app, br := startWithPeers(t)
+	phoneA := app.startPhoneUser(phoneUser{login: "lebedeva", name: "Лебедева Ольга Николаевна", role: "operator_l1", ext: "1101",
+		secret: "Pq4-Ws8e-Nd2r-Ty6u", queues: []string{"main"}})
+	phoneB := app.startPhoneUser(phoneUser{login: "gromov", name: "Громов Андрей Ильич", role: "operator_l2", ext: "2101",
+		secret: "Mz5-Ka1x-Vb7n-Qe3c"})
 
 	a := br.tab(t)
 	a.login("lebedeva")
@@ -204,28 +189,12 @@ func startTransferCall(t *testing.T) transferCall {
 	b.startWork(phoneB)
 
 	caller := "89161112233" // Ковалёва in the registry
-	scenario, err := filepath.Rel(peertest.ScenarioDir(), filepath.Join(mustAbs(t, "testdata"), "uac_caller.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sipp := peertest.StartSIPpFor(t, 5*time.Minute, scenario, app.sip, "-s", "8800", "-key", "caller", caller, "-d", "280000", "-m", "1",
-		"-p", strconv.Itoa(peertest.FreePort(t)), "-mp", strconv.Itoa(peertest.FreeMediaPort(t)))
+	sipp, _ := app.callQueue(t, caller)
 	a.waitText("#call-caller", caller)
 	a.waitText("#call", "Разговор")
 
 	// The appeal, registered during the call.
-	a.click("#call button", "Добавить")
-	a.wait("the card", `location.pathname === '/appeals/new'`)
-	a.waitText("#rs-results", personENP)
-	a.click("#rs-results button", "Прикрепить "+personSurn+" Татьяна Игоревна")
-	a.typeInto("c-topic-q", "прикрепление поликлиника")
-	a.wait("a topic hit", `document.querySelectorAll('#c-topic-hits button').length > 0`)
-	a.run("pick the first topic", clickCSS("#c-topic-hits button"))
-	a.wait("a topic", `document.getElementById('c-topic').value !== ''`)
-	a.typeInto("c-text", "Просит консультацию специалиста 2-го уровня")
-	a.click("button", "Сохранить")
-	a.wait("the appeal page", `location.pathname.startsWith('/appeals/') && location.pathname !== '/appeals/new' && !!document.getElementById('a-title')`)
-	appealID := strings.TrimPrefix(a.location(), "/appeals/")
+	appealID := a.registerCallAppeal("Просит консультацию специалиста 2-го уровня")
 	callID := eval[string](a, "the current call", `fetch('/api/v1/agent/me').then((r) => r.json()).then((m) => m.call ? m.call.call_id : '')`)
 	if callID == "" {
 		t.Fatal("no current call after saving the appeal")
