@@ -1005,8 +1005,10 @@ func TestACDSupervision(t *testing.T) {
 	heard := caller.heard(t)
 	// The caller's audio in thirds: listen, whisper, barge (3 s each, from
 	// the first supervision on). Only barge carries the supervisor's tone.
+	// The segments below keep 0.75 s off each edge, so a recording a
+	// packet or two short of 9 s (a loaded machine) still places them.
 	start := len(heard) - 8000*9
-	if start < 0 {
+	if start < -4000 {
 		t.Fatalf("the caller's recording is too short: %d samples", len(heard))
 	}
 	for i, mode := range []string{"listen", "whisper", "barge"} {

@@ -1,10 +1,12 @@
 package peertest
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -222,13 +224,32 @@ func (b *Baresip) Command(cmd, params string) (string, error) {
 	if _, err := c.Write([]byte(strconv.Itoa(len(js)) + ":" + string(js) + ",")); err != nil {
 		return "", err
 	}
+	// ctrl_tcp sends netstrings: the reply carries "response": true and
+	// our token; events ("event": true) may come before it on the same
+	// connection and are skipped.
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 65536)
-	n, err := c.Read(buf)
-	if err != nil {
-		return "", err
+	r := bufio.NewReader(c)
+	for {
+		head, err := r.ReadString(':')
+		if err != nil {
+			return "", err
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(head, ":")))
+		if err != nil || n < 0 || n > 1<<20 {
+			return "", fmt.Errorf("baresip ctrl_tcp: bad netstring length %q", head)
+		}
+		msg := make([]byte, n+1) // the payload and its ','
+		if _, err := io.ReadFull(r, msg); err != nil {
+			return "", err
+		}
+		var m struct {
+			Response bool   `json:"response"`
+			Token    string `json:"token"`
+		}
+		if json.Unmarshal(msg[:n], &m) == nil && m.Response && m.Token == "t" {
+			return string(msg[:n]), nil
+		}
 	}
-	return string(buf[:n]), nil
 }
 
 // Kill ends baresip at once (SIGKILL): no BYE, no un-REGISTER, as a
