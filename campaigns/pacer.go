@@ -73,6 +73,10 @@ type Agent struct {
 	// Inbound is true when the agent is on (or wrapping up) an inbound
 	// call; blending keeps such agents for inbound while it needs them.
 	Inbound bool
+	// Login names the agent (empty when the source does not say): the
+	// runner learns wrap-up times from the state of the operators its
+	// calls reached.
+	Login string
 }
 
 // Call is one outbound call in flight: dialed, not yet answered live or

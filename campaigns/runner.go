@@ -215,17 +215,21 @@ type Runner struct {
 	events   chan CallEvent
 	requests chan dialForReq
 
-	camp    *journal.Campaign
-	cp      *Compiled
-	script  *Script
-	pacer   *Pacer
-	est     *Estimates
-	ledger  *AbandonLedger
-	dnc     DNCSet
-	calls   map[string]*runCall  // by attempt
-	byCont  map[string]string    // contact → attempt
-	cards   map[string]time.Time // attempts awaiting a card → deadline
-	running bool
+	camp   *journal.Campaign
+	cp     *Compiled
+	script *Script
+	pacer  *Pacer
+	est    *Estimates
+	ledger *AbandonLedger
+	dnc    DNCSet
+	calls  map[string]*runCall  // by attempt
+	byCont map[string]string    // contact → attempt
+	cards  map[string]time.Time // attempts awaiting a card → deadline
+	// wrapping are the operators whose call of this campaign ended, by
+	// login, with that end: their wrap-up is over when the ACD shows them
+	// in another state (learnWrap).
+	wrapping map[string]time.Time
+	running  bool
 
 	trunkFails int
 	lastReload time.Time
@@ -257,7 +261,7 @@ func NewRunner(id string, o RunnerOptions) *Runner {
 	}
 	return &Runner{id: id, o: o, log: log.With("campaign", id), done: make(chan struct{}),
 		events: make(chan CallEvent, 256), requests: make(chan dialForReq), calls: map[string]*runCall{}, byCont: map[string]string{},
-		cards: map[string]time.Time{}}
+		cards: map[string]time.Time{}, wrapping: map[string]time.Time{}}
 }
 
 // Run runs the campaign until it is no longer running and its calls have
@@ -499,6 +503,40 @@ func (r *Runner) step(ctx, callCtx context.Context) {
 	r.decide(ctx, callCtx, now)
 }
 
+// wrapStale bounds how long an operator whose call ended is watched for
+// the end of their wrap-up (one who left, or a wrap-up extended for long,
+// teaches nothing).
+const wrapStale = 10 * time.Minute
+
+// learnWrap observes the wrap-up of each operator whose call of this
+// campaign ended, once the ACD shows them in a state begun after that end
+// (ready, paused, on the next call): the wrap-up is then known to have
+// lasted from the call's end to that state's start — zero when the
+// campaign's queue has none. Without it the estimate kept its prior (15 s)
+// whatever the operators really took.
+func (r *Runner) learnWrap(now time.Time) {
+	if len(r.wrapping) == 0 {
+		return
+	}
+	for _, a := range r.agentsBuf {
+		ended, ok := r.wrapping[a.Login]
+		if !ok || a.Login == "" || a.State == acd.StateWrapUp {
+			continue
+		}
+		start := now.Add(-a.InState)
+		if a.State.Busy() && start.Before(ended) {
+			continue // still the call itself: the ACD has not seen its end yet
+		}
+		r.est.ObserveWrap(max(start.Sub(ended), 0))
+		delete(r.wrapping, a.Login)
+	}
+	for login, ended := range r.wrapping {
+		if now.Sub(ended) > wrapStale {
+			delete(r.wrapping, login)
+		}
+	}
+}
+
 // decide builds the State, asks the pacer and dials.
 func (r *Runner) decide(ctx, callCtx context.Context, now time.Time) {
 	trunk, up := r.o.Dialer.Capacity(r.cp.Settings.Trunk)
@@ -508,6 +546,7 @@ func (r *Runner) decide(ctx, callCtx context.Context, now time.Time) {
 	st := &r.state
 	r.agentsBuf = r.o.Operators.Agents(r.id, r.agentsBuf[:0])
 	st.Agents = r.agentsBuf
+	r.learnWrap(now)
 	st.Calls = st.Calls[:0]
 	st.WaitingLive, st.IVRActive = 0, 0
 	for _, c := range r.calls {
@@ -830,6 +869,9 @@ func (r *Runner) ended(ctx context.Context, c *runCall, ev CallEvent) {
 	}
 	if !c.connectedAt.IsZero() {
 		r.est.ObserveTalk(e.Ended.Sub(c.connectedAt))
+		if c.agent != "" {
+			r.wrapping[c.agent] = e.Ended
+		}
 	}
 	// A call that reached an operator gets its result from the card.
 	awaitCard := c.agent != ""

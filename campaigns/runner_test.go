@@ -115,7 +115,7 @@ func (f *fakeCenter) Agents(campaign string, dst []Agent) []Agent {
 	defer f.mu.Unlock()
 	now := time.Now()
 	for _, a := range f.agents {
-		dst = append(dst, Agent{State: a.state, InState: now.Sub(a.since)})
+		dst = append(dst, Agent{State: a.state, InState: now.Sub(a.since), Login: a.name})
 	}
 	return dst
 }
@@ -893,6 +893,58 @@ func TestRunnerDialsAPhoneTakenOffDNC(t *testing.T) {
 		ct, _ := j.Contact(ctx, staff, "disp-2026", c.ID)
 		if len(ct.Attempts) == 0 || ct.Attempts[0].Phone != phone || ct.Phones[0].Wrong {
 			t.Errorf("contact after the removal = %+v", ct)
+		}
+	})
+}
+
+// The runner learns the operators' real wrap-up from the ACD's states: an
+// operator ready 5 s after the call ended moves the estimate from its 15 s
+// prior toward 5 s (only the simulator learned it before: a campaign kept
+// its prior however its operators worked).
+func TestRunnerLearnsWrapUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(8 * time.Hour)
+		ctx := context.Background()
+		j, err := journal.Open(journal.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		set := Settings{Mode: "progressive", Weekdays: "00:00-24:00", Weekend: "00:00-24:00"}
+		if _, err := Create(ctx, j, staff, CreateRequest{ID: "disp-2026", Title: "Д", Script: "screening", Settings: set}); err != nil {
+			t.Fatal(err)
+		}
+		cp, _ := CompiledOf(mustCampaign(t, j))
+		f := newFakeCenter(t, j, cp, 1)
+		var list []journal.Contact
+		for i := range 3 {
+			enp := fmt.Sprintf("26194821993%05d", 2*i+1) // odd: the operator is ready 5 s after the call
+			list = append(list, contact(enp, fmt.Sprintf("+7912345%04d", i*10+1)))
+			f.zones[enp] = "MSK"
+		}
+		if _, err := j.LoadContacts(ctx, staff, "disp-2026", list, "list.csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := SetStatus(ctx, j, staff, "disp-2026", journal.CampaignRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+		r := NewRunner("disp-2026", RunnerOptions{Store: j, Dialer: f, Operators: f})
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		time.Sleep(time.Second)
+		prior := r.est.wrap.mean()
+		time.Sleep(3 * time.Minute) // three calls of ~25 s, each followed by 5 s of wrap-up
+		cancel()
+		<-done
+		if prior < 10 {
+			t.Fatalf("wrap-up prior %.1f s, want the 15 s default", prior)
+		}
+		if got := r.est.wrap.mean(); got > prior-1 {
+			t.Errorf("wrap-up estimate %.1f s after three 5 s wrap-ups (prior %.1f s): not learned", got, prior)
+		}
+		if len(f.errs) > 0 {
+			t.Errorf("fake center: %v", f.errs)
 		}
 	})
 }

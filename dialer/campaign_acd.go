@@ -84,7 +84,7 @@ func (o deskOperators) Agents(campaign string, dst []campaigns.Agent) []campaign
 			continue
 		}
 		inbound := (v.State.Busy() || v.State == acd.StateWrapUp) && v.Queue != "" && !v.Outbound
-		dst = append(dst, campaigns.Agent{State: v.State, InState: v.InState, Inbound: inbound})
+		dst = append(dst, campaigns.Agent{State: v.State, InState: v.InState, Inbound: inbound, Login: v.Login})
 	}
 	return dst
 }
