@@ -95,11 +95,19 @@ func StartBaresip(t *testing.T, o BaresipOptions) *Baresip {
 	}
 }
 
+// baresipRTPPorts is the size of each baresip's RTP port range.
+const baresipRTPPorts = 32
+
 // startBaresipOnce renders the profile on fresh ports, starts baresip and
 // waits until it is ready; collided reports that a port was taken.
 func startBaresipOnce(t *testing.T, o BaresipOptions, dir, rec, mic, bin string) (b *Baresip, collided bool) {
 	t.Helper()
-	rtp := FreeMediaPort(t)
+	// baresip binds its RTP port only when a call starts, maybe minutes
+	// later, when any process's ephemeral bind may have taken a port found
+	// free now (a make test beside this one saw the session leg refused
+	// "500 Call Error"): a range of 32 ports, in which libre tries random
+	// pairs until one binds.
+	rtp := FreeMediaPorts(t, baresipRTPPorts)
 	var uriParams, accParams, extra string
 	if o.Transport != "" {
 		uriParams = ";transport=" + o.Transport
@@ -122,7 +130,7 @@ func startBaresipOnce(t *testing.T, o BaresipOptions, dir, rec, mic, bin string)
 		"{{ACCOUNT_PARAMS}}": accParams,
 		"{{EXTRA_CONFIG}}":   extra,
 		"{{SIP_LISTEN}}":     "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"{{RTP_PORTS}}":      fmt.Sprintf("%d-%d", rtp, rtp+3),
+		"{{RTP_PORTS}}":      fmt.Sprintf("%d-%d", rtp, rtp+baresipRTPPorts-1),
 		"{{CTRL_LISTEN}}":    "127.0.0.1:" + strconv.Itoa(FreePort(t)),
 		"{{MIC_WAV}}":        mic,
 		"{{REC_DIR}}":        rec,
@@ -152,7 +160,7 @@ func startBaresipOnce(t *testing.T, o BaresipOptions, dir, rec, mic, bin string)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	b = &Baresip{t: t, Dir: dir, RecDir: rec, done: make(chan error, 1), ctrl: vars["{{CTRL_LISTEN}}"],
-		RTPPorts: [2]int{rtp, rtp + 3}}
+		RTPPorts: [2]int{rtp, rtp + baresipRTPPorts - 1}}
 	b.cmd = exec.CommandContext(ctx, bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	if err := b.cmd.Start(); err != nil {

@@ -58,9 +58,16 @@ func FreePort(t *testing.T) int {
 	return 0
 }
 
-// FreePortPair returns an even port P with P and P+1 free (SIPp binds its
+// FreeMediaPort returns an even port P with P..P+3 free (SIPp binds its
 // media port and the one above it... and +2 for its second stream).
 func FreeMediaPort(t *testing.T) int {
+	t.Helper()
+	return FreeMediaPorts(t, 4)
+}
+
+// FreeMediaPorts returns an even port P with P..P+n-1 free at the time of
+// the call.
+func FreeMediaPorts(t *testing.T, n int) int {
 	t.Helper()
 	for range 100 {
 		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -71,7 +78,7 @@ func FreeMediaPort(t *testing.T) int {
 		u.Close()
 		ok := true
 		var held []*net.UDPConn
-		for i := 0; i < 4; i++ {
+		for i := 0; i < n; i++ {
 			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + i})
 			if err != nil {
 				ok = false
