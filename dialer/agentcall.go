@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/obzvon/obzvon/campaigns"
 	"github.com/obzvon/obzvon/journal"
 	"github.com/obzvon/obzvon/media"
 )
@@ -50,13 +51,8 @@ type AgentCallResult struct {
 	Note    string `json:"note,omitempty"`
 }
 
-// holder is what CallFor needs of the connector besides Connect: the
-// operator's hold (the Desk).
-type holder interface {
-	Hold(login, id string, lease time.Duration) error
-	Release(login, id string)
-}
-
+// Hold and Release make the desk's connector a campaigns.Holder (CallFor
+// holds the operator through it).
 func (c deskConnector) Hold(login, id string, lease time.Duration) error {
 	return c.d.Hold(login, id, lease)
 }
@@ -85,7 +81,7 @@ func (c deskConnector) ConnectAppeal(ctx context.Context, leg *media.Leg, id, ca
 // ends; then its record (with the recording and the appeal) is written.
 func (cd *CampaignDialer) CallFor(ctx context.Context, req AgentCall) (string, <-chan AgentCallResult, error) {
 	conn := cd.connector()
-	h, ok := conn.(holder)
+	h, ok := conn.(campaigns.Holder)
 	if conn == nil || !ok {
 		return "", nil, ErrNoDesk
 	}
