@@ -22,23 +22,9 @@ import (
 // recording. A busy citizen gives "busy" and frees the operator; an
 // operator without a session leg cannot ask.
 func TestAgentCallBackReachesTheOperator(t *testing.T) {
-	sipPort, mediaPort := peertest.FreePort(t), peertest.FreeMediaPort(t)
-	trunk := peertest.StartSIPpFor(t, 5*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(sipPort), "-mp", strconv.Itoa(mediaPort), "-d", "1500")
-	peertest.WaitUDPBound(t, sipPort, 10*time.Second)
 	operators := ops(2, "main")
-	e := startACD(t, operators, func(c *config.Config) {
-		c.RTP.PortMin, c.RTP.PortMax = campaignRTPBand()
-		c.Trunks = []config.Trunk{{Name: "carrier", Address: "127.0.0.1:" + strconv.Itoa(sipPort), Transport: "udp",
-			CallerID: "78652000000", MaxChannels: 4, Backoff: config.Duration{Duration: time.Second}}}
-	})
+	trunk, e, cd, _ := startTrunkDesk(t, operators, "1500")
 	e.startOperators(t, operators[:1], acd.DeliverySession, 600)
-	m := metrics.NewCampaigns(e.reg)
-	trunks, err := NewTrunks(e.srv, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cd := NewCampaignDialer(e.srv, trunks, testPrompts(), m)
-	cd.SetConnector(DeskConnector(e.desk))
 	// On the way out (a failure too) the calls hang up, then end.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cd.Wait()
@@ -121,6 +107,29 @@ func TestAgentCallBackReachesTheOperator(t *testing.T) {
 		t.Fatalf("no record of call %s among %d", id, len(calls))
 	}
 	trunk.Stop()
+}
+
+// startTrunkDesk starts SIPp as a trunk (uas_campaign.xml, answers after
+// delay ms), an appliance with the ACD and that [[trunk]], and a campaign
+// dialer whose answers the desk connects to operators.
+func startTrunkDesk(t *testing.T, operators []operator, delay string) (*peertest.SIPp, *acdEnv, *CampaignDialer, *metrics.Campaigns) {
+	t.Helper()
+	sipPort, mediaPort := peertest.FreePort(t), peertest.FreeMediaPort(t)
+	trunk := peertest.StartSIPpFor(t, 5*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(sipPort), "-mp", strconv.Itoa(mediaPort), "-d", delay)
+	peertest.WaitUDPBound(t, sipPort, 10*time.Second)
+	e := startACD(t, operators, func(c *config.Config) {
+		c.RTP.PortMin, c.RTP.PortMax = campaignRTPBand()
+		c.Trunks = []config.Trunk{{Name: "carrier", Address: "127.0.0.1:" + strconv.Itoa(sipPort), Transport: "udp",
+			CallerID: "78652000000", MaxChannels: 4, Backoff: config.Duration{Duration: time.Second}}}
+	})
+	m := metrics.NewCampaigns(e.reg)
+	trunks, err := NewTrunks(e.srv, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := NewCampaignDialer(e.srv, trunks, testPrompts(), m)
+	cd.SetConnector(DeskConnector(e.desk))
+	return trunk, e, cd, m
 }
 
 func waitResult(t *testing.T, ch <-chan AgentCallResult) AgentCallResult {

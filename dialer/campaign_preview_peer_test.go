@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/obzvon/obzvon/acd"
 	"github.com/obzvon/obzvon/campaigns"
-	"github.com/obzvon/obzvon/config"
-	"github.com/obzvon/obzvon/internal/peertest"
 	"github.com/obzvon/obzvon/journal"
-	"github.com/obzvon/obzvon/metrics"
 )
 
 // Preview mode with real peers: two baresip operators on session legs,
@@ -23,23 +19,9 @@ import (
 // its attempt, and the attempt records op2; asking again while the call
 // is up is refused; a callback op1 owns is refused to op2.
 func TestCampaignPreviewDialWithOperators(t *testing.T) {
-	sipPort, mediaPort := peertest.FreePort(t), peertest.FreeMediaPort(t)
-	trunk := peertest.StartSIPpFor(t, 5*time.Minute, "uas_campaign.xml", "-p", strconv.Itoa(sipPort), "-mp", strconv.Itoa(mediaPort), "-d", "300")
-	peertest.WaitUDPBound(t, sipPort, 10*time.Second)
 	operators := ops(2, "survey")
-	e := startACD(t, operators, func(c *config.Config) {
-		c.RTP.PortMin, c.RTP.PortMax = campaignRTPBand()
-		c.Trunks = []config.Trunk{{Name: "carrier", Address: "127.0.0.1:" + strconv.Itoa(sipPort), Transport: "udp",
-			CallerID: "78652000000", MaxChannels: 4, Backoff: config.Duration{Duration: time.Second}}}
-	})
+	trunk, e, cd, m := startTrunkDesk(t, operators, "300")
 	e.startOperators(t, operators, acd.DeliverySession, 600)
-	m := metrics.NewCampaigns(e.reg)
-	trunks, err := NewTrunks(e.srv, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cd := NewCampaignDialer(e.srv, trunks, testPrompts(), m)
-	cd.SetConnector(DeskConnector(e.desk))
 
 	ctx := context.Background()
 	set := campaigns.Settings{Mode: "preview", RingTimeout: "5s", CardTimeout: "3s", WrapUp: "500ms",
@@ -56,7 +38,7 @@ func TestCampaignPreviewDialWithOperators(t *testing.T) {
 	if _, err := e.journal.LoadContacts(ctx, campaignStaff, "survey", list, "list.csv", nil); err != nil {
 		t.Fatal(err)
 	}
-	err = e.journal.ChangeContact(ctx, "survey", list[2].ID, func(c *journal.Contact) (*journal.ContactChange, error) {
+	err := e.journal.ChangeContact(ctx, "survey", list[2].ID, func(c *journal.Contact) (*journal.ContactChange, error) {
 		n := c.Clone()
 		n.Callback = &journal.ContactCallback{At: time.Now().Add(-time.Minute), Agent: "op1"}
 		n.Next = n.Callback.At
